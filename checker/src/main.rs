@@ -1,0 +1,95 @@
+//! `coord`: the front door. Parsing, wiring and printing only; what is checked lives in
+//! `coord-models`.
+
+mod check;
+mod explore;
+
+use clap::{Parser, Subcommand};
+use coord_models::Bounds;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "coord",
+    version,
+    about = "Model-checked ZooKeeper-style coordination and chain replication",
+    long_about = "Model-checked ZooKeeper-style coordination and chain replication.\n\n\
+        `coord list` names the checks; `coord check` runs them all and exits 0 only if every \
+        property's verdict is the expected one; `coord explore NAME` steps through one in a browser."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every named check, one per line, with what it checks.
+    List,
+    /// Run checks (all when no name is given; a name also selects its `NAME-*` family).
+    Check(check::CheckArgs),
+    /// Serve stateright's Explorer on one check, to step through it in a browser.
+    Explore(explore::ExploreArgs),
+}
+
+/// Size overrides shared by `check` and `explore`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct SizeArgs {
+    /// Number of servers.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=9))]
+    servers: Option<u16>,
+    /// Number of clients.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(0..=8))]
+    clients: Option<u16>,
+    /// Operations per client.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(0..=8))]
+    ops: Option<u16>,
+    /// Highest term explored.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=16))]
+    max_term: Option<u64>,
+    /// Longest log explored.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=16))]
+    max_log: Option<u16>,
+    /// Servers that may be crashed at once.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(0..=8))]
+    max_crashes: Option<u16>,
+    /// Resends (retries and redirects) of one operation explored per client.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=8))]
+    max_resends: Option<u8>,
+}
+
+impl SizeArgs {
+    fn bounds(&self) -> Bounds {
+        Bounds {
+            servers: self.servers.map(usize::from),
+            clients: self.clients.map(usize::from),
+            ops: self.ops.map(usize::from),
+            max_term: self.max_term,
+            max_log: self.max_log.map(usize::from),
+            max_crashes: self.max_crashes.map(usize::from),
+            max_resends: self.max_resends,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::List => {
+            for c in coord_models::checks() {
+                println!("{:<26} {}", c.name, c.about);
+            }
+            Ok(true)
+        }
+        Command::Check(args) => check::run(&args),
+        Command::Explore(args) => explore::run(&args).map(|()| true),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(message) => {
+            eprintln!("coord: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! How coord works: protocol actors written once as pure stateright actors.
+//!
+//! Nothing here touches a socket, a file, a clock or a random number: time exists only as
+//! timers and durability only as `Save` commands, so the same code is model checked in
+//! `coord-models` and (later) run over UDP.
+
+pub mod client;
+pub mod kv;
+pub mod raft;
+
+pub use stateright::actor::Id;

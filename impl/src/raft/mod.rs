@@ -1,0 +1,14 @@
+//! Raft (Ongaro and Ousterhout, "In Search of an Understandable Consensus Algorithm"),
+//! as one pure actor generic over the replicated state machine.
+//!
+//! - [`types`]: terms, log entries, the persistent storage and the wire messages.
+//! - [`replica`]: the replicated state with duplicate suppression by (client, sequence).
+//! - [`server`]: the server actor: election, replication, commitment, ReadIndex reads.
+
+pub mod replica;
+pub mod server;
+pub mod types;
+
+pub use replica::{Replica, StateMachine};
+pub use server::{LeaderState, PendingRead, RaftBug, RaftServer, RaftState, RaftTimer, Role};
+pub use types::{Entry, Index, Msg, RaftStorage, Term};

@@ -1,0 +1,683 @@
+//! The Raft server actor: one state machine, a handler per message, no IO.
+//!
+//! Each handler names the rule of the Raft paper's figure 2 (or section) that it enforces.
+//! Persistent state is saved with `o.save(..)` before any message that depends on it.
+
+use super::replica::{Replica, StateMachine};
+use super::types::{Entry, Index, Msg, RaftStorage, Term};
+use crate::client::ClientMsg;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::marker::PhantomData;
+use std::ops::Range;
+use std::time::Duration;
+use stateright::actor::{Actor, Id, Out};
+
+/// A deliberate mistake, off by default, that a model switches on to show the checker
+/// catches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RaftBug {
+    /// The vote is not written to storage: after a crash a server can vote twice in one
+    /// term, and two leaders can be elected in that term.
+    ForgetVote,
+    /// The leader commits any entry stored on a majority, even one from an earlier term
+    /// (the scenario of the Raft paper's figure 8).
+    CommitOldTerm,
+    /// Retried requests are applied again: a put retried after a lost reply applies twice.
+    NoDedup,
+    /// The leader answers reads from its own state without a heartbeat round confirming it
+    /// is still leader: a deposed leader serves stale reads.
+    LocalReads,
+}
+
+/// The server's timers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum RaftTimer {
+    /// Followers and candidates start an election when it fires.
+    Election,
+    /// Leaders send AppendEntries (possibly empty) to every follower when it fires.
+    Heartbeat,
+}
+
+/// A Raft server's configuration: its peers, its timeouts, and an optional bug.
+#[derive(Clone, Debug)]
+pub struct RaftServer<SM> {
+    /// The other servers of the cluster.
+    pub peers: Vec<Id>,
+    /// Randomized election timeout.
+    pub election_timeout: Range<Duration>,
+    /// Leader heartbeat interval, or `None` for no periodic heartbeats. The models leave
+    /// them off: their network loses no message, and every election timeout may fire at any
+    /// step anyway, so heartbeats would only multiply states. A real cluster needs them.
+    pub heartbeat: Option<Range<Duration>>,
+    /// A deliberate mistake to switch on, `None` for the correct protocol.
+    pub bug: Option<RaftBug>,
+    _sm: PhantomData<fn() -> SM>,
+}
+
+/// A pending ReadIndex read (Raft dissertation §6.4): answerable once a majority has
+/// acknowledged heartbeat `round` and the state machine has applied `index`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct PendingRead<Op> {
+    pub round: u64,
+    pub index: Index,
+    pub client: Id,
+    pub seq: u64,
+    pub op: Op,
+}
+
+/// Volatile state on leaders (figure 2), plus ReadIndex bookkeeping.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct LeaderState<Op> {
+    /// For each follower, the index of the next entry to send.
+    pub next: BTreeMap<Id, Index>,
+    /// For each follower, the highest index known to be replicated on it.
+    pub matched: BTreeMap<Id, Index>,
+    /// The latest heartbeat round started, and each follower's latest acknowledged round.
+    pub round: u64,
+    pub acked: BTreeMap<Id, u64>,
+    pub reads: Vec<PendingRead<Op>>,
+}
+
+/// What a server currently is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Role<Op> {
+    Follower { leader: Option<Id> },
+    Candidate { votes: BTreeSet<Id> },
+    Leader(LeaderState<Op>),
+}
+
+/// A server's whole state. `term`, `voted_for` and `log` mirror what was last saved.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RaftState<SM: StateMachine> {
+    pub term: Term,
+    pub voted_for: Option<Id>,
+    pub log: Vec<Entry<SM::Op>>,
+    pub role: Role<SM::Op>,
+    /// Highest log index known to be committed.
+    pub commit: Index,
+    /// The state machine with everything up to `commit` applied.
+    pub replica: Replica<SM>,
+}
+
+impl<SM: StateMachine> RaftState<SM> {
+    pub fn last_index(&self) -> Index {
+        self.log.len() as Index
+    }
+
+    /// The term of the entry at `index`; 0 for index 0 (or past the end).
+    pub fn term_at(&self, index: Index) -> Term {
+        match index {
+            0 => 0,
+            i => self.log.get(i as usize - 1).map_or(0, |e| e.term),
+        }
+    }
+
+    pub fn is_leader(&self) -> bool {
+        matches!(self.role, Role::Leader(_))
+    }
+
+    /// The server this one believes leads its term, if any.
+    pub fn leader_hint(&self, me: Id) -> Option<Id> {
+        match &self.role {
+            Role::Follower { leader } => *leader,
+            Role::Candidate { .. } => None,
+            Role::Leader(_) => Some(me),
+        }
+    }
+
+    /// Figure 2, "Rules for Servers": on seeing a higher term, adopt it and become follower.
+    fn adopt_term(&mut self, term: Term) {
+        debug_assert!(term > self.term);
+        self.term = term;
+        self.voted_for = None;
+        self.role = Role::Follower { leader: None };
+    }
+
+    fn leader_mut(&mut self) -> Option<&mut LeaderState<SM::Op>> {
+        match &mut self.role {
+            Role::Leader(l) => Some(l),
+            _ => None,
+        }
+    }
+}
+
+impl<SM: StateMachine> RaftServer<SM> {
+    pub fn new(peers: Vec<Id>, election_timeout: Range<Duration>) -> Self {
+        RaftServer {
+            peers,
+            election_timeout,
+            heartbeat: None,
+            bug: None,
+            _sm: PhantomData,
+        }
+    }
+
+    pub fn with_heartbeat(mut self, interval: Range<Duration>) -> Self {
+        self.heartbeat = Some(interval);
+        self
+    }
+
+    pub fn with_bug(mut self, bug: Option<RaftBug>) -> Self {
+        self.bug = bug;
+        self
+    }
+
+    fn has_bug(&self, bug: RaftBug) -> bool {
+        self.bug == Some(bug)
+    }
+
+    /// A majority of the whole cluster (peers and this server).
+    fn quorum(&self) -> usize {
+        (self.peers.len() + 1) / 2 + 1
+    }
+
+    /// What goes to stable storage. With [`RaftBug::ForgetVote`] the vote is left out.
+    fn storage(&self, state: &RaftState<SM>) -> RaftStorage<SM::Op> {
+        RaftStorage {
+            term: state.term,
+            voted_for: if self.has_bug(RaftBug::ForgetVote) {
+                None
+            } else {
+                state.voted_for
+            },
+            log: state.log.clone(),
+        }
+    }
+
+    fn save(&self, state: &RaftState<SM>, o: &mut Out<Self>) {
+        o.save(self.storage(state));
+    }
+
+    fn reset_election_timer(&self, o: &mut Out<Self>) {
+        o.set_timer(RaftTimer::Election, self.election_timeout.clone());
+    }
+
+    /// Rules for candidates: increment the term, vote for self, ask every peer for a vote.
+    fn start_election(&self, id: Id, state: &mut RaftState<SM>, o: &mut Out<Self>) {
+        state.term += 1;
+        state.voted_for = Some(id);
+        state.role = Role::Candidate {
+            votes: BTreeSet::from([id]),
+        };
+        self.save(state, o);
+        let msg = Msg::RequestVote {
+            term: state.term,
+            last_index: state.last_index(),
+            last_term: state.term_at(state.last_index()),
+        };
+        o.broadcast(&self.peers, &msg);
+        self.reset_election_timer(o);
+        self.become_leader_if_elected(state, o);
+    }
+
+    /// Rules for candidates: with votes from a majority, become leader and send initial
+    /// empty AppendEntries to every server.
+    fn become_leader_if_elected(&self, state: &mut RaftState<SM>, o: &mut Out<Self>) {
+        let Role::Candidate { votes } = &state.role else {
+            return;
+        };
+        if votes.len() < self.quorum() {
+            return;
+        }
+        let next = state.last_index() + 1;
+        state.role = Role::Leader(LeaderState {
+            next: self.peers.iter().map(|p| (*p, next)).collect(),
+            matched: self.peers.iter().map(|p| (*p, 0)).collect(),
+            round: 0,
+            acked: BTreeMap::new(),
+            reads: Vec::new(),
+        });
+        o.cancel_timer(RaftTimer::Election);
+        if let Some(interval) = &self.heartbeat {
+            o.set_timer(RaftTimer::Heartbeat, interval.clone());
+        }
+        self.broadcast_append(state, o);
+    }
+
+    /// AppendEntries to one follower: everything from its `next` index on.
+    fn send_append(&self, state: &RaftState<SM>, peer: Id, o: &mut Out<Self>) {
+        let Role::Leader(leader) = &state.role else {
+            return;
+        };
+        let next = leader.next[&peer];
+        let prev_index = next - 1;
+        o.send(
+            peer,
+            Msg::Append {
+                term: state.term,
+                prev_index,
+                prev_term: state.term_at(prev_index),
+                entries: state.log[prev_index as usize..].to_vec(),
+                commit: state.commit,
+                round: leader.round,
+            },
+        );
+    }
+
+    fn broadcast_append(&self, state: &RaftState<SM>, o: &mut Out<Self>) {
+        for peer in &self.peers {
+            self.send_append(state, *peer, o);
+        }
+    }
+
+    /// Applies every committed entry not yet applied (figure 2: "If commitIndex >
+    /// lastApplied: increment lastApplied, apply log[lastApplied]"). The leader answers
+    /// the client of each entry; a duplicate is answered with the cached result.
+    fn apply_committed(&self, state: &mut RaftState<SM>, o: &mut Out<Self>) {
+        let dedup = !self.has_bug(RaftBug::NoDedup);
+        while state.replica.applied < state.commit {
+            let entry = &state.log[state.replica.applied as usize];
+            let ret = state.replica.apply(entry, dedup);
+            if let (true, Some(ret)) = (state.is_leader(), ret) {
+                let reply = ClientMsg::Reply {
+                    seq: entry.seq,
+                    ret,
+                };
+                o.send(entry.client, Msg::Client(reply));
+            }
+        }
+        self.answer_confirmed_reads(state, o);
+    }
+
+    /// Rules for leaders: commit the highest index N stored on a majority whose entry is of
+    /// the current term (§5.4.2: never count replicas of an earlier term's entry).
+    fn advance_commit(&self, state: &mut RaftState<SM>, o: &mut Out<Self>) {
+        let Role::Leader(leader) = &state.role else {
+            return;
+        };
+        let new_commit = (state.commit + 1..=state.last_index()).rev().find(|&n| {
+            let replicas = 1 + leader.matched.values().filter(|&&m| m >= n).count();
+            let term_ok = state.term_at(n) == state.term || self.has_bug(RaftBug::CommitOldTerm);
+            term_ok && replicas >= self.quorum()
+        });
+        if let Some(n) = new_commit {
+            state.commit = n;
+            self.apply_committed(state, o);
+        }
+    }
+
+    /// ReadIndex: answer each pending read once a majority (counting the leader) has
+    /// acknowledged its heartbeat round and its read index has been applied.
+    fn answer_confirmed_reads(&self, state: &mut RaftState<SM>, o: &mut Out<Self>) {
+        let quorum = self.quorum();
+        let applied = state.replica.applied;
+        let sm = &state.replica.sm;
+        let Role::Leader(leader) = &mut state.role else {
+            return;
+        };
+        let acked = &leader.acked;
+        leader.reads.retain(|read| {
+            let confirmations = 1 + acked.values().filter(|&&r| r >= read.round).count();
+            if confirmations < quorum || applied < read.index {
+                return true;
+            }
+            if let Some(ret) = sm.read(&read.op) {
+                let reply = ClientMsg::Reply { seq: read.seq, ret };
+                o.send(read.client, Msg::Client(reply));
+            }
+            false
+        });
+    }
+
+    /// RequestVote receiver (figure 2): grant if the term is current, no other candidate
+    /// got this server's vote in it, and the candidate's log is at least as up-to-date
+    /// (§5.4.1). The vote is saved before it is sent.
+    fn on_request_vote(
+        &self,
+        state: &mut Cow<RaftState<SM>>,
+        src: Id,
+        term: Term,
+        last_index: Index,
+        last_term: Term,
+        o: &mut Out<Self>,
+    ) {
+        let mut changed = false;
+        if term > state.term {
+            // A deposed leader has no election timer running: arm it.
+            if state.is_leader() {
+                self.reset_election_timer(o);
+            }
+            state.to_mut().adopt_term(term);
+            changed = true;
+        }
+        let my_last = (state.term_at(state.last_index()), state.last_index());
+        let up_to_date = (last_term, last_index) >= my_last;
+        let granted = term == state.term
+            && state.voted_for.is_none_or(|v| v == src)
+            && up_to_date
+            && !state.is_leader();
+        if granted && state.voted_for != Some(src) {
+            state.to_mut().voted_for = Some(src);
+            changed = true;
+        }
+        if changed {
+            self.save(state, o);
+        }
+        if granted {
+            self.reset_election_timer(o);
+        }
+        o.send(
+            src,
+            Msg::Vote {
+                term: state.term,
+                granted,
+            },
+        );
+    }
+
+    /// RequestVote reply: count votes of the current term.
+    fn on_vote(
+        &self,
+        state: &mut Cow<RaftState<SM>>,
+        src: Id,
+        term: Term,
+        granted: bool,
+        o: &mut Out<Self>,
+    ) {
+        if term > state.term {
+            state.to_mut().adopt_term(term);
+            self.save(state, o);
+            self.reset_election_timer(o);
+            return;
+        }
+        let counts = matches!(&state.role, Role::Candidate { votes } if !votes.contains(&src));
+        if !(granted && term == state.term && counts) {
+            return;
+        }
+        let state = state.to_mut();
+        if let Role::Candidate { votes } = &mut state.role {
+            votes.insert(src);
+        }
+        self.become_leader_if_elected(state, o);
+    }
+
+    /// AppendEntries receiver (figure 2): reject an old term; otherwise recognize the
+    /// leader, check that the log contains an entry at `prev_index` with `prev_term`
+    /// (on mismatch, answer with the first index of the conflicting term so that the
+    /// leader skips it whole: fast back-off, §5.3), delete conflicting entries, append
+    /// new ones, save, advance the commit index, and acknowledge.
+    #[allow(clippy::too_many_arguments)]
+    fn on_append(
+        &self,
+        id: Id,
+        state: &mut Cow<RaftState<SM>>,
+        src: Id,
+        term: Term,
+        prev_index: Index,
+        prev_term: Term,
+        entries: Vec<Entry<SM::Op>>,
+        commit: Index,
+        round: u64,
+        o: &mut Out<Self>,
+    ) {
+        if term < state.term {
+            let reply = Msg::Appended {
+                term: state.term,
+                success: false,
+                index: 0,
+                round,
+            };
+            o.send(src, reply);
+            return;
+        }
+        let mut changed = false;
+        if term > state.term {
+            state.to_mut().adopt_term(term);
+            changed = true;
+        }
+        if state.leader_hint(id) != Some(src) {
+            state.to_mut().role = Role::Follower { leader: Some(src) };
+        }
+        self.reset_election_timer(o);
+
+        let (success, index) = if prev_index > state.last_index() {
+            (false, state.last_index() + 1)
+        } else if state.term_at(prev_index) != prev_term {
+            let conflict = state.term_at(prev_index);
+            let first = (1..=prev_index)
+                .find(|&i| state.term_at(i) == conflict)
+                .unwrap_or(prev_index);
+            (false, first)
+        } else {
+            for (offset, entry) in entries.iter().enumerate() {
+                let index = prev_index + 1 + offset as Index;
+                if state.term_at(index) == entry.term && index <= state.last_index() {
+                    continue;
+                }
+                let log = &mut state.to_mut().log;
+                log.truncate(index as usize - 1);
+                log.push(entry.clone());
+                changed = true;
+            }
+            (true, prev_index + entries.len() as Index)
+        };
+        if changed {
+            self.save(state, o);
+        }
+        if success && commit > state.commit {
+            let new_commit = commit.min(index);
+            if new_commit > state.commit {
+                let state = state.to_mut();
+                state.commit = new_commit;
+                self.apply_committed(state, o);
+            }
+        }
+        let reply = Msg::Appended {
+            term: state.term,
+            success,
+            index,
+            round,
+        };
+        o.send(src, reply);
+    }
+
+    /// AppendEntries reply at the leader: record the acknowledged heartbeat round; on
+    /// success record the match and try to commit; on failure move `next` back to the
+    /// follower's hint and resend.
+    fn on_appended(
+        &self,
+        state: &mut Cow<RaftState<SM>>,
+        src: Id,
+        term: Term,
+        success: bool,
+        index: Index,
+        round: u64,
+        o: &mut Out<Self>,
+    ) {
+        if term > state.term {
+            state.to_mut().adopt_term(term);
+            self.save(state, o);
+            self.reset_election_timer(o);
+            return;
+        }
+        let Role::Leader(leader) = &state.role else {
+            return;
+        };
+        if term != state.term {
+            return;
+        }
+        let (Some(&matched), Some(&next)) = (leader.matched.get(&src), leader.next.get(&src))
+        else {
+            return; // not a member of this cluster
+        };
+        let new_ack = leader.acked.get(&src).is_none_or(|&r| r < round);
+        let progress = if success {
+            index > matched
+        } else {
+            index > matched && index < next
+        };
+        if !new_ack && !progress {
+            return;
+        }
+        let state = state.to_mut();
+        let leader = state.leader_mut().expect("checked above");
+        if new_ack {
+            leader.acked.insert(src, round);
+        }
+        if success && progress {
+            leader.matched.insert(src, index);
+            leader.next.insert(src, index + 1);
+            self.advance_commit(state, o);
+        } else if progress {
+            leader.next.insert(src, index);
+            self.send_append(state, src, o);
+        }
+        self.answer_confirmed_reads(state, o);
+    }
+
+    /// A client request. Followers and candidates redirect to the leader they know. The
+    /// leader answers a duplicate from the session table; serves a read by ReadIndex once
+    /// an entry of its own term is committed (before that, a read goes through the log);
+    /// and appends any other request to its log.
+    fn on_request(
+        &self,
+        id: Id,
+        state: &mut Cow<RaftState<SM>>,
+        client: Id,
+        seq: u64,
+        op: SM::Op,
+        o: &mut Out<Self>,
+    ) {
+        if !state.is_leader() {
+            let leader = state.leader_hint(id);
+            o.send(client, Msg::Client(ClientMsg::Redirect { seq, leader }));
+            return;
+        }
+        if !self.has_bug(RaftBug::NoDedup) {
+            if let Some(ret) = state.replica.cached(client, seq) {
+                let reply = ClientMsg::Reply {
+                    seq,
+                    ret: ret.clone(),
+                };
+                o.send(client, Msg::Client(reply));
+                return;
+            }
+            if state.replica.has_applied(client, seq) {
+                return;
+            }
+        }
+        let term_committed = state.term_at(state.commit) == state.term;
+        if let (true, Some(ret)) = (
+            self.has_bug(RaftBug::LocalReads),
+            state.replica.sm.read(&op),
+        ) {
+            o.send(client, Msg::Client(ClientMsg::Reply { seq, ret }));
+            return;
+        }
+        let state = state.to_mut();
+        if term_committed && state.replica.sm.read(&op).is_some() {
+            let index = state.commit;
+            let leader = state.leader_mut().expect("checked above");
+            leader.round += 1;
+            let round = leader.round;
+            leader.reads.push(PendingRead {
+                round,
+                index,
+                client,
+                seq,
+                op,
+            });
+        } else {
+            let term = state.term;
+            state.log.push(Entry {
+                term,
+                client,
+                seq,
+                op,
+            });
+            self.save(state, o);
+        }
+        self.broadcast_append(state, o);
+        // A cluster of one needs no acknowledgement.
+        self.advance_commit(state, o);
+        self.answer_confirmed_reads(state, o);
+    }
+}
+
+impl<SM: StateMachine> Actor for RaftServer<SM> {
+    type Msg = Msg<SM::Op, SM::Ret>;
+    type State = RaftState<SM>;
+    type Timer = RaftTimer;
+    type Storage = RaftStorage<SM::Op>;
+    type Random = ();
+
+    /// Starts as a follower from whatever storage survived (figure 2: volatile state is
+    /// reinitialized; the state machine is rebuilt as the commit index is relearned).
+    fn on_start(&self, _id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
+        let saved = storage.clone().unwrap_or(RaftStorage {
+            term: 0,
+            voted_for: None,
+            log: Vec::new(),
+        });
+        self.reset_election_timer(o);
+        RaftState {
+            term: saved.term,
+            voted_for: saved.voted_for,
+            log: saved.log,
+            role: Role::Follower { leader: None },
+            commit: 0,
+            replica: Replica::default(),
+        }
+    }
+
+    fn on_msg(
+        &self,
+        id: Id,
+        state: &mut Cow<Self::State>,
+        src: Id,
+        msg: Self::Msg,
+        o: &mut Out<Self>,
+    ) {
+        match msg {
+            Msg::RequestVote {
+                term,
+                last_index,
+                last_term,
+            } => self.on_request_vote(state, src, term, last_index, last_term, o),
+            Msg::Vote { term, granted } => self.on_vote(state, src, term, granted, o),
+            Msg::Append {
+                term,
+                prev_index,
+                prev_term,
+                entries,
+                commit,
+                round,
+            } => self.on_append(
+                id, state, src, term, prev_index, prev_term, entries, commit, round, o,
+            ),
+            Msg::Appended {
+                term,
+                success,
+                index,
+                round,
+            } => self.on_appended(state, src, term, success, index, round, o),
+            Msg::Client(ClientMsg::Request { seq, op }) => {
+                self.on_request(id, state, src, seq, op, o)
+            }
+            Msg::Client(_) => {}
+        }
+    }
+
+    fn on_timeout(
+        &self,
+        id: Id,
+        state: &mut Cow<Self::State>,
+        timer: &RaftTimer,
+        o: &mut Out<Self>,
+    ) {
+        match timer {
+            RaftTimer::Election if !state.is_leader() => {
+                self.start_election(id, state.to_mut(), o);
+            }
+            RaftTimer::Heartbeat if state.is_leader() => {
+                self.broadcast_append(state, o);
+                if let Some(interval) = &self.heartbeat {
+                    o.set_timer(RaftTimer::Heartbeat, interval.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+}

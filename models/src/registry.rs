@@ -1,0 +1,175 @@
+//! The named checks: each is a model at a size, with every property's expected verdict.
+//!
+//! Names are `<system>`, `<system>-<variant>` and `<system>-bug-<what>` for a deliberate
+//! mistake that the checker must catch, so that a prefix selects a family.
+
+use crate::raft::{self, RaftCfg};
+use crate::run::{Runnable, Search, Verdict};
+use coord::raft::RaftBug;
+use stateright::actor::Id;
+
+/// Size overrides from the command line; `None` keeps the check's own value.
+#[derive(Clone, Debug, Default)]
+pub struct Bounds {
+    pub servers: Option<usize>,
+    pub clients: Option<usize>,
+    pub ops: Option<usize>,
+    pub max_term: Option<u64>,
+    pub max_log: Option<usize>,
+    pub max_crashes: Option<usize>,
+    pub max_resends: Option<u8>,
+}
+
+/// How a model's configuration names its actors in counterexamples.
+pub trait Names {
+    fn actor_name(&self, id: Id) -> String;
+}
+
+/// One named check.
+pub struct Check {
+    pub name: &'static str,
+    /// One line: what the check proves.
+    pub about: &'static str,
+    /// The search used unless the command line says otherwise: DFS to prove properties
+    /// exhaustively, BFS to hunt a short counterexample for a deliberate bug.
+    pub search: Search,
+    /// Every property judged, with its expected verdict.
+    pub expect: Vec<(&'static str, Verdict)>,
+    build: fn(&Bounds) -> Result<Box<dyn Runnable>, String>,
+}
+
+impl Check {
+    /// Builds the model at its default size with `bounds` applied.
+    pub fn model(&self, bounds: &Bounds) -> Result<Box<dyn Runnable>, String> {
+        (self.build)(bounds)
+    }
+}
+
+use Verdict::{Holds, Violated};
+
+const RAFT_SAFETY: [&str; 5] = [
+    "election safety",
+    "log matching",
+    "leader completeness",
+    "state machine safety",
+    "linearizable",
+];
+const RAFT_EXAMPLES: [&str; 5] = [
+    "a leader is elected",
+    "a write commits",
+    "a new leader after the old one crashed",
+    "a retried request is suppressed as a duplicate",
+    "every client finishes",
+];
+
+fn all_hold(groups: &[&[&'static str]]) -> Vec<(&'static str, Verdict)> {
+    groups.iter().flat_map(|g| g.iter().map(|p| (*p, Holds))).collect()
+}
+
+/// Checks the sizes that every Raft model needs to make sense.
+fn raft_model(cfg: RaftCfg) -> Result<Box<dyn Runnable>, String> {
+    if cfg.servers == 0 {
+        return Err("--servers must be at least 1".into());
+    }
+    if cfg.servers + cfg.clients > 16 {
+        return Err("at most 16 actors (servers + clients) fit a model".into());
+    }
+    Ok(Box::new(cfg.into_model()))
+}
+
+fn raft_bug(bug: RaftBug, b: &Bounds) -> RaftCfg {
+    RaftCfg {
+        bug: Some(bug),
+        ..raft::base()
+    }
+    .with(b)
+}
+
+/// Every named check, in the order `coord list` prints them.
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check {
+            name: "raft",
+            about: "Raft KV, 3 servers, 2 clients x (put, get), 1 crash at a time: figure 3 safety and linearizability",
+            search: Search::Dfs,
+            expect: all_hold(&[&RAFT_SAFETY, &RAFT_EXAMPLES]),
+            build: |b| raft_model(raft::base().with(b)),
+        },
+        Check {
+            name: "raft-dup",
+            about: "raft on a network that delivers messages more than once: still exactly-once",
+            search: Search::Dfs,
+            expect: all_hold(&[&RAFT_SAFETY, &RAFT_EXAMPLES[..3]]),
+            build: |b| {
+                let cfg = RaftCfg {
+                    duplicating: true,
+                    ..raft::base()
+                };
+                raft_model(cfg.with(b))
+            },
+        },
+        Check {
+            name: "raft-bug-forgotten-vote",
+            about: "deliberate bug: the vote is not persisted, so a restarted server votes twice in a term",
+            search: Search::Bfs,
+            expect: vec![("election safety", Violated)],
+            build: |b| raft_model(raft_bug(RaftBug::ForgetVote, b)),
+        },
+        Check {
+            name: "raft-bug-old-term-commit",
+            about: "deliberate bug: a leader commits an earlier term's entry by counting replicas (figure 8)",
+            search: Search::Bfs,
+            expect: vec![("leader completeness", Violated)],
+            build: |b| {
+                let cfg = RaftCfg {
+                    max_term: 4,
+                    clients: 2,
+                    ops: 1,
+                    ..raft_bug(RaftBug::CommitOldTerm, &Bounds::default())
+                };
+                raft_model(cfg.with(b))
+            },
+        },
+        Check {
+            name: "raft-bug-no-dedup",
+            about: "deliberate bug: no duplicate suppression, so a retried put applies twice",
+            search: Search::Bfs,
+            expect: vec![("linearizable", Violated)],
+            build: |b| raft_model(raft_bug(RaftBug::NoDedup, b)),
+        },
+        Check {
+            name: "raft-bug-stale-read",
+            about: "deliberate bug: a leader serves reads without confirming it still leads",
+            search: Search::Bfs,
+            expect: vec![("linearizable", Violated)],
+            build: |b| raft_model(raft_bug(RaftBug::LocalReads, b)),
+        },
+    ]
+}
+
+/// The checks whose name is one of `names` or starts with `name-`; all for no names.
+/// An unknown name is an error naming it.
+pub fn select(names: &[String]) -> Result<Vec<Check>, String> {
+    let all = checks();
+    if names.is_empty() {
+        return Ok(all);
+    }
+    for name in names {
+        let known = all
+            .iter()
+            .any(|c| c.name == name || c.name.starts_with(&format!("{name}-")));
+        if !known {
+            return Err(format!(
+                "unknown check {name:?}; `coord list` shows the names"
+            ));
+        }
+    }
+    Ok(all
+        .into_iter()
+        .filter(|c| {
+            names
+                .iter()
+                .any(|n| c.name == n || c.name.starts_with(&format!("{n}-")))
+        })
+        .collect())
+}
