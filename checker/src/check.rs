@@ -40,9 +40,10 @@ pub fn run(args: &CheckArgs) -> Result<bool, String> {
         .map(|c| c.model(&bounds).map_err(|e| format!("{}: {e}", c.name)))
         .collect::<Result<Vec<_>, _>>()?;
     let opts = RunOptions {
-        threads: args.threads.map(usize::from).unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        }),
+        threads: args
+            .threads
+            .map(usize::from)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         search: args.search.map(|s| match s {
             SearchArg::Dfs => Search::Dfs,
             SearchArg::Bfs => Search::Bfs,
@@ -57,11 +58,20 @@ pub fn run(args: &CheckArgs) -> Result<bool, String> {
                 last_shown = p.elapsed;
                 eprintln!(
                     "  {}: {} states, depth {}, {:.0} s ...",
-                    check.name, p.unique_states, p.max_depth, p.elapsed.as_secs_f64()
+                    check.name,
+                    p.unique_states,
+                    p.max_depth,
+                    p.elapsed.as_secs_f64()
                 );
             }
         };
-        let report = model.run(check.name, &check.expect, check.search, &opts, &mut progress);
+        let report = model.run(
+            check.name,
+            &check.expect,
+            check.search,
+            &opts,
+            &mut progress,
+        );
         all_as_expected &= report.as_expected;
         if args.json {
             let line = serde_json::to_string(&report).map_err(|e| e.to_string())?;

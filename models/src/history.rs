@@ -5,11 +5,11 @@
 //! reply for it. An operation that never returns may or may not have taken effect.
 
 use coord::client::{ClientMsg, Wire};
+use stateright::actor::{Envelope, Id};
+use stateright::semantics::{ConsistencyTester, LinearizabilityTester, SequentialSpec};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
-use stateright::actor::{Envelope, Id};
-use stateright::semantics::{ConsistencyTester, LinearizabilityTester, SequentialSpec};
 
 /// Invocations and returns as seen by every client, checked for linearizability.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -21,6 +21,8 @@ where
     pub tester: LinearizabilityTester<Id, Spec>,
     /// Each client's latest invoked sequence number and whether it has returned.
     last: BTreeMap<Id, (u64, bool)>,
+    /// The tester's verdict, computed when the history changes rather than in every state.
+    linearizable: bool,
 }
 
 impl<Spec> History<Spec>
@@ -33,6 +35,7 @@ where
         History {
             tester: LinearizabilityTester::new(init),
             last: BTreeMap::new(),
+            linearizable: true,
         }
     }
 
@@ -51,6 +54,7 @@ where
         let mut next = history.clone();
         next.tester.on_invoke(env.src, op.clone()).ok()?;
         next.last.insert(env.src, (*seq, false));
+        next.linearizable = next.tester.serialized_history().is_some();
         Some(next)
     }
 
@@ -70,11 +74,12 @@ where
         let mut next = history.clone();
         next.tester.on_return(env.dst, ret.clone()).ok()?;
         next.last.insert(env.dst, (*seq, true));
+        next.linearizable = next.tester.serialized_history().is_some();
         Some(next)
     }
 
     /// True if some interleaving of the operations respects real-time order and the spec.
     pub fn is_linearizable(&self) -> bool {
-        self.tester.serialized_history().is_some()
+        self.linearizable
     }
 }

@@ -5,8 +5,8 @@
 //! tags timers and storage with the side they belong to.
 
 use serde::Serialize;
-use std::borrow::Cow;
 use stateright::actor::{Actor, Command, Id, Out};
+use std::borrow::Cow;
 
 /// A server or a client, or the state, timer or storage of one.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -130,13 +130,17 @@ where
     ) {
         match (self, &**state) {
             (Node::Server(a), Node::Server(s)) => {
-                let next = step(a, s, o, Node::Server, Node::Server, |a, st, out| a.on_msg(id, st, src, msg, out));
+                let next = step(a, s, o, Node::Server, Node::Server, |a, st, out| {
+                    a.on_msg(id, st, src, msg, out)
+                });
                 if let Some(next) = next {
                     *state = Cow::Owned(Node::Server(next));
                 }
             }
             (Node::Client(a), Node::Client(s)) => {
-                let next = step(a, s, o, Node::Client, Node::Client, |a, st, out| a.on_msg(id, st, src, msg, out));
+                let next = step(a, s, o, Node::Client, Node::Client, |a, st, out| {
+                    a.on_msg(id, st, src, msg, out)
+                });
                 if let Some(next) = next {
                     *state = Cow::Owned(Node::Client(next));
                 }
@@ -154,13 +158,17 @@ where
     ) {
         match (self, &**state, timer) {
             (Node::Server(a), Node::Server(s), Node::Server(t)) => {
-                let next = step(a, s, o, Node::Server, Node::Server, |a, st, out| a.on_timeout(id, st, t, out));
+                let next = step(a, s, o, Node::Server, Node::Server, |a, st, out| {
+                    a.on_timeout(id, st, t, out)
+                });
                 if let Some(next) = next {
                     *state = Cow::Owned(Node::Server(next));
                 }
             }
             (Node::Client(a), Node::Client(s), Node::Client(t)) => {
-                let next = step(a, s, o, Node::Client, Node::Client, |a, st, out| a.on_timeout(id, st, t, out));
+                let next = step(a, s, o, Node::Client, Node::Client, |a, st, out| {
+                    a.on_timeout(id, st, t, out)
+                });
                 if let Some(next) = next {
                     *state = Cow::Owned(Node::Client(next));
                 }
@@ -178,13 +186,17 @@ where
     ) {
         match (self, &**state) {
             (Node::Server(a), Node::Server(s)) => {
-                let next = step(a, s, o, Node::Server, Node::Server, |a, st, out| a.on_random(id, st, random, out));
+                let next = step(a, s, o, Node::Server, Node::Server, |a, st, out| {
+                    a.on_random(id, st, random, out)
+                });
                 if let Some(next) = next {
                     *state = Cow::Owned(Node::Server(next));
                 }
             }
             (Node::Client(a), Node::Client(s)) => {
-                let next = step(a, s, o, Node::Client, Node::Client, |a, st, out| a.on_random(id, st, random, out));
+                let next = step(a, s, o, Node::Client, Node::Client, |a, st, out| {
+                    a.on_random(id, st, random, out)
+                });
                 if let Some(next) = next {
                     *state = Cow::Owned(Node::Client(next));
                 }

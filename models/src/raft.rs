@@ -9,9 +9,7 @@ use coord::client::{Client, ClientState};
 use coord::kv::KvStore;
 use coord::raft::{Msg, RaftBug, RaftServer, RaftState, Role, Term};
 use coord_specs::kv::{KvOp, KvRet, KvSpec};
-use stateright::actor::{
-    model_timeout, ActorModel, ActorModelState, Id, LossyNetwork, Network,
-};
+use stateright::actor::{model_timeout, ActorModel, ActorModelState, Id, LossyNetwork, Network};
 use stateright::Expectation;
 
 pub type KvServer = RaftServer<KvStore>;
@@ -72,7 +70,8 @@ impl RaftCfg {
             .collect()
     }
 
-    pub fn into_model(self) -> RaftModel {
+    /// Builds the model with the properties named in `judged` (see [`PROPERTIES`]).
+    pub fn into_model(self, judged: &[&str]) -> RaftModel {
         let server_ids: Vec<Id> = (0..self.servers).map(Id::from).collect();
         let servers = server_ids.iter().map(|&me| {
             let peers = server_ids.iter().copied().filter(|&p| p != me).collect();
@@ -87,7 +86,7 @@ impl RaftCfg {
         } else {
             Network::new_unordered_nonduplicating([])
         };
-        ActorModel::new(self.clone(), History::new(KvSpec::default()))
+        let mut model = ActorModel::new(self.clone(), History::new(KvSpec::default()))
             .actors(servers)
             .actors(clients)
             .init_network(network)
@@ -95,25 +94,13 @@ impl RaftCfg {
             .max_crashes(self.max_crashes)
             .record_msg_out(History::on_send)
             .record_msg_in(History::on_receive)
-            .within_boundary(within_boundary)
-            .property(Expectation::Always, "election safety", election_safety)
-            .property(Expectation::Always, "log matching", log_matching)
-            .property(Expectation::Always, "leader completeness", leader_completeness)
-            .property(Expectation::Always, "state machine safety", state_machine_safety)
-            .property(Expectation::Always, "linearizable", linearizable)
-            .property(Expectation::Sometimes, "a leader is elected", leader_elected)
-            .property(Expectation::Sometimes, "a write commits", write_commits)
-            .property(
-                Expectation::Sometimes,
-                "a new leader after the old one crashed",
-                leader_after_crash,
-            )
-            .property(
-                Expectation::Sometimes,
-                "a retried request is suppressed as a duplicate",
-                duplicate_suppressed,
-            )
-            .property(Expectation::Sometimes, "every client finishes", all_done)
+            .within_boundary(within_boundary);
+        for (expectation, name, condition) in PROPERTIES {
+            if judged.contains(&name) {
+                model = model.property(expectation, name, condition);
+            }
+        }
+        model
     }
 }
 
@@ -127,6 +114,42 @@ impl Names for RaftCfg {
         }
     }
 }
+
+type Condition = fn(&RaftModel, &State) -> bool;
+
+/// Every property of the Raft model; a check includes those it judges.
+pub const PROPERTIES: [(Expectation, &str, Condition); 10] = [
+    (Expectation::Always, "election safety", election_safety),
+    (Expectation::Always, "log matching", log_matching),
+    (
+        Expectation::Always,
+        "leader completeness",
+        leader_completeness,
+    ),
+    (
+        Expectation::Always,
+        "state machine safety",
+        state_machine_safety,
+    ),
+    (Expectation::Always, "linearizable", linearizable),
+    (
+        Expectation::Sometimes,
+        "a leader is elected",
+        leader_elected,
+    ),
+    (Expectation::Sometimes, "a write commits", write_commits),
+    (
+        Expectation::Sometimes,
+        "a new leader after the old one crashed",
+        leader_after_crash,
+    ),
+    (
+        Expectation::Sometimes,
+        "a retried request is suppressed as a duplicate",
+        duplicate_suppressed,
+    ),
+    (Expectation::Sometimes, "every client finishes", all_done),
+];
 
 /// Live servers with their index.
 fn live_servers(state: &State) -> impl Iterator<Item = (usize, &RaftState<KvStore>)> {
@@ -142,13 +165,20 @@ fn clients(state: &State) -> impl Iterator<Item = &ClientState> {
     state.actor_states.iter().filter_map(|s| s.client())
 }
 
+/// The bounds of the search. Only servers crash: stateright's `max_crashes` counts every
+/// actor, so states with a crashed client are outside the model.
 fn within_boundary(cfg: &RaftCfg, state: &State) -> bool {
+    let clients_up = state
+        .actor_states
+        .iter()
+        .zip(&state.crashed)
+        .all(|(s, crashed)| s.server().is_some() || !crashed);
     let servers_ok = state
         .actor_states
         .iter()
         .filter_map(|s| s.server())
         .all(|s| s.term <= cfg.max_term && s.log.len() <= cfg.max_log);
-    servers_ok && clients(state).all(|c| c.resends <= cfg.max_resends)
+    clients_up && servers_ok && clients(state).all(|c| c.resends <= cfg.max_resends)
 }
 
 /// Figure 3, Election Safety: at most one leader in a term.
@@ -226,7 +256,8 @@ fn leader_after_crash(_: &RaftModel, state: &State) -> bool {
         .filter(|s| matches!(s.role, Role::Leader(_)))
         .map(|s| s.term)
         .min();
-    crashed_leader_term.is_some_and(|t| live_servers(state).any(|(_, s)| s.is_leader() && s.term > t))
+    crashed_leader_term
+        .is_some_and(|t| live_servers(state).any(|(_, s)| s.is_leader() && s.term > t))
 }
 
 /// Some server has applied two log entries with the same (client, sequence).

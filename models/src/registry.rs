@@ -35,13 +35,14 @@ pub struct Check {
     pub search: Search,
     /// Every property judged, with its expected verdict.
     pub expect: Vec<(&'static str, Verdict)>,
-    build: fn(&Bounds) -> Result<Box<dyn Runnable>, String>,
+    build: fn(&Bounds, &[&str]) -> Result<Box<dyn Runnable>, String>,
 }
 
 impl Check {
     /// Builds the model at its default size with `bounds` applied.
     pub fn model(&self, bounds: &Bounds) -> Result<Box<dyn Runnable>, String> {
-        (self.build)(bounds)
+        let judged: Vec<&str> = self.expect.iter().map(|(p, _)| *p).collect();
+        (self.build)(bounds, &judged)
     }
 }
 
@@ -63,26 +64,47 @@ const RAFT_EXAMPLES: [&str; 5] = [
 ];
 
 fn all_hold(groups: &[&[&'static str]]) -> Vec<(&'static str, Verdict)> {
-    groups.iter().flat_map(|g| g.iter().map(|p| (*p, Holds))).collect()
+    groups
+        .iter()
+        .flat_map(|g| g.iter().map(|p| (*p, Holds)))
+        .collect()
 }
 
 /// Checks the sizes that every Raft model needs to make sense.
-fn raft_model(cfg: RaftCfg) -> Result<Box<dyn Runnable>, String> {
+fn raft_model(cfg: RaftCfg, judged: &[&str]) -> Result<Box<dyn Runnable>, String> {
     if cfg.servers == 0 {
         return Err("--servers must be at least 1".into());
     }
     if cfg.servers + cfg.clients > 16 {
         return Err("at most 16 actors (servers + clients) fit a model".into());
     }
-    Ok(Box::new(cfg.into_model()))
+    Ok(Box::new(cfg.into_model(judged)))
 }
 
-fn raft_bug(bug: RaftBug, b: &Bounds) -> RaftCfg {
+/// A deliberate-bug hunt: the base model with the bug, no crashes and no resends unless
+/// the bug needs them, so that the counterexample is found fast and reads short.
+fn raft_bug(
+    bug: RaftBug,
+    base: RaftCfg,
+    b: &Bounds,
+    judged: &[&str],
+) -> Result<Box<dyn Runnable>, String> {
+    raft_model(
+        RaftCfg {
+            bug: Some(bug),
+            ..base
+        }
+        .with(b),
+        judged,
+    )
+}
+
+fn hunt_base() -> RaftCfg {
     RaftCfg {
-        bug: Some(bug),
+        max_crashes: 0,
+        max_resends: 0,
         ..raft::base()
     }
-    .with(b)
 }
 
 /// Every named check, in the order `coord list` prints them.
@@ -93,19 +115,19 @@ pub fn checks() -> Vec<Check> {
             about: "Raft KV, 3 servers, 2 clients x (put, get), 1 crash at a time: figure 3 safety and linearizability",
             search: Search::Dfs,
             expect: all_hold(&[&RAFT_SAFETY, &RAFT_EXAMPLES]),
-            build: |b| raft_model(raft::base().with(b)),
+            build: |b, judged| raft_model(raft::base().with(b), judged),
         },
         Check {
             name: "raft-dup",
             about: "raft on a network that delivers messages more than once: still exactly-once",
             search: Search::Dfs,
             expect: all_hold(&[&RAFT_SAFETY, &RAFT_EXAMPLES[..3]]),
-            build: |b| {
+            build: |b, judged| {
                 let cfg = RaftCfg {
                     duplicating: true,
                     ..raft::base()
                 };
-                raft_model(cfg.with(b))
+                raft_model(cfg.with(b), judged)
             },
         },
         Check {
@@ -113,21 +135,27 @@ pub fn checks() -> Vec<Check> {
             about: "deliberate bug: the vote is not persisted, so a restarted server votes twice in a term",
             search: Search::Bfs,
             expect: vec![("election safety", Violated)],
-            build: |b| raft_model(raft_bug(RaftBug::ForgetVote, b)),
+            build: |b, judged| {
+                let cfg = RaftCfg {
+                    max_crashes: 1,
+                    ..hunt_base()
+                };
+                raft_bug(RaftBug::ForgetVote, cfg, b, judged)
+            },
         },
         Check {
             name: "raft-bug-old-term-commit",
             about: "deliberate bug: a leader commits an earlier term's entry by counting replicas (figure 8)",
             search: Search::Bfs,
             expect: vec![("leader completeness", Violated)],
-            build: |b| {
+            build: |b, judged| {
                 let cfg = RaftCfg {
                     max_term: 4,
-                    clients: 2,
+                    max_log: 1,
                     ops: 1,
-                    ..raft_bug(RaftBug::CommitOldTerm, &Bounds::default())
+                    ..hunt_base()
                 };
-                raft_model(cfg.with(b))
+                raft_bug(RaftBug::CommitOldTerm, cfg, b, judged)
             },
         },
         Check {
@@ -135,14 +163,20 @@ pub fn checks() -> Vec<Check> {
             about: "deliberate bug: no duplicate suppression, so a retried put applies twice",
             search: Search::Bfs,
             expect: vec![("linearizable", Violated)],
-            build: |b| raft_model(raft_bug(RaftBug::NoDedup, b)),
+            build: |b, judged| {
+                let cfg = RaftCfg {
+                    max_resends: 1,
+                    ..hunt_base()
+                };
+                raft_bug(RaftBug::NoDedup, cfg, b, judged)
+            },
         },
         Check {
             name: "raft-bug-stale-read",
             about: "deliberate bug: a leader serves reads without confirming it still leads",
             search: Search::Bfs,
             expect: vec![("linearizable", Violated)],
-            build: |b| raft_model(raft_bug(RaftBug::LocalReads, b)),
+            build: |b, judged| raft_bug(RaftBug::LocalReads, hunt_base(), b, judged),
         },
     ]
 }

@@ -3,12 +3,12 @@
 
 use crate::registry::Names;
 use serde::Serialize;
+use stateright::actor::{Actor, ActorModel, ActorModelAction};
+use stateright::{Checker, Expectation, HasDiscoveries, Model, Path};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
-use stateright::actor::{Actor, ActorModel, ActorModelAction};
-use stateright::{Checker, Expectation, HasDiscoveries, Model, Path};
 
 /// What a property turned out to be. `Unknown` only when the search stopped before it
 /// could decide (a depth limit, or a hunt that stopped at its counterexample).
@@ -137,7 +137,13 @@ fn verdict(e: &Expectation, discovered: bool, exhaustive: bool) -> Verdict {
 }
 
 /// Formats a path as numbered steps naming actors as the model does.
-fn steps<A, C, H>(model: &ActorModel<A, C, H>, path: Path<<ActorModel<A, C, H> as Model>::State, ActorModelAction<A::Msg, A::Timer, A::Random>>) -> Vec<String>
+fn steps<A, C, H>(
+    model: &ActorModel<A, C, H>,
+    path: Path<
+        <ActorModel<A, C, H> as Model>::State,
+        ActorModelAction<A::Msg, A::Timer, A::Random>,
+    >,
+) -> Vec<String>
 where
     A: Actor,
     A::Msg: Ord,
@@ -216,8 +222,7 @@ where
             let discoveries = checker.discoveries();
             let max_depth = checker.max_depth();
             let all_found = wanted.iter().all(|p| discoveries.contains_key(p));
-            let exhaustive =
-                (needs_full_run || !all_found) && depth.is_none_or(|d| max_depth < d);
+            let exhaustive = (needs_full_run || !all_found) && depth.is_none_or(|d| max_depth < d);
             let model = checker.model();
             let properties: Vec<PropertyReport> = expect
                 .iter()

@@ -173,7 +173,10 @@ mod tests {
             spec.invoke(&put("k", "b", Some(0))),
             KvRet::VersionMismatch { current: 1 }
         );
-        assert_eq!(spec.invoke(&put("k", "c", None)), KvRet::PutOk { version: 2 });
+        assert_eq!(
+            spec.invoke(&put("k", "c", None)),
+            KvRet::PutOk { version: 2 }
+        );
         assert_eq!(
             spec.invoke(&KvOp::Get { key: "k".into() }),
             KvRet::GetOk {

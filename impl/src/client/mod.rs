@@ -6,13 +6,13 @@
 //! can suppress duplicates (exactly-once under retries).
 
 use serde::{Deserialize, Serialize};
+use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::marker::PhantomData;
 use std::ops::Range;
 use std::time::Duration;
-use stateright::actor::{Actor, Id, Out};
 
 /// Messages between a client and the servers of a replicated service.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -125,14 +125,7 @@ where
         state
     }
 
-    fn on_msg(
-        &self,
-        _id: Id,
-        state: &mut Cow<ClientState>,
-        src: Id,
-        msg: M,
-        o: &mut Out<Self>,
-    ) {
+    fn on_msg(&self, _id: Id, state: &mut Cow<ClientState>, src: Id, msg: M, o: &mut Out<Self>) {
         match msg.as_client() {
             Some(&ClientMsg::Reply { seq, .. }) if self.is_current(state, seq) => {
                 let state = state.to_mut();
@@ -153,7 +146,7 @@ where
                     Some(target) if target != state.target => {
                         let state = state.to_mut();
                         state.target = target;
-                        state.resends += 1;
+                        state.resends = state.resends.saturating_add(1);
                         self.send_current(state, o);
                     }
                     // Nobody known: wait for the retry timer, which moves on.
@@ -180,3 +173,6 @@ where
         self.send_current(state, o);
     }
 }
+
+#[cfg(test)]
+mod tests;

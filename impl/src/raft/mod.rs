@@ -9,6 +9,9 @@ pub mod replica;
 pub mod server;
 pub mod types;
 
+#[cfg(test)]
+mod tests;
+
 pub use replica::{Replica, StateMachine};
 pub use server::{LeaderState, PendingRead, RaftBug, RaftServer, RaftState, RaftTimer, Role};
 pub use types::{Entry, Index, Msg, RaftStorage, Term};

@@ -3,10 +3,10 @@
 //! semantics").
 
 use super::types::Entry;
+use stateright::actor::Id;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
-use stateright::actor::Id;
 
 /// A deterministic state machine that Raft replicates.
 pub trait StateMachine: Clone + Debug + Default + Hash + Eq {

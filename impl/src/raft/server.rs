@@ -7,12 +7,12 @@ use super::replica::{Replica, StateMachine};
 use super::types::{Entry, Index, Msg, RaftStorage, Term};
 use crate::client::ClientMsg;
 use serde::{Deserialize, Serialize};
+use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 use std::ops::Range;
 use std::time::Duration;
-use stateright::actor::{Actor, Id, Out};
 
 /// A deliberate mistake, off by default, that a model switches on to show the checker
 /// catches it.
@@ -170,7 +170,8 @@ impl<SM: StateMachine> RaftServer<SM> {
 
     /// A majority of the whole cluster (peers and this server).
     fn quorum(&self) -> usize {
-        (self.peers.len() + 1) / 2 + 1
+        let cluster = self.peers.len() + 1;
+        cluster / 2 + 1
     }
 
     /// What goes to stable storage. With [`RaftBug::ForgetVote`] the vote is left out.
@@ -230,10 +231,13 @@ impl<SM: StateMachine> RaftServer<SM> {
             reads: Vec::new(),
         });
         o.cancel_timer(RaftTimer::Election);
+        // The initial empty AppendEntries is the first heartbeat: sent only when heartbeats
+        // are on (see `heartbeat`); otherwise followers learn of the leader from its first
+        // replication.
         if let Some(interval) = &self.heartbeat {
             o.set_timer(RaftTimer::Heartbeat, interval.clone());
+            self.broadcast_append(state, o);
         }
-        self.broadcast_append(state, o);
     }
 
     /// AppendEntries to one follower: everything from its `next` index on.
@@ -476,6 +480,7 @@ impl<SM: StateMachine> RaftServer<SM> {
     /// AppendEntries reply at the leader: record the acknowledged heartbeat round; on
     /// success record the match and try to commit; on failure move `next` back to the
     /// follower's hint and resend.
+    #[allow(clippy::too_many_arguments)]
     fn on_appended(
         &self,
         state: &mut Cow<RaftState<SM>>,

@@ -1,0 +1,1410 @@
+//! The Raft server's handlers, one story of messages per test (in the manner of etcd-io/raft's
+//! tests): a server is driven by calling `on_start`, `on_msg` and `on_timeout` directly, and
+//! each step is checked on the state it leaves and on the commands it emits.
+//!
+//! The cluster has three servers: this one, `me()` (id 0), and the peers `p1()` and `p2()`
+//! (quorum 2). `client()` (id 7) is a client; "C" in the comments.
+
+use super::*;
+use crate::client::ClientMsg;
+use crate::kv::KvStore;
+use coord_specs::kv::{KvOp, KvRet};
+use stateright::actor::{Actor, Command, Id, Out};
+use std::borrow::Cow;
+use std::time::Duration;
+
+type Server = RaftServer<KvStore>;
+type State = RaftState<KvStore>;
+type M = Msg<KvOp, KvRet>;
+type Storage = RaftStorage<KvOp>;
+type Cmd = Command<M, RaftTimer, (), Storage>;
+
+fn me() -> Id {
+    Id::from(0)
+}
+fn p1() -> Id {
+    Id::from(1)
+}
+fn p2() -> Id {
+    Id::from(2)
+}
+fn client() -> Id {
+    Id::from(7)
+}
+
+// ---------------------------------------------------------------------------------------
+// Building servers and states.
+// ---------------------------------------------------------------------------------------
+
+fn timeout() -> std::ops::Range<Duration> {
+    Duration::from_millis(150)..Duration::from_millis(300)
+}
+
+/// A server of the three-node cluster {ME, P1, P2}.
+fn server() -> Server {
+    Server::new(vec![p1(), p2()], timeout())
+}
+
+fn buggy(bug: RaftBug) -> Server {
+    server().with_bug(Some(bug))
+}
+
+fn put(key: &str, value: &str) -> KvOp {
+    KvOp::Put {
+        key: key.into(),
+        value: value.into(),
+        expected: None,
+    }
+}
+
+fn get(key: &str) -> KvOp {
+    KvOp::Get { key: key.into() }
+}
+
+/// An entry of term `term` carrying client C's request `seq`.
+fn entry(term: Term, seq: u64, op: KvOp) -> Entry<KvOp> {
+    Entry {
+        term,
+        client: client(),
+        seq,
+        op,
+    }
+}
+
+/// Entries of the given terms, each a distinct put by client C.
+fn entries(terms: &[Term]) -> Vec<Entry<KvOp>> {
+    terms
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| entry(t, i as u64 + 1, put("x", &format!("v{}", i + 1))))
+        .collect()
+}
+
+fn request(seq: u64, op: KvOp) -> M {
+    Msg::Client(ClientMsg::Request { seq, op })
+}
+
+fn append(term: Term, prev_index: Index, prev_term: Term, entries: Vec<Entry<KvOp>>) -> M {
+    Msg::Append {
+        term,
+        prev_index,
+        prev_term,
+        entries,
+        commit: 0,
+        round: 0,
+    }
+}
+
+fn appended(term: Term, index: Index, round: u64) -> M {
+    Msg::Appended {
+        term,
+        success: true,
+        index,
+        round,
+    }
+}
+
+fn request_vote(term: Term, last_index: Index, last_term: Term) -> M {
+    Msg::RequestVote {
+        term,
+        last_index,
+        last_term,
+    }
+}
+
+fn vote(term: Term, granted: bool) -> M {
+    Msg::Vote { term, granted }
+}
+
+// ---------------------------------------------------------------------------------------
+// Driving a server.
+// ---------------------------------------------------------------------------------------
+
+/// What one handler call left behind.
+struct Step {
+    state: State,
+    cmds: Vec<Cmd>,
+    /// False when the handler left the state `Cow::Borrowed` (did not touch it).
+    changed: bool,
+}
+
+fn run(state: &State, f: impl FnOnce(&mut Cow<State>, &mut Out<Server>)) -> Step {
+    let mut cow = Cow::Borrowed(state);
+    let mut out = Out::new();
+    f(&mut cow, &mut out);
+    let changed = matches!(cow, Cow::Owned(_));
+    Step {
+        state: cow.into_owned(),
+        cmds: out.into_iter().collect(),
+        changed,
+    }
+}
+
+/// Starts a server from `storage` (a fresh server with `None`).
+fn start(s: &Server, storage: Option<Storage>) -> (State, Vec<Cmd>) {
+    let mut out = Out::new();
+    let state = s.on_start(me(), &storage, &mut out);
+    (state, out.into_iter().collect())
+}
+
+/// Delivers `msg` from `src`.
+fn deliver(s: &Server, state: &State, src: Id, msg: M) -> Step {
+    run(state, |cow, o| s.on_msg(me(), cow, src, msg, o))
+}
+
+/// Fires `timer`.
+fn fire(s: &Server, state: &State, timer: RaftTimer) -> Step {
+    run(state, |cow, o| s.on_timeout(me(), cow, &timer, o))
+}
+
+/// A follower that restarted with this term and log (no vote).
+fn follower_with(s: &Server, term: Term, log: Vec<Entry<KvOp>>) -> State {
+    start(
+        s,
+        Some(RaftStorage {
+            term,
+            voted_for: None,
+            log,
+        }),
+    )
+    .0
+}
+
+/// `state` after its election timer fired: a candidate one term later.
+fn campaign(s: &Server, state: &State) -> State {
+    let step = fire(s, state, RaftTimer::Election);
+    assert!(matches!(step.state.role, Role::Candidate { .. }));
+    step.state
+}
+
+/// `state` elected: election timeout, then P1's vote.
+fn elect(s: &Server, state: &State) -> State {
+    let candidate = campaign(s, state);
+    let step = deliver(s, &candidate, p1(), vote(candidate.term, true));
+    assert!(
+        step.state.is_leader(),
+        "one peer's vote elects in a cluster of three"
+    );
+    step.state
+}
+
+/// A fresh server elected leader of term 1 with an empty log.
+fn fresh_leader(s: &Server) -> State {
+    elect(s, &start(s, None).0)
+}
+
+/// A leader of term 1 whose log holds client C's `put(x, a)` (seq 1), committed and applied
+/// after P1 acknowledged it.
+fn leader_with_committed_put(s: &Server) -> State {
+    let leader = fresh_leader(s);
+    let leader = deliver(s, &leader, client(), request(1, put("x", "a"))).state;
+    let step = deliver(s, &leader, p1(), appended(1, 1, 0));
+    assert_eq!(step.state.commit, 1);
+    step.state
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading commands.
+// ---------------------------------------------------------------------------------------
+
+fn sends(cmds: &[Cmd]) -> Vec<(Id, M)> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Send(dst, msg) => Some((*dst, msg.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn saves(cmds: &[Cmd]) -> Vec<Storage> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Save(storage) => Some(storage.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn sets_timer(cmds: &[Cmd], timer: RaftTimer) -> bool {
+    cmds.iter()
+        .any(|c| matches!(c, Command::SetTimer(t, _) if *t == timer))
+}
+
+fn cancels_timer(cmds: &[Cmd], timer: RaftTimer) -> bool {
+    cmds.iter()
+        .any(|c| matches!(c, Command::CancelTimer(t) if *t == timer))
+}
+
+/// Position of the first `Save`, and of the first `Send` whose message matches `is`.
+fn save_pos(cmds: &[Cmd]) -> Option<usize> {
+    cmds.iter().position(|c| matches!(c, Command::Save(_)))
+}
+
+fn send_pos(cmds: &[Cmd], is: impl Fn(&M) -> bool) -> Option<usize> {
+    cmds.iter()
+        .position(|c| matches!(c, Command::Send(_, m) if is(m)))
+}
+
+/// Asserts that a `Save` comes before the first message matching `is`.
+fn assert_saved_before(cmds: &[Cmd], is: impl Fn(&M) -> bool) {
+    let save = save_pos(cmds).expect("a Save");
+    let send = send_pos(cmds, is).expect("the message");
+    assert!(
+        save < send,
+        "Save at {save} must precede the send at {send}: {cmds:?}"
+    );
+}
+
+/// The client messages sent to `client`.
+fn to_client(cmds: &[Cmd], client: Id) -> Vec<ClientMsg<KvOp, KvRet>> {
+    sends(cmds)
+        .into_iter()
+        .filter_map(|(dst, m)| match m {
+            Msg::Client(cm) if dst == client => Some(cm),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The Append messages sent, by destination.
+fn appends(cmds: &[Cmd]) -> Vec<(Id, M)> {
+    sends(cmds)
+        .into_iter()
+        .filter(|(_, m)| matches!(m, Msg::Append { .. }))
+        .collect()
+}
+
+fn the_only_send(cmds: &[Cmd]) -> (Id, M) {
+    let sends = sends(cmds);
+    assert_eq!(sends.len(), 1, "exactly one message: {cmds:?}");
+    sends.into_iter().next().unwrap()
+}
+
+fn leader_state(state: &State) -> &LeaderState<KvOp> {
+    match &state.role {
+        Role::Leader(l) => l,
+        role => panic!("not a leader: {role:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Election timeout.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_fresh_server_starts_as_follower_with_an_election_timer() {
+    let (state, cmds) = start(&server(), None);
+    assert_eq!(state.term, 0);
+    assert_eq!(state.voted_for, None);
+    assert!(state.log.is_empty());
+    assert_eq!(state.role, Role::Follower { leader: None });
+    assert!(sets_timer(&cmds, RaftTimer::Election));
+    assert!(sends(&cmds).is_empty());
+}
+
+#[test]
+fn election_timeout_makes_a_follower_campaign_in_the_next_term() {
+    let s = server();
+    let follower = follower_with(&s, 2, entries(&[1, 2]));
+
+    let step = fire(&s, &follower, RaftTimer::Election);
+
+    assert_eq!(step.state.term, 3);
+    assert_eq!(step.state.voted_for, Some(me()));
+    assert_eq!(
+        step.state.role,
+        Role::Candidate {
+            votes: [me()].into()
+        }
+    );
+    // The new term and the vote for itself are on disk before anyone is asked.
+    assert_eq!(
+        saves(&step.cmds),
+        vec![RaftStorage {
+            term: 3,
+            voted_for: Some(me()),
+            log: entries(&[1, 2]),
+        }]
+    );
+    assert_saved_before(&step.cmds, |m| matches!(m, Msg::RequestVote { .. }));
+    // Both peers are asked, with the candidate's last index and term.
+    assert_eq!(
+        sends(&step.cmds),
+        vec![(p1(), request_vote(3, 2, 2)), (p2(), request_vote(3, 2, 2))]
+    );
+    assert!(sets_timer(&step.cmds, RaftTimer::Election));
+}
+
+#[test]
+fn a_candidate_whose_election_times_out_campaigns_again() {
+    let s = server();
+    let candidate = campaign(&s, &start(&s, None).0);
+    let step = fire(&s, &candidate, RaftTimer::Election);
+    assert_eq!(step.state.term, 2);
+    assert_eq!(
+        sends(&step.cmds),
+        vec![(p1(), request_vote(2, 0, 0)), (p2(), request_vote(2, 0, 0))]
+    );
+}
+
+#[test]
+fn a_leaders_election_timer_is_ignored() {
+    let s = server();
+    let leader = fresh_leader(&s);
+    let step = fire(&s, &leader, RaftTimer::Election);
+    assert!(!step.changed);
+    assert!(step.cmds.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Granting votes.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_vote_is_granted_once_per_term() {
+    let s = server();
+    let follower = follower_with(&s, 1, vec![]);
+
+    // P1 asks first and gets the vote, saved before it is sent.
+    let step = deliver(&s, &follower, p1(), request_vote(1, 0, 0));
+    assert_eq!(step.state.voted_for, Some(p1()));
+    assert_eq!(saves(&step.cmds)[0].voted_for, Some(p1()));
+    assert_saved_before(&step.cmds, |m| matches!(m, Msg::Vote { .. }));
+    assert_eq!(the_only_send(&step.cmds), (p1(), vote(1, true)));
+    assert!(sets_timer(&step.cmds, RaftTimer::Election));
+
+    // P2 asks in the same term: refused, nothing changes, the timer is not reset.
+    let step2 = deliver(&s, &step.state, p2(), request_vote(1, 0, 0));
+    assert!(!step2.changed);
+    assert_eq!(the_only_send(&step2.cmds), (p2(), vote(1, false)));
+    assert!(saves(&step2.cmds).is_empty());
+    assert!(!sets_timer(&step2.cmds, RaftTimer::Election));
+
+    // P1 asks again (a retransmission): granted again, nothing new to save.
+    let step3 = deliver(&s, &step.state, p1(), request_vote(1, 0, 0));
+    assert_eq!(the_only_send(&step3.cmds), (p1(), vote(1, true)));
+    assert!(saves(&step3.cmds).is_empty());
+}
+
+#[test]
+fn a_candidate_refuses_other_candidates_of_its_term() {
+    let s = server();
+    let candidate = campaign(&s, &start(&s, None).0);
+    let step = deliver(&s, &candidate, p1(), request_vote(1, 0, 0));
+    assert_eq!(the_only_send(&step.cmds), (p1(), vote(1, false)));
+    assert_eq!(step.state.voted_for, Some(me()));
+}
+
+#[test]
+fn a_vote_is_refused_to_a_candidate_with_a_lower_last_term() {
+    let s = server();
+    // Our log ends at (term 2, index 2); the candidate's ends at (term 1, index 5): longer,
+    // but the last term decides first (§5.4.1).
+    let follower = follower_with(&s, 2, entries(&[1, 2]));
+    let step = deliver(&s, &follower, p1(), request_vote(3, 5, 1));
+    assert_eq!(step.state.term, 3, "the higher term is adopted anyway");
+    assert_eq!(step.state.voted_for, None);
+    assert_eq!(the_only_send(&step.cmds), (p1(), vote(3, false)));
+}
+
+#[test]
+fn a_vote_is_refused_to_a_candidate_with_the_same_last_term_but_a_shorter_log() {
+    let s = server();
+    let follower = follower_with(&s, 2, entries(&[1, 2, 2]));
+    let step = deliver(&s, &follower, p1(), request_vote(3, 2, 2));
+    assert_eq!(the_only_send(&step.cmds), (p1(), vote(3, false)));
+
+    // The same last term and an equal or longer log is up to date.
+    let step = deliver(&s, &follower, p1(), request_vote(3, 3, 2));
+    assert_eq!(the_only_send(&step.cmds), (p1(), vote(3, true)));
+    // A higher last term wins even with a shorter log.
+    let step = deliver(&s, &follower, p1(), request_vote(3, 1, 3));
+    assert_eq!(the_only_send(&step.cmds), (p1(), vote(3, true)));
+}
+
+#[test]
+fn a_higher_term_is_adopted_and_saved_before_the_vote_is_sent() {
+    let s = server();
+    // We voted for P2 in term 4; P1 campaigns in term 5.
+    let follower = start(
+        &s,
+        Some(RaftStorage {
+            term: 4,
+            voted_for: Some(p2()),
+            log: entries(&[1]),
+        }),
+    )
+    .0;
+    let step = deliver(&s, &follower, p1(), request_vote(5, 1, 1));
+    assert_eq!(step.state.term, 5);
+    assert_eq!(step.state.voted_for, Some(p1()));
+    assert_eq!(
+        saves(&step.cmds),
+        vec![RaftStorage {
+            term: 5,
+            voted_for: Some(p1()),
+            log: entries(&[1]),
+        }]
+    );
+    assert_saved_before(&step.cmds, |m| matches!(m, Msg::Vote { .. }));
+    assert_eq!(the_only_send(&step.cmds), (p1(), vote(5, true)));
+}
+
+#[test]
+fn a_stale_request_vote_is_refused_with_the_current_term() {
+    let s = server();
+    let follower = follower_with(&s, 5, vec![]);
+    let step = deliver(&s, &follower, p1(), request_vote(4, 9, 4));
+    assert!(!step.changed);
+    assert!(saves(&step.cmds).is_empty());
+    assert_eq!(the_only_send(&step.cmds), (p1(), vote(5, false)));
+}
+
+#[test]
+fn a_leader_deposed_by_a_request_vote_rearms_its_election_timer() {
+    let s = server();
+    let leader = fresh_leader(&s);
+    let step = deliver(&s, &leader, p1(), request_vote(2, 0, 0));
+    assert_eq!(step.state.role, Role::Follower { leader: None });
+    assert_eq!(step.state.term, 2);
+    assert!(sets_timer(&step.cmds, RaftTimer::Election));
+    assert_eq!(the_only_send(&step.cmds), (p1(), vote(2, true)));
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Counting votes.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn one_granted_vote_from_a_peer_elects_a_candidate_of_three() {
+    let s = server();
+    let candidate = campaign(&s, &follower_with(&s, 0, vec![]));
+
+    // A refusal does not count.
+    let step = deliver(&s, &candidate, p2(), vote(1, false));
+    assert!(!step.changed);
+    assert!(step.cmds.is_empty());
+
+    let step = deliver(&s, &candidate, p1(), vote(1, true));
+    let leader = leader_state(&step.state);
+    assert_eq!(leader.next, [(p1(), 1), (p2(), 1)].into());
+    assert_eq!(leader.matched, [(p1(), 0), (p2(), 0)].into());
+    assert!(leader.reads.is_empty());
+    assert!(cancels_timer(&step.cmds, RaftTimer::Election));
+    assert_eq!(step.state.term, 1);
+}
+
+#[test]
+fn with_heartbeats_a_new_leader_announces_itself_and_arms_the_heartbeat() {
+    let s = server().with_heartbeat(Duration::from_millis(50)..Duration::from_millis(50));
+    let candidate = campaign(&s, &follower_with(&s, 1, entries(&[1])));
+    let step = deliver(&s, &candidate, p1(), vote(2, true));
+    assert!(step.state.is_leader());
+    assert!(sets_timer(&step.cmds, RaftTimer::Heartbeat));
+    // The first heartbeat: empty, after the leader's last entry.
+    let heartbeat = Msg::Append {
+        term: 2,
+        prev_index: 1,
+        prev_term: 1,
+        entries: vec![],
+        commit: 0,
+        round: 0,
+    };
+    assert_eq!(
+        appends(&step.cmds),
+        vec![(p1(), heartbeat.clone()), (p2(), heartbeat.clone())]
+    );
+
+    // The heartbeat timer sends the same again and re-arms itself.
+    let step = fire(&s, &step.state, RaftTimer::Heartbeat);
+    assert_eq!(
+        appends(&step.cmds),
+        vec![(p1(), heartbeat.clone()), (p2(), heartbeat)]
+    );
+    assert!(sets_timer(&step.cmds, RaftTimer::Heartbeat));
+}
+
+/// A server of a five-node cluster, quorum 3.
+fn server_of_five() -> Server {
+    Server::new(vec![p1(), p2(), Id::from(3), Id::from(4)], timeout())
+}
+
+#[test]
+fn a_duplicated_vote_does_not_count_twice() {
+    let s = server_of_five();
+    let candidate = campaign(&s, &start(&s, None).0);
+
+    let once = deliver(&s, &candidate, p1(), vote(1, true)).state;
+    assert_eq!(
+        once.role,
+        Role::Candidate {
+            votes: [me(), p1()].into()
+        }
+    );
+    // The network delivers P1's vote again: still two votes of three needed.
+    let twice = deliver(&s, &once, p1(), vote(1, true));
+    assert!(!twice.changed);
+    assert!(!twice.state.is_leader());
+    // A second voter makes the majority.
+    let step = deliver(&s, &once, p2(), vote(1, true));
+    assert!(step.state.is_leader());
+}
+
+#[test]
+fn a_duplicated_vote_to_a_leader_of_three_changes_nothing() {
+    let s = server();
+    let leader = fresh_leader(&s);
+    let step = deliver(&s, &leader, p1(), vote(1, true));
+    assert!(!step.changed);
+    assert!(step.cmds.is_empty());
+}
+
+#[test]
+fn a_vote_of_an_earlier_term_does_not_count() {
+    let s = server();
+    let candidate = campaign(&s, &campaign(&s, &start(&s, None).0));
+    assert_eq!(candidate.term, 2);
+    let step = deliver(&s, &candidate, p1(), vote(1, true));
+    assert!(!step.changed);
+    assert!(!step.state.is_leader());
+}
+
+#[test]
+fn a_vote_with_a_higher_term_makes_a_candidate_follow() {
+    let s = server();
+    let candidate = campaign(&s, &start(&s, None).0);
+    let step = deliver(&s, &candidate, p1(), vote(4, false));
+    assert_eq!(step.state.term, 4);
+    assert_eq!(step.state.voted_for, None);
+    assert_eq!(step.state.role, Role::Follower { leader: None });
+    assert_eq!(
+        saves(&step.cmds),
+        vec![RaftStorage {
+            term: 4,
+            voted_for: None,
+            log: vec![],
+        }]
+    );
+    assert!(sets_timer(&step.cmds, RaftTimer::Election));
+    assert!(sends(&step.cmds).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Client requests.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_leader_appends_a_put_saves_and_replicates_it() {
+    let s = server();
+    let leader = fresh_leader(&s);
+
+    let step = deliver(&s, &leader, client(), request(1, put("x", "a")));
+
+    let e = entry(1, 1, put("x", "a"));
+    assert_eq!(step.state.log, vec![e.clone()]);
+    assert_eq!(step.state.commit, 0, "not before a follower has it");
+    assert_eq!(saves(&step.cmds).len(), 1);
+    assert_eq!(saves(&step.cmds)[0].log, vec![e.clone()]);
+    assert_saved_before(&step.cmds, |m| matches!(m, Msg::Append { .. }));
+    let expected = Msg::Append {
+        term: 1,
+        prev_index: 0,
+        prev_term: 0,
+        entries: vec![e],
+        commit: 0,
+        round: 0,
+    };
+    assert_eq!(
+        appends(&step.cmds),
+        vec![(p1(), expected.clone()), (p2(), expected)]
+    );
+    assert!(
+        to_client(&step.cmds, client()).is_empty(),
+        "no answer before commit"
+    );
+}
+
+#[test]
+fn a_follower_redirects_a_client_to_the_leader_it_knows() {
+    let s = server();
+    let follower = follower_with(&s, 0, vec![]);
+
+    // Before hearing from a leader: no hint.
+    let step = deliver(&s, &follower, client(), request(1, put("x", "a")));
+    assert!(!step.changed);
+    assert_eq!(
+        the_only_send(&step.cmds),
+        (
+            client(),
+            Msg::Client(ClientMsg::Redirect {
+                seq: 1,
+                leader: None
+            })
+        )
+    );
+
+    // P1's AppendEntries makes it the known leader.
+    let follower = deliver(&s, &follower, p1(), append(1, 0, 0, vec![])).state;
+    assert_eq!(follower.role, Role::Follower { leader: Some(p1()) });
+    let step = deliver(&s, &follower, client(), request(1, put("x", "a")));
+    assert!(step.state.log.is_empty());
+    assert!(saves(&step.cmds).is_empty());
+    assert_eq!(
+        the_only_send(&step.cmds),
+        (
+            client(),
+            Msg::Client(ClientMsg::Redirect {
+                seq: 1,
+                leader: Some(p1())
+            })
+        )
+    );
+}
+
+#[test]
+fn a_candidate_redirects_without_a_hint() {
+    let s = server();
+    let candidate = campaign(&s, &start(&s, None).0);
+    let step = deliver(&s, &candidate, client(), request(3, get("x")));
+    assert_eq!(
+        the_only_send(&step.cmds),
+        (
+            client(),
+            Msg::Client(ClientMsg::Redirect {
+                seq: 3,
+                leader: None
+            })
+        )
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. AppendEntries receiver.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn an_append_of_an_older_term_is_rejected_with_the_current_term() {
+    let s = server();
+    let follower = follower_with(&s, 3, entries(&[1, 2]));
+    let msg = Msg::Append {
+        term: 2,
+        prev_index: 2,
+        prev_term: 2,
+        entries: entries(&[1, 2, 2]),
+        commit: 3,
+        round: 5,
+    };
+    let step = deliver(&s, &follower, p1(), msg);
+    assert!(!step.changed);
+    assert!(saves(&step.cmds).is_empty());
+    assert!(
+        !sets_timer(&step.cmds, RaftTimer::Election),
+        "not a leader of ours"
+    );
+    assert_eq!(
+        the_only_send(&step.cmds),
+        (
+            p1(),
+            Msg::Appended {
+                term: 3,
+                success: false,
+                index: 0,
+                round: 5
+            }
+        )
+    );
+}
+
+#[test]
+fn an_append_past_the_end_of_the_log_asks_for_last_index_plus_one() {
+    let s = server();
+    let follower = follower_with(&s, 2, entries(&[1, 2]));
+    let step = deliver(&s, &follower, p1(), append(2, 5, 2, entries(&[2])));
+    assert_eq!(step.state.log, entries(&[1, 2]), "nothing appended");
+    assert_eq!(
+        the_only_send(&step.cmds),
+        (
+            p1(),
+            Msg::Appended {
+                term: 2,
+                success: false,
+                index: 3,
+                round: 0
+            }
+        )
+    );
+    // It still recognizes the leader and resets its election timer.
+    assert_eq!(step.state.role, Role::Follower { leader: Some(p1()) });
+    assert!(sets_timer(&step.cmds, RaftTimer::Election));
+}
+
+#[test]
+fn a_conflicting_term_is_skipped_whole_by_the_back_off_hint() {
+    let s = server();
+    // Our log: terms 1, 2, 2, 2. The leader of term 4 has term 3 at index 4.
+    let follower = follower_with(&s, 2, entries(&[1, 2, 2, 2]));
+    let step = deliver(
+        &s,
+        &follower,
+        p1(),
+        append(4, 4, 3, vec![entry(4, 9, get("x"))]),
+    );
+    assert_eq!(step.state.term, 4, "the leader's term is adopted");
+    assert_eq!(
+        step.state.log,
+        entries(&[1, 2, 2, 2]),
+        "nothing deleted yet"
+    );
+    // The term was saved before the reply.
+    assert_eq!(saves(&step.cmds)[0].term, 4);
+    assert_saved_before(&step.cmds, |m| matches!(m, Msg::Appended { .. }));
+    // Index 2 is the first of the conflicting term 2.
+    let (dst, reply) = the_only_send(&step.cmds);
+    assert_eq!(dst, p1());
+    assert_eq!(
+        reply,
+        Msg::Appended {
+            term: 4,
+            success: false,
+            index: 2,
+            round: 0
+        }
+    );
+}
+
+#[test]
+fn conflicting_entries_are_deleted_and_the_new_ones_appended() {
+    let s = server();
+    let follower = follower_with(&s, 2, entries(&[1, 2, 2]));
+    let new = vec![
+        entry(3, 10, put("y", "new")),
+        entry(3, 11, put("y", "newer")),
+    ];
+    let step = deliver(&s, &follower, p1(), append(3, 1, 1, new.clone()));
+
+    let mut expected = entries(&[1]);
+    expected.extend(new);
+    assert_eq!(step.state.log, expected);
+    assert_eq!(saves(&step.cmds).last().unwrap().log, expected);
+    assert_saved_before(&step.cmds, |m| matches!(m, Msg::Appended { .. }));
+    assert_eq!(
+        the_only_send(&step.cmds),
+        (
+            p1(),
+            Msg::Appended {
+                term: 3,
+                success: true,
+                index: 3,
+                round: 0
+            }
+        )
+    );
+}
+
+#[test]
+fn a_reordered_shorter_append_does_not_truncate_matching_entries() {
+    let s = server();
+    let follower = follower_with(&s, 1, vec![]);
+    let all = entries(&[1, 1, 1]);
+
+    // The leader's second Append (all three entries) overtakes its first (only one).
+    let follower = deliver(&s, &follower, p1(), append(1, 0, 0, all.clone())).state;
+    assert_eq!(follower.log, all);
+    let step = deliver(&s, &follower, p1(), append(1, 0, 0, all[..1].to_vec()));
+    assert_eq!(step.state.log, all, "entries 2 and 3 survive");
+    assert!(saves(&step.cmds).is_empty(), "nothing new to save");
+    // Success, acknowledging only what this Append covered.
+    assert_eq!(
+        the_only_send(&step.cmds),
+        (
+            p1(),
+            Msg::Appended {
+                term: 1,
+                success: true,
+                index: 1,
+                round: 0
+            }
+        )
+    );
+}
+
+#[test]
+fn the_commit_index_follows_the_leader_up_to_the_last_new_entry() {
+    let s = server();
+    let follower = follower_with(&s, 1, vec![]);
+    let two = vec![entry(1, 1, put("x", "a")), entry(1, 2, put("x", "b"))];
+
+    // The leader has committed 5, but this Append only carries up to index 2 (§5.3:
+    // commitIndex = min(leaderCommit, index of last new entry)).
+    let msg = Msg::Append {
+        term: 1,
+        prev_index: 0,
+        prev_term: 0,
+        entries: two[..1].to_vec(),
+        commit: 5,
+        round: 0,
+    };
+    let step = deliver(&s, &follower, p1(), msg);
+    assert_eq!(step.state.commit, 1);
+    assert_eq!(step.state.replica.applied, 1);
+    assert_eq!(
+        step.state.replica.sm.read(&get("x")),
+        Some(KvRet::GetOk {
+            value: Some("a".into()),
+            version: 1
+        })
+    );
+    assert!(
+        to_client(&step.cmds, client()).is_empty(),
+        "followers do not answer clients"
+    );
+
+    // The leader commits only 1 of 2 entries it sends.
+    let msg = Msg::Append {
+        term: 1,
+        prev_index: 0,
+        prev_term: 0,
+        entries: two.clone(),
+        commit: 1,
+        round: 0,
+    };
+    let step = deliver(&s, &follower, p1(), msg);
+    assert_eq!(step.state.log, two);
+    assert_eq!(step.state.commit, 1);
+    assert_eq!(step.state.replica.applied, 1);
+
+    // Then both.
+    let msg = Msg::Append {
+        term: 1,
+        prev_index: 2,
+        prev_term: 1,
+        entries: vec![],
+        commit: 2,
+        round: 0,
+    };
+    let step = deliver(&s, &step.state, p1(), msg);
+    assert_eq!(step.state.commit, 2);
+    assert_eq!(step.state.replica.applied, 2);
+    assert_eq!(
+        step.state.replica.sm.read(&get("x")),
+        Some(KvRet::GetOk {
+            value: Some("b".into()),
+            version: 2
+        })
+    );
+}
+
+#[test]
+fn entries_past_what_the_leader_sent_are_not_committed() {
+    let s = server();
+    // Our entry 2 is of term 2, from a leader that may have lost it; the leader of term 3
+    // checks only index 1 and says it has committed 2 — its own entry 2, not necessarily ours.
+    let follower = follower_with(&s, 2, entries(&[1, 2]));
+    let msg = Msg::Append {
+        term: 3,
+        prev_index: 1,
+        prev_term: 1,
+        entries: vec![],
+        commit: 2,
+        round: 0,
+    };
+    let step = deliver(&s, &follower, p1(), msg);
+    assert_eq!(
+        step.state.log,
+        entries(&[1, 2]),
+        "not known to conflict yet"
+    );
+    assert_eq!(
+        step.state.commit, 1,
+        "only up to the last entry this Append vouched for"
+    );
+    assert_eq!(step.state.replica.applied, 1);
+    assert_eq!(
+        the_only_send(&step.cmds),
+        (
+            p1(),
+            Msg::Appended {
+                term: 3,
+                success: true,
+                index: 1,
+                round: 0
+            }
+        )
+    );
+}
+
+#[test]
+fn a_failed_consistency_check_does_not_advance_the_commit_index() {
+    let s = server();
+    let follower = follower_with(&s, 1, entries(&[1]));
+    let msg = Msg::Append {
+        term: 2,
+        prev_index: 1,
+        prev_term: 2,
+        entries: vec![],
+        commit: 1,
+        round: 0,
+    };
+    let step = deliver(&s, &follower, p1(), msg);
+    assert_eq!(step.state.commit, 0);
+    assert_eq!(step.state.replica.applied, 0);
+}
+
+#[test]
+fn a_candidate_that_hears_from_the_leader_of_its_term_follows_it() {
+    let s = server();
+    let candidate = campaign(&s, &start(&s, None).0);
+    let step = deliver(&s, &candidate, p1(), append(1, 0, 0, vec![]));
+    assert_eq!(step.state.role, Role::Follower { leader: Some(p1()) });
+    assert_eq!(step.state.voted_for, Some(me()), "the vote of term 1 stays");
+    assert!(sets_timer(&step.cmds, RaftTimer::Election));
+}
+
+// ---------------------------------------------------------------------------------------
+// Leader side of AppendEntries: back-off.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_leader_backs_off_to_the_followers_hint_and_resends() {
+    let s = server();
+    let leader = elect(&s, &follower_with(&s, 2, entries(&[1, 2, 2])));
+    assert_eq!(leader.term, 3);
+    // P1 has only one entry: it asks for index 2.
+    let msg = Msg::Appended {
+        term: 3,
+        success: false,
+        index: 2,
+        round: 0,
+    };
+    let step = deliver(&s, &leader, p1(), msg.clone());
+    assert_eq!(leader_state(&step.state).next[&p1()], 2);
+    assert_eq!(
+        the_only_send(&step.cmds),
+        (
+            p1(),
+            Msg::Append {
+                term: 3,
+                prev_index: 1,
+                prev_term: 1,
+                entries: entries(&[1, 2, 2])[1..].to_vec(),
+                commit: 0,
+                round: 0,
+            }
+        )
+    );
+    // The same rejection delivered twice does not resend twice.
+    let again = deliver(&s, &step.state, p1(), msg);
+    assert!(!again.changed);
+    assert!(again.cmds.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. Leader commit rule.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn an_entry_of_the_current_term_on_a_majority_commits_and_the_client_gets_the_result() {
+    let s = server();
+    let leader = fresh_leader(&s);
+    let leader = deliver(&s, &leader, client(), request(1, put("x", "a"))).state;
+
+    // P1 acknowledges index 1: the leader and P1 are a majority of three.
+    let step = deliver(&s, &leader, p1(), appended(1, 1, 0));
+    assert_eq!(step.state.commit, 1);
+    assert_eq!(step.state.replica.applied, 1);
+    assert_eq!(leader_state(&step.state).matched[&p1()], 1);
+    assert_eq!(leader_state(&step.state).next[&p1()], 2);
+    assert_eq!(
+        to_client(&step.cmds, client()),
+        vec![ClientMsg::Reply {
+            seq: 1,
+            ret: KvRet::PutOk { version: 1 }
+        }]
+    );
+
+    // P2's later acknowledgement changes the match but answers nobody again.
+    let step = deliver(&s, &step.state, p2(), appended(1, 1, 0));
+    assert_eq!(leader_state(&step.state).matched[&p2()], 1);
+    assert!(to_client(&step.cmds, client()).is_empty());
+}
+
+#[test]
+fn a_stale_acknowledgement_does_not_move_the_match_back() {
+    let s = server();
+    let leader = fresh_leader(&s);
+    let leader = deliver(&s, &leader, client(), request(1, put("x", "a"))).state;
+    let leader = deliver(&s, &leader, client(), request(2, put("x", "b"))).state;
+    let leader = deliver(&s, &leader, p1(), appended(1, 2, 0)).state;
+    assert_eq!(leader.commit, 2);
+    let step = deliver(&s, &leader, p1(), appended(1, 1, 0));
+    assert!(!step.changed);
+    assert_eq!(leader_state(&step.state).matched[&p1()], 2);
+}
+
+/// A leader of term 3 whose log holds one entry of term 2 (client C's `put(x, a)`, seq 1)
+/// that P1 also stores (P1 acknowledged it).
+fn leader_with_old_entry_on_p1(s: &Server) -> Step {
+    let leader = elect(s, &follower_with(s, 2, vec![entry(2, 1, put("x", "a"))]));
+    assert_eq!(leader.term, 3);
+    deliver(s, &leader, p1(), appended(3, 1, 0))
+}
+
+#[test]
+fn an_entry_of_an_earlier_term_is_not_committed_by_counting_replicas() {
+    let s = server();
+    let step = leader_with_old_entry_on_p1(&s);
+    assert_eq!(leader_state(&step.state).matched[&p1()], 1);
+    assert_eq!(
+        step.state.commit, 0,
+        "figure 8: replicas of an old term do not count"
+    );
+    assert!(to_client(&step.cmds, client()).is_empty());
+
+    // Once an entry of term 3 is on a majority, both commit (Log Matching).
+    let leader = deliver(&s, &step.state, client(), request(2, put("x", "b"))).state;
+    let step = deliver(&s, &leader, p1(), appended(3, 2, 0));
+    assert_eq!(step.state.commit, 2);
+    assert_eq!(
+        to_client(&step.cmds, client()),
+        vec![
+            ClientMsg::Reply {
+                seq: 1,
+                ret: KvRet::PutOk { version: 1 }
+            },
+            ClientMsg::Reply {
+                seq: 2,
+                ret: KvRet::PutOk { version: 2 }
+            },
+        ]
+    );
+}
+
+#[test]
+fn with_commit_old_term_an_entry_of_an_earlier_term_commits_by_counting_replicas() {
+    let s = buggy(RaftBug::CommitOldTerm);
+    let step = leader_with_old_entry_on_p1(&s);
+    assert_eq!(step.state.commit, 1);
+    assert_eq!(
+        to_client(&step.cmds, client()),
+        vec![ClientMsg::Reply {
+            seq: 1,
+            ret: KvRet::PutOk { version: 1 }
+        }]
+    );
+}
+
+#[test]
+fn an_acknowledgement_of_a_higher_term_deposes_the_leader() {
+    let s = server();
+    let leader = fresh_leader(&s);
+    let msg = Msg::Appended {
+        term: 2,
+        success: false,
+        index: 0,
+        round: 0,
+    };
+    let step = deliver(&s, &leader, p1(), msg);
+    assert_eq!(step.state.term, 2);
+    assert_eq!(step.state.role, Role::Follower { leader: None });
+    assert_eq!(saves(&step.cmds)[0].term, 2);
+    assert!(sets_timer(&step.cmds, RaftTimer::Election));
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. Duplicate suppression.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_retried_request_already_applied_is_answered_from_the_session_table() {
+    let s = server();
+    let leader = leader_with_committed_put(&s);
+
+    let step = deliver(&s, &leader, client(), request(1, put("x", "a")));
+    assert!(!step.changed, "nothing appended");
+    assert!(saves(&step.cmds).is_empty());
+    assert!(appends(&step.cmds).is_empty());
+    assert_eq!(
+        the_only_send(&step.cmds),
+        (
+            client(),
+            Msg::Client(ClientMsg::Reply {
+                seq: 1,
+                ret: KvRet::PutOk { version: 1 }
+            })
+        )
+    );
+}
+
+#[test]
+fn a_request_older_than_the_last_applied_is_dropped() {
+    let s = server();
+    let leader = leader_with_committed_put(&s);
+    let leader = deliver(&s, &leader, client(), request(2, put("x", "b"))).state;
+    let leader = deliver(&s, &leader, p1(), appended(1, 2, 0)).state;
+    assert_eq!(leader.replica.sessions[&client()].0, 2);
+
+    // Seq 1 arrives again, long after: the client has moved on, nobody waits for it.
+    let step = deliver(&s, &leader, client(), request(1, put("x", "a")));
+    assert!(!step.changed);
+    assert!(step.cmds.is_empty());
+}
+
+#[test]
+fn replica_apply_of_a_duplicate_returns_the_cached_result_without_applying() {
+    let mut replica = Replica::<KvStore>::default();
+    let e = entry(1, 1, put("x", "a"));
+    assert_eq!(replica.apply(&e, true), Some(KvRet::PutOk { version: 1 }));
+    let sm_after_first = replica.sm.clone();
+
+    // The same request, appended twice (a retry reached the leader before the commit).
+    assert_eq!(replica.apply(&e, true), Some(KvRet::PutOk { version: 1 }));
+    assert_eq!(replica.sm, sm_after_first);
+    assert_eq!(replica.applied, 2, "the entry is consumed all the same");
+
+    // An older duplicate nobody waits for: no answer, no effect.
+    let e2 = entry(1, 2, put("x", "b"));
+    assert_eq!(replica.apply(&e2, true), Some(KvRet::PutOk { version: 2 }));
+    let sm_after_second = replica.sm.clone();
+    assert_eq!(replica.apply(&e, true), None);
+    assert_eq!(replica.sm, sm_after_second);
+    assert_eq!(
+        replica.cached(client(), 2),
+        Some(&KvRet::PutOk { version: 2 })
+    );
+}
+
+#[test]
+fn replica_apply_without_dedup_applies_a_duplicate_twice() {
+    let mut replica = Replica::<KvStore>::default();
+    let e = entry(1, 1, put("x", "a"));
+    assert_eq!(replica.apply(&e, false), Some(KvRet::PutOk { version: 1 }));
+    assert_eq!(replica.apply(&e, false), Some(KvRet::PutOk { version: 2 }));
+}
+
+#[test]
+fn a_leader_applying_a_duplicate_entry_answers_with_the_cached_result() {
+    let s = server();
+    let leader = fresh_leader(&s);
+    // The client retried before the first copy committed: two entries for seq 1.
+    let leader = deliver(&s, &leader, client(), request(1, put("x", "a"))).state;
+    let leader = deliver(&s, &leader, client(), request(1, put("x", "a"))).state;
+    assert_eq!(leader.log.len(), 2);
+    let step = deliver(&s, &leader, p1(), appended(1, 2, 0));
+    assert_eq!(step.state.commit, 2);
+    assert_eq!(
+        step.state.replica.sm.read(&get("x")),
+        Some(KvRet::GetOk {
+            value: Some("a".into()),
+            version: 1
+        }),
+        "applied once"
+    );
+    assert_eq!(
+        to_client(&step.cmds, client()),
+        vec![
+            ClientMsg::Reply {
+                seq: 1,
+                ret: KvRet::PutOk { version: 1 }
+            };
+            2
+        ]
+    );
+}
+
+#[test]
+fn with_no_dedup_a_retried_request_is_appended_and_applied_again() {
+    let s = buggy(RaftBug::NoDedup);
+    let leader = leader_with_committed_put(&s);
+
+    let step = deliver(&s, &leader, client(), request(1, put("x", "a")));
+    assert_eq!(step.state.log.len(), 2, "appended again");
+    let step = deliver(&s, &step.state, p1(), appended(1, 2, 0));
+    assert_eq!(
+        to_client(&step.cmds, client()),
+        vec![ClientMsg::Reply {
+            seq: 1,
+            ret: KvRet::PutOk { version: 2 }
+        }]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. ReadIndex.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_read_is_answered_only_after_a_majority_confirms_the_heartbeat_round() {
+    let s = server();
+    let leader = leader_with_committed_put(&s);
+
+    // The read starts heartbeat round 1 and waits.
+    let step = deliver(&s, &leader, client(), request(2, get("x")));
+    assert_eq!(
+        step.state.log.len(),
+        1,
+        "a read does not go through the log"
+    );
+    assert!(saves(&step.cmds).is_empty());
+    assert!(
+        to_client(&step.cmds, client()).is_empty(),
+        "not before confirmation"
+    );
+    assert_eq!(leader_state(&step.state).round, 1);
+    assert_eq!(leader_state(&step.state).reads.len(), 1);
+    let rounds: Vec<_> = appends(&step.cmds)
+        .into_iter()
+        .map(|(dst, m)| match m {
+            Msg::Append { round, .. } => (dst, round),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(rounds, vec![(p1(), 1), (p2(), 1)]);
+
+    // An acknowledgement of an earlier round does not confirm it.
+    let step = deliver(&s, &step.state, p2(), appended(1, 1, 0));
+    assert!(to_client(&step.cmds, client()).is_empty());
+    assert_eq!(leader_state(&step.state).reads.len(), 1);
+
+    // P1 acknowledges round 1: with the leader, a majority.
+    let step = deliver(&s, &step.state, p1(), appended(1, 1, 1));
+    assert_eq!(
+        to_client(&step.cmds, client()),
+        vec![ClientMsg::Reply {
+            seq: 2,
+            ret: KvRet::GetOk {
+                value: Some("a".into()),
+                version: 1
+            }
+        }]
+    );
+    assert!(leader_state(&step.state).reads.is_empty());
+
+    // P2's late confirmation answers nothing twice.
+    let step = deliver(&s, &step.state, p2(), appended(1, 1, 1));
+    assert!(to_client(&step.cmds, client()).is_empty());
+}
+
+#[test]
+fn a_failed_append_reply_still_confirms_leadership_for_a_read() {
+    let s = server();
+    let leader = leader_with_committed_put(&s);
+    let leader = deliver(&s, &leader, client(), request(2, get("x"))).state;
+    let msg = Msg::Appended {
+        term: 1,
+        success: false,
+        index: 0,
+        round: 1,
+    };
+    let step = deliver(&s, &leader, p2(), msg);
+    assert_eq!(to_client(&step.cmds, client()).len(), 1);
+}
+
+#[test]
+fn with_local_reads_a_leader_answers_a_read_at_once() {
+    let s = buggy(RaftBug::LocalReads);
+    let leader = leader_with_committed_put(&s);
+    let step = deliver(&s, &leader, client(), request(2, get("x")));
+    assert!(!step.changed);
+    assert!(appends(&step.cmds).is_empty());
+    assert_eq!(
+        to_client(&step.cmds, client()),
+        vec![ClientMsg::Reply {
+            seq: 2,
+            ret: KvRet::GetOk {
+                value: Some("a".into()),
+                version: 1
+            }
+        }]
+    );
+}
+
+#[test]
+fn a_leader_with_nothing_of_its_term_committed_puts_a_read_in_the_log() {
+    let s = server();
+    let leader = fresh_leader(&s);
+
+    let step = deliver(&s, &leader, client(), request(1, get("x")));
+    assert_eq!(step.state.log, vec![entry(1, 1, get("x"))]);
+    assert!(leader_state(&step.state).reads.is_empty());
+    assert_eq!(saves(&step.cmds).len(), 1);
+    assert_eq!(appends(&step.cmds).len(), 2);
+    assert!(to_client(&step.cmds, client()).is_empty());
+
+    // It is answered when it commits.
+    let step = deliver(&s, &step.state, p1(), appended(1, 1, 0));
+    assert_eq!(
+        to_client(&step.cmds, client()),
+        vec![ClientMsg::Reply {
+            seq: 1,
+            ret: KvRet::GetOk {
+                value: None,
+                version: 0
+            }
+        }]
+    );
+}
+
+#[test]
+fn a_leader_whose_old_term_entries_are_committed_still_logs_reads() {
+    // Commit holds an entry of term 2, but the leader is in term 3: its commit index may
+    // lag the real one, so a read must still go through the log.
+    let s = server().with_bug(Some(RaftBug::CommitOldTerm));
+    let step = leader_with_old_entry_on_p1(&s);
+    assert_eq!(step.state.commit, 1);
+    let step = deliver(&s, &step.state, client(), request(2, get("x")));
+    assert_eq!(step.state.log.len(), 2);
+    assert!(leader_state(&step.state).reads.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// 9. Recovery.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_restarted_server_recovers_term_vote_and_log_as_a_follower() {
+    let s = server();
+    let storage = RaftStorage {
+        term: 7,
+        voted_for: Some(p2()),
+        log: entries(&[1, 3, 7]),
+    };
+    let (state, cmds) = start(&s, Some(storage));
+    assert_eq!(state.term, 7);
+    assert_eq!(state.voted_for, Some(p2()));
+    assert_eq!(state.log, entries(&[1, 3, 7]));
+    assert_eq!(state.role, Role::Follower { leader: None });
+    assert_eq!(state.commit, 0, "the commit index is relearned");
+    assert_eq!(state.replica, Replica::default());
+    assert!(sets_timer(&cmds, RaftTimer::Election));
+
+    // The recovered vote holds: P1 cannot get a second vote in term 7.
+    let step = deliver(&s, &state, p1(), request_vote(7, 3, 7));
+    assert_eq!(the_only_send(&step.cmds), (p1(), vote(7, false)));
+}
+
+#[test]
+fn with_forget_vote_the_vote_never_reaches_storage() {
+    let s = buggy(RaftBug::ForgetVote);
+    let follower = follower_with(&s, 1, vec![]);
+
+    // It votes for P1 in term 1, but what it saves has no vote...
+    let step = deliver(&s, &follower, p1(), request_vote(1, 0, 0));
+    assert_eq!(step.state.voted_for, Some(p1()));
+    assert_eq!(
+        saves(&step.cmds),
+        vec![RaftStorage {
+            term: 1,
+            voted_for: None,
+            log: vec![],
+        }]
+    );
+
+    // ...so after a crash it votes for P2 in the same term too.
+    let (restarted, _) = start(&s, saves(&step.cmds).pop());
+    let step = deliver(&s, &restarted, p2(), request_vote(1, 0, 0));
+    assert_eq!(the_only_send(&step.cmds), (p2(), vote(1, true)));
+
+    // Its own campaigns lose the vote for itself as well.
+    let step = fire(&s, &follower, RaftTimer::Election);
+    assert_eq!(saves(&step.cmds)[0].voted_for, None);
+}
