@@ -23,6 +23,10 @@ pub struct CheckArgs {
     /// Do not explore beyond this depth (the run is then not exhaustive).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     depth: Option<u64>,
+    /// Run each check at its reduced size (the one `cargo test` uses); size flags still
+    /// override it.
+    #[arg(long)]
+    quick: bool,
     /// Print one JSON object per check on standard output instead of text.
     #[arg(long)]
     json: bool,
@@ -37,7 +41,14 @@ pub fn run(args: &CheckArgs) -> Result<bool, String> {
     // Build every model first so that a bad size fails before hours of checking.
     let models = checks
         .iter()
-        .map(|c| c.model(&bounds).map_err(|e| format!("{}: {e}", c.name)))
+        .map(|c| {
+            let bounds = if args.quick {
+                bounds.or(&c.quick)
+            } else {
+                bounds.clone()
+            };
+            c.model(&bounds).map_err(|e| format!("{}: {e}", c.name))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let opts = RunOptions {
         threads: args

@@ -20,6 +20,21 @@ pub struct Bounds {
     pub max_resends: Option<u8>,
 }
 
+impl Bounds {
+    /// These bounds, with `base`'s where these have none.
+    pub fn or(&self, base: &Bounds) -> Bounds {
+        Bounds {
+            servers: self.servers.or(base.servers),
+            clients: self.clients.or(base.clients),
+            ops: self.ops.or(base.ops),
+            max_term: self.max_term.or(base.max_term),
+            max_log: self.max_log.or(base.max_log),
+            max_crashes: self.max_crashes.or(base.max_crashes),
+            max_resends: self.max_resends.or(base.max_resends),
+        }
+    }
+}
+
 /// How a model's configuration names its actors in counterexamples.
 pub trait Names {
     fn actor_name(&self, id: Id) -> String;
@@ -35,6 +50,9 @@ pub struct Check {
     pub search: Search,
     /// Every property judged, with its expected verdict.
     pub expect: Vec<(&'static str, Verdict)>,
+    /// A reduced size with the same expected verdicts, for `cargo test` and
+    /// `coord check --quick`.
+    pub quick: Bounds,
     build: fn(&Bounds, &[&str]) -> Result<Box<dyn Runnable>, String>,
 }
 
@@ -115,6 +133,7 @@ pub fn checks() -> Vec<Check> {
             about: "Raft KV, 3 servers, 2 clients x (put, get), 1 crash at a time: figure 3 safety and linearizability",
             search: Search::Dfs,
             expect: all_hold(&[&RAFT_SAFETY, &RAFT_EXAMPLES]),
+            quick: Bounds { ops: Some(1), ..Bounds::default() },
             build: |b, judged| raft_model(raft::base().with(b), judged),
         },
         Check {
@@ -122,6 +141,7 @@ pub fn checks() -> Vec<Check> {
             about: "raft on a network that delivers messages more than once: still exactly-once",
             search: Search::Dfs,
             expect: all_hold(&[&RAFT_SAFETY, &RAFT_EXAMPLES[..3]]),
+            quick: Bounds { ops: Some(1), ..Bounds::default() },
             build: |b, judged| {
                 let cfg = RaftCfg {
                     duplicating: true,
@@ -135,6 +155,7 @@ pub fn checks() -> Vec<Check> {
             about: "deliberate bug: the vote is not persisted, so a restarted server votes twice in a term",
             search: Search::Bfs,
             expect: vec![("election safety", Violated)],
+            quick: Bounds { clients: Some(0), ..Bounds::default() },
             build: |b, judged| {
                 let cfg = RaftCfg {
                     max_crashes: 1,
@@ -148,6 +169,7 @@ pub fn checks() -> Vec<Check> {
             about: "deliberate bug: a leader commits an earlier term's entry by counting replicas (figure 8)",
             search: Search::Bfs,
             expect: vec![("leader completeness", Violated)],
+            quick: Bounds::default(),
             build: |b, judged| {
                 let cfg = RaftCfg {
                     max_term: 4,
@@ -163,6 +185,7 @@ pub fn checks() -> Vec<Check> {
             about: "deliberate bug: no duplicate suppression, so a retried put applies twice",
             search: Search::Bfs,
             expect: vec![("linearizable", Violated)],
+            quick: Bounds { ops: Some(1), ..Bounds::default() },
             build: |b, judged| {
                 let cfg = RaftCfg {
                     max_resends: 1,
@@ -176,6 +199,7 @@ pub fn checks() -> Vec<Check> {
             about: "deliberate bug: a leader serves reads without confirming it still leads",
             search: Search::Bfs,
             expect: vec![("linearizable", Violated)],
+            quick: Bounds::default(),
             build: |b, judged| raft_bug(RaftBug::LocalReads, hunt_base(), b, judged),
         },
     ]

@@ -268,13 +268,15 @@ impl<SM: StateMachine> RaftServer<SM> {
 
     /// Applies every committed entry not yet applied (figure 2: "If commitIndex >
     /// lastApplied: increment lastApplied, apply log[lastApplied]"). The leader answers
-    /// the client of each entry; a duplicate is answered with the cached result.
+    /// the client of each entry it appended itself (those of its term); a duplicate is
+    /// answered with the cached result. A request appended by an earlier leader is answered
+    /// when its client retries, from the session table.
     fn apply_committed(&self, state: &mut RaftState<SM>, o: &mut Out<Self>) {
         let dedup = !self.has_bug(RaftBug::NoDedup);
         while state.replica.applied < state.commit {
             let entry = &state.log[state.replica.applied as usize];
             let ret = state.replica.apply(entry, dedup);
-            if let (true, Some(ret)) = (state.is_leader(), ret) {
+            if let (true, true, Some(ret)) = (state.is_leader(), entry.term == state.term, ret) {
                 let reply = ClientMsg::Reply {
                     seq: entry.seq,
                     ret,
@@ -362,13 +364,15 @@ impl<SM: StateMachine> RaftServer<SM> {
         if granted {
             self.reset_election_timer(o);
         }
-        o.send(
-            src,
-            Msg::Vote {
+        // A refusal in the candidate's own term tells it nothing (candidates count only
+        // grants), so only a grant or a newer term is sent back.
+        if granted || state.term > term {
+            let vote = Msg::Vote {
                 term: state.term,
                 granted,
-            },
-        );
+            };
+            o.send(src, vote);
+        }
     }
 
     /// RequestVote reply: count votes of the current term.
@@ -546,8 +550,14 @@ impl<SM: StateMachine> RaftServer<SM> {
         o: &mut Out<Self>,
     ) {
         if !state.is_leader() {
-            let leader = state.leader_hint(id);
-            o.send(client, Msg::Client(ClientMsg::Redirect { seq, leader }));
+            // Knowing no leader, stay silent: the client's retry timer moves on.
+            if let Some(leader) = state.leader_hint(id) {
+                let redirect = ClientMsg::Redirect {
+                    seq,
+                    leader: Some(leader),
+                };
+                o.send(client, Msg::Client(redirect));
+            }
             return;
         }
         if !self.has_bug(RaftBug::NoDedup) {

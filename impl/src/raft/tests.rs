@@ -3,7 +3,8 @@
 //! each step is checked on the state it leaves and on the commands it emits.
 //!
 //! The cluster has three servers: this one, `me()` (id 0), and the peers `p1()` and `p2()`
-//! (quorum 2). `client()` (id 7) is a client; "C" in the comments.
+//! (quorum 2). `client()` (id 7) is a client, "C" in the comments; `other_client()` (id 8)
+//! is another, "D".
 
 use super::*;
 use crate::client::ClientMsg;
@@ -30,6 +31,9 @@ fn p2() -> Id {
 }
 fn client() -> Id {
     Id::from(7)
+}
+fn other_client() -> Id {
+    Id::from(8)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -280,6 +284,12 @@ fn the_only_send(cmds: &[Cmd]) -> (Id, M) {
     sends.into_iter().next().unwrap()
 }
 
+/// Asserts that no message at all is sent: the handler stays silent.
+fn assert_sends_nothing(cmds: &[Cmd]) {
+    let sends = sends(cmds);
+    assert!(sends.is_empty(), "no message: {cmds:?}");
+}
+
 fn leader_state(state: &State) -> &LeaderState<KvOp> {
     match &state.role {
         Role::Leader(l) => l,
@@ -373,12 +383,15 @@ fn a_vote_is_granted_once_per_term() {
     assert_eq!(the_only_send(&step.cmds), (p1(), vote(1, true)));
     assert!(sets_timer(&step.cmds, RaftTimer::Election));
 
-    // P2 asks in the same term: refused, nothing changes, the timer is not reset.
+    // P2 asks in the same term: refused, and the refusal is not sent (a candidate counts
+    // only grants). Nothing changes, nothing is saved, the timer is not reset.
     let step2 = deliver(&s, &step.state, p2(), request_vote(1, 0, 0));
     assert!(!step2.changed);
-    assert_eq!(the_only_send(&step2.cmds), (p2(), vote(1, false)));
+    assert_eq!(step2.state.voted_for, Some(p1()));
+    assert_sends_nothing(&step2.cmds);
     assert!(saves(&step2.cmds).is_empty());
     assert!(!sets_timer(&step2.cmds, RaftTimer::Election));
+    assert!(step2.cmds.is_empty());
 
     // P1 asks again (a retransmission): granted again, nothing new to save.
     let step3 = deliver(&s, &step.state, p1(), request_vote(1, 0, 0));
@@ -391,8 +404,40 @@ fn a_candidate_refuses_other_candidates_of_its_term() {
     let s = server();
     let candidate = campaign(&s, &start(&s, None).0);
     let step = deliver(&s, &candidate, p1(), request_vote(1, 0, 0));
-    assert_eq!(the_only_send(&step.cmds), (p1(), vote(1, false)));
+    // It voted for itself: a silent refusal, still a candidate with only its own vote.
+    assert!(!step.changed);
     assert_eq!(step.state.voted_for, Some(me()));
+    assert_eq!(
+        step.state.role,
+        Role::Candidate {
+            votes: [me()].into()
+        }
+    );
+    assert_sends_nothing(&step.cmds);
+    assert!(step.cmds.is_empty(), "no save, no timer reset");
+}
+
+#[test]
+fn a_leader_refuses_a_candidate_of_its_term_silently() {
+    let s = server();
+    let leader = fresh_leader(&s);
+    // P2 campaigns in term 1 too, with a log as good as ours: it lost, nothing to tell it.
+    let step = deliver(&s, &leader, p2(), request_vote(1, 0, 0));
+    assert!(!step.changed);
+    assert!(step.state.is_leader());
+    assert!(step.cmds.is_empty());
+}
+
+#[test]
+fn a_leader_refuses_a_stale_candidate_with_its_newer_term() {
+    let s = server();
+    let leader = elect(&s, &follower_with(&s, 1, vec![]));
+    assert_eq!(leader.term, 2);
+    let step = deliver(&s, &leader, p2(), request_vote(1, 0, 0));
+    assert!(!step.changed);
+    assert!(step.state.is_leader());
+    assert!(saves(&step.cmds).is_empty());
+    assert_eq!(the_only_send(&step.cmds), (p2(), vote(2, false)));
 }
 
 #[test]
@@ -404,7 +449,21 @@ fn a_vote_is_refused_to_a_candidate_with_a_lower_last_term() {
     let step = deliver(&s, &follower, p1(), request_vote(3, 5, 1));
     assert_eq!(step.state.term, 3, "the higher term is adopted anyway");
     assert_eq!(step.state.voted_for, None);
-    assert_eq!(the_only_send(&step.cmds), (p1(), vote(3, false)));
+    assert_eq!(step.state.role, Role::Follower { leader: None });
+    assert_eq!(
+        saves(&step.cmds),
+        vec![RaftStorage {
+            term: 3,
+            voted_for: None,
+            log: entries(&[1, 2]),
+        }]
+    );
+    assert!(
+        !sets_timer(&step.cmds, RaftTimer::Election),
+        "a refusal does not reset the timer"
+    );
+    // The refusal is in the candidate's own term: nothing is sent.
+    assert_sends_nothing(&step.cmds);
 }
 
 #[test]
@@ -412,7 +471,10 @@ fn a_vote_is_refused_to_a_candidate_with_the_same_last_term_but_a_shorter_log() 
     let s = server();
     let follower = follower_with(&s, 2, entries(&[1, 2, 2]));
     let step = deliver(&s, &follower, p1(), request_vote(3, 2, 2));
-    assert_eq!(the_only_send(&step.cmds), (p1(), vote(3, false)));
+    assert_eq!(step.state.term, 3);
+    assert_eq!(step.state.voted_for, None, "refused");
+    assert_eq!(saves(&step.cmds)[0].term, 3);
+    assert_sends_nothing(&step.cmds);
 
     // The same last term and an equal or longer log is up to date.
     let step = deliver(&s, &follower, p1(), request_vote(3, 3, 2));
@@ -629,19 +691,11 @@ fn a_follower_redirects_a_client_to_the_leader_it_knows() {
     let s = server();
     let follower = follower_with(&s, 0, vec![]);
 
-    // Before hearing from a leader: no hint.
+    // Before hearing from a leader it knows none: it stays silent, and the client's retry
+    // timer moves on.
     let step = deliver(&s, &follower, client(), request(1, put("x", "a")));
     assert!(!step.changed);
-    assert_eq!(
-        the_only_send(&step.cmds),
-        (
-            client(),
-            Msg::Client(ClientMsg::Redirect {
-                seq: 1,
-                leader: None
-            })
-        )
-    );
+    assert!(step.cmds.is_empty());
 
     // P1's AppendEntries makes it the known leader.
     let follower = deliver(&s, &follower, p1(), append(1, 0, 0, vec![])).state;
@@ -662,20 +716,29 @@ fn a_follower_redirects_a_client_to_the_leader_it_knows() {
 }
 
 #[test]
-fn a_candidate_redirects_without_a_hint() {
+fn a_candidate_knows_no_leader_and_stays_silent() {
     let s = server();
     let candidate = campaign(&s, &start(&s, None).0);
     let step = deliver(&s, &candidate, client(), request(3, get("x")));
-    assert_eq!(
-        the_only_send(&step.cmds),
-        (
-            client(),
-            Msg::Client(ClientMsg::Redirect {
-                seq: 3,
-                leader: None
-            })
-        )
-    );
+    assert!(!step.changed);
+    assert!(step.state.log.is_empty());
+    assert!(step.cmds.is_empty());
+}
+
+#[test]
+fn a_follower_that_moves_to_a_newer_term_forgets_its_leader_and_stays_silent() {
+    let s = server();
+    let follower = follower_with(&s, 1, vec![]);
+    let follower = deliver(&s, &follower, p1(), append(1, 0, 0, vec![])).state;
+    assert_eq!(follower.role, Role::Follower { leader: Some(p1()) });
+
+    // P2 campaigns in term 2: P1 no longer leads the current term.
+    let follower = deliver(&s, &follower, p2(), request_vote(2, 0, 0)).state;
+    assert_eq!(follower.term, 2);
+    assert_eq!(follower.role, Role::Follower { leader: None });
+    let step = deliver(&s, &follower, client(), request(1, put("x", "a")));
+    assert!(!step.changed);
+    assert!(step.cmds.is_empty());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1060,22 +1123,47 @@ fn an_entry_of_an_earlier_term_is_not_committed_by_counting_replicas() {
     );
     assert!(to_client(&step.cmds, client()).is_empty());
 
-    // Once an entry of term 3 is on a majority, both commit (Log Matching).
-    let leader = deliver(&s, &step.state, client(), request(2, put("x", "b"))).state;
+    // Once an entry of term 3 (client D's request) is on a majority, both commit (Log
+    // Matching), but the leader answers only the request it appended itself: C's entry of
+    // term 2 is applied silently.
+    let leader = deliver(&s, &step.state, other_client(), request(1, put("x", "b"))).state;
     let step = deliver(&s, &leader, p1(), appended(3, 2, 0));
     assert_eq!(step.state.commit, 2);
+    assert_eq!(step.state.replica.applied, 2);
+    assert!(to_client(&step.cmds, client()).is_empty());
     assert_eq!(
-        to_client(&step.cmds, client()),
-        vec![
-            ClientMsg::Reply {
+        to_client(&step.cmds, other_client()),
+        vec![ClientMsg::Reply {
+            seq: 1,
+            ret: KvRet::PutOk { version: 2 }
+        }]
+    );
+
+    // C retries: answered from the session table, nothing appended.
+    assert_retry_answered_from_the_session_table(&s, &step.state);
+}
+
+/// Client C retries its `put(x, a)` (seq 1), which an earlier leader appended and this
+/// leader has applied without answering: the leader answers at once with the cached result
+/// (version 1) and appends, saves and replicates nothing.
+fn assert_retry_answered_from_the_session_table(s: &Server, leader: &State) {
+    assert_eq!(
+        leader.replica.cached(client(), 1),
+        Some(&KvRet::PutOk { version: 1 })
+    );
+    let step = deliver(s, leader, client(), request(1, put("x", "a")));
+    assert!(!step.changed, "nothing appended");
+    assert!(saves(&step.cmds).is_empty());
+    assert!(appends(&step.cmds).is_empty());
+    assert_eq!(
+        the_only_send(&step.cmds),
+        (
+            client(),
+            Msg::Client(ClientMsg::Reply {
                 seq: 1,
                 ret: KvRet::PutOk { version: 1 }
-            },
-            ClientMsg::Reply {
-                seq: 2,
-                ret: KvRet::PutOk { version: 2 }
-            },
-        ]
+            })
+        )
     );
 }
 
@@ -1084,13 +1172,91 @@ fn with_commit_old_term_an_entry_of_an_earlier_term_commits_by_counting_replicas
     let s = buggy(RaftBug::CommitOldTerm);
     let step = leader_with_old_entry_on_p1(&s);
     assert_eq!(step.state.commit, 1);
-    assert_eq!(
-        to_client(&step.cmds, client()),
-        vec![ClientMsg::Reply {
+    assert_eq!(step.state.replica.applied, 1);
+    // Committed and applied, but of term 2: the leader of term 3 does not answer it...
+    assert!(to_client(&step.cmds, client()).is_empty());
+    // ...until the client retries.
+    assert_retry_answered_from_the_session_table(&s, &step.state);
+}
+
+#[test]
+fn a_leader_answers_the_entries_of_its_term_and_not_those_of_earlier_terms() {
+    let s = server();
+    // Our log: C's put(x, a) of term 2, then D's put(x, b) of term 2, both stored by P1.
+    let log = vec![
+        entry(2, 1, put("x", "a")),
+        Entry {
+            term: 2,
+            client: other_client(),
             seq: 1,
-            ret: KvRet::PutOk { version: 1 }
-        }]
+            op: put("x", "b"),
+        },
+    ];
+    let leader = elect(&s, &follower_with(&s, 2, log));
+    assert_eq!(leader.term, 3);
+    let leader = deliver(&s, &leader, p1(), appended(3, 2, 0)).state;
+    assert_eq!(leader.commit, 0);
+
+    // C's next request (seq 2) is appended in term 3; its commit commits all three.
+    let leader = deliver(&s, &leader, client(), request(2, put("x", "c"))).state;
+    let step = deliver(&s, &leader, p1(), appended(3, 3, 0));
+    assert_eq!(step.state.commit, 3);
+    assert_eq!(step.state.replica.applied, 3);
+    assert_eq!(
+        step.state.replica.sm.read(&get("x")),
+        Some(KvRet::GetOk {
+            value: Some("c".into()),
+            version: 3
+        })
     );
+    // Only the entry of term 3 is answered.
+    assert_eq!(
+        sends(&step.cmds),
+        vec![(
+            client(),
+            Msg::Client(ClientMsg::Reply {
+                seq: 2,
+                ret: KvRet::PutOk { version: 3 }
+            })
+        )]
+    );
+
+    // D's retry of its term-2 request gets the cached result.
+    let step = deliver(&s, &step.state, other_client(), request(1, put("x", "b")));
+    assert!(!step.changed);
+    assert_eq!(
+        the_only_send(&step.cmds),
+        (
+            other_client(),
+            Msg::Client(ClientMsg::Reply {
+                seq: 1,
+                ret: KvRet::PutOk { version: 2 }
+            })
+        )
+    );
+}
+
+#[test]
+fn a_retry_of_a_request_committed_under_the_previous_leader_gets_the_cached_result() {
+    let s = server();
+    // As a follower of term 1 it learned that C's put(x, a) committed, and applied it.
+    let follower = follower_with(&s, 1, vec![]);
+    let msg = Msg::Append {
+        term: 1,
+        prev_index: 0,
+        prev_term: 0,
+        entries: vec![entry(1, 1, put("x", "a"))],
+        commit: 1,
+        round: 0,
+    };
+    let step = deliver(&s, &follower, p1(), msg);
+    assert_eq!(step.state.replica.applied, 1);
+    assert!(to_client(&step.cmds, client()).is_empty());
+
+    // Elected in term 2 (its commit index is kept), it answers C's retry from the session table.
+    let leader = elect(&s, &step.state);
+    assert_eq!(leader.term, 2);
+    assert_retry_answered_from_the_session_table(&s, &leader);
 }
 
 #[test]
@@ -1377,9 +1543,15 @@ fn a_restarted_server_recovers_term_vote_and_log_as_a_follower() {
     assert_eq!(state.replica, Replica::default());
     assert!(sets_timer(&cmds, RaftTimer::Election));
 
-    // The recovered vote holds: P1 cannot get a second vote in term 7.
+    // The recovered vote holds: P1 cannot get a second vote in term 7 (silently refused).
     let step = deliver(&s, &state, p1(), request_vote(7, 3, 7));
-    assert_eq!(the_only_send(&step.cmds), (p1(), vote(7, false)));
+    assert!(!step.changed);
+    assert_eq!(step.state.voted_for, Some(p2()));
+    assert!(step.cmds.is_empty());
+    // P2, which has it, is granted it again, with nothing new to save.
+    let step = deliver(&s, &state, p2(), request_vote(7, 3, 7));
+    assert_eq!(the_only_send(&step.cmds), (p2(), vote(7, true)));
+    assert!(saves(&step.cmds).is_empty());
 }
 
 #[test]

@@ -1,0 +1,77 @@
+//! Every named check, run at its reduced size: each verdict must be the expected one, and
+//! each deliberate bug must come with a counterexample.
+
+use coord_models::{checks, Bounds, RunOptions, Verdict};
+
+/// Runs the check `name` at its quick size and asserts every verdict.
+fn run_quick(name: &str) {
+    let check = checks()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no check named {name}"));
+    let model = check.model(&Bounds::default().or(&check.quick)).unwrap();
+    let opts = RunOptions {
+        threads: 1,
+        ..RunOptions::default()
+    };
+    let report = model.run(check.name, &check.expect, check.search, &opts, &mut |_| {});
+    for p in &report.properties {
+        assert_eq!(
+            p.actual, p.expected,
+            "{name}: property {:?} is {} (expected {})",
+            p.name, p.actual, p.expected
+        );
+        if p.actual == Verdict::Violated && p.expectation == "always" {
+            let trace = p.trace.as_ref().expect("a violation comes with a counterexample");
+            assert!(!trace.is_empty(), "{name}: empty counterexample");
+        }
+    }
+    assert!(report.as_expected);
+    assert!(report.unique_states > 1, "{name}: explored nothing");
+}
+
+/// One test per check, so that a failure names its check.
+macro_rules! named_checks {
+    ($($test:ident => $name:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                run_quick($name);
+            }
+        )*
+
+        #[test]
+        fn every_registered_check_has_a_test() {
+            let tested = [$($name),*];
+            for check in checks() {
+                assert!(tested.contains(&check.name), "check {} has no test here", check.name);
+            }
+        }
+    };
+}
+
+named_checks! {
+    raft => "raft",
+    raft_dup => "raft-dup",
+    raft_bug_forgotten_vote => "raft-bug-forgotten-vote",
+    raft_bug_old_term_commit => "raft-bug-old-term-commit",
+    raft_bug_no_dedup => "raft-bug-no-dedup",
+    raft_bug_stale_read => "raft-bug-stale-read",
+}
+
+#[test]
+fn unknown_names_are_rejected() {
+    let err = coord_models::select(&["nosuch".to_string()]).err().unwrap();
+    assert!(err.contains("nosuch"));
+}
+
+#[test]
+fn a_prefix_selects_a_family() {
+    let names: Vec<_> = coord_models::select(&["raft-bug".to_string()])
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names.len(), 4);
+    assert!(names.iter().all(|n| n.starts_with("raft-bug-")));
+}
