@@ -53,8 +53,11 @@ pub struct Check {
     /// A reduced size with the same expected verdicts, for `cargo test` and
     /// `coord check --quick`.
     pub quick: Bounds,
-    build: fn(&Bounds, &[&str]) -> Result<Box<dyn Runnable>, String>,
+    build: Build,
 }
+
+/// Builds a check's model from its bounds and the names of the properties it judges.
+type Build = fn(&Bounds, &[&str]) -> Result<Box<dyn Runnable>, String>;
 
 impl Check {
     /// Builds the model at its default size with `bounds` applied.

@@ -136,14 +136,14 @@ fn verdict(e: &Expectation, discovered: bool, exhaustive: bool) -> Verdict {
     }
 }
 
+/// A path through an actor model's states.
+type ActorPath<A, C, H> = Path<
+    <ActorModel<A, C, H> as Model>::State,
+    ActorModelAction<<A as Actor>::Msg, <A as Actor>::Timer, <A as Actor>::Random>,
+>;
+
 /// Formats a path as numbered steps naming actors as the model does.
-fn steps<A, C, H>(
-    model: &ActorModel<A, C, H>,
-    path: Path<
-        <ActorModel<A, C, H> as Model>::State,
-        ActorModelAction<A::Msg, A::Timer, A::Random>,
-    >,
-) -> Vec<String>
+fn steps<A, C, H>(model: &ActorModel<A, C, H>, path: ActorPath<A, C, H>) -> Vec<String>
 where
     A: Actor,
     A::Msg: Ord,

@@ -22,7 +22,10 @@ fn run_quick(name: &str) {
             p.name, p.actual, p.expected
         );
         if p.actual == Verdict::Violated && p.expectation == "always" {
-            let trace = p.trace.as_ref().expect("a violation comes with a counterexample");
+            let trace = p
+                .trace
+                .as_ref()
+                .expect("a violation comes with a counterexample");
             assert!(!trace.is_empty(), "{name}: empty counterexample");
         }
     }
