@@ -208,29 +208,40 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-/// The checks whose name is one of `names` or starts with `name-`; all for no names.
-/// An unknown name is an error naming it.
+/// Whether `name` selects `check`: an exact name selects that check alone; any other name
+/// selects its family, every check named `name-...`.
+fn selects(name: &str, check: &str, all: &[Check]) -> bool {
+    if all.iter().any(|c| c.name == name) {
+        check == name
+    } else {
+        check
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.starts_with('-'))
+    }
+}
+
+/// The checks selected by `names` (see [`selects`]), all for no names. A name that selects
+/// nothing is an error naming it.
 pub fn select(names: &[String]) -> Result<Vec<Check>, String> {
     let all = checks();
     if names.is_empty() {
         return Ok(all);
     }
-    for name in names {
-        let known = all
-            .iter()
-            .any(|c| c.name == name || c.name.starts_with(&format!("{name}-")));
-        if !known {
-            return Err(format!(
-                "unknown check {name:?}; `coord list` shows the names"
-            ));
-        }
+    if let Some(unknown) = names
+        .iter()
+        .find(|n| !all.iter().any(|c| selects(n, c.name, &all)))
+    {
+        return Err(format!(
+            "unknown check {unknown:?}; `coord list` shows the names"
+        ));
     }
+    let chosen: Vec<bool> = all
+        .iter()
+        .map(|c| names.iter().any(|n| selects(n, c.name, &all)))
+        .collect();
     Ok(all
         .into_iter()
-        .filter(|c| {
-            names
-                .iter()
-                .any(|n| c.name == n || c.name.starts_with(&format!("{n}-")))
-        })
+        .zip(chosen)
+        .filter_map(|(c, keep)| keep.then_some(c))
         .collect())
 }

@@ -78,3 +78,13 @@ fn a_prefix_selects_a_family() {
     assert_eq!(names.len(), 4);
     assert!(names.iter().all(|n| n.starts_with("raft-bug-")));
 }
+
+#[test]
+fn an_exact_name_selects_only_that_check() {
+    let names: Vec<_> = coord_models::select(&["raft".to_string()])
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, ["raft"]);
+}
