@@ -4,13 +4,14 @@
 
 use crate::history::History;
 use crate::node::Node;
-use crate::registry::{Bounds, Names};
+use crate::registry::{Bounds, ModelCfg, Representative};
 use coord::client::{Client, ClientState};
 use coord::kv::KvStore;
-use coord::raft::{Msg, RaftBug, RaftServer, RaftState, Role, Term};
+use coord::raft::{LeaderState, Msg, RaftBug, RaftServer, RaftState, Replica, Role, Term};
 use coord_specs::kv::{KvOp, KvRet, KvSpec};
 use stateright::actor::{model_timeout, ActorModel, ActorModelState, Id, LossyNetwork, Network};
 use stateright::Expectation;
+use std::sync::Arc;
 
 pub type KvServer = RaftServer<KvStore>;
 pub type KvClient = Client<KvOp, KvRet, Msg<KvOp, KvRet>>;
@@ -104,7 +105,7 @@ impl RaftCfg {
     }
 }
 
-impl Names for RaftCfg {
+impl ModelCfg<RaftNode, History<KvSpec>> for RaftCfg {
     fn actor_name(&self, id: Id) -> String {
         let i = usize::from(id);
         if i < self.servers {
@@ -113,6 +114,44 @@ impl Names for RaftCfg {
             format!("c{}", i - self.servers)
         }
     }
+
+    fn representative(&self) -> Option<Representative<RaftNode, History<KvSpec>>> {
+        Some(forget_crashed)
+    }
+}
+
+/// The representative of a state: each crashed server's stale state reduced to what is
+/// still observable. Recovery rebuilds a server from its storage alone, nothing is
+/// delivered to a crashed server and its timers are gone, so the rest of its stale state
+/// (log copy, vote, commit index, applied state, leader bookkeeping) cannot influence any
+/// later step. The only stale facts a property reads are whether it was leading and in
+/// which term (`leader_after_crash`); those are kept.
+fn forget_crashed(state: &State) -> State {
+    let mut canonical = state.clone();
+    for (i, crashed) in state.crashed.iter().enumerate() {
+        let Some(server) = state.actor_states[i].server().filter(|_| *crashed) else {
+            continue;
+        };
+        let role = match server.role {
+            Role::Leader(_) => Role::Leader(LeaderState {
+                next: Default::default(),
+                matched: Default::default(),
+                round: 0,
+                acked: Default::default(),
+                reads: Vec::new(),
+            }),
+            _ => Role::Follower { leader: None },
+        };
+        canonical.actor_states[i] = Arc::new(Node::Server(RaftState {
+            term: server.term,
+            voted_for: None,
+            log: Vec::new(),
+            role,
+            commit: 0,
+            replica: Replica::default(),
+        }));
+    }
+    canonical
 }
 
 type Condition = fn(&RaftModel, &State) -> bool;

@@ -6,7 +6,7 @@
 use crate::raft::{self, RaftCfg};
 use crate::run::{Runnable, Search, Verdict};
 use coord::raft::RaftBug;
-use stateright::actor::Id;
+use stateright::actor::{Actor, ActorModelState, Id};
 
 /// Size overrides from the command line; `None` keeps the check's own value.
 #[derive(Clone, Debug, Default)]
@@ -35,10 +35,21 @@ impl Bounds {
     }
 }
 
-/// How a model's configuration names its actors in counterexamples.
-pub trait Names {
+/// What a model's configuration tells the runner beyond stateright's model.
+pub trait ModelCfg<A: Actor, H> {
+    /// How counterexamples name actor `id`.
     fn actor_name(&self, id: Id) -> String;
+
+    /// A function mapping each state to the representative of its class of equivalent
+    /// states (states no property and no future step can tell apart), for DFS to visit one
+    /// state per class. `None` to visit every state.
+    fn representative(&self) -> Option<Representative<A, H>> {
+        None
+    }
 }
+
+/// See [`ModelCfg::representative`].
+pub type Representative<A, H> = fn(&ActorModelState<A, H>) -> ActorModelState<A, H>;
 
 /// One named check.
 pub struct Check {

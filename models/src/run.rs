@@ -1,7 +1,7 @@
 //! Running one model: the search, the verdict on every property against its expectation,
 //! and counterexamples as readable steps.
 
-use crate::registry::Names;
+use crate::registry::ModelCfg;
 use serde::Serialize;
 use stateright::actor::{Actor, ActorModel, ActorModelAction};
 use stateright::{Checker, Expectation, HasDiscoveries, Model, Path};
@@ -149,7 +149,7 @@ where
     A::Msg: Ord,
     A::Timer: Ord,
     H: Clone + Debug + Hash,
-    C: Names,
+    C: ModelCfg<A, H>,
 {
     let name = |id| model.cfg.actor_name(id);
     path.into_actions()
@@ -180,7 +180,7 @@ where
     A::Storage: Send + Sync,
     A::Random: Send + Sync,
     H: Clone + Debug + Hash + Eq + Send + Sync + 'static,
-    C: Names + Send + Sync + 'static,
+    C: ModelCfg<A, H> + Send + Sync + 'static,
 {
     fn run(
         self: Box<Self>,
@@ -209,7 +209,12 @@ where
             })
             .map(|(p, _)| *p)
             .collect();
+        let search = opts.search.unwrap_or(search);
+        let representative = self.cfg.representative();
         let mut builder = self.checker().threads(opts.threads.max(1));
+        if let (Search::Dfs, Some(representative)) = (search, representative) {
+            builder = builder.symmetry_fn(representative);
+        }
         if !needs_full_run {
             builder = builder.finish_when(HasDiscoveries::AllOf(wanted.clone()));
         }
@@ -259,7 +264,7 @@ where
                 elapsed: start.elapsed(),
             })
         };
-        match opts.search.unwrap_or(search) {
+        match search {
             Search::Dfs => judge(&finish(builder.spawn_dfs(), &mut watch)),
             Search::Bfs => judge(&finish(builder.spawn_bfs(), &mut watch)),
         }
