@@ -32,7 +32,7 @@ pub struct RaftCfg {
     pub max_log: usize,
     /// How many servers may be down at once.
     pub max_crashes: usize,
-    /// States where a client has resent one operation more often are not explored.
+    /// States where the clients together have resent more requests are not explored.
     pub max_resends: u8,
     /// Whether the network may deliver a message more than once.
     pub duplicating: bool,
@@ -217,7 +217,8 @@ fn within_boundary(cfg: &RaftCfg, state: &State) -> bool {
         .iter()
         .filter_map(|s| s.server())
         .all(|s| s.term <= cfg.max_term && s.log.len() <= cfg.max_log);
-    clients_up && servers_ok && clients(state).all(|c| c.resends <= cfg.max_resends)
+    let resends: usize = clients(state).map(|c| usize::from(c.resends)).sum();
+    clients_up && servers_ok && resends <= usize::from(cfg.max_resends)
 }
 
 /// Figure 3, Election Safety: at most one leader in a term.

@@ -58,7 +58,8 @@ pub struct ClientState {
     pub next: usize,
     /// Index into `servers` of the server the request was last sent to.
     pub target: usize,
-    /// How many times the current operation was sent again (retry or redirect).
+    /// How many times this client has sent a request again (retry or redirect), over its
+    /// whole life: a retry budget can bound it.
     pub resends: u8,
 }
 
@@ -130,7 +131,6 @@ where
             Some(&ClientMsg::Reply { seq, .. }) if self.is_current(state, seq) => {
                 let state = state.to_mut();
                 state.next += 1;
-                state.resends = 0;
                 if let Some(target) = self.servers.iter().position(|s| *s == src) {
                     state.target = target;
                 }

@@ -173,7 +173,10 @@ fn the_server_that_replied_becomes_the_target() {
     let state = retry(&c, &state).state;
     let step = deliver(&c, &state, server(2), reply(1));
     assert_eq!(step.state.target, 2);
-    assert_eq!(step.state.resends, 0, "resends count per operation");
+    assert_eq!(
+        step.state.resends, 1,
+        "resends count over the client's life"
+    );
     assert_eq!(sends(&step.cmds), vec![(server(2), request(2, get()))]);
 }
 
