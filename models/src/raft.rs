@@ -32,6 +32,9 @@ pub struct RaftCfg {
     pub max_log: usize,
     /// How many servers may be down at once.
     pub max_crashes: usize,
+    /// Only servers `s0` up to this many may campaign; the others vote and replicate but
+    /// never stand for election (states where one is a candidate are not explored).
+    pub campaigners: usize,
     /// States where the clients together have resent more requests are not explored.
     pub max_resends: u8,
     /// Whether the network may deliver a message more than once.
@@ -216,7 +219,13 @@ fn within_boundary(cfg: &RaftCfg, state: &State) -> bool {
         .actor_states
         .iter()
         .filter_map(|s| s.server())
-        .all(|s| s.term <= cfg.max_term && s.log.len() <= cfg.max_log);
+        .enumerate()
+        .all(|(i, s)| {
+            let campaigns = !matches!(s.role, Role::Follower { .. });
+            s.term <= cfg.max_term
+                && s.log.len() <= cfg.max_log
+                && (i < cfg.campaigners || !campaigns)
+        });
     let resends: usize = clients(state).map(|c| usize::from(c.resends)).sum();
     clients_up && servers_ok && resends <= usize::from(cfg.max_resends)
 }
@@ -325,7 +334,8 @@ pub fn base() -> RaftCfg {
         max_term: 2,
         max_log: 2,
         max_crashes: 1,
-        max_resends: 1,
+        campaigners: 3,
+        max_resends: 0,
         duplicating: false,
         bug: None,
     }

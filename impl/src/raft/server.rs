@@ -231,9 +231,12 @@ impl<SM: StateMachine> RaftServer<SM> {
             reads: Vec::new(),
         });
         o.cancel_timer(RaftTimer::Election);
-        // The initial empty AppendEntries is the first heartbeat: sent only when heartbeats
-        // are on (see `heartbeat`); otherwise followers learn of the leader from its first
-        // replication.
+        // Figure 2, "Upon election: send initial empty AppendEntries RPCs to each server" is
+        // the first heartbeat, sent only when heartbeats are on (see `heartbeat`): the
+        // models leave it off to keep their state spaces small, and followers then learn of
+        // the leader from its first replication. Known cost: a new leader then brings a
+        // follower's log up to date only at the next client request, which makes the
+        // figure-8 scenario unreachable in the models.
         if let Some(interval) = &self.heartbeat {
             o.set_timer(RaftTimer::Heartbeat, interval.clone());
             self.broadcast_append(state, o);
