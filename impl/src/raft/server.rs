@@ -378,6 +378,23 @@ impl<SM: StateMachine> RaftServer<SM> {
         }
     }
 
+    /// A reply carrying a newer term: adopt it, save, and follow (figure 2, "Rules for
+    /// Servers"). Returns true if it did.
+    fn step_down_if_newer(
+        &self,
+        state: &mut Cow<RaftState<SM>>,
+        term: Term,
+        o: &mut Out<Self>,
+    ) -> bool {
+        if term <= state.term {
+            return false;
+        }
+        state.to_mut().adopt_term(term);
+        self.save(state, o);
+        self.reset_election_timer(o);
+        true
+    }
+
     /// RequestVote reply: count votes of the current term.
     fn on_vote(
         &self,
@@ -387,10 +404,7 @@ impl<SM: StateMachine> RaftServer<SM> {
         granted: bool,
         o: &mut Out<Self>,
     ) {
-        if term > state.term {
-            state.to_mut().adopt_term(term);
-            self.save(state, o);
-            self.reset_election_timer(o);
+        if self.step_down_if_newer(state, term, o) {
             return;
         }
         let counts = matches!(&state.role, Role::Candidate { votes } if !votes.contains(&src));
@@ -498,10 +512,7 @@ impl<SM: StateMachine> RaftServer<SM> {
         round: u64,
         o: &mut Out<Self>,
     ) {
-        if term > state.term {
-            state.to_mut().adopt_term(term);
-            self.save(state, o);
-            self.reset_election_timer(o);
+        if self.step_down_if_newer(state, term, o) {
             return;
         }
         let Role::Leader(leader) = &state.role else {
