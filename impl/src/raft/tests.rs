@@ -1284,21 +1284,7 @@ fn an_acknowledgement_of_a_higher_term_deposes_the_leader() {
 fn a_retried_request_already_applied_is_answered_from_the_session_table() {
     let s = server();
     let leader = leader_with_committed_put(&s);
-
-    let step = deliver(&s, &leader, client(), request(1, put("x", "a")));
-    assert!(!step.changed, "nothing appended");
-    assert!(saves(&step.cmds).is_empty());
-    assert!(appends(&step.cmds).is_empty());
-    assert_eq!(
-        the_only_send(&step.cmds),
-        (
-            client(),
-            Msg::Client(ClientMsg::Reply {
-                seq: 1,
-                ret: KvRet::PutOk { version: 1 }
-            })
-        )
-    );
+    assert_retry_answered_from_the_session_table(&s, &leader);
 }
 
 #[test]
