@@ -1147,24 +1147,29 @@ fn an_entry_of_an_earlier_term_is_not_committed_by_counting_replicas() {
 /// leader has applied without answering: the leader answers at once with the cached result
 /// (version 1) and appends, saves and replicates nothing.
 fn assert_retry_answered_from_the_session_table(s: &Server, leader: &State) {
-    assert_eq!(
-        leader.replica.cached(client(), 1),
-        Some(&KvRet::PutOk { version: 1 })
-    );
-    let step = deliver(s, leader, client(), request(1, put("x", "a")));
+    assert_answered_from_the_session_table(s, leader, client(), put("x", "a"), 1);
+}
+
+/// `who` retries its seq-1 `op`, already applied with result version `version`: the leader
+/// answers at once from the session table and appends, saves and replicates nothing.
+fn assert_answered_from_the_session_table(
+    s: &Server,
+    leader: &State,
+    who: Id,
+    op: KvOp,
+    version: u64,
+) {
+    let cached = KvRet::PutOk { version };
+    assert_eq!(leader.replica.cached(who, 1), Some(&cached));
+    let step = deliver(s, leader, who, request(1, op));
     assert!(!step.changed, "nothing appended");
     assert!(saves(&step.cmds).is_empty());
     assert!(appends(&step.cmds).is_empty());
-    assert_eq!(
-        the_only_send(&step.cmds),
-        (
-            client(),
-            Msg::Client(ClientMsg::Reply {
-                seq: 1,
-                ret: KvRet::PutOk { version: 1 }
-            })
-        )
-    );
+    let reply = Msg::Client(ClientMsg::Reply {
+        seq: 1,
+        ret: cached,
+    });
+    assert_eq!(the_only_send(&step.cmds), (who, reply));
 }
 
 #[test]
@@ -1222,18 +1227,7 @@ fn a_leader_answers_the_entries_of_its_term_and_not_those_of_earlier_terms() {
     );
 
     // D's retry of its term-2 request gets the cached result.
-    let step = deliver(&s, &step.state, other_client(), request(1, put("x", "b")));
-    assert!(!step.changed);
-    assert_eq!(
-        the_only_send(&step.cmds),
-        (
-            other_client(),
-            Msg::Client(ClientMsg::Reply {
-                seq: 1,
-                ret: KvRet::PutOk { version: 2 }
-            })
-        )
-    );
+    assert_answered_from_the_session_table(&s, &step.state, other_client(), put("x", "b"), 2);
 }
 
 #[test]
