@@ -6,7 +6,9 @@
 
 use serde::Serialize;
 use stateright::actor::{Actor, Command, Id, Out};
+use stateright::{Rewrite, RewritePlan};
 use std::borrow::Cow;
+use std::cell::Cell;
 
 /// A server or a client, or the state, timer or storage of one.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -31,29 +33,53 @@ impl<S, C> Node<S, C> {
     }
 }
 
+/// How an inner actor's timers, storage and random choices are tagged as the node's.
+struct Tag<T, S, R> {
+    timer: T,
+    storage: S,
+    random: R,
+}
+
+/// The tag of a server's or a client's side.
+macro_rules! tag {
+    ($side:path) => {
+        Tag {
+            timer: $side,
+            storage: $side,
+            random: $side,
+        }
+    };
+}
+
 /// Re-tags the commands of an inner actor `A` as commands of the node.
 fn lift<A, B>(
     inner: Out<A>,
     o: &mut Out<B>,
-    timer: impl Fn(A::Timer) -> B::Timer,
-    storage: impl Fn(A::Storage) -> B::Storage,
+    tag: &Tag<
+        impl Fn(A::Timer) -> B::Timer,
+        impl Fn(A::Storage) -> B::Storage,
+        impl Fn(A::Random) -> B::Random,
+    >,
 ) where
     A: Actor,
-    B: Actor<Msg = A::Msg, Random = A::Random>,
+    B: Actor<Msg = A::Msg>,
 {
     for command in inner {
         match command {
             Command::Send(to, msg) => o.send(to, msg),
-            Command::SetTimer(t, range) => o.set_timer(timer(t), range),
-            Command::CancelTimer(t) => o.cancel_timer(timer(t)),
-            Command::Save(s) => o.save(storage(s)),
-            Command::ChooseRandom(key, choices) => o.choose_random(key, choices),
+            Command::SetTimer(t, range) => o.set_timer((tag.timer)(t), range),
+            Command::CancelTimer(t) => o.cancel_timer((tag.timer)(t)),
+            Command::Save(s) => o.save((tag.storage)(s)),
+            Command::ChooseRandom(key, choices) => {
+                o.choose_random(key, choices.into_iter().map(&tag.random).collect())
+            }
         }
     }
 }
 
 type NodeTimer<S, C> = Node<<S as Actor>::Timer, <C as Actor>::Timer>;
 type NodeStorage<S, C> = Node<<S as Actor>::Storage, <C as Actor>::Storage>;
+type NodeRandom<S, C> = Node<<S as Actor>::Random, <C as Actor>::Random>;
 
 /// Runs one step `f` of the inner actor `A` on a borrowed copy of its state, lifts its
 /// commands into `o`, and returns the new inner state only if the step changed it (so that
@@ -62,28 +88,72 @@ fn step<A, B>(
     actor: &A,
     inner: &A::State,
     o: &mut Out<B>,
-    timer: impl Fn(A::Timer) -> B::Timer,
-    storage: impl Fn(A::Storage) -> B::Storage,
+    tag: &Tag<
+        impl Fn(A::Timer) -> B::Timer,
+        impl Fn(A::Storage) -> B::Storage,
+        impl Fn(A::Random) -> B::Random,
+    >,
     f: impl FnOnce(&A, &mut Cow<A::State>, &mut Out<A>),
 ) -> Option<A::State>
 where
     A: Actor,
-    B: Actor<Msg = A::Msg, Random = A::Random>,
+    B: Actor<Msg = A::Msg>,
 {
     let mut next = Cow::Borrowed(inner);
     let mut out = Out::new();
     f(actor, &mut next, &mut out);
-    lift(out, o, timer, storage);
+    lift(out, o, tag);
     match next {
         Cow::Owned(next) => Some(next),
         Cow::Borrowed(_) => None,
     }
 }
 
+impl<S: Rewrite<Id>, C: Rewrite<Id>> Rewrite<Id> for Node<S, C> {
+    fn rewrite<P>(&self, plan: &RewritePlan<Id, P>) -> Self {
+        match self {
+            Node::Server(s) => Node::Server(s.rewrite(plan)),
+            Node::Client(c) => Node::Client(c.rewrite(plan)),
+        }
+    }
+}
+
+impl<S, C> Node<S, C>
+where
+    S: Actor,
+    C: Actor<Msg = S::Msg>,
+    S::Timer: Ord,
+    C::Timer: Ord,
+    S::Storage: Eq,
+    C::Storage: Eq,
+{
+    /// Runs one step on whichever actor this node wraps: `server` or `client`.
+    fn dispatch(
+        &self,
+        state: &mut Cow<<Self as Actor>::State>,
+        o: &mut Out<Self>,
+        server: impl FnOnce(&S, &mut Cow<S::State>, &mut Out<S>),
+        client: impl FnOnce(&C, &mut Cow<C::State>, &mut Out<C>),
+    ) {
+        let next = match (self, &**state) {
+            (Node::Server(a), Node::Server(s)) => {
+                step(a, s, o, &tag!(Node::Server), server).map(Node::Server)
+            }
+            (Node::Client(a), Node::Client(s)) => {
+                step(a, s, o, &tag!(Node::Client), client).map(Node::Client)
+            }
+            _ => unreachable!("a node's state always matches its actor"),
+        };
+        if let Some(next) = next {
+            *state = Cow::Owned(next);
+        }
+    }
+}
+
 impl<S, C> Actor for Node<S, C>
 where
     S: Actor,
-    C: Actor<Msg = S::Msg, Random = S::Random>,
+    C: Actor<Msg = S::Msg>,
     S::Timer: Ord,
     C::Timer: Ord,
     S::Storage: Eq,
@@ -93,7 +163,7 @@ where
     type State = Node<S::State, C::State>;
     type Timer = NodeTimer<S, C>;
     type Storage = NodeStorage<S, C>;
-    type Random = S::Random;
+    type Random = NodeRandom<S, C>;
 
     fn on_start(&self, id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
         match self {
@@ -104,7 +174,7 @@ where
                 };
                 let mut out = Out::new();
                 let state = actor.on_start(id, &saved, &mut out);
-                lift(out, o, Node::Server, Node::Server);
+                lift(out, o, &tag!(Node::Server));
                 Node::Server(state)
             }
             Node::Client(actor) => {
@@ -114,7 +184,7 @@ where
                 };
                 let mut out = Out::new();
                 let state = actor.on_start(id, &saved, &mut out);
-                lift(out, o, Node::Client, Node::Client);
+                lift(out, o, &tag!(Node::Client));
                 Node::Client(state)
             }
         }
@@ -128,25 +198,15 @@ where
         msg: Self::Msg,
         o: &mut Out<Self>,
     ) {
-        match (self, &**state) {
-            (Node::Server(a), Node::Server(s)) => {
-                let next = step(a, s, o, Node::Server, Node::Server, |a, st, out| {
-                    a.on_msg(id, st, src, msg, out)
-                });
-                if let Some(next) = next {
-                    *state = Cow::Owned(Node::Server(next));
-                }
-            }
-            (Node::Client(a), Node::Client(s)) => {
-                let next = step(a, s, o, Node::Client, Node::Client, |a, st, out| {
-                    a.on_msg(id, st, src, msg, out)
-                });
-                if let Some(next) = next {
-                    *state = Cow::Owned(Node::Client(next));
-                }
-            }
-            _ => unreachable!("a node's state always matches its actor"),
-        }
+        // Only one side runs; it takes the message.
+        let msg = Cell::new(Some(msg));
+        let take = || msg.take().expect("one side takes the message");
+        self.dispatch(
+            state,
+            o,
+            |a, st, out| a.on_msg(id, st, src, take(), out),
+            |a, st, out| a.on_msg(id, st, src, take(), out),
+        );
     }
 
     fn on_timeout(
@@ -156,25 +216,20 @@ where
         timer: &Self::Timer,
         o: &mut Out<Self>,
     ) {
-        match (self, &**state, timer) {
-            (Node::Server(a), Node::Server(s), Node::Server(t)) => {
-                let next = step(a, s, o, Node::Server, Node::Server, |a, st, out| {
+        self.dispatch(
+            state,
+            o,
+            |a, st, out| {
+                if let Node::Server(t) = timer {
                     a.on_timeout(id, st, t, out)
-                });
-                if let Some(next) = next {
-                    *state = Cow::Owned(Node::Server(next));
                 }
-            }
-            (Node::Client(a), Node::Client(s), Node::Client(t)) => {
-                let next = step(a, s, o, Node::Client, Node::Client, |a, st, out| {
+            },
+            |a, st, out| {
+                if let Node::Client(t) = timer {
                     a.on_timeout(id, st, t, out)
-                });
-                if let Some(next) = next {
-                    *state = Cow::Owned(Node::Client(next));
                 }
-            }
-            _ => {}
-        }
+            },
+        );
     }
 
     fn on_random(
@@ -184,24 +239,19 @@ where
         random: &Self::Random,
         o: &mut Out<Self>,
     ) {
-        match (self, &**state) {
-            (Node::Server(a), Node::Server(s)) => {
-                let next = step(a, s, o, Node::Server, Node::Server, |a, st, out| {
-                    a.on_random(id, st, random, out)
-                });
-                if let Some(next) = next {
-                    *state = Cow::Owned(Node::Server(next));
+        self.dispatch(
+            state,
+            o,
+            |a, st, out| {
+                if let Node::Server(r) = random {
+                    a.on_random(id, st, r, out)
                 }
-            }
-            (Node::Client(a), Node::Client(s)) => {
-                let next = step(a, s, o, Node::Client, Node::Client, |a, st, out| {
-                    a.on_random(id, st, random, out)
-                });
-                if let Some(next) = next {
-                    *state = Cow::Owned(Node::Client(next));
+            },
+            |a, st, out| {
+                if let Node::Client(r) = random {
+                    a.on_random(id, st, r, out)
                 }
-            }
-            _ => unreachable!("a node's state always matches its actor"),
-        }
+            },
+        );
     }
 }

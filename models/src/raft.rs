@@ -2,10 +2,12 @@
 //! an unordered (optionally duplicating) network, crashes with recovery from storage, and
 //! the properties of the Raft paper's figure 3 plus linearizability of what clients see.
 
+use crate::dead_messages::drop_dead_messages;
 use crate::history::History;
 use crate::node::Node;
 use crate::registry::{Bounds, ModelCfg, Representative};
-use coord::client::{Client, ClientState};
+use crate::symmetry::{hash_key, sort_servers};
+use coord::client::{Client, ClientState, Wire};
 use coord::kv::KvStore;
 use coord::raft::{LeaderState, Msg, RaftBug, RaftServer, RaftState, Replica, Role, Term};
 use coord_specs::kv::{KvOp, KvRet, KvSpec};
@@ -17,7 +19,9 @@ pub type KvServer = RaftServer<KvStore>;
 pub type KvClient = Client<KvOp, KvRet, Msg<KvOp, KvRet>>;
 pub type RaftNode = Node<KvServer, KvClient>;
 pub type RaftModel = ActorModel<RaftNode, RaftCfg, History<KvSpec>>;
-type State = ActorModelState<RaftNode, History<KvSpec>>;
+pub type State = ActorModelState<RaftNode, History<KvSpec>>;
+pub type NodeState = Node<RaftState<KvStore>, ClientState>;
+pub type RaftMsg = Msg<KvOp, KvRet>;
 
 /// The size and bounds of one Raft model.
 #[derive(Clone, Debug)]
@@ -39,6 +43,8 @@ pub struct RaftCfg {
     pub max_resends: u8,
     /// Whether the network may deliver a message more than once.
     pub duplicating: bool,
+    /// Whether a new leader sends the initial empty AppendEntries at once.
+    pub announce: bool,
     pub bug: Option<RaftBug>,
 }
 
@@ -79,7 +85,10 @@ impl RaftCfg {
         let server_ids: Vec<Id> = (0..self.servers).map(Id::from).collect();
         let servers = server_ids.iter().map(|&me| {
             let peers = server_ids.iter().copied().filter(|&p| p != me).collect();
-            Node::Server(KvServer::new(peers, model_timeout()).with_bug(self.bug))
+            let server = KvServer::new(peers, model_timeout())
+                .with_announce(self.announce)
+                .with_bug(self.bug);
+            Node::Server(server)
         });
         let clients = (0..self.clients).map(|c| {
             let client = KvClient::new(server_ids.clone(), c, self.script(c), model_timeout());
@@ -118,8 +127,13 @@ impl ModelCfg<RaftNode, History<KvSpec>> for RaftCfg {
         }
     }
 
+    /// Servers are interchangeable unless only some may campaign.
     fn representative(&self) -> Option<Representative<RaftNode, History<KvSpec>>> {
-        Some(forget_crashed)
+        if self.campaigners >= self.servers {
+            Some(forget_and_sort)
+        } else {
+            Some(forget)
+        }
     }
 }
 
@@ -155,6 +169,35 @@ fn forget_crashed(state: &State) -> State {
         }));
     }
     canonical
+}
+
+/// What a crashed server or an ignored message cannot influence, forgotten: see
+/// [`forget_crashed`] and [`drop_dead_messages`].
+fn forget(state: &State) -> State {
+    let mut state = forget_crashed(state);
+    drop_dead_messages(&mut state, ignored_forever);
+    state
+}
+
+/// Whether an actor in state `receiver` will never act on `msg` from `src`.
+pub fn ignored_forever(receiver: &NodeState, src: Id, msg: &RaftMsg) -> bool {
+    match receiver {
+        Node::Server(s) => s.ignores_forever(src, msg),
+        Node::Client(c) => msg.as_client().is_some_and(|m| c.ignores_forever(m)),
+    }
+}
+
+/// [`forget`], then servers renamed in the order of their term, role, log and commit
+/// index (see [`sort_servers`]).
+fn forget_and_sort(state: &State) -> State {
+    sort_servers(forget(state), |s, crashed| {
+        let role = match s.role {
+            Role::Follower { .. } => 0,
+            Role::Candidate { .. } => 1,
+            Role::Leader(_) => 2,
+        };
+        hash_key((crashed, s.term, role, &s.log, s.commit))
+    })
 }
 
 type Condition = fn(&RaftModel, &State) -> bool;
@@ -337,6 +380,7 @@ pub fn base() -> RaftCfg {
         campaigners: 3,
         max_resends: 0,
         duplicating: false,
+        announce: false,
         bug: None,
     }
 }

@@ -216,12 +216,14 @@ pub fn checks() -> Vec<Check> {
             expect: vec![("leader completeness", Violated)],
             quick: Bounds::default(),
             build: |b, judged| {
-                // Figure 8 needs two servers taking turns as leader; the third only votes.
+                // Figure 8 needs two servers taking turns as leader, the third only voting,
+                // and a new leader that replicates its log at once.
                 let cfg = RaftCfg {
                     max_term: 4,
                     max_log: 1,
                     ops: 1,
                     campaigners: 2,
+                    announce: true,
                     ..hunt_base()
                 };
                 raft_bug(RaftBug::CommitOldTerm, cfg, b, judged)

@@ -25,6 +25,12 @@ pub enum ClientMsg<Op, Ret> {
     Redirect { seq: u64, leader: Option<Id> },
 }
 
+impl<Op, Ret> ClientMsg<Op, Ret> {
+    pub fn is_request(&self) -> bool {
+        matches!(self, ClientMsg::Request { .. })
+    }
+}
+
 /// A protocol's message type that can carry client traffic.
 pub trait Wire<Op, Ret>: Sized {
     fn from_client(msg: ClientMsg<Op, Ret>) -> Self;
@@ -37,30 +43,47 @@ pub enum ClientTimer {
     Retry,
 }
 
+/// The key of the client's one random choice: the server to retry at.
+const RETRY_AT: &str = "retry at";
+
 /// A client actor. `M` is the protocol's message type.
 #[derive(Clone, Debug)]
 pub struct Client<Op, Ret, M> {
-    /// The servers of the service, in the order the client tries them.
+    /// The servers of the service.
     pub servers: Vec<Id>,
     /// Index into `servers` of the server to try first.
     pub first: usize,
     /// The operations to perform, one at a time.
     pub script: Vec<Op>,
-    /// How long to wait for an answer before trying the next server.
+    /// How long to wait for an answer before retrying at another server.
     pub retry_timeout: Range<Duration>,
     _types: PhantomData<fn() -> (Ret, M)>,
 }
 
-/// Where the client is in its script.
+/// Where the client is in its script, and which server it is talking to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct ClientState {
     /// Index into the script of the operation in flight; the script's length when done.
     pub next: usize,
-    /// Index into `servers` of the server the request was last sent to.
-    pub target: usize,
-    /// How many times this client has sent a request again (retry or redirect), over its
-    /// whole life: a retry budget can bound it.
+    /// The server the request was last sent to.
+    pub target: Id,
+    /// How many times this client has resent a request (a redirect followed, or a retry
+    /// timeout, counted when it fires), over its whole life: a retry budget can bound it.
     pub resends: u8,
+}
+
+impl ClientState {
+    /// True if the client will never act on `msg`: a reply or redirect for a request it
+    /// has already finished (`next` never decreases), or a request. A model may drop such
+    /// a message from its network.
+    pub fn ignores_forever<Op, Ret>(&self, msg: &ClientMsg<Op, Ret>) -> bool {
+        match msg {
+            ClientMsg::Reply { seq, .. } | ClientMsg::Redirect { seq, .. } => {
+                *seq <= self.next as u64
+            }
+            ClientMsg::Request { .. } => true,
+        }
+    }
 }
 
 impl<Op, Ret, M> Client<Op, Ret, M> {
@@ -87,14 +110,16 @@ where
     Ret: Clone + Debug + Eq + Hash,
     M: Wire<Op, Ret> + Clone + Debug + Eq + Hash,
 {
-    /// Sends the current operation to the current target and (re)arms the retry timer.
+    /// Sends the current operation to the current target and (re)arms the retry timer. A
+    /// retry still being chosen is dropped: this send supersedes it.
     fn send_current(&self, state: &ClientState, o: &mut Out<Self>) {
         let msg = ClientMsg::Request {
             seq: state.next as u64 + 1,
             op: self.script[state.next].clone(),
         };
-        o.send(self.servers[state.target], M::from_client(msg));
+        o.send(state.target, M::from_client(msg));
         o.set_timer(ClientTimer::Retry, self.retry_timeout.clone());
+        o.remove_random(RETRY_AT);
     }
 
     fn is_current(&self, state: &ClientState, seq: u64) -> bool {
@@ -112,12 +137,13 @@ where
     type State = ClientState;
     type Timer = ClientTimer;
     type Storage = ();
-    type Random = ();
+    /// The server a retry goes to.
+    type Random = Id;
 
     fn on_start(&self, _id: Id, _storage: &Option<()>, o: &mut Out<Self>) -> ClientState {
         let state = ClientState {
             next: 0,
-            target: self.first,
+            target: self.servers[self.first],
             resends: 0,
         };
         if !self.script.is_empty() {
@@ -131,25 +157,26 @@ where
             Some(&ClientMsg::Reply { seq, .. }) if self.is_current(state, seq) => {
                 let state = state.to_mut();
                 state.next += 1;
-                if let Some(target) = self.servers.iter().position(|s| *s == src) {
-                    state.target = target;
+                if self.servers.contains(&src) {
+                    state.target = src;
                 }
                 if state.next < self.script.len() {
                     self.send_current(state, o);
                 } else {
                     o.cancel_timer(ClientTimer::Retry);
+                    o.remove_random(RETRY_AT);
                 }
             }
             Some(&ClientMsg::Redirect { seq, leader }) if self.is_current(state, seq) => {
-                match leader.and_then(|l| self.servers.iter().position(|s| *s == l)) {
+                match leader.filter(|l| self.servers.contains(l)) {
                     // A known leader: go there at once.
-                    Some(target) if target != state.target => {
+                    Some(leader) if leader != state.target => {
                         let state = state.to_mut();
-                        state.target = target;
+                        state.target = leader;
                         state.resends = state.resends.saturating_add(1);
                         self.send_current(state, o);
                     }
-                    // Nobody known: wait for the retry timer, which moves on.
+                    // Nobody known: wait for the retry timer.
                     _ => {}
                 }
             }
@@ -157,6 +184,8 @@ where
         }
     }
 
+    /// No answer in time: retry at another server, chosen at random (as ZooKeeper's
+    /// client does), since any fixed order would make the servers distinguishable.
     fn on_timeout(
         &self,
         _id: Id,
@@ -167,12 +196,32 @@ where
         if state.next >= self.script.len() {
             return;
         }
+        let others: Vec<Id> = self
+            .servers
+            .iter()
+            .copied()
+            .filter(|&s| s != state.target)
+            .collect();
+        let choices = if others.is_empty() {
+            vec![state.target]
+        } else {
+            others
+        };
         let state = state.to_mut();
-        state.target = (state.target + 1) % self.servers.len();
         state.resends = state.resends.saturating_add(1);
+        o.choose_random(RETRY_AT, choices);
+    }
+
+    fn on_random(&self, _id: Id, state: &mut Cow<ClientState>, server: &Id, o: &mut Out<Self>) {
+        if state.next >= self.script.len() {
+            return;
+        }
+        let state = state.to_mut();
+        state.target = *server;
         self.send_current(state, o);
     }
 }
 
+mod rewrite;
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@ use stateright::actor::Command;
 
 type M = Msg<KvOp, KvRet>;
 type KvClient = Client<KvOp, KvRet, M>;
-type Cmd = Command<M, ClientTimer, (), ()>;
+type Cmd = Command<M, ClientTimer, Id, ()>;
 
 fn server(n: usize) -> Id {
     Id::from(n)
@@ -96,6 +96,31 @@ fn retry(c: &KvClient, state: &ClientState) -> Step {
     })
 }
 
+/// The retry timer fires and the random choice falls on `at`.
+fn retry_at(c: &KvClient, state: &ClientState, at: usize) -> Step {
+    let timeout = retry(c, state);
+    assert!(
+        choices(&timeout.cmds).is_some_and(|servers| servers.contains(&server(at))),
+        "server {at} is among the retry's choices"
+    );
+    run(&timeout.state, |cow, o| {
+        c.on_random(me(), cow, &server(at), o)
+    })
+}
+
+/// The servers a retry may go to, if the step asked for that choice.
+fn choices(cmds: &[Cmd]) -> Option<Vec<Id>> {
+    cmds.iter().rev().find_map(|c| match c {
+        Command::ChooseRandom(key, servers) if key == RETRY_AT => Some(servers.clone()),
+        _ => None,
+    })
+}
+
+/// Whether the step dropped any retry still being chosen.
+fn drops_pending_retry(cmds: &[Cmd]) -> bool {
+    choices(cmds).is_some_and(|servers| servers.is_empty())
+}
+
 fn sends(cmds: &[Cmd]) -> Vec<(Id, M)> {
     cmds.iter()
         .filter_map(|c| match c {
@@ -123,7 +148,7 @@ fn on_start_the_first_request_goes_to_the_first_server_with_a_retry_timer() {
         state,
         ClientState {
             next: 0,
-            target: 1,
+            target: server(1),
             resends: 0
         }
     );
@@ -134,7 +159,7 @@ fn on_start_the_first_request_goes_to_the_first_server_with_a_retry_timer() {
 #[test]
 fn first_is_taken_modulo_the_number_of_servers() {
     let (state, cmds) = start(&client(4));
-    assert_eq!(state.target, 1);
+    assert_eq!(state.target, server(1));
     assert_eq!(sends(&cmds)[0].0, server(1));
 }
 
@@ -157,7 +182,7 @@ fn a_reply_to_the_current_request_moves_on_to_the_next_one() {
         step.state,
         ClientState {
             next: 1,
-            target: 0,
+            target: server(0),
             resends: 0
         }
     );
@@ -170,9 +195,9 @@ fn the_server_that_replied_becomes_the_target() {
     let c = client(0);
     let (state, _) = start(&c);
     // Sent to 0, retried at 1, but 2 answers (say, after a redirect by 1 whose reply got lost).
-    let state = retry(&c, &state).state;
+    let state = retry_at(&c, &state, 1).state;
     let step = deliver(&c, &state, server(2), reply(1));
-    assert_eq!(step.state.target, 2);
+    assert_eq!(step.state.target, server(2));
     assert_eq!(
         step.state.resends, 1,
         "resends count over the client's life"
@@ -231,7 +256,7 @@ fn a_redirect_to_a_known_leader_resends_there() {
         step.state,
         ClientState {
             next: 0,
-            target: 2,
+            target: server(2),
             resends: 1
         }
     );
@@ -252,8 +277,8 @@ fn a_redirect_without_a_leader_waits_for_the_retry_timer() {
 fn a_redirect_to_the_current_target_or_outside_the_cluster_is_ignored() {
     let c = client(0);
     let (state, _) = start(&c);
-    let state = retry(&c, &state).state; // now waiting on server 1
-                                         // Server 0's late redirect names server 1, where the request already is.
+    let state = retry_at(&c, &state, 1).state; // now waiting on server 1
+                                               // Server 0's late redirect names server 1, where the request already is.
     let step = deliver(&c, &state, server(0), redirect(1, Some(1)));
     assert!(!step.changed);
     assert!(step.cmds.is_empty());
@@ -274,27 +299,81 @@ fn a_redirect_for_a_stale_seq_is_ignored() {
 }
 
 #[test]
-fn a_retry_timeout_moves_to_the_next_server_with_the_same_seq() {
+fn a_retry_timeout_counts_a_resend_and_offers_every_other_server() {
     let c = client(1);
     let (state, _) = start(&c);
-
     let step = retry(&c, &state);
+    assert_eq!(step.state.target, server(1));
+    assert_eq!(
+        step.state.resends, 1,
+        "the resend counts when the timer fires"
+    );
+    assert!(sends(&step.cmds).is_empty());
+    assert_eq!(choices(&step.cmds), Some(vec![server(0), server(2)]));
+}
+
+#[test]
+fn the_chosen_server_gets_the_same_seq_with_a_fresh_timer() {
+    let c = client(1);
+    let (state, _) = start(&c);
+    let step = retry_at(&c, &state, 2);
     assert_eq!(
         step.state,
         ClientState {
             next: 0,
-            target: 2,
+            target: server(2),
             resends: 1
         }
     );
     assert_eq!(sends(&step.cmds), vec![(server(2), request(1, put("a")))]);
     assert!(arms_retry(&step.cmds));
 
-    // And round the list.
-    let step = retry(&c, &step.state);
-    assert_eq!(step.state.target, 0);
+    // Another timeout may go back to the first server.
+    let step = retry_at(&c, &step.state, 1);
+    assert_eq!(step.state.target, server(1));
     assert_eq!(step.state.resends, 2);
-    assert_eq!(sends(&step.cmds), vec![(server(0), request(1, put("a")))]);
+    assert_eq!(sends(&step.cmds), vec![(server(1), request(1, put("a")))]);
+}
+
+#[test]
+fn a_client_of_one_server_retries_there() {
+    let c = KvClient::new(
+        vec![server(0)],
+        0,
+        vec![get()],
+        Duration::ZERO..Duration::ZERO,
+    );
+    let (state, _) = start(&c);
+    let step = retry(&c, &state);
+    assert_eq!(choices(&step.cmds), Some(vec![server(0)]));
+}
+
+#[test]
+fn a_reply_or_redirect_drops_a_retry_still_being_chosen() {
+    let c = client(0);
+    let (state, _) = start(&c);
+    // The timer fired (a choice is pending) when the reply arrives.
+    let step = deliver(&c, &state, server(0), reply(1));
+    assert!(drops_pending_retry(&step.cmds));
+    let step = deliver(&c, &state, server(0), redirect(1, Some(2)));
+    assert!(drops_pending_retry(&step.cmds));
+    // The last reply too.
+    let state = deliver(&c, &state, server(0), reply(1)).state;
+    let state = deliver(&c, &state, server(0), reply(2)).state;
+    let step = deliver(&c, &state, server(0), reply(3));
+    assert!(drops_pending_retry(&step.cmds));
+}
+
+#[test]
+fn a_choice_landing_after_the_script_is_done_changes_nothing() {
+    let c = client(0);
+    let (mut state, _) = start(&c);
+    for seq in 1..=3 {
+        state = deliver(&c, &state, server(0), reply(seq)).state;
+    }
+    let step = run(&state, |cow, o| c.on_random(me(), cow, &server(1), o));
+    assert!(!step.changed);
+    assert!(step.cmds.is_empty());
 }
 
 #[test]
@@ -302,10 +381,10 @@ fn retries_saturate_the_resend_count() {
     let c = client(0);
     let state = ClientState {
         next: 0,
-        target: 0,
+        target: server(0),
         resends: u8::MAX,
     };
-    let step = retry(&c, &state);
+    let step = retry_at(&c, &state, 1);
     assert_eq!(step.state.resends, u8::MAX);
 }
 
@@ -314,11 +393,11 @@ fn redirects_saturate_the_resend_count() {
     let c = client(0);
     let state = ClientState {
         next: 0,
-        target: 0,
+        target: server(0),
         resends: u8::MAX,
     };
     let step = deliver(&c, &state, server(0), redirect(1, Some(1)));
-    assert_eq!(step.state.target, 1);
+    assert_eq!(step.state.target, server(1));
     assert_eq!(step.state.resends, u8::MAX);
 }
 

@@ -4,9 +4,13 @@
 //! - [`types`]: terms, log entries, the persistent storage and the wire messages.
 //! - [`replica`]: the replicated state with duplicate suppression by (client, sequence).
 //! - [`server`]: the server actor: election, replication, commitment, ReadIndex reads.
+//! - `stale`: which messages a server will never act on (the models drop them).
+//! - `rewrite`: renaming servers in states and messages, for symmetry reduction.
 
 pub mod replica;
+mod rewrite;
 pub mod server;
+mod stale;
 pub mod types;
 
 #[cfg(test)]

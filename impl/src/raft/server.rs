@@ -51,6 +51,9 @@ pub struct RaftServer<SM> {
     /// them off: their network loses no message, and every election timeout may fire at any
     /// step anyway, so heartbeats would only multiply states. A real cluster needs them.
     pub heartbeat: Option<Range<Duration>>,
+    /// Whether a new leader sends the initial empty AppendEntries (figure 2, "Upon
+    /// election") even without periodic heartbeats. With heartbeats on it always does.
+    pub announce: bool,
     /// A deliberate mistake to switch on, `None` for the correct protocol.
     pub bug: Option<RaftBug>,
     _sm: PhantomData<fn() -> SM>,
@@ -149,6 +152,7 @@ impl<SM: StateMachine> RaftServer<SM> {
             peers,
             election_timeout,
             heartbeat: None,
+            announce: false,
             bug: None,
             _sm: PhantomData,
         }
@@ -156,6 +160,11 @@ impl<SM: StateMachine> RaftServer<SM> {
 
     pub fn with_heartbeat(mut self, interval: Range<Duration>) -> Self {
         self.heartbeat = Some(interval);
+        self
+    }
+
+    pub fn with_announce(mut self, announce: bool) -> Self {
+        self.announce = announce;
         self
     }
 
@@ -232,13 +241,15 @@ impl<SM: StateMachine> RaftServer<SM> {
         });
         o.cancel_timer(RaftTimer::Election);
         // Figure 2, "Upon election: send initial empty AppendEntries RPCs to each server" is
-        // the first heartbeat, sent only when heartbeats are on (see `heartbeat`): the
-        // models leave it off to keep their state spaces small, and followers then learn of
-        // the leader from its first replication. Known cost: a new leader then brings a
+        // the first heartbeat. The models usually leave it off (see `heartbeat` and
+        // `announce`) to keep their state spaces small, and followers then learn of the
+        // leader from its first replication; but without it a new leader brings a
         // follower's log up to date only at the next client request, which makes the
-        // figure-8 scenario unreachable in the models.
+        // figure-8 scenario unreachable, so the figure-8 check turns it on.
         if let Some(interval) = &self.heartbeat {
             o.set_timer(RaftTimer::Heartbeat, interval.clone());
+        }
+        if self.heartbeat.is_some() || self.announce {
             self.broadcast_append(state, o);
         }
     }

@@ -1,0 +1,162 @@
+//! The state-space reductions of the Raft model are sound: checked on every state of small
+//! models explored without them.
+//!
+//! - Dropping ignored messages: a message declared ignored forever is not acted on when
+//!   delivered, and stays declared so after every step.
+//! - Symmetry: renaming servers maps the transition system onto itself (the successors of
+//!   a renamed state are the renamed successors) and changes no property.
+
+use coord_models::raft::{self, ignored_forever, RaftCfg, RaftModel, State, PROPERTIES};
+use coord_models::symmetry::{rename, Renaming};
+use stateright::actor::{ActorModelAction, Id};
+use stateright::{Model, RewritePlan};
+use std::collections::{HashSet, VecDeque};
+
+/// Up to `cap` states reachable in `model`, breadth first, with no reduction.
+fn reachable(model: &RaftModel, cap: usize) -> Vec<State> {
+    let mut seen: HashSet<State> = HashSet::new();
+    let mut queue: VecDeque<State> = model.init_states().into();
+    let mut states = Vec::new();
+    while let Some(state) = queue.pop_front() {
+        if states.len() >= cap {
+            break;
+        }
+        if !seen.insert(state.clone()) {
+            continue;
+        }
+        for next in successors(model, &state) {
+            if !seen.contains(&next) {
+                queue.push_back(next);
+            }
+        }
+        states.push(state);
+    }
+    states
+}
+
+fn successors(model: &RaftModel, state: &State) -> Vec<State> {
+    let mut actions = Vec::new();
+    model.actions(state, &mut actions);
+    actions
+        .into_iter()
+        .filter_map(|a| model.next_state(state, a))
+        .filter(|s| model.within_boundary(s))
+        .collect()
+}
+
+/// The envelopes in flight that their receiver ignores forever.
+fn ignored(state: &State) -> Vec<(Id, Id, raft::RaftMsg)> {
+    state
+        .network
+        .iter_deliverable()
+        .filter(|e| ignored_forever(&state.actor_states[usize::from(e.dst)], e.src, e.msg))
+        .map(|e| (e.src, e.dst, e.msg.clone()))
+        .collect()
+}
+
+fn small_models() -> Vec<(&'static str, RaftCfg)> {
+    vec![
+        (
+            "1 client, 1 op, 1 resend",
+            RaftCfg {
+                clients: 1,
+                ops: 1,
+                max_resends: 1,
+                ..raft::base()
+            },
+        ),
+        (
+            "2 clients, 1 op each",
+            RaftCfg {
+                ops: 1,
+                max_crashes: 1,
+                ..raft::base()
+            },
+        ),
+    ]
+}
+
+const CAP: usize = 60_000;
+
+#[test]
+fn ignored_messages_are_never_acted_on_and_stay_ignored() {
+    for (name, cfg) in small_models() {
+        let model = cfg.into_model(&[]);
+        let mut checked = 0;
+        for state in reachable(&model, CAP) {
+            let dead = ignored(&state);
+            for (src, dst, msg) in &dead {
+                let deliver = ActorModelAction::Deliver {
+                    src: *src,
+                    dst: *dst,
+                    msg: msg.clone(),
+                };
+                if !state.crashed[usize::from(*dst)] {
+                    assert!(
+                        model.next_state(&state, deliver).is_none(),
+                        "{name}: {msg:?} from {src:?} to {dst:?} was declared ignored but acted on"
+                    );
+                    checked += 1;
+                }
+            }
+            for next in successors(&model, &state) {
+                let still: Vec<_> = ignored(&next);
+                for envelope in &dead {
+                    let in_flight = next
+                        .network
+                        .iter_deliverable()
+                        .any(|e| (e.src, e.dst, e.msg) == (envelope.0, envelope.1, &envelope.2));
+                    assert!(
+                        !in_flight || still.contains(envelope),
+                        "{name}: {envelope:?} was ignored, then no longer"
+                    );
+                }
+            }
+        }
+        assert!(
+            checked > 1000,
+            "{name}: only {checked} ignored deliveries seen"
+        );
+    }
+}
+
+/// The renaming that maps server `i` to `perm[i]` and leaves clients alone.
+fn renaming(perm: &[usize], actors: usize) -> Renaming {
+    let targets: Vec<usize> = (0..actors)
+        .map(|i| perm.get(i).copied().unwrap_or(i))
+        .collect();
+    RewritePlan::from_values_to_sort(&targets)
+}
+
+#[test]
+fn renaming_servers_maps_steps_onto_steps_and_keeps_every_property() {
+    let perms: [[usize; 3]; 5] = [[0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+    for (name, cfg) in small_models() {
+        let actors = cfg.servers + cfg.clients;
+        let model = cfg.into_model(&[]);
+        let states = reachable(&model, CAP / 10);
+        assert!(states.len() > 1000, "{name}: explored too little");
+        for state in &states {
+            for perm in &perms {
+                let plan = renaming(perm, actors);
+                let renamed = rename(state, &plan);
+                for (_, property, holds) in PROPERTIES {
+                    assert_eq!(
+                        holds(&model, state),
+                        holds(&model, &renamed),
+                        "{name}: renaming by {perm:?} changes {property:?}"
+                    );
+                }
+                let expected: HashSet<State> = successors(&model, state)
+                    .iter()
+                    .map(|s| rename(s, &plan))
+                    .collect();
+                let actual: HashSet<State> = successors(&model, &renamed).into_iter().collect();
+                assert_eq!(
+                    actual, expected,
+                    "{name}: renaming by {perm:?} does not commute with a step"
+                );
+            }
+        }
+    }
+}
