@@ -5,3 +5,4 @@
 //! history checker compare a concurrent system against.
 
 pub mod kv;
+pub mod znode;
