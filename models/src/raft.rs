@@ -11,7 +11,9 @@ use coord::client::{Client, ClientState, Wire};
 use coord::kv::KvStore;
 use coord::raft::{LeaderState, Msg, RaftBug, RaftServer, RaftState, Replica, Role, Term};
 use coord_specs::kv::{KvOp, KvRet, KvSpec};
-use stateright::actor::{model_timeout, ActorModel, ActorModelState, Id, LossyNetwork, Network};
+use stateright::actor::{
+    model_timeout, Actor, ActorModel, ActorModelState, Id, LossyNetwork, Network,
+};
 use stateright::Expectation;
 use std::sync::Arc;
 
@@ -124,6 +126,14 @@ impl ModelCfg<RaftNode, History<KvSpec>> for RaftCfg {
             format!("s{i}")
         } else {
             format!("c{}", i - self.servers)
+        }
+    }
+
+    /// The only choice is a client's: which server to retry at.
+    fn choice_name(&self, key: &str, random: &<RaftNode as Actor>::Random) -> String {
+        match random {
+            Node::Client(server) => format!("{key} {}", self.actor_name(*server)),
+            Node::Server(()) => key.to_string(),
         }
     }
 

@@ -40,6 +40,11 @@ pub trait ModelCfg<A: Actor, H> {
     /// How counterexamples name actor `id`.
     fn actor_name(&self, id: Id) -> String;
 
+    /// How counterexamples show an actor's random choice `key` falling on `random`.
+    fn choice_name(&self, key: &str, random: &A::Random) -> String {
+        format!("{key} {random:?}")
+    }
+
     /// A function mapping each state to the representative of its class of equivalent
     /// states (states no property and no future step can tell apart), for DFS to visit one
     /// state per class. `None` to visit every state.

@@ -164,8 +164,8 @@ where
             ActorModelAction::Timeout(id, timer) => format!("{} timeout {:?}", name(id), timer),
             ActorModelAction::Crash(id) => format!("{} crashes", name(id)),
             ActorModelAction::Recover(id) => format!("{} recovers from storage", name(id)),
-            ActorModelAction::SelectRandom { actor, random, .. } => {
-                format!("{} picks {:?}", name(actor), random)
+            ActorModelAction::SelectRandom { actor, key, random } => {
+                format!("{} {}", name(actor), model.cfg.choice_name(&key, &random))
             }
         })
         .collect()
