@@ -7,5 +7,6 @@
 pub mod client;
 pub mod kv;
 pub mod raft;
+pub mod znode;
 
 pub use stateright::actor::Id;

@@ -1,0 +1,71 @@
+//! ZooKeeper's znode tree as the state machine that Raft replicates.
+//!
+//! Written apart from `coord_specs::znode::ZnodeSpec` on purpose (a real tree of nodes
+//! owning their children, where the spec is a flat map from path string to node), so that a
+//! mistake in either one shows up as a disagreement: the differential test here, and the
+//! model checker's linearizability check against the spec.
+//!
+//! - `path`: parsing and validating paths into lists of names.
+//! - `node`: one znode, with its stat and its children.
+//! - `tree`: [`ZnodeTree`] and the operations (`ZkOp` in, `ZkRet` out).
+//! - [`Change`]: what a write did to which path, for the server to fire watches.
+
+mod node;
+mod path;
+mod tree;
+
+#[cfg(test)]
+mod tests;
+
+pub use tree::ZnodeTree;
+
+use crate::raft::StateMachine;
+use coord_specs::znode::{Path, ZkOp, ZkRet};
+
+/// What a successful write did to one path, as
+/// [`ZnodeTree::apply_with_changes`] reports it, so that the server can fire ZooKeeper's
+/// watches: `Created`, `Deleted` and `DataChanged` fire the watches set on that path by
+/// `exists` and `getData` (`Deleted` also the `getChildren` watches on it), and
+/// `ChildrenChanged` the `getChildren` watches on the parent.
+///
+/// A create reports `Created(path)` then `ChildrenChanged(parent)`; a delete (also each
+/// ephemeral node deleted by `CloseSession`) `Deleted(path)` then `ChildrenChanged(parent)`;
+/// a set `DataChanged(path)`; a multi the changes of its steps in order. A path may appear
+/// more than once (two creates under one parent in one multi).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Change {
+    /// A node was created at this path (ZooKeeper's `NodeCreated` event).
+    Created(Path),
+    /// The node at this path was deleted (`NodeDeleted`).
+    Deleted(Path),
+    /// The data of the node at this path was set (`NodeDataChanged`).
+    DataChanged(Path),
+    /// A child of the node at this path was created or deleted (`NodeChildrenChanged`).
+    ChildrenChanged(Path),
+}
+
+impl Change {
+    /// The path whose watches this change fires.
+    pub fn path(&self) -> &Path {
+        match self {
+            Change::Created(path)
+            | Change::Deleted(path)
+            | Change::DataChanged(path)
+            | Change::ChildrenChanged(path) => path,
+        }
+    }
+}
+
+impl StateMachine for ZnodeTree {
+    type Op = ZkOp;
+    type Ret = ZkRet;
+
+    fn apply(&mut self, op: &ZkOp) -> ZkRet {
+        self.apply_with_changes(op).0
+    }
+
+    /// Exists, get data and get children are reads; everything else is a write.
+    fn read(&self, op: &ZkOp) -> Option<ZkRet> {
+        self.answer_read(op)
+    }
+}

@@ -1,0 +1,306 @@
+//! The tree and its operations: reads, the four writes, multi and session close.
+
+use super::node::Znode;
+use super::path::{child_path, join, parse, Name};
+use super::Change;
+use coord_specs::znode::{
+    CreateMode, Data, MultiOp, OpResult, Path, SessionId, Stat, Version, ZkError, ZkOp, ZkRet,
+    Zxid, ANY_VERSION,
+};
+use ZkError::{BadArguments, BadVersion, NoChildrenForEphemerals, NoNode, NodeExists, NotEmpty};
+
+/// The znode tree that Raft replicates: the root `/` (which always exists) and the zxid of
+/// the last successful write, 0 before any.
+///
+/// Rule: every write that succeeds (create, delete, set, close-session, and a whole multi)
+/// takes the next zxid; a write that fails and every read change nothing at all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ZnodeTree {
+    zxid: Zxid,
+    root: Znode,
+}
+
+/// Rule: the expected version `-1` matches any version; any other must equal the node's.
+fn check_version(actual: Version, expected: Version) -> Result<(), ZkError> {
+    if expected == ANY_VERSION || expected == actual {
+        Ok(())
+    } else {
+        Err(BadVersion)
+    }
+}
+
+impl ZnodeTree {
+    /// The zxid of the last successful write.
+    pub fn zxid(&self) -> Zxid {
+        self.zxid
+    }
+
+    /// The stat of the node at `path`; `None` if the path is invalid or there is no node.
+    pub fn stat(&self, path: &str) -> Option<Stat> {
+        self.node(path).ok().map(Znode::stat)
+    }
+
+    /// The paths of the ephemeral nodes `session` owns, sorted (none for session 0).
+    pub fn ephemerals(&self, session: SessionId) -> Vec<Path> {
+        self.owned_by(session)
+            .iter()
+            .map(|names| join(names))
+            .collect()
+    }
+
+    /// The names of every node `session` owns; session 0 owns no ephemeral node.
+    fn owned_by(&self, session: SessionId) -> Vec<Vec<Name>> {
+        let mut owned = Vec::new();
+        if session != 0 {
+            self.root
+                .collect_owned(session, &mut Vec::new(), &mut owned);
+        }
+        owned
+    }
+
+    /// The node at `path`: `BadArguments` for an invalid path, `NoNode` if there is none.
+    fn node(&self, path: &str) -> Result<&Znode, ZkError> {
+        self.root.descendant(&parse(path)?).ok_or(NoNode)
+    }
+
+    /// The answer to a read (exists, get data, get children); `None` for a write.
+    /// Rule: `exists` reports a missing node as `Exists(None)`, the other reads as `NoNode`.
+    pub(super) fn answer_read(&self, op: &ZkOp) -> Option<ZkRet> {
+        let ret = match op {
+            ZkOp::Exists { path } => match self.node(path) {
+                Err(NoNode) => Ok(ZkRet::Exists(None)),
+                found => found.map(|node| ZkRet::Exists(Some(node.stat()))),
+            },
+            ZkOp::GetData { path } => self.node(path).map(|node| ZkRet::Data {
+                data: node.data.clone(),
+                stat: node.stat(),
+            }),
+            ZkOp::GetChildren { path } => (self.node(path))
+                .map(|node| ZkRet::Children(node.children.keys().cloned().collect())),
+            _ => return None,
+        };
+        Some(ret.unwrap_or_else(ZkRet::Err))
+    }
+
+    /// Applies `op`; returns what the client sees and, for a successful write, every change
+    /// in the order it happened (see [`Change`]). Reads and failed writes change nothing.
+    pub fn apply_with_changes(&mut self, op: &ZkOp) -> (ZkRet, Vec<Change>) {
+        if let Some(ret) = self.answer_read(op) {
+            return (ret, Vec::new());
+        }
+        let zxid = self.zxid + 1;
+        let mut changes = Vec::new();
+        let out = &mut changes;
+        let ret = match op {
+            ZkOp::Create {
+                path,
+                data,
+                mode,
+                session,
+            } => (self.create(zxid, path, data, *mode, *session, out)).map(ZkRet::Created),
+            ZkOp::Delete { path, version } => {
+                (self.delete(zxid, path, *version, out)).map(|()| ZkRet::Deleted)
+            }
+            ZkOp::SetData {
+                path,
+                data,
+                version,
+            } => (self.set_data(zxid, path, data, *version, out)).map(ZkRet::Set),
+            ZkOp::Multi { ops, session } => Ok(self.multi(zxid, ops, *session, out)),
+            ZkOp::CloseSession { session } => {
+                (self.close_session(zxid, *session, out)).map(|()| ZkRet::SessionClosed)
+            }
+            ZkOp::Exists { .. } | ZkOp::GetData { .. } | ZkOp::GetChildren { .. } => {
+                unreachable!("reads are answered above")
+            }
+        };
+        let ret = ret.unwrap_or_else(ZkRet::Err);
+        if !matches!(ret, ZkRet::Err(_) | ZkRet::MultiFailed { .. }) {
+            self.zxid = zxid;
+        }
+        (ret, changes)
+    }
+
+    // The writes below run at `zxid`. Each checks everything before it changes anything, so
+    // an error leaves the tree as it was and records no change.
+
+    /// Rule (ZooKeeper `create`), checked in this order: a valid path that is not the root,
+    /// and a real session for an ephemeral node (`BadArguments`); an existing parent
+    /// (`NoNode`) that is not ephemeral (`NoChildrenForEphemerals`); a sequential node gets
+    /// the parent's `cversion` appended as ten digits; the final name must be free
+    /// (`NodeExists`). The parent's `cversion` and `pzxid` record the new child.
+    fn create(
+        &mut self,
+        zxid: Zxid,
+        path: &str,
+        data: &Data,
+        mode: CreateMode,
+        session: SessionId,
+        changes: &mut Vec<Change>,
+    ) -> Result<Path, ZkError> {
+        let names = parse(path)?;
+        let (name, parent_names) = names.split_last().ok_or(BadArguments)?;
+        if mode.is_ephemeral() && session == 0 {
+            return Err(BadArguments);
+        }
+        let parent = self.root.descendant_mut(parent_names).ok_or(NoNode)?;
+        if parent.is_ephemeral() {
+            return Err(NoChildrenForEphemerals);
+        }
+        let name = match mode.is_sequential() {
+            true => Name::from(format!("{name}{:010}", parent.cversion)),
+            false => Name::from(*name),
+        };
+        if parent.children.contains_key(&name) {
+            return Err(NodeExists);
+        }
+        let owner = if mode.is_ephemeral() { session } else { 0 };
+        parent.child_changed(zxid);
+        let node = Znode::new(data.clone(), zxid, owner);
+        parent.children.insert(name.clone(), node);
+        let parent_path = join(parent_names);
+        let created = child_path(&parent_path, &name);
+        changes.push(Change::Created(created.clone()));
+        changes.push(Change::ChildrenChanged(parent_path));
+        Ok(created)
+    }
+
+    /// Rule (ZooKeeper `delete`), checked in this order: a valid path (`BadArguments`) to an
+    /// existing node (`NoNode`) that is not the root (`BadArguments`), the expected version
+    /// (`BadVersion`), no children (`NotEmpty`). The parent records the removed child.
+    fn delete(
+        &mut self,
+        zxid: Zxid,
+        path: &str,
+        version: Version,
+        changes: &mut Vec<Change>,
+    ) -> Result<(), ZkError> {
+        let names = parse(path)?;
+        let node = self.root.descendant(&names).ok_or(NoNode)?;
+        let (name, parent_names) = names.split_last().ok_or(BadArguments)?;
+        check_version(node.version, version)?;
+        if !node.children.is_empty() {
+            return Err(NotEmpty);
+        }
+        self.remove(zxid, parent_names, name, changes);
+        Ok(())
+    }
+
+    /// Removes the childless node `name` under `parent_names`, and records it.
+    fn remove<S: AsRef<str>>(
+        &mut self,
+        zxid: Zxid,
+        parent_names: &[S],
+        name: &str,
+        changes: &mut Vec<Change>,
+    ) {
+        let parent = (self.root.descendant_mut(parent_names)).expect("the parent exists");
+        let removed = parent.children.remove(name).expect("the node exists");
+        assert!(removed.children.is_empty(), "only a leaf is removed");
+        parent.child_changed(zxid);
+        let parent_path = join(parent_names);
+        changes.push(Change::Deleted(child_path(&parent_path, name)));
+        changes.push(Change::ChildrenChanged(parent_path));
+    }
+
+    /// Rule (ZooKeeper `setData`): a valid path (`BadArguments`) to an existing node
+    /// (`NoNode`) with the expected version (`BadVersion`); the data is replaced, the version
+    /// goes up by one and `mzxid` becomes `zxid`. Returns the new stat.
+    fn set_data(
+        &mut self,
+        zxid: Zxid,
+        path: &str,
+        data: &Data,
+        version: Version,
+        changes: &mut Vec<Change>,
+    ) -> Result<Stat, ZkError> {
+        let names = parse(path)?;
+        let node = self.root.descendant_mut(&names).ok_or(NoNode)?;
+        check_version(node.version, version)?;
+        node.data = data.clone();
+        node.version += 1;
+        node.mzxid = zxid;
+        let stat = node.stat();
+        changes.push(Change::DataChanged(join(&names)));
+        Ok(stat)
+    }
+
+    /// Rule (ZooKeeper `check`, in a multi only): a valid path to an existing node with the
+    /// expected version; it changes nothing.
+    fn check(&self, path: &str, version: Version) -> Result<(), ZkError> {
+        check_version(self.node(path)?.version, version)
+    }
+
+    /// One step of a multi: the same rules as the operation of the same name.
+    fn step(
+        &mut self,
+        zxid: Zxid,
+        op: &MultiOp,
+        session: SessionId,
+        changes: &mut Vec<Change>,
+    ) -> Result<OpResult, ZkError> {
+        match op {
+            MultiOp::Check { path, version } => {
+                self.check(path, *version).map(|()| OpResult::Checked)
+            }
+            MultiOp::Create { path, data, mode } => {
+                (self.create(zxid, path, data, *mode, session, changes)).map(OpResult::Created)
+            }
+            MultiOp::Delete { path, version } => {
+                (self.delete(zxid, path, *version, changes)).map(|()| OpResult::Deleted)
+            }
+            MultiOp::SetData {
+                path,
+                data,
+                version,
+            } => (self.set_data(zxid, path, data, *version, changes)).map(OpResult::Set),
+        }
+    }
+
+    /// Rule (ZooKeeper `multi`): the steps run in order, all at one `zxid`, each seeing the
+    /// effects of the steps before it. If step `index` fails with `error`, the tree goes back
+    /// to how it was before the first step, and the result is `MultiFailed { index, error }`.
+    /// An empty multi succeeds. (Going back is restoring a copy of the root taken first: a
+    /// multi costs a copy of the tree, which is small here.)
+    fn multi(
+        &mut self,
+        zxid: Zxid,
+        ops: &[MultiOp],
+        session: SessionId,
+        changes: &mut Vec<Change>,
+    ) -> ZkRet {
+        let before = self.root.clone();
+        let mut done = Vec::new();
+        let mut results = Vec::with_capacity(ops.len());
+        for (index, op) in ops.iter().enumerate() {
+            match self.step(zxid, op, session, &mut done) {
+                Ok(result) => results.push(result),
+                Err(error) => {
+                    self.root = before;
+                    return ZkRet::MultiFailed { index, error };
+                }
+            }
+        }
+        changes.append(&mut done);
+        ZkRet::Multi(results)
+    }
+
+    /// Rule (ZooKeeper `closeSession`): session 0 is no session (`BadArguments`); otherwise
+    /// every ephemeral node the session owns is deleted, each parent recording it, all in
+    /// one write, which takes a zxid even when the session owns nothing.
+    fn close_session(
+        &mut self,
+        zxid: Zxid,
+        session: SessionId,
+        changes: &mut Vec<Change>,
+    ) -> Result<(), ZkError> {
+        if session == 0 {
+            return Err(BadArguments);
+        }
+        for names in self.owned_by(session) {
+            let (name, parent_names) = names.split_last().expect("the root has no owner");
+            self.remove(zxid, parent_names, name, changes);
+        }
+        Ok(())
+    }
+}
