@@ -7,6 +7,8 @@
 pub mod client;
 pub mod kv;
 pub mod raft;
+#[cfg(test)]
+mod test_util;
 pub mod znode;
 
 pub use stateright::actor::Id;

@@ -148,6 +148,32 @@ where
             *state = Cow::Owned(next);
         }
     }
+
+    /// Runs one step for an event tagged with the side it belongs to (a timer or a random
+    /// choice); an event of the other side is ignored.
+    fn dispatch_tagged<X, Y>(
+        &self,
+        state: &mut Cow<<Self as Actor>::State>,
+        o: &mut Out<Self>,
+        event: &Node<X, Y>,
+        server: impl FnOnce(&S, &mut Cow<S::State>, &X, &mut Out<S>),
+        client: impl FnOnce(&C, &mut Cow<C::State>, &Y, &mut Out<C>),
+    ) {
+        self.dispatch(
+            state,
+            o,
+            |a, st, out| {
+                if let Node::Server(x) = event {
+                    server(a, st, x, out)
+                }
+            },
+            |a, st, out| {
+                if let Node::Client(y) = event {
+                    client(a, st, y, out)
+                }
+            },
+        );
+    }
 }
 
 impl<S, C> Actor for Node<S, C>
@@ -216,19 +242,12 @@ where
         timer: &Self::Timer,
         o: &mut Out<Self>,
     ) {
-        self.dispatch(
+        self.dispatch_tagged(
             state,
             o,
-            |a, st, out| {
-                if let Node::Server(t) = timer {
-                    a.on_timeout(id, st, t, out)
-                }
-            },
-            |a, st, out| {
-                if let Node::Client(t) = timer {
-                    a.on_timeout(id, st, t, out)
-                }
-            },
+            timer,
+            |a, st, t, out| a.on_timeout(id, st, t, out),
+            |a, st, t, out| a.on_timeout(id, st, t, out),
         );
     }
 
@@ -239,19 +258,12 @@ where
         random: &Self::Random,
         o: &mut Out<Self>,
     ) {
-        self.dispatch(
+        self.dispatch_tagged(
             state,
             o,
-            |a, st, out| {
-                if let Node::Server(r) = random {
-                    a.on_random(id, st, r, out)
-                }
-            },
-            |a, st, out| {
-                if let Node::Client(r) = random {
-                    a.on_random(id, st, r, out)
-                }
-            },
+            random,
+            |a, st, r, out| a.on_random(id, st, r, out),
+            |a, st, r, out| a.on_random(id, st, r, out),
         );
     }
 }

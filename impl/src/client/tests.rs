@@ -4,12 +4,13 @@
 
 use super::*;
 use crate::raft::Msg;
+use crate::test_util::{self, run, sends};
 use coord_specs::kv::{KvOp, KvRet};
 use stateright::actor::Command;
 
 type M = Msg<KvOp, KvRet>;
 type KvClient = Client<KvOp, KvRet, M>;
-type Cmd = Command<M, ClientTimer, Id, ()>;
+type Cmd = test_util::Cmd<KvClient>;
 
 fn server(n: usize) -> Id {
     Id::from(n)
@@ -60,25 +61,7 @@ fn request(seq: u64, op: KvOp) -> M {
     Msg::Client(ClientMsg::Request { seq, op })
 }
 
-/// What one handler call left behind.
-struct Step {
-    state: ClientState,
-    cmds: Vec<Cmd>,
-    /// False when the handler left the state `Cow::Borrowed`.
-    changed: bool,
-}
-
-fn run(state: &ClientState, f: impl FnOnce(&mut Cow<ClientState>, &mut Out<KvClient>)) -> Step {
-    let mut cow = Cow::Borrowed(state);
-    let mut out = Out::new();
-    f(&mut cow, &mut out);
-    let changed = matches!(cow, Cow::Owned(_));
-    Step {
-        state: cow.into_owned(),
-        cmds: out.into_iter().collect(),
-        changed,
-    }
-}
+type Step = test_util::Step<KvClient>;
 
 fn start(c: &KvClient) -> (ClientState, Vec<Cmd>) {
     let mut out = Out::new();
@@ -119,15 +102,6 @@ fn choices(cmds: &[Cmd]) -> Option<Vec<Id>> {
 /// Whether the step dropped any retry still being chosen.
 fn drops_pending_retry(cmds: &[Cmd]) -> bool {
     choices(cmds).is_some_and(|servers| servers.is_empty())
-}
-
-fn sends(cmds: &[Cmd]) -> Vec<(Id, M)> {
-    cmds.iter()
-        .filter_map(|c| match c {
-            Command::Send(dst, msg) => Some((*dst, msg.clone())),
-            _ => None,
-        })
-        .collect()
 }
 
 fn arms_retry(cmds: &[Cmd]) -> bool {

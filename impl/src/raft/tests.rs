@@ -9,16 +9,16 @@
 use super::*;
 use crate::client::ClientMsg;
 use crate::kv::KvStore;
+use crate::test_util::{self, run, sends};
 use coord_specs::kv::{KvOp, KvRet};
 use stateright::actor::{Actor, Command, Id, Out};
-use std::borrow::Cow;
 use std::time::Duration;
 
 type Server = RaftServer<KvStore>;
 type State = RaftState<KvStore>;
 type M = Msg<KvOp, KvRet>;
 type Storage = RaftStorage<KvOp>;
-type Cmd = Command<M, RaftTimer, (), Storage>;
+type Cmd = test_util::Cmd<Server>;
 
 fn me() -> Id {
     Id::from(0)
@@ -108,6 +108,15 @@ fn appended(term: Term, index: Index, round: u64) -> M {
     }
 }
 
+fn rejected(term: Term, index: Index, round: u64) -> M {
+    Msg::Appended {
+        term,
+        success: false,
+        index,
+        round,
+    }
+}
+
 fn request_vote(term: Term, last_index: Index, last_term: Term) -> M {
     Msg::RequestVote {
         term,
@@ -124,25 +133,7 @@ fn vote(term: Term, granted: bool) -> M {
 // Driving a server.
 // ---------------------------------------------------------------------------------------
 
-/// What one handler call left behind.
-struct Step {
-    state: State,
-    cmds: Vec<Cmd>,
-    /// False when the handler left the state `Cow::Borrowed` (did not touch it).
-    changed: bool,
-}
-
-fn run(state: &State, f: impl FnOnce(&mut Cow<State>, &mut Out<Server>)) -> Step {
-    let mut cow = Cow::Borrowed(state);
-    let mut out = Out::new();
-    f(&mut cow, &mut out);
-    let changed = matches!(cow, Cow::Owned(_));
-    Step {
-        state: cow.into_owned(),
-        cmds: out.into_iter().collect(),
-        changed,
-    }
-}
+type Step = test_util::Step<Server>;
 
 /// Starts a server from `storage` (a fresh server with `None`).
 fn start(s: &Server, storage: Option<Storage>) -> (State, Vec<Cmd>) {
@@ -210,15 +201,6 @@ fn leader_with_committed_put(s: &Server) -> State {
 // ---------------------------------------------------------------------------------------
 // Reading commands.
 // ---------------------------------------------------------------------------------------
-
-fn sends(cmds: &[Cmd]) -> Vec<(Id, M)> {
-    cmds.iter()
-        .filter_map(|c| match c {
-            Command::Send(dst, msg) => Some((*dst, msg.clone())),
-            _ => None,
-        })
-        .collect()
-}
 
 fn saves(cmds: &[Cmd]) -> Vec<Storage> {
     cmds.iter()
@@ -764,18 +746,7 @@ fn an_append_of_an_older_term_is_rejected_with_the_current_term() {
         !sets_timer(&step.cmds, RaftTimer::Election),
         "not a leader of ours"
     );
-    assert_eq!(
-        the_only_send(&step.cmds),
-        (
-            p1(),
-            Msg::Appended {
-                term: 3,
-                success: false,
-                index: 0,
-                round: 5
-            }
-        )
-    );
+    assert_eq!(the_only_send(&step.cmds), (p1(), rejected(3, 0, 5)));
 }
 
 #[test]
@@ -784,18 +755,7 @@ fn an_append_past_the_end_of_the_log_asks_for_last_index_plus_one() {
     let follower = follower_with(&s, 2, entries(&[1, 2]));
     let step = deliver(&s, &follower, p1(), append(2, 5, 2, entries(&[2])));
     assert_eq!(step.state.log, entries(&[1, 2]), "nothing appended");
-    assert_eq!(
-        the_only_send(&step.cmds),
-        (
-            p1(),
-            Msg::Appended {
-                term: 2,
-                success: false,
-                index: 3,
-                round: 0
-            }
-        )
-    );
+    assert_eq!(the_only_send(&step.cmds), (p1(), rejected(2, 3, 0)));
     // It still recognizes the leader and resets its election timer.
     assert_eq!(step.state.role, Role::Follower { leader: Some(p1()) });
     assert!(sets_timer(&step.cmds, RaftTimer::Election));
@@ -824,15 +784,7 @@ fn a_conflicting_term_is_skipped_whole_by_the_back_off_hint() {
     // Index 2 is the first of the conflicting term 2.
     let (dst, reply) = the_only_send(&step.cmds);
     assert_eq!(dst, p1());
-    assert_eq!(
-        reply,
-        Msg::Appended {
-            term: 4,
-            success: false,
-            index: 2,
-            round: 0
-        }
-    );
+    assert_eq!(reply, rejected(4, 2, 0));
 }
 
 #[test]
@@ -850,18 +802,7 @@ fn conflicting_entries_are_deleted_and_the_new_ones_appended() {
     assert_eq!(step.state.log, expected);
     assert_eq!(saves(&step.cmds).last().unwrap().log, expected);
     assert_saved_before(&step.cmds, |m| matches!(m, Msg::Appended { .. }));
-    assert_eq!(
-        the_only_send(&step.cmds),
-        (
-            p1(),
-            Msg::Appended {
-                term: 3,
-                success: true,
-                index: 3,
-                round: 0
-            }
-        )
-    );
+    assert_eq!(the_only_send(&step.cmds), (p1(), appended(3, 3, 0)));
 }
 
 #[test]
@@ -877,18 +818,7 @@ fn a_reordered_shorter_append_does_not_truncate_matching_entries() {
     assert_eq!(step.state.log, all, "entries 2 and 3 survive");
     assert!(saves(&step.cmds).is_empty(), "nothing new to save");
     // Success, acknowledging only what this Append covered.
-    assert_eq!(
-        the_only_send(&step.cmds),
-        (
-            p1(),
-            Msg::Appended {
-                term: 1,
-                success: true,
-                index: 1,
-                round: 0
-            }
-        )
-    );
+    assert_eq!(the_only_send(&step.cmds), (p1(), appended(1, 1, 0)));
 }
 
 #[test]
@@ -982,18 +912,7 @@ fn entries_past_what_the_leader_sent_are_not_committed() {
         "only up to the last entry this Append vouched for"
     );
     assert_eq!(step.state.replica.applied, 1);
-    assert_eq!(
-        the_only_send(&step.cmds),
-        (
-            p1(),
-            Msg::Appended {
-                term: 3,
-                success: true,
-                index: 1,
-                round: 0
-            }
-        )
-    );
+    assert_eq!(the_only_send(&step.cmds), (p1(), appended(3, 1, 0)));
 }
 
 #[test]
@@ -1033,12 +952,7 @@ fn a_leader_backs_off_to_the_followers_hint_and_resends() {
     let leader = elect(&s, &follower_with(&s, 2, entries(&[1, 2, 2])));
     assert_eq!(leader.term, 3);
     // P1 has only one entry: it asks for index 2.
-    let msg = Msg::Appended {
-        term: 3,
-        success: false,
-        index: 2,
-        round: 0,
-    };
+    let msg = rejected(3, 2, 0);
     let step = deliver(&s, &leader, p1(), msg.clone());
     assert_eq!(leader_state(&step.state).next[&p1()], 2);
     assert_eq!(
@@ -1257,12 +1171,7 @@ fn a_retry_of_a_request_committed_under_the_previous_leader_gets_the_cached_resu
 fn an_acknowledgement_of_a_higher_term_deposes_the_leader() {
     let s = server();
     let leader = fresh_leader(&s);
-    let msg = Msg::Appended {
-        term: 2,
-        success: false,
-        index: 0,
-        round: 0,
-    };
+    let msg = rejected(2, 0, 0);
     let step = deliver(&s, &leader, p1(), msg);
     assert_eq!(step.state.term, 2);
     assert_eq!(step.state.role, Role::Follower { leader: None });
@@ -1435,12 +1344,7 @@ fn a_failed_append_reply_still_confirms_leadership_for_a_read() {
     let s = server();
     let leader = leader_with_committed_put(&s);
     let leader = deliver(&s, &leader, client(), request(2, get("x"))).state;
-    let msg = Msg::Appended {
-        term: 1,
-        success: false,
-        index: 0,
-        round: 1,
-    };
+    let msg = rejected(1, 0, 1);
     let step = deliver(&s, &leader, p2(), msg);
     assert_eq!(to_client(&step.cmds, client()).len(), 1);
 }
