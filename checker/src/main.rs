@@ -55,7 +55,8 @@ pub struct SizeArgs {
     /// Longest log explored.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=16))]
     max_log: Option<u16>,
-    /// Servers that may be crashed at once.
+    /// Crashes: 0 for none. In the Raft checks any larger number lets any server crash at
+    /// any step and restart from its storage.
     #[arg(long, value_parser = clap::value_parser!(u16).range(0..=8))]
     max_crashes: Option<u16>,
     /// Resends (retries and redirects) explored, all clients together.

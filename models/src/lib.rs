@@ -6,6 +6,7 @@ pub mod history;
 pub mod node;
 pub mod raft;
 pub mod registry;
+pub mod restart;
 pub mod run;
 pub mod symmetry;
 

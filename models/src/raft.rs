@@ -1,29 +1,68 @@
 //! The Raft model: servers replicating the key-value map, clients running short scripts,
-//! an unordered (optionally duplicating) network, crashes with recovery from storage, and
+//! an unordered (optionally duplicating) network, crashes with restarts from storage, and
 //! the properties of the Raft paper's figure 3 plus linearizability of what clients see.
 
 use crate::dead_messages::drop_dead_messages;
 use crate::history::History;
 use crate::node::Node;
 use crate::registry::{Bounds, ModelCfg, Representative};
+use crate::restart::Restarting;
 use crate::symmetry::{hash_key, sort_servers};
 use coord::client::{Client, ClientState, Wire};
 use coord::kv::KvStore;
-use coord::raft::{LeaderState, Msg, RaftBug, RaftServer, RaftState, Replica, Role, Term};
+use coord::raft::{Msg, RaftBug, RaftServer, RaftState, Role, Term};
 use coord_specs::kv::{KvOp, KvRet, KvSpec};
 use stateright::actor::{
-    model_timeout, Actor, ActorModel, ActorModelState, Id, LossyNetwork, Network,
+    model_timeout, Actor, ActorModel, ActorModelState, Envelope, Id, LossyNetwork, Network,
 };
 use stateright::Expectation;
-use std::sync::Arc;
 
 pub type KvServer = RaftServer<KvStore>;
 pub type KvClient = Client<KvOp, KvRet, Msg<KvOp, KvRet>>;
 pub type RaftNode = Node<KvServer, KvClient>;
-pub type RaftModel = ActorModel<RaftNode, RaftCfg, History<KvSpec>>;
-pub type State = ActorModelState<RaftNode, History<KvSpec>>;
+/// The model with crash periods, as stateright's actor model has them.
+pub type RaftActors = ActorModel<RaftNode, RaftCfg, Observed>;
+/// The model that is checked: crashes are immediate restarts (see [`Restarting`]).
+pub type RaftModel = Restarting<RaftNode, RaftCfg, Observed>;
+pub type State = ActorModelState<RaftNode, Observed>;
 pub type NodeState = Node<RaftState<KvStore>, ClientState>;
 pub type RaftMsg = Msg<KvOp, KvRet>;
+
+/// What the properties read besides the actors' states: the clients' history, and the
+/// lowest term in which a leader crashed (a restart leaves no trace of it otherwise).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Observed {
+    pub clients: History<KvSpec>,
+    pub crashed_leader: Option<Term>,
+}
+
+impl Default for Observed {
+    fn default() -> Self {
+        Observed {
+            clients: History::new(KvSpec::default()),
+            crashed_leader: None,
+        }
+    }
+}
+
+impl Observed {
+    fn with_clients(&self, clients: History<KvSpec>) -> Self {
+        Observed {
+            clients,
+            crashed_leader: self.crashed_leader,
+        }
+    }
+
+    /// `record_msg_out` hook: see [`History::on_send`].
+    fn on_send(cfg: &RaftCfg, o: &Self, env: Envelope<&RaftMsg>) -> Option<Self> {
+        History::on_send(cfg, &o.clients, env).map(|h| o.with_clients(h))
+    }
+
+    /// `record_msg_in` hook: see [`History::on_receive`].
+    fn on_receive(cfg: &RaftCfg, o: &Self, env: Envelope<&RaftMsg>) -> Option<Self> {
+        History::on_receive(cfg, &o.clients, env).map(|h| o.with_clients(h))
+    }
+}
 
 /// The size and bounds of one Raft model.
 #[derive(Clone, Debug)]
@@ -36,10 +75,12 @@ pub struct RaftCfg {
     pub max_term: Term,
     /// States with a longer log on any server are not explored.
     pub max_log: usize,
-    /// How many servers may be down at once.
+    /// Whether servers crash: with 1 or more, any server may crash at any step and restart
+    /// from its storage (see [`Restarting`]); with 0, none does.
     pub max_crashes: usize,
-    /// Only servers `s0` up to this many may campaign; the others vote and replicate but
-    /// never stand for election (states where one is a candidate are not explored).
+    /// When fewer than `servers`, only servers `s0` up to this many stand for election,
+    /// taking turns: term `t` is contested by `s((t - 1) mod campaigners)` alone. The
+    /// others vote and replicate. States outside this are not explored.
     pub campaigners: usize,
     /// States where the clients together have resent more requests are not explored.
     pub max_resends: u8,
@@ -82,8 +123,14 @@ impl RaftCfg {
             .collect()
     }
 
-    /// Builds the model with the properties named in `judged` (see [`PROPERTIES`]).
+    /// Builds the model that is checked, with the properties named in `judged` (see
+    /// [`PROPERTIES`]).
     pub fn into_model(self, judged: &[&str]) -> RaftModel {
+        Restarting::new(self.into_actors(judged))
+    }
+
+    /// Builds the model with crash periods, with the properties named in `judged`.
+    pub fn into_actors(self, judged: &[&str]) -> RaftActors {
         let server_ids: Vec<Id> = (0..self.servers).map(Id::from).collect();
         let servers = server_ids.iter().map(|&me| {
             let peers = server_ids.iter().copied().filter(|&p| p != me).collect();
@@ -101,14 +148,14 @@ impl RaftCfg {
         } else {
             Network::new_unordered_nonduplicating([])
         };
-        let mut model = ActorModel::new(self.clone(), History::new(KvSpec::default()))
+        let mut model = ActorModel::new(self.clone(), Observed::default())
             .actors(servers)
             .actors(clients)
             .init_network(network)
             .lossy_network(LossyNetwork::No)
             .max_crashes(self.max_crashes)
-            .record_msg_out(History::on_send)
-            .record_msg_in(History::on_receive)
+            .record_msg_out(Observed::on_send)
+            .record_msg_in(Observed::on_receive)
             .within_boundary(within_boundary);
         for (expectation, name, condition) in PROPERTIES {
             if judged.contains(&name) {
@@ -119,7 +166,7 @@ impl RaftCfg {
     }
 }
 
-impl ModelCfg<RaftNode, History<KvSpec>> for RaftCfg {
+impl ModelCfg<RaftNode, Observed> for RaftCfg {
     fn actor_name(&self, id: Id) -> String {
         let i = usize::from(id);
         if i < self.servers {
@@ -137,8 +184,22 @@ impl ModelCfg<RaftNode, History<KvSpec>> for RaftCfg {
         }
     }
 
+    /// Only servers crash: a client's script and history are not stored anywhere.
+    fn may_crash(&self, id: Id) -> bool {
+        usize::from(id) < self.servers
+    }
+
+    /// A leader's crash is noted, for "a new leader after the old one crashed".
+    fn on_restart(&self, before: &NodeState, history: &Observed) -> Option<Observed> {
+        let term = before.server().filter(|s| s.is_leader())?.term;
+        Some(Observed {
+            clients: history.clients.clone(),
+            crashed_leader: Some(history.crashed_leader.map_or(term, |t| t.min(term))),
+        })
+    }
+
     /// Servers are interchangeable unless only some may campaign.
-    fn representative(&self) -> Option<Representative<RaftNode, History<KvSpec>>> {
+    fn representative(&self) -> Option<Representative<RaftNode, Observed>> {
         if self.campaigners >= self.servers {
             Some(forget_and_sort)
         } else {
@@ -147,44 +208,10 @@ impl ModelCfg<RaftNode, History<KvSpec>> for RaftCfg {
     }
 }
 
-/// The representative of a state: each crashed server's stale state reduced to what is
-/// still observable. Recovery rebuilds a server from its storage alone, nothing is
-/// delivered to a crashed server and its timers are gone, so the rest of its stale state
-/// (log copy, vote, commit index, applied state, leader bookkeeping) cannot influence any
-/// later step. The only stale facts a property reads are whether it was leading and in
-/// which term (`leader_after_crash`); those are kept.
-fn forget_crashed(state: &State) -> State {
-    let mut canonical = state.clone();
-    for (i, crashed) in state.crashed.iter().enumerate() {
-        let Some(server) = state.actor_states[i].server().filter(|_| *crashed) else {
-            continue;
-        };
-        let role = match server.role {
-            Role::Leader(_) => Role::Leader(LeaderState {
-                next: Default::default(),
-                matched: Default::default(),
-                round: 0,
-                acked: Default::default(),
-                reads: Vec::new(),
-            }),
-            _ => Role::Follower { leader: None },
-        };
-        canonical.actor_states[i] = Arc::new(Node::Server(RaftState {
-            term: server.term,
-            voted_for: None,
-            log: Vec::new(),
-            role,
-            commit: 0,
-            replica: Replica::default(),
-        }));
-    }
-    canonical
-}
-
-/// What a crashed server or an ignored message cannot influence, forgotten: see
-/// [`forget_crashed`] and [`drop_dead_messages`].
+/// The state without the messages that no receiver will act on: see
+/// [`drop_dead_messages`].
 fn forget(state: &State) -> State {
-    let mut state = forget_crashed(state);
+    let mut state = state.clone();
     drop_dead_messages(&mut state, ignored_forever);
     state
 }
@@ -210,7 +237,7 @@ fn forget_and_sort(state: &State) -> State {
     })
 }
 
-type Condition = fn(&RaftModel, &State) -> bool;
+type Condition = fn(&RaftActors, &State) -> bool;
 
 /// Every property of the Raft model; a check includes those it judges.
 pub const PROPERTIES: [(Expectation, &str, Condition); 10] = [
@@ -260,14 +287,11 @@ fn clients(state: &State) -> impl Iterator<Item = &ClientState> {
     state.actor_states.iter().filter_map(|s| s.client())
 }
 
-/// The bounds of the search. Only servers crash: stateright's `max_crashes` counts every
-/// actor, so states with a crashed client are outside the model.
+/// The bounds of the search. Crashes of actors that may not crash are outside it:
+/// stateright's `max_crashes` applies to every actor.
 fn within_boundary(cfg: &RaftCfg, state: &State) -> bool {
-    let clients_up = state
-        .actor_states
-        .iter()
-        .zip(&state.crashed)
-        .all(|(s, crashed)| s.server().is_some() || !crashed);
+    let crashes_ok =
+        (0..state.crashed.len()).all(|i| !state.crashed[i] || cfg.may_crash(Id::from(i)));
     let servers_ok = state
         .actor_states
         .iter()
@@ -275,16 +299,17 @@ fn within_boundary(cfg: &RaftCfg, state: &State) -> bool {
         .enumerate()
         .all(|(i, s)| {
             let campaigns = !matches!(s.role, Role::Follower { .. });
-            s.term <= cfg.max_term
-                && s.log.len() <= cfg.max_log
-                && (i < cfg.campaigners || !campaigns)
+            let in_turn = cfg.campaigners >= cfg.servers
+                || (i < cfg.campaigners
+                    && (s.term as usize).saturating_sub(1) % cfg.campaigners == i);
+            s.term <= cfg.max_term && s.log.len() <= cfg.max_log && (!campaigns || in_turn)
         });
     let resends: usize = clients(state).map(|c| usize::from(c.resends)).sum();
-    clients_up && servers_ok && resends <= usize::from(cfg.max_resends)
+    crashes_ok && servers_ok && resends <= usize::from(cfg.max_resends)
 }
 
 /// Figure 3, Election Safety: at most one leader in a term.
-fn election_safety(_: &RaftModel, state: &State) -> bool {
+fn election_safety(_: &RaftActors, state: &State) -> bool {
     let mut leader_terms: Vec<Term> = live_servers(state)
         .filter(|(_, s)| s.is_leader())
         .map(|(_, s)| s.term)
@@ -297,7 +322,7 @@ fn election_safety(_: &RaftModel, state: &State) -> bool {
 
 /// Figure 3, Log Matching: if two logs have an entry with the same index and term, the
 /// logs are identical up to that index.
-fn log_matching(_: &RaftModel, state: &State) -> bool {
+fn log_matching(_: &RaftActors, state: &State) -> bool {
     let servers: Vec<_> = live_servers(state).map(|(_, s)| s).collect();
     servers.iter().enumerate().all(|(i, a)| {
         servers[i + 1..].iter().all(|b| {
@@ -313,7 +338,7 @@ fn log_matching(_: &RaftModel, state: &State) -> bool {
 /// Figure 3, Leader Completeness: an entry committed in some term is in the log of the
 /// leader of every later term. A server's commit index was learned in a term no later
 /// than its current term, so every live leader of a term at least that one must hold it.
-fn leader_completeness(_: &RaftModel, state: &State) -> bool {
+fn leader_completeness(_: &RaftActors, state: &State) -> bool {
     live_servers(state).all(|(_, s)| {
         live_servers(state)
             .filter(|(_, l)| l.is_leader() && l.term >= s.term)
@@ -325,7 +350,7 @@ fn leader_completeness(_: &RaftModel, state: &State) -> bool {
 }
 
 /// Figure 3, State Machine Safety: no two servers apply different entries at one index.
-fn state_machine_safety(_: &RaftModel, state: &State) -> bool {
+fn state_machine_safety(_: &RaftActors, state: &State) -> bool {
     let servers: Vec<_> = live_servers(state).map(|(_, s)| s).collect();
     servers.iter().enumerate().all(|(i, a)| {
         servers[i + 1..].iter().all(|b| {
@@ -335,35 +360,28 @@ fn state_machine_safety(_: &RaftModel, state: &State) -> bool {
     })
 }
 
-fn linearizable(_: &RaftModel, state: &State) -> bool {
-    state.history.is_linearizable()
+fn linearizable(_: &RaftActors, state: &State) -> bool {
+    state.history.clients.is_linearizable()
 }
 
-fn leader_elected(_: &RaftModel, state: &State) -> bool {
+fn leader_elected(_: &RaftActors, state: &State) -> bool {
     live_servers(state).any(|(_, s)| s.is_leader())
 }
 
-fn write_commits(_: &RaftModel, state: &State) -> bool {
+fn write_commits(_: &RaftActors, state: &State) -> bool {
     live_servers(state).any(|(_, s)| s.log[..s.commit as usize].iter().any(|e| !e.op.is_read()))
 }
 
-/// A crashed server's last state shows it leading, and a live server leads a later term.
-fn leader_after_crash(_: &RaftModel, state: &State) -> bool {
-    let crashed_leader_term = state
-        .actor_states
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| state.crashed[*i])
-        .filter_map(|(_, s)| s.server())
-        .filter(|s| matches!(s.role, Role::Leader(_)))
-        .map(|s| s.term)
-        .min();
-    crashed_leader_term
+/// A leader crashed, and a live server leads a later term.
+fn leader_after_crash(_: &RaftActors, state: &State) -> bool {
+    state
+        .history
+        .crashed_leader
         .is_some_and(|t| live_servers(state).any(|(_, s)| s.is_leader() && s.term > t))
 }
 
 /// Some server has applied two log entries with the same (client, sequence).
-fn duplicate_suppressed(_: &RaftModel, state: &State) -> bool {
+fn duplicate_suppressed(_: &RaftActors, state: &State) -> bool {
     live_servers(state).any(|(_, s)| {
         let applied = &s.log[..s.replica.applied as usize];
         applied.iter().enumerate().any(|(i, a)| {
@@ -374,7 +392,7 @@ fn duplicate_suppressed(_: &RaftModel, state: &State) -> bool {
     })
 }
 
-fn all_done(model: &RaftModel, state: &State) -> bool {
+fn all_done(model: &RaftActors, state: &State) -> bool {
     clients(state).all(|c| c.next == model.cfg.ops)
 }
 

@@ -51,6 +51,17 @@ pub trait ModelCfg<A: Actor, H> {
     fn representative(&self) -> Option<Representative<A, H>> {
         None
     }
+
+    /// Whether actor `id` may crash (and restart from its storage).
+    fn may_crash(&self, _id: Id) -> bool {
+        true
+    }
+
+    /// The history to keep when an actor whose state was `before` restarts from storage,
+    /// for properties that need to know about the crash; `None` keeps `history` as it is.
+    fn on_restart(&self, _before: &A::State, _history: &H) -> Option<H> {
+        None
+    }
 }
 
 /// See [`ModelCfg::representative`].

@@ -2,6 +2,7 @@
 //! and counterexamples as readable steps.
 
 use crate::registry::ModelCfg;
+use crate::restart::Restarting;
 use serde::Serialize;
 use stateright::actor::{Actor, ActorModel, ActorModelAction};
 use stateright::{Checker, Expectation, HasDiscoveries, Model, Path};
@@ -136,14 +137,20 @@ fn verdict(e: &Expectation, discovered: bool, exhaustive: bool) -> Verdict {
     }
 }
 
-/// A path through an actor model's states.
-type ActorPath<A, C, H> = Path<
-    <ActorModel<A, C, H> as Model>::State,
-    ActorModelAction<<A as Actor>::Msg, <A as Actor>::Timer, <A as Actor>::Random>,
->;
+/// Maps a state of `M` to the representative of its class: see
+/// [`ModelCfg::representative`].
+type Canonical<M> = fn(&<M as Model>::State) -> <M as Model>::State;
 
-/// Formats a path as numbered steps naming actors as the model does.
-fn steps<A, C, H>(model: &ActorModel<A, C, H>, path: ActorPath<A, C, H>) -> Vec<String>
+/// A model the runner can search and report on.
+pub trait Checkable: Model + Sized {
+    /// See [`ModelCfg::representative`].
+    fn representative(&self) -> Option<Canonical<Self>>;
+
+    /// One step of a counterexample, naming actors as the model does.
+    fn step_name(&self, action: Self::Action) -> String;
+}
+
+impl<A, C, H> Checkable for ActorModel<A, C, H>
 where
     A: Actor,
     A::Msg: Ord,
@@ -151,10 +158,13 @@ where
     H: Clone + Debug + Hash,
     C: ModelCfg<A, H>,
 {
-    let name = |id| model.cfg.actor_name(id);
-    path.into_actions()
-        .into_iter()
-        .map(|action| match action {
+    fn representative(&self) -> Option<Canonical<Self>> {
+        self.cfg.representative()
+    }
+
+    fn step_name(&self, action: Self::Action) -> String {
+        let name = |id| self.cfg.actor_name(id);
+        match action {
             ActorModelAction::Deliver { src, dst, msg } => {
                 format!("{} → {}: {:?}", name(src), name(dst), msg)
             }
@@ -165,22 +175,40 @@ where
             ActorModelAction::Crash(id) => format!("{} crashes", name(id)),
             ActorModelAction::Recover(id) => format!("{} recovers from storage", name(id)),
             ActorModelAction::SelectRandom { actor, key, random } => {
-                format!("{} {}", name(actor), model.cfg.choice_name(&key, &random))
+                format!("{} {}", name(actor), self.cfg.choice_name(&key, &random))
             }
-        })
-        .collect()
+        }
+    }
 }
 
-impl<A, C, H> Runnable for ActorModel<A, C, H>
+impl<A, C, H> Checkable for Restarting<A, C, H>
 where
-    A: Actor + Send + Sync + 'static,
-    A::Msg: Ord + Send + Sync,
-    A::Timer: Ord + Send + Sync,
-    A::State: Send + Sync,
-    A::Storage: Send + Sync,
-    A::Random: Send + Sync,
-    H: Clone + Debug + Hash + Eq + Send + Sync + 'static,
-    C: ModelCfg<A, H> + Send + Sync + 'static,
+    A: Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+    C: ModelCfg<A, H>,
+{
+    fn representative(&self) -> Option<Canonical<Self>> {
+        self.actors.cfg.representative()
+    }
+
+    fn step_name(&self, action: Self::Action) -> String {
+        match action {
+            ActorModelAction::Crash(id) => format!(
+                "{} crashes and restarts from storage",
+                self.actors.cfg.actor_name(id)
+            ),
+            action => self.actors.step_name(action),
+        }
+    }
+}
+
+impl<M> Runnable for M
+where
+    M: Checkable + Send + Sync + 'static,
+    M::State: Clone + Debug + Hash + Eq + Send + Sync,
+    M::Action: Clone + Debug + Eq + Hash + Send + Sync,
 {
     fn run(
         self: Box<Self>,
@@ -210,7 +238,7 @@ where
             .map(|(p, _)| *p)
             .collect();
         let search = opts.search.unwrap_or(search);
-        let representative = self.cfg.representative();
+        let representative = self.representative();
         let mut builder = self.checker().threads(opts.threads.max(1));
         if let (Search::Dfs, Some(representative)) = (search, representative) {
             builder = builder.symmetry_fn(representative);
@@ -243,7 +271,13 @@ where
                         expectation: expectation_name(&property.expectation),
                         expected: *expected,
                         actual: verdict(&property.expectation, found.is_some(), exhaustive),
-                        trace: found.map(|path| steps(model, path.clone())),
+                        trace: found.map(|path| {
+                            path.clone()
+                                .into_actions()
+                                .into_iter()
+                                .map(|a| model.step_name(a))
+                                .collect()
+                        }),
                     }
                 })
                 .collect();

@@ -5,28 +5,35 @@
 //!   delivered, and stays declared so after every step.
 //! - Symmetry: renaming servers maps the transition system onto itself (the successors of
 //!   a renamed state are the renamed successors) and changes no property.
+//! - Crashes as restarts: every state with crashed servers, reachable with crash periods,
+//!   becomes a state reachable with restarts once its crashed servers recover, and every
+//!   Always property that holds there holds in the state with servers down.
 
-use coord_models::raft::{self, ignored_forever, RaftCfg, RaftModel, State, PROPERTIES};
+use coord_models::raft::{self, ignored_forever, RaftCfg, State, PROPERTIES};
 use coord_models::symmetry::{rename, Renaming};
 use stateright::actor::{ActorModelAction, Id};
-use stateright::{Model, RewritePlan};
+use stateright::{Expectation, Model, RewritePlan};
 use std::collections::{HashSet, VecDeque};
 
-/// Up to `cap` states reachable in `model`, breadth first, with no reduction.
-fn reachable(model: &RaftModel, cap: usize) -> Vec<State> {
+/// Up to `cap` states reachable in `model` within `depth` steps, breadth first, with no
+/// reduction.
+fn reachable<M: Model<State = State>>(model: &M, depth: usize, cap: usize) -> Vec<State> {
     let mut seen: HashSet<State> = HashSet::new();
-    let mut queue: VecDeque<State> = model.init_states().into();
+    let mut queue: VecDeque<(State, usize)> =
+        model.init_states().into_iter().map(|s| (s, 0)).collect();
     let mut states = Vec::new();
-    while let Some(state) = queue.pop_front() {
+    while let Some((state, d)) = queue.pop_front() {
         if states.len() >= cap {
             break;
         }
         if !seen.insert(state.clone()) {
             continue;
         }
-        for next in successors(model, &state) {
-            if !seen.contains(&next) {
-                queue.push_back(next);
+        if d < depth {
+            for next in successors(model, &state) {
+                if !seen.contains(&next) {
+                    queue.push_back((next, d + 1));
+                }
             }
         }
         states.push(state);
@@ -34,7 +41,7 @@ fn reachable(model: &RaftModel, cap: usize) -> Vec<State> {
     states
 }
 
-fn successors(model: &RaftModel, state: &State) -> Vec<State> {
+fn successors<M: Model<State = State>>(model: &M, state: &State) -> Vec<State> {
     let mut actions = Vec::new();
     model.actions(state, &mut actions);
     actions
@@ -83,7 +90,7 @@ fn ignored_messages_are_never_acted_on_and_stay_ignored() {
     for (name, cfg) in small_models() {
         let model = cfg.into_model(&[]);
         let mut checked = 0;
-        for state in reachable(&model, CAP) {
+        for state in reachable(&model, usize::MAX, CAP) {
             let dead = ignored(&state);
             for (src, dst, msg) in &dead {
                 let deliver = ActorModelAction::Deliver {
@@ -134,7 +141,7 @@ fn renaming_servers_maps_steps_onto_steps_and_keeps_every_property() {
     for (name, cfg) in small_models() {
         let actors = cfg.servers + cfg.clients;
         let model = cfg.into_model(&[]);
-        let states = reachable(&model, CAP / 10);
+        let states = reachable(&model, usize::MAX, CAP / 10);
         assert!(states.len() > 1000, "{name}: explored too little");
         for state in &states {
             for perm in &perms {
@@ -142,8 +149,8 @@ fn renaming_servers_maps_steps_onto_steps_and_keeps_every_property() {
                 let renamed = rename(state, &plan);
                 for (_, property, holds) in PROPERTIES {
                     assert_eq!(
-                        holds(&model, state),
-                        holds(&model, &renamed),
+                        holds(&model.actors, state),
+                        holds(&model.actors, &renamed),
                         "{name}: renaming by {perm:?} changes {property:?}"
                     );
                 }
@@ -159,4 +166,64 @@ fn renaming_servers_maps_steps_onto_steps_and_keeps_every_property() {
             }
         }
     }
+}
+
+/// The state with every crashed server recovered from storage, and no note of crashed
+/// leaders (which only a restart makes).
+fn recovered(model: &raft::RaftActors, state: &State) -> State {
+    let mut state =
+        (0..state.crashed.len())
+            .filter(|&i| state.crashed[i])
+            .fold(state.clone(), |s, i| {
+                model
+                    .next_state(&s, ActorModelAction::Recover(Id::from(i)))
+                    .expect("a crashed server can recover")
+            });
+    state.history.crashed_leader = None;
+    state
+}
+
+#[test]
+fn crash_periods_end_in_states_that_restarts_reach() {
+    let cfg = RaftCfg {
+        clients: 1,
+        ops: 1,
+        ..raft::base()
+    };
+    // A restart is one step where a crash period is two, so restarts reach within `DEPTH`
+    // steps every recovered state of a crash period that ends within `DEPTH` steps.
+    const DEPTH: usize = 9;
+    let restarting = cfg.clone().into_model(&[]);
+    let reached: HashSet<State> = reachable(&restarting, DEPTH, usize::MAX)
+        .into_iter()
+        .map(|mut s| {
+            s.history.crashed_leader = None;
+            s
+        })
+        .collect();
+    let actors = cfg.into_actors(&PROPERTIES.map(|(_, name, _)| name));
+    let mut with_crashes = 0;
+    for state in reachable(&actors, DEPTH, usize::MAX) {
+        if !state.crashed.contains(&true) {
+            continue;
+        }
+        with_crashes += 1;
+        let twin = recovered(&actors, &state);
+        assert!(
+            reached.contains(&twin),
+            "a state with a server down recovers into a state that restarts do not reach"
+        );
+        for (expectation, name, holds) in PROPERTIES {
+            if matches!(expectation, Expectation::Always) {
+                assert!(
+                    !holds(&actors, &twin) || holds(&actors, &state),
+                    "{name:?} holds once the crashed servers recover but not while they are down"
+                );
+            }
+        }
+    }
+    assert!(
+        with_crashes > 1000,
+        "only {with_crashes} states with a crash seen"
+    );
 }
