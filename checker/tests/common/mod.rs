@@ -1,6 +1,8 @@
 //! A real cluster of `coord node` processes on 127.0.0.1 for integration tests: free
 //! ports, a temporary data directory, the CLI as the client, and every process killed
 //! when the cluster is dropped. Every wait is bounded; nothing asserts wall-clock times.
+// Each test binary uses its own part of these helpers.
+#![allow(dead_code)]
 
 use coord::net::admin::request_stats;
 use coord::net::config::ClusterConfig;
