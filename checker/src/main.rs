@@ -1,6 +1,7 @@
 //! `coord`: the front door. Parsing, wiring and printing only; what is checked lives in
 //! `coord-models`.
 
+mod bench;
 mod check;
 mod client;
 mod cluster;
@@ -51,6 +52,9 @@ enum Command {
     Kv(kv::KvCommand),
     /// Print a running node's status and counters.
     Stats(stats::StatsArgs),
+    /// Measure a running cluster's throughput and latency.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// Size overrides shared by `check` and `explore`.
@@ -108,6 +112,7 @@ fn main() -> ExitCode {
         Command::Node(args) => node::run(&args),
         Command::Kv(command) => kv::run(&command),
         Command::Stats(args) => stats::run(&args),
+        Command::Bench(command) => bench::run(&command),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
