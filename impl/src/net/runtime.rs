@@ -176,7 +176,11 @@ where
             self.socket.set_read_timeout(Some(wake))?;
             match self.socket.recv_from(&mut buf) {
                 Ok((n, src)) => self.on_datagram(&buf[..n], src, &mut observe)?,
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
                 // An ICMP "port unreachable" from an earlier send to a stopped peer.
                 Err(e) if e.kind() == ErrorKind::ConnectionRefused => {}
                 Err(e) => tracing::warn!(error = %e, "receive failed"),
