@@ -8,6 +8,7 @@ use coord::net::frame::ClusterKey;
 use coord::net::{Endpoint, Outcome, Runtime};
 use coord::raft::{RaftState, Role};
 use coord_models::raft::KvServer;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -89,12 +90,17 @@ pub fn run(args: &NodeArgs) -> Result<bool, String> {
     let mut runtime =
         Runtime::start(server, endpoint, describe).map_err(|e| format!("node {addr}: {e}"))?;
     let outcome = runtime.run(&stop, None, |_| false, |_, _| {});
-    println!(
-        "node {} ({addr}) stopping: {}",
+    // One write, so that nodes stopping together do not interleave their lines.
+    let report = format!(
+        "node {} ({addr}) stopping: {}\n{}",
         args.id,
-        describe(runtime.state())
+        describe(runtime.state()),
+        runtime.stats()
     );
-    print!("{}", runtime.stats());
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(report.as_bytes())
+        .and_then(|()| stdout.flush());
     match outcome {
         Ok(Outcome::Stopped) => Ok(true),
         Ok(other) => Err(format!("node {addr} stopped unexpectedly: {other:?}")),

@@ -1,10 +1,14 @@
 //! The event loop that runs one actor over UDP: datagrams in, real timers, real random
 //! choices, durable saves, datagrams out.
 //!
-//! Each handler's commands are executed in the order the actor emitted them, so a `Save`
-//! is on disk before any `Send` after it leaves. A random choice (`choose_random`) is
-//! resolved with a real random number generator once the handler's commands are done, and
-//! delivered to `on_random` as the checker would deliver any one of its choices.
+//! Group commit: the loop handles the datagrams already waiting (up to a batch) and then
+//! flushes. Timers and random choices take effect at once; saves and sends wait for the
+//! flush, which first makes the batch's last `Save` durable (each save is the whole
+//! storage, so the last one subsumes the others) and only then sends, in order, every
+//! message of the batch. So no message leaves before the storage it depends on is on disk,
+//! and concurrent requests share one `fsync`. A random choice (`choose_random`) is resolved
+//! with a real random number generator once the handler's commands are done, and delivered
+//! to `on_random` as the checker would deliver any one of its choices.
 
 use super::admit::Admit;
 use super::durable::Durable;
@@ -30,6 +34,8 @@ const MAX_ROUTES: usize = 65_536;
 /// The most random choices resolved in a row after one event (a guard against an actor
 /// that keeps asking).
 const MAX_CHOICES: usize = 1_000;
+/// The most datagrams handled before one flush.
+const BATCH: usize = 64;
 
 /// Where one node lives and whom it trusts.
 #[derive(Clone, Debug)]
@@ -74,6 +80,10 @@ where
     state: A::State,
     timers: HashMap<A::Timer, Instant>,
     randoms: BTreeMap<String, Vec<A::Random>>,
+    /// The latest storage saved since the last flush, not yet durable.
+    unsaved: Option<A::Storage>,
+    /// Messages sent since the last flush, waiting for `unsaved` to be durable.
+    outbox: Vec<(Id, A::Msg)>,
     routes: HashMap<Id, SocketAddr>,
     stats: Stats,
     describe: Describe<A>,
@@ -116,13 +126,16 @@ where
             state,
             timers: HashMap::new(),
             randoms: BTreeMap::new(),
+            unsaved: None,
+            outbox: Vec::new(),
             routes: HashMap::new(),
             stats: Stats::default(),
             describe,
             span,
         };
-        runtime.execute(out)?;
-        runtime.resolve_randoms()?;
+        runtime.execute(out);
+        runtime.resolve_randoms();
+        runtime.flush()?;
         Ok(runtime)
     }
 
@@ -140,7 +153,8 @@ where
 
     /// Runs until `until` holds for the state, `stop` is set, or `deadline` passes.
     /// `observe` sees every accepted message before the actor does. An error means a save
-    /// failed: the node must not go on without its storage.
+    /// failed: the node must not go on without its storage (nothing that depends on the
+    /// failed save was sent).
     pub fn run(
         &mut self,
         stop: &AtomicBool,
@@ -152,6 +166,7 @@ where
         let _entered = span.enter();
         let mut buf = vec![0u8; MAX_DATAGRAM + 1];
         loop {
+            self.flush()?;
             if until(&self.state) {
                 return Ok(Outcome::Done);
             }
@@ -162,7 +177,7 @@ where
             if deadline.is_some_and(|d| now >= d) {
                 return Ok(Outcome::TimedOut);
             }
-            if self.fire_due_timer(now)? {
+            if self.fire_due_timer(now) {
                 continue;
             }
             let wake = self
@@ -175,7 +190,10 @@ where
                 .clamp(Duration::from_millis(1), POLL);
             self.socket.set_read_timeout(Some(wake))?;
             match self.socket.recv_from(&mut buf) {
-                Ok((n, src)) => self.on_datagram(&buf[..n], src, &mut observe)?,
+                Ok((n, src)) => {
+                    self.on_datagram(&buf[..n], src, &mut observe);
+                    self.drain_waiting(&mut buf, &mut observe)?;
+                }
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -188,8 +206,42 @@ where
         }
     }
 
+    /// Handles the datagrams that are already waiting, up to a batch, without blocking.
+    fn drain_waiting(
+        &mut self,
+        buf: &mut [u8],
+        observe: &mut impl FnMut(Id, &A::Msg),
+    ) -> io::Result<()> {
+        self.socket.set_nonblocking(true)?;
+        for _ in 1..BATCH {
+            match self.socket.recv_from(buf) {
+                Ok((n, src)) => self.on_datagram(&buf[..n], src, observe),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::ConnectionRefused => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "receive failed");
+                    break;
+                }
+            }
+        }
+        self.socket.set_nonblocking(false)
+    }
+
+    /// Makes the latest save durable, then sends every message waiting for it.
+    fn flush(&mut self) -> io::Result<()> {
+        if let (Some(storage), Some(journal)) = (self.unsaved.take(), &mut self.journal) {
+            let bytes = journal.save(&storage)?;
+            self.stats.saves += 1;
+            self.stats.bytes_saved += bytes;
+        }
+        for (dst, msg) in std::mem::take(&mut self.outbox) {
+            self.send(dst, &msg);
+        }
+        Ok(())
+    }
+
     /// Fires the earliest timer that is due, if any.
-    fn fire_due_timer(&mut self, now: Instant) -> io::Result<bool> {
+    fn fire_due_timer(&mut self, now: Instant) -> bool {
         let due = self
             .timers
             .iter()
@@ -197,7 +249,7 @@ where
             .min_by_key(|(_, at)| **at)
             .map(|(t, _)| t.clone());
         let Some(timer) = due else {
-            return Ok(false);
+            return false;
         };
         self.timers.remove(&timer);
         self.stats.timers_fired += 1;
@@ -208,9 +260,9 @@ where
         if let Cow::Owned(state) = state {
             self.state = state;
         }
-        self.execute(out)?;
-        self.resolve_randoms()?;
-        Ok(true)
+        self.execute(out);
+        self.resolve_randoms();
+        true
     }
 
     fn on_datagram(
@@ -218,31 +270,31 @@ where
         bytes: &[u8],
         src: SocketAddr,
         observe: &mut impl FnMut(Id, &A::Msg),
-    ) -> io::Result<()> {
+    ) {
         self.stats.bytes_in += bytes.len() as u64;
         let frame = match decode(bytes, self.key.as_ref()) {
             Ok(frame) => frame,
             Err(e) => {
                 self.count_bad(&e, src);
-                return Ok(());
+                return;
             }
         };
         match frame.kind {
             Kind::Msg => {}
             Kind::StatsRequest => {
                 self.send_stats(src);
-                return Ok(());
+                return;
             }
             Kind::StatsReply => {
                 tracing::debug!(%src, "ignoring a stats reply");
-                return Ok(());
+                return;
             }
         }
         let msg: A::Msg = match decode_body(frame.body) {
             Ok(msg) => msg,
             Err(e) => {
                 self.count_bad(&e, src);
-                return Ok(());
+                return;
             }
         };
         let sender = frame.sender;
@@ -250,12 +302,12 @@ where
         if peer_addr.is_some_and(|a| a != src) || (peer_addr.is_none() && !msg.open_to_anyone()) {
             self.stats.dropped_non_peer += 1;
             tracing::warn!(%src, %sender, "dropped a peer message from a non-peer");
-            return Ok(());
+            return;
         }
         if peer_addr.is_some() && self.key.is_some() && !frame.authenticated {
             self.stats.dropped_unauthenticated += 1;
             tracing::warn!(%src, %sender, "dropped a peer message without a valid tag");
-            return Ok(());
+            return;
         }
         if peer_addr.is_none() {
             if self.routes.len() >= MAX_ROUTES {
@@ -273,8 +325,8 @@ where
         if let Cow::Owned(state) = state {
             self.state = state;
         }
-        self.execute(out)?;
-        self.resolve_randoms()
+        self.execute(out);
+        self.resolve_randoms();
     }
 
     fn count_bad(&mut self, e: &FrameError, src: SocketAddr) {
@@ -300,18 +352,12 @@ where
         }
     }
 
-    /// Executes commands in order; a failed save stops the node with an error.
-    fn execute(&mut self, out: Out<A>) -> io::Result<()> {
+    /// Executes commands in order; saves and sends wait for the next flush.
+    fn execute(&mut self, out: Out<A>) {
         for command in out {
             match command {
-                Command::Save(storage) => {
-                    if let Some(journal) = &mut self.journal {
-                        let bytes = journal.save(&storage)?;
-                        self.stats.saves += 1;
-                        self.stats.bytes_saved += bytes;
-                    }
-                }
-                Command::Send(dst, msg) => self.send(dst, &msg),
+                Command::Save(storage) => self.unsaved = Some(storage),
+                Command::Send(dst, msg) => self.outbox.push((dst, msg)),
                 Command::SetTimer(timer, range) => {
                     let at = Instant::now() + pick_duration(range);
                     self.timers.insert(timer, at);
@@ -327,14 +373,13 @@ where
                 }
             }
         }
-        Ok(())
     }
 
     /// Resolves every pending random choice, one at a time, with a real random pick.
-    fn resolve_randoms(&mut self) -> io::Result<()> {
+    fn resolve_randoms(&mut self) {
         for _ in 0..MAX_CHOICES {
             let Some((key, choices)) = self.randoms.pop_first() else {
-                return Ok(());
+                return;
             };
             let choice = &choices[rand::rng().random_range(0..choices.len())];
             tracing::trace!(key, ?choice, "random choice");
@@ -344,10 +389,9 @@ where
             if let Cow::Owned(state) = state {
                 self.state = state;
             }
-            self.execute(out)?;
+            self.execute(out);
         }
         tracing::warn!("random choices still pending after {MAX_CHOICES} in a row");
-        Ok(())
     }
 
     fn send(&mut self, dst: Id, msg: &A::Msg) {
