@@ -47,7 +47,13 @@ pub fn run(command: &KvCommand) -> Result<bool, String> {
         ),
         KvCommand::Get { key, target } => (KvOp::Get { key: key.into() }, target),
     };
-    let ret = perform(target, op.clone())?;
+    let ret = match perform(target, op.clone()) {
+        Ok(ret) => ret,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(false);
+        }
+    };
     match (&op, ret) {
         (_, KvRet::PutOk { version }) => println!("ok: {} is at version {version}", op.key()),
         (
@@ -96,7 +102,7 @@ fn perform(target: &Target, op: KvOp) -> Result<KvRet, String> {
     match (outcome, answer) {
         (Outcome::Done, Some(ret)) => Ok(ret),
         _ => Err(format!(
-            "no leader reachable within {:?} (tried {} servers)",
+            "no leader reachable within {:?} (servers: {})",
             target.timeout(),
             target.servers()?.len()
         )),

@@ -55,4 +55,15 @@ fn killing_the_leader_loses_no_acknowledged_write_and_a_restarted_node_catches_u
         "{stderr}"
     );
     expect_ok(cluster.coord(&["kv", "put", "k0", "x", "--expect-version", "2"]));
+
+    // With only one node left there is no majority: a client gives up clearly.
+    let survivor = (0..3).find(|&i| i != other && i != leader).unwrap();
+    cluster.kill(survivor);
+    let lost = cluster.coord(&["kv", "get", "k0", "--timeout", "1"]);
+    assert_eq!(lost.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&lost.stderr);
+    assert!(
+        stderr.contains("error: no leader reachable within 1s"),
+        "{stderr}"
+    );
 }

@@ -90,15 +90,15 @@ impl Cluster {
         SocketAddr::from(self.addrs[i])
     }
 
-    /// Runs `coord ARGS --config FILE --timeout T`.
+    /// Runs `coord ARGS --config FILE`, with the generous client timeout unless ARGS
+    /// name one.
     pub fn coord(&self, args: &[&str]) -> Output {
-        Command::new(COORD)
-            .args(args)
-            .arg("--config")
-            .arg(&self.config)
-            .args(["--timeout", CLIENT_TIMEOUT])
-            .output()
-            .unwrap()
+        let mut command = Command::new(COORD);
+        command.args(args).arg("--config").arg(&self.config);
+        if !args.contains(&"--timeout") {
+            command.args(["--timeout", CLIENT_TIMEOUT]);
+        }
+        command.output().unwrap()
     }
 
     /// `coord kv put`, which must succeed; returns what it printed.
