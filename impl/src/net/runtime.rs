@@ -147,10 +147,6 @@ where
         &self.stats
     }
 
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.socket.local_addr()
-    }
-
     /// Runs until `until` holds for the state, `stop` is set, or `deadline` passes.
     /// `observe` sees every accepted message before the actor does. An error means a save
     /// failed: the node must not go on without its storage (nothing that depends on the
