@@ -1,8 +1,15 @@
 //! `coord`: the front door. Parsing, wiring and printing only; what is checked lives in
 //! `coord-models`.
 
+mod bench;
 mod check;
+mod client;
+mod cluster;
 mod explore;
+mod kv;
+mod logging;
+mod node;
+mod stats;
 
 use clap::{Parser, Subcommand};
 use coord_models::Bounds;
@@ -35,6 +42,19 @@ enum Command {
     Check(check::CheckArgs),
     /// Serve stateright's Explorer on one check, to step through it in a browser.
     Explore(explore::ExploreArgs),
+    /// Run a local cluster of real node processes.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
+    /// Run one node of a cluster described by a config file.
+    Node(node::NodeArgs),
+    /// Put and get keys in a running KV cluster.
+    #[command(subcommand)]
+    Kv(kv::KvCommand),
+    /// Print a running node's status and counters.
+    Stats(stats::StatsArgs),
+    /// Measure a running cluster's throughput and latency.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// Size overrides shared by `check` and `explore`.
@@ -89,6 +109,11 @@ fn main() -> ExitCode {
         }
         Command::Check(args) => check::run(&args),
         Command::Explore(args) => explore::run(&args).map(|()| true),
+        Command::Cluster(command) => cluster::run(&command),
+        Command::Node(args) => node::run(&args),
+        Command::Kv(command) => kv::run(&command),
+        Command::Stats(args) => stats::run(&args),
+        Command::Bench(command) => bench::run(&command),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,11 +1,12 @@
 //! How coord works: protocol actors written once as pure stateright actors.
 //!
-//! Nothing here touches a socket, a file, a clock or a random number: time exists only as
-//! timers and durability only as `Save` commands, so the same code is model checked in
-//! `coord-models` and (later) run over UDP.
+//! Nothing here but `net` touches a socket, a file, a clock or a random number: time exists
+//! only as timers and durability only as `Save` commands, so the same code is model checked
+//! in `coord-models` and run over UDP by `net`.
 
 pub mod client;
 pub mod kv;
+pub mod net;
 pub mod raft;
 #[cfg(test)]
 mod test_util;

@@ -56,6 +56,10 @@ pub struct RaftServer<SM> {
     pub announce: bool,
     /// A deliberate mistake to switch on, `None` for the correct protocol.
     pub bug: Option<RaftBug>,
+    /// The most entries one AppendEntries carries, `None` for no limit. The models leave
+    /// it off; a real cluster bounds it so that a message fits in one datagram while a
+    /// follower far behind catches up.
+    pub max_batch: Option<usize>,
     _sm: PhantomData<fn() -> SM>,
 }
 
@@ -154,6 +158,7 @@ impl<SM: StateMachine> RaftServer<SM> {
             heartbeat: None,
             announce: false,
             bug: None,
+            max_batch: None,
             _sm: PhantomData,
         }
     }
@@ -165,6 +170,11 @@ impl<SM: StateMachine> RaftServer<SM> {
 
     pub fn with_announce(mut self, announce: bool) -> Self {
         self.announce = announce;
+        self
+    }
+
+    pub fn with_max_batch(mut self, max_batch: usize) -> Self {
+        self.max_batch = Some(max_batch);
         self
     }
 
@@ -254,7 +264,8 @@ impl<SM: StateMachine> RaftServer<SM> {
         }
     }
 
-    /// AppendEntries to one follower: everything from its `next` index on.
+    /// AppendEntries to one follower: everything from its `next` index on (at most
+    /// `max_batch` entries).
     fn send_append(&self, state: &RaftState<SM>, peer: Id, o: &mut Out<Self>) {
         let Role::Leader(leader) = &state.role else {
             return;
@@ -267,7 +278,11 @@ impl<SM: StateMachine> RaftServer<SM> {
                 term: state.term,
                 prev_index,
                 prev_term: state.term_at(prev_index),
-                entries: state.log[prev_index as usize..].to_vec(),
+                entries: state.log[prev_index as usize..]
+                    .iter()
+                    .take(self.max_batch.unwrap_or(usize::MAX))
+                    .cloned()
+                    .collect(),
                 commit: state.commit,
                 round: leader.round,
             },

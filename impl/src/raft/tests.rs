@@ -568,6 +568,25 @@ fn with_heartbeats_a_new_leader_announces_itself_and_arms_the_heartbeat() {
     assert!(sets_timer(&step.cmds, RaftTimer::Heartbeat));
 }
 
+#[test]
+fn with_a_batch_limit_a_follower_far_behind_is_sent_at_most_that_many_entries() {
+    let s = server().with_max_batch(2);
+    let leader = elect(&s, &follower_with(&s, 1, entries(&[1, 1, 1])));
+    // P1 has nothing: the leader backs off to index 1 and sends two of its three entries.
+    let step = deliver(&s, &leader, p1(), rejected(2, 1, 0));
+    let (dst, msg) = the_only_send(&step.cmds);
+    assert_eq!(dst, p1());
+    let Msg::Append {
+        prev_index,
+        entries: sent,
+        ..
+    } = msg
+    else {
+        panic!("expected AppendEntries, got {msg:?}");
+    };
+    assert_eq!((prev_index, sent), (0, entries(&[1, 1])));
+}
+
 /// A server of a five-node cluster, quorum 3.
 fn server_of_five() -> Server {
     Server::new(vec![p1(), p2(), Id::from(3), Id::from(4)], timeout())

@@ -1,0 +1,118 @@
+//! `coord cluster up` starts real node processes that serve clients, and stops them all
+//! when it is interrupted.
+
+mod common;
+
+use common::{expect_ok, COORD, WAIT};
+use std::fs::File;
+use std::net::{Ipv4Addr, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Three consecutive free ports, found by trying bases that ephemeral ports point at.
+fn three_consecutive_ports() -> u16 {
+    for _ in 0..100 {
+        let base = common::free_ports(1)[0];
+        let Some(top) = base.checked_add(2) else {
+            continue;
+        };
+        let bound: Vec<_> = (base..=top)
+            .filter_map(|p| UdpSocket::bind((Ipv4Addr::LOCALHOST, p)).ok())
+            .collect();
+        if bound.len() == 3 {
+            return base;
+        }
+    }
+    panic!("no three consecutive free ports");
+}
+
+/// The `cluster up` process: interrupted (then killed if need be) when dropped.
+struct Up(Child);
+
+impl Up {
+    fn interrupt(&self) {
+        // SAFETY: kill(2) on our own child's pid has no memory effects.
+        unsafe { libc::kill(self.0.id() as libc::pid_t, libc::SIGINT) };
+    }
+
+    /// Waits for the process to exit; true if it exited successfully in time.
+    fn wait(&mut self) -> bool {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            self.interrupt();
+            self.wait();
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+#[test]
+fn cluster_up_serves_clients_and_stops_every_node_on_interrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = three_consecutive_ports();
+    let out_path = dir.path().join("up.out");
+    let mut up = Up(Command::new(COORD)
+        .args([
+            "cluster",
+            "up",
+            "kv",
+            "--nodes",
+            "3",
+            "--base-port",
+            &base.to_string(),
+        ])
+        .arg("--data")
+        .arg(dir.path())
+        .stdout(File::create(&out_path).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap());
+    let cluster = format!(
+        "127.0.0.1:{base},127.0.0.1:{},127.0.0.1:{}",
+        base + 1,
+        base + 2
+    );
+    let kv = |args: &[&str]| {
+        let out = Command::new(COORD)
+            .arg("kv")
+            .args(args)
+            .args(["--cluster", &cluster, "--timeout", common::CLIENT_TIMEOUT])
+            .output()
+            .unwrap();
+        expect_ok(out)
+    };
+    assert_eq!(
+        kv(&["put", "greeting", "hello"]).trim(),
+        "ok: greeting is at version 1"
+    );
+    assert_eq!(kv(&["get", "greeting"]).trim(), "hello (version 1)");
+
+    up.interrupt();
+    assert!(up.wait(), "cluster up did not stop cleanly");
+    let out = std::fs::read_to_string(&out_path).unwrap();
+    assert!(
+        out.contains(&format!("node 2: 127.0.0.1:{}", base + 2)),
+        "{out}"
+    );
+    assert!(out.contains("stopping the cluster"), "{out}");
+    assert_eq!(out.matches(") stopping: role=").count(), 3, "{out}");
+    for port in base..base + 3 {
+        assert!(
+            UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok(),
+            "port {port} is still taken after the cluster stopped"
+        );
+    }
+}

@@ -1,0 +1,82 @@
+//! The cluster file that every node and client of one cluster reads: the members'
+//! addresses, where data lives, and the timeouts of a real run.
+
+use serde::{Deserialize, Serialize};
+use stateright::actor::Id;
+use std::fs;
+use std::net::SocketAddrV4;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A cluster: which system it runs and who its members are. Member `i` has id `i` on the
+/// command line; its actor id is derived from its address, as stateright's are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterConfig {
+    pub system: String,
+    pub members: Vec<SocketAddrV4>,
+    /// Member `i` keeps its storage in `data/node-i`.
+    pub data: PathBuf,
+    /// Election timeout range, in milliseconds.
+    #[serde(default = "default_election_ms")]
+    pub election_ms: (u64, u64),
+    /// Leader heartbeat interval, in milliseconds.
+    #[serde(default = "default_heartbeat_ms")]
+    pub heartbeat_ms: u64,
+}
+
+fn default_election_ms() -> (u64, u64) {
+    (400, 800)
+}
+
+fn default_heartbeat_ms() -> u64 {
+    60
+}
+
+impl ClusterConfig {
+    /// A config with the default timeouts.
+    pub fn new(system: &str, members: Vec<SocketAddrV4>, data: PathBuf) -> Self {
+        ClusterConfig {
+            system: system.to_string(),
+            members,
+            data,
+            election_ms: default_election_ms(),
+            heartbeat_ms: default_heartbeat_ms(),
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text =
+            fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let config: ClusterConfig = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not a cluster config: {e}", path.display()))?;
+        if config.members.is_empty() {
+            return Err(format!("{} names no members", path.display()));
+        }
+        Ok(config)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        let text = serde_json::to_string_pretty(self).expect("a config serializes");
+        fs::write(path, text + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
+    /// The actor ids of all members, in order.
+    pub fn ids(&self) -> Vec<Id> {
+        self.members.iter().map(|&a| Id::from(a)).collect()
+    }
+
+    pub fn node_dir(&self, member: usize) -> PathBuf {
+        self.data.join(format!("node-{member}"))
+    }
+
+    pub fn election_timeout(&self) -> Range<Duration> {
+        let (lo, hi) = self.election_ms;
+        Duration::from_millis(lo)..Duration::from_millis(hi.max(lo))
+    }
+
+    pub fn heartbeat(&self) -> Range<Duration> {
+        let ms = Duration::from_millis(self.heartbeat_ms);
+        ms..ms
+    }
+}

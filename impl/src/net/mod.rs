@@ -1,0 +1,21 @@
+//! Running the protocol actors for real: one process per node over UDP, with durable
+//! storage, peer authentication and counters. The only part of `coord` that touches
+//! sockets, files, clocks and random numbers.
+//!
+//! - [`frame`]: the datagram format (header, postcard body, optional HMAC tag).
+//! - [`admit`]: which messages strangers (clients) may send.
+//! - [`durable`] and [`journal`]: incremental, crash-safe storage.
+//! - [`runtime`]: the event loop that drives any actor.
+//! - [`stats`] and [`admin`]: counters, and asking a node for them.
+//! - [`config`]: the cluster file.
+
+pub mod admin;
+pub mod admit;
+pub mod config;
+pub mod durable;
+pub mod frame;
+pub mod journal;
+pub mod runtime;
+pub mod stats;
+
+pub use runtime::{Endpoint, Outcome, Runtime};

@@ -1,0 +1,428 @@
+//! The event loop that runs one actor over UDP: datagrams in, real timers, real random
+//! choices, durable saves, datagrams out.
+//!
+//! Group commit: the loop handles the datagrams already waiting (up to a batch) and then
+//! flushes. Timers and random choices take effect at once; saves and sends wait for the
+//! flush, which first makes the batch's last `Save` durable (each save is the whole
+//! storage, so the last one subsumes the others) and only then sends, in order, every
+//! message of the batch. So no message leaves before the storage it depends on is on disk,
+//! and concurrent requests share one `fsync`. A random choice (`choose_random`) is resolved
+//! with a real random number generator once the handler's commands are done, and delivered
+//! to `on_random` as the checker would deliver any one of its choices.
+
+use super::admit::Admit;
+use super::durable::Durable;
+use super::frame::{decode, decode_body, encode, ClusterKey, FrameError, Kind, MAX_DATAGRAM};
+use super::journal::Journal;
+use super::stats::{Stats, StatsReply};
+use rand::Rng;
+use serde::{de::DeserializeOwned, Serialize};
+use stateright::actor::{Actor, Command, Id, Out};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, ErrorKind};
+use std::net::{SocketAddr, UdpSocket};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// The longest the loop sleeps before it looks at its stop flag again.
+const POLL: Duration = Duration::from_millis(100);
+/// The most client addresses remembered for replies; the table is emptied when full.
+const MAX_ROUTES: usize = 65_536;
+/// The most random choices resolved in a row after one event (a guard against an actor
+/// that keeps asking).
+const MAX_CHOICES: usize = 1_000;
+/// The most datagrams handled before one flush.
+const BATCH: usize = 64;
+
+/// Where one node lives and whom it trusts.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// This node's actor id.
+    pub id: Id,
+    /// The address to bind.
+    pub bind: SocketAddr,
+    /// The configured peers: only they may send peer messages, each from its address.
+    pub peers: Vec<(Id, SocketAddr)>,
+    /// With a key, peer messages must be signed with it, and everything sent is signed.
+    pub key: Option<ClusterKey>,
+    /// Where storage lives; `None` for an actor that saves nothing (its saves are ignored).
+    pub data: Option<PathBuf>,
+}
+
+/// Why [`Runtime::run`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The `until` condition held.
+    Done,
+    /// The stop flag was set.
+    Stopped,
+    /// The deadline passed.
+    TimedOut,
+}
+
+/// A one-line description of an actor's state, for stats replies and logs.
+pub type Describe<A> = fn(&<A as Actor>::State) -> String;
+
+/// One actor running over UDP.
+pub struct Runtime<A: Actor>
+where
+    A::Storage: Durable,
+{
+    actor: A,
+    id: Id,
+    socket: UdpSocket,
+    peers: HashMap<Id, SocketAddr>,
+    key: Option<ClusterKey>,
+    journal: Option<Journal<A::Storage>>,
+    state: A::State,
+    timers: HashMap<A::Timer, Instant>,
+    randoms: BTreeMap<String, Vec<A::Random>>,
+    /// The latest storage saved since the last flush, not yet durable.
+    unsaved: Option<A::Storage>,
+    /// Messages sent since the last flush, waiting for `unsaved` to be durable.
+    outbox: Vec<(Id, A::Msg)>,
+    routes: HashMap<Id, SocketAddr>,
+    stats: Stats,
+    describe: Describe<A>,
+    span: tracing::Span,
+}
+
+impl<A> Runtime<A>
+where
+    A: Actor,
+    A::Msg: Admit + Serialize + DeserializeOwned,
+    A::Storage: Durable,
+{
+    /// Binds the socket, recovers storage from the data directory, and starts the actor.
+    pub fn start(actor: A, endpoint: Endpoint, describe: Describe<A>) -> io::Result<Self> {
+        let span = tracing::info_span!("node", id = %endpoint.id);
+        let socket = UdpSocket::bind(endpoint.bind)?;
+        let (journal, storage) = match &endpoint.data {
+            Some(dir) => {
+                let opened = Journal::open(dir)?;
+                (Some(opened.journal), opened.storage)
+            }
+            None => (None, None),
+        };
+        span.in_scope(|| {
+            tracing::info!(
+                addr = %socket.local_addr().map_or("?".into(), |a| a.to_string()),
+                recovered = storage.is_some(),
+                "starting"
+            )
+        });
+        let mut out = Out::new();
+        let state = actor.on_start(endpoint.id, &storage, &mut out);
+        let mut runtime = Runtime {
+            actor,
+            id: endpoint.id,
+            socket,
+            peers: endpoint.peers.into_iter().collect(),
+            key: endpoint.key,
+            journal,
+            state,
+            timers: HashMap::new(),
+            randoms: BTreeMap::new(),
+            unsaved: None,
+            outbox: Vec::new(),
+            routes: HashMap::new(),
+            stats: Stats::default(),
+            describe,
+            span,
+        };
+        runtime.execute(out);
+        runtime.resolve_randoms();
+        runtime.flush()?;
+        Ok(runtime)
+    }
+
+    pub fn state(&self) -> &A::State {
+        &self.state
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Runs until `until` holds for the state, `stop` is set, or `deadline` passes.
+    /// `observe` sees every accepted message before the actor does. An error means a save
+    /// failed: the node must not go on without its storage (nothing that depends on the
+    /// failed save was sent).
+    pub fn run(
+        &mut self,
+        stop: &AtomicBool,
+        deadline: Option<Instant>,
+        mut until: impl FnMut(&A::State) -> bool,
+        mut observe: impl FnMut(Id, &A::Msg),
+    ) -> io::Result<Outcome> {
+        let span = self.span.clone();
+        let _entered = span.enter();
+        let mut buf = vec![0u8; MAX_DATAGRAM + 1];
+        loop {
+            self.flush()?;
+            if until(&self.state) {
+                return Ok(Outcome::Done);
+            }
+            if stop.load(Ordering::Relaxed) {
+                return Ok(Outcome::Stopped);
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                return Ok(Outcome::TimedOut);
+            }
+            if self.fire_due_timer(now) {
+                continue;
+            }
+            let wake = self
+                .timers
+                .values()
+                .copied()
+                .chain(deadline)
+                .min()
+                .map_or(POLL, |at| at.saturating_duration_since(now))
+                .clamp(Duration::from_millis(1), POLL);
+            self.socket.set_read_timeout(Some(wake))?;
+            match self.socket.recv_from(&mut buf) {
+                Ok((n, src)) => {
+                    self.on_datagram(&buf[..n], src, &mut observe);
+                    self.drain_waiting(&mut buf, &mut observe)?;
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
+                // An ICMP "port unreachable" from an earlier send to a stopped peer.
+                Err(e) if e.kind() == ErrorKind::ConnectionRefused => {}
+                Err(e) => tracing::warn!(error = %e, "receive failed"),
+            }
+        }
+    }
+
+    /// Handles the datagrams that are already waiting, up to a batch, without blocking.
+    fn drain_waiting(
+        &mut self,
+        buf: &mut [u8],
+        observe: &mut impl FnMut(Id, &A::Msg),
+    ) -> io::Result<()> {
+        self.socket.set_nonblocking(true)?;
+        for _ in 1..BATCH {
+            match self.socket.recv_from(buf) {
+                Ok((n, src)) => self.on_datagram(&buf[..n], src, observe),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::ConnectionRefused => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "receive failed");
+                    break;
+                }
+            }
+        }
+        self.socket.set_nonblocking(false)
+    }
+
+    /// Makes the latest save durable, then sends every message waiting for it.
+    fn flush(&mut self) -> io::Result<()> {
+        if let (Some(storage), Some(journal)) = (self.unsaved.take(), &mut self.journal) {
+            let bytes = journal.save(&storage)?;
+            self.stats.saves += 1;
+            self.stats.bytes_saved += bytes;
+        }
+        for (dst, msg) in std::mem::take(&mut self.outbox) {
+            self.send(dst, &msg);
+        }
+        Ok(())
+    }
+
+    /// Fires the earliest timer that is due, if any.
+    fn fire_due_timer(&mut self, now: Instant) -> bool {
+        let due = self
+            .timers
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .min_by_key(|(_, at)| **at)
+            .map(|(t, _)| t.clone());
+        let Some(timer) = due else {
+            return false;
+        };
+        self.timers.remove(&timer);
+        self.stats.timers_fired += 1;
+        tracing::trace!(?timer, "timer fired");
+        let mut out = Out::new();
+        let mut state = Cow::Borrowed(&self.state);
+        self.actor.on_timeout(self.id, &mut state, &timer, &mut out);
+        if let Cow::Owned(state) = state {
+            self.state = state;
+        }
+        self.execute(out);
+        self.resolve_randoms();
+        true
+    }
+
+    fn on_datagram(
+        &mut self,
+        bytes: &[u8],
+        src: SocketAddr,
+        observe: &mut impl FnMut(Id, &A::Msg),
+    ) {
+        self.stats.bytes_in += bytes.len() as u64;
+        let frame = match decode(bytes, self.key.as_ref()) {
+            Ok(frame) => frame,
+            Err(e) => {
+                self.count_bad(&e, src);
+                return;
+            }
+        };
+        match frame.kind {
+            Kind::Msg => {}
+            Kind::StatsRequest => {
+                self.send_stats(src);
+                return;
+            }
+            Kind::StatsReply => {
+                tracing::debug!(%src, "ignoring a stats reply");
+                return;
+            }
+        }
+        let msg: A::Msg = match decode_body(frame.body) {
+            Ok(msg) => msg,
+            Err(e) => {
+                self.count_bad(&e, src);
+                return;
+            }
+        };
+        let sender = frame.sender;
+        let peer_addr = self.peers.get(&sender).copied();
+        if peer_addr.is_some_and(|a| a != src) || (peer_addr.is_none() && !msg.open_to_anyone()) {
+            self.stats.dropped_non_peer += 1;
+            tracing::warn!(%src, %sender, "dropped a peer message from a non-peer");
+            return;
+        }
+        if peer_addr.is_some() && self.key.is_some() && !frame.authenticated {
+            self.stats.dropped_unauthenticated += 1;
+            tracing::warn!(%src, %sender, "dropped a peer message without a valid tag");
+            return;
+        }
+        if peer_addr.is_none() {
+            if self.routes.len() >= MAX_ROUTES {
+                self.routes.clear();
+            }
+            self.routes.insert(sender, src);
+        }
+        self.stats.msgs_in += 1;
+        tracing::debug!(%sender, ?msg, "received");
+        observe(sender, &msg);
+        let mut out = Out::new();
+        let mut state = Cow::Borrowed(&self.state);
+        self.actor
+            .on_msg(self.id, &mut state, sender, msg, &mut out);
+        if let Cow::Owned(state) = state {
+            self.state = state;
+        }
+        self.execute(out);
+        self.resolve_randoms();
+    }
+
+    fn count_bad(&mut self, e: &FrameError, src: SocketAddr) {
+        match e {
+            FrameError::TooLarge(_) => self.stats.oversized += 1,
+            _ => self.stats.decode_errors += 1,
+        }
+        tracing::warn!(%src, error = %e, "dropped a datagram");
+    }
+
+    fn send_stats(&mut self, to: SocketAddr) {
+        let reply = StatsReply {
+            stats: self.stats.clone(),
+            status: (self.describe)(&self.state),
+        };
+        match encode(Kind::StatsReply, self.id, &reply, self.key.as_ref()) {
+            Ok(bytes) => {
+                if let Err(e) = self.socket.send_to(&bytes, to) {
+                    tracing::warn!(%to, error = %e, "stats reply not sent");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "stats reply does not encode"),
+        }
+    }
+
+    /// Executes commands in order; saves and sends wait for the next flush.
+    fn execute(&mut self, out: Out<A>) {
+        for command in out {
+            match command {
+                Command::Save(storage) => self.unsaved = Some(storage),
+                Command::Send(dst, msg) => self.outbox.push((dst, msg)),
+                Command::SetTimer(timer, range) => {
+                    let at = Instant::now() + pick_duration(range);
+                    self.timers.insert(timer, at);
+                }
+                Command::CancelTimer(timer) => {
+                    self.timers.remove(&timer);
+                }
+                Command::ChooseRandom(key, choices) if choices.is_empty() => {
+                    self.randoms.remove(&key);
+                }
+                Command::ChooseRandom(key, choices) => {
+                    self.randoms.insert(key, choices);
+                }
+            }
+        }
+    }
+
+    /// Resolves every pending random choice, one at a time, with a real random pick.
+    fn resolve_randoms(&mut self) {
+        for _ in 0..MAX_CHOICES {
+            let Some((key, choices)) = self.randoms.pop_first() else {
+                return;
+            };
+            let choice = &choices[rand::rng().random_range(0..choices.len())];
+            tracing::trace!(key, ?choice, "random choice");
+            let mut out = Out::new();
+            let mut state = Cow::Borrowed(&self.state);
+            self.actor.on_random(self.id, &mut state, choice, &mut out);
+            if let Cow::Owned(state) = state {
+                self.state = state;
+            }
+            self.execute(out);
+        }
+        tracing::warn!("random choices still pending after {MAX_CHOICES} in a row");
+    }
+
+    fn send(&mut self, dst: Id, msg: &A::Msg) {
+        let Some(to) = self.peers.get(&dst).or(self.routes.get(&dst)).copied() else {
+            self.stats.unroutable += 1;
+            tracing::debug!(%dst, "no address for a message");
+            return;
+        };
+        let bytes = match encode(Kind::Msg, self.id, msg, self.key.as_ref()) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.stats.send_errors += 1;
+                tracing::warn!(%dst, error = %e, "message not sent");
+                return;
+            }
+        };
+        match self.socket.send_to(&bytes, to) {
+            Ok(n) => {
+                self.stats.msgs_out += 1;
+                self.stats.bytes_out += n as u64;
+                tracing::debug!(%dst, ?msg, "sent");
+            }
+            Err(e) => {
+                self.stats.send_errors += 1;
+                tracing::debug!(%dst, error = %e, "send failed");
+            }
+        }
+    }
+}
+
+/// A uniformly random duration in `range` (its start if the range is empty).
+fn pick_duration(range: Range<Duration>) -> Duration {
+    if range.end <= range.start {
+        return range.start;
+    }
+    let nanos = rand::rng().random_range(range.start.as_nanos()..range.end.as_nanos());
+    Duration::from_nanos(nanos as u64)
+}

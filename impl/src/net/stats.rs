@@ -1,0 +1,67 @@
+//! A node's counters: what came in, what went out, what was dropped and why, and what
+//! was saved. Printed on shutdown and sent to anyone who asks with a stats datagram.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Counters of one node since it started.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub msgs_in: u64,
+    pub msgs_out: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    /// Datagrams without a coord header, of another version or kind, or whose body does
+    /// not decode (unknown message variants included).
+    pub decode_errors: u64,
+    /// Datagrams over the size limit.
+    pub oversized: u64,
+    /// Peer-only messages from an address that is not the configured peer's.
+    pub dropped_non_peer: u64,
+    /// Peer-only messages from a peer's address without a valid tag (with a cluster key).
+    pub dropped_unauthenticated: u64,
+    /// Messages to a client whose address this node has not learned.
+    pub unroutable: u64,
+    /// Outgoing messages that failed to encode or send.
+    pub send_errors: u64,
+    pub saves: u64,
+    pub bytes_saved: u64,
+    pub timers_fired: u64,
+}
+
+/// The answer to a stats request: counters plus the actor's own one-line status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsReply {
+    pub stats: Stats,
+    pub status: String,
+}
+
+impl Stats {
+    fn fields(&self) -> [(&'static str, u64); 13] {
+        [
+            ("msgs_in", self.msgs_in),
+            ("msgs_out", self.msgs_out),
+            ("bytes_in", self.bytes_in),
+            ("bytes_out", self.bytes_out),
+            ("decode_errors", self.decode_errors),
+            ("oversized", self.oversized),
+            ("dropped_non_peer", self.dropped_non_peer),
+            ("dropped_unauthenticated", self.dropped_unauthenticated),
+            ("unroutable", self.unroutable),
+            ("send_errors", self.send_errors),
+            ("saves", self.saves),
+            ("bytes_saved", self.bytes_saved),
+            ("timers_fired", self.timers_fired),
+        ]
+    }
+}
+
+/// One `name value` pair per line.
+impl fmt::Display for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (name, value) in self.fields() {
+            writeln!(f, "{name} {value}")?;
+        }
+        Ok(())
+    }
+}
