@@ -50,7 +50,11 @@ pub enum Outcome<Ret> {
 /// A sequential spec the checker can check histories against. Rule (P-compositionality):
 /// a history is linearizable iff its restriction to each independent object is.
 pub trait HistorySpec:
-    SequentialSpec<Op: Clone + Display, Ret: Clone + PartialEq + Display> + Clone + Default + Eq + Hash
+    SequentialSpec<Op: Clone + Debug + Display, Ret: Clone + Debug + PartialEq + Display>
+    + Clone
+    + Default
+    + Eq
+    + Hash
 {
     /// The independent object `op` touches (a key of a map), or `None` if the spec's
     /// objects are not independent and the history must be checked as a whole.
