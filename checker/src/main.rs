@@ -3,6 +3,7 @@
 
 mod check;
 mod explore;
+mod history;
 
 use clap::{Parser, Subcommand};
 use coord_models::Bounds;
@@ -35,6 +36,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Serve stateright's Explorer on one check, to step through it in a browser.
     Explore(explore::ExploreArgs),
+    /// Check recorded client histories for linearizability, or benchmark that checker.
+    History(history::HistoryArgs),
 }
 
 /// Size overrides shared by `check` and `explore`.
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
         }
         Command::Check(args) => check::run(&args),
         Command::Explore(args) => explore::run(&args).map(|()| true),
+        Command::History(args) => history::run(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

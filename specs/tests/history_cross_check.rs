@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 const CLIENTS: u64 = 3;
 const OPS: usize = 7;
-const HISTORIES: u64 = 2000;
+const HISTORIES: u64 = 5000;
 
 /// A random history of `S` and stateright's verdict on it. Each operation takes effect on
 /// a true state when it returns; one in five returns a made-up result instead, and some

@@ -23,10 +23,10 @@ pub fn check<S: HistorySpec>(history: &History<S>) -> Verdict {
 
 /// The history split by [`HistorySpec::partition`] (whole if any operation has no
 /// partition), each part in invocation order. Reads with an unknown outcome are dropped:
-/// they change nothing and nobody saw their result.
+/// they changed nothing and nobody saw their result.
 fn partitions<S: HistorySpec>(history: &History<S>) -> BTreeMap<Option<SmolStr>, History<S>> {
-    let relevant =
-        (history.iter()).filter(|op| !(S::is_read(&op.op) && op.outcome == Outcome::Unknown));
+    let relevant = (history.iter())
+        .filter(|op| !(op.outcome == Outcome::Unknown && S::changes_nothing(&op.op, None)));
     let mut parts: BTreeMap<_, History<S>> = BTreeMap::new();
     if history.iter().all(|op| S::partition(&op.op).is_some()) {
         for op in relevant {
@@ -90,10 +90,7 @@ fn failure<S: HistorySpec>(partition: Option<SmolStr>, ops: &History<S>) -> Fail
 /// The operations concurrent with `culprit`, and the last [`CONTEXT`] that returned before
 /// it was invoked, in invocation order.
 fn window<S: HistorySpec>(ops: &History<S>, culprit: usize) -> Vec<Row> {
-    let returned = |op: &Operation<S::Op, S::Ret>| match op.outcome {
-        Outcome::Returned { at, .. } => Some(at),
-        Outcome::Unknown => None,
-    };
+    let returned = Operation::returned;
     let (start, end) = (ops[culprit].invoked, returned(&ops[culprit]));
     let end = end.expect("the culprit returned");
     let mut before: Vec<&Operation<S::Op, S::Ret>> = (ops.iter())

@@ -38,6 +38,24 @@ pub struct Operation<Op, Ret> {
     pub outcome: Outcome<Ret>,
 }
 
+impl<Op, Ret> Operation<Op, Ret> {
+    /// The reply, if it arrived.
+    pub fn ret(&self) -> Option<&Ret> {
+        match &self.outcome {
+            Outcome::Returned { ret, .. } => Some(ret),
+            Outcome::Unknown => None,
+        }
+    }
+
+    /// When the reply arrived, if it did.
+    pub fn returned(&self) -> Option<Time> {
+        match self.outcome {
+            Outcome::Returned { at, .. } => Some(at),
+            Outcome::Unknown => None,
+        }
+    }
+}
+
 /// How an operation ended, as far as the client knows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome<Ret> {
@@ -60,8 +78,11 @@ pub trait HistorySpec:
     /// objects are not independent and the history must be checked as a whole.
     fn partition(op: &Self::Op) -> Option<SmolStr>;
 
-    /// True if `op` never changes the state: with an unknown outcome it constrains nothing.
-    fn is_read(op: &Self::Op) -> bool;
+    /// True if `op`, having returned `ret` (`None`: an unknown outcome), changed nothing,
+    /// whatever the state was: a read, or a write whose result says it failed. Such an
+    /// operation with an unknown outcome constrains nothing, and the search need not
+    /// branch on where it goes.
+    fn changes_nothing(op: &Self::Op, ret: Option<&Self::Ret>) -> bool;
 }
 
 /// The history `ops` of `S`, the type the parsers return.

@@ -1,10 +1,10 @@
 //! How each sequential spec splits into independent objects for the history checker.
 
 use super::HistorySpec;
-use crate::jepsen_kv::{JepsenKvOp, JepsenKvSpec};
-use crate::kv::{KvOp, KvSpec};
-use crate::register::{RegisterOp, RegisterSpec};
-use crate::znode::{ZkOp, ZnodeSpec};
+use crate::jepsen_kv::{JepsenKvOp, JepsenKvRet, JepsenKvSpec};
+use crate::kv::{KvOp, KvRet, KvSpec};
+use crate::register::{RegisterOp, RegisterRet, RegisterSpec};
+use crate::znode::{ZkOp, ZkRet, ZnodeSpec};
 use smol_str::SmolStr;
 
 /// Keys of the versioned map are independent: a put or get touches one key only.
@@ -13,8 +13,8 @@ impl HistorySpec for KvSpec {
         Some(op.key().clone())
     }
 
-    fn is_read(op: &KvOp) -> bool {
-        op.is_read()
+    fn changes_nothing(op: &KvOp, ret: Option<&KvRet>) -> bool {
+        op.is_read() || matches!(ret, Some(KvRet::VersionMismatch { .. }))
     }
 }
 
@@ -24,7 +24,7 @@ impl HistorySpec for JepsenKvSpec {
         Some(op.key().clone())
     }
 
-    fn is_read(op: &JepsenKvOp) -> bool {
+    fn changes_nothing(op: &JepsenKvOp, _: Option<&JepsenKvRet>) -> bool {
         op.is_read()
     }
 }
@@ -35,8 +35,8 @@ impl HistorySpec for RegisterSpec {
         None
     }
 
-    fn is_read(op: &RegisterOp) -> bool {
-        op.is_read()
+    fn changes_nothing(op: &RegisterOp, ret: Option<&RegisterRet>) -> bool {
+        op.is_read() || ret == Some(&RegisterRet::Cas(false))
     }
 }
 
@@ -47,7 +47,7 @@ impl HistorySpec for ZnodeSpec {
         None
     }
 
-    fn is_read(op: &ZkOp) -> bool {
-        op.is_read()
+    fn changes_nothing(op: &ZkOp, ret: Option<&ZkRet>) -> bool {
+        op.is_read() || matches!(ret, Some(ZkRet::Err(_) | ZkRet::MultiFailed { .. }))
     }
 }
