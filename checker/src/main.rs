@@ -10,6 +10,7 @@ mod kv;
 mod logging;
 mod node;
 mod stats;
+mod history;
 
 use clap::{Parser, Subcommand};
 use coord_models::Bounds;
@@ -55,6 +56,8 @@ enum Command {
     /// Measure a running cluster's throughput and latency.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Check recorded client histories for linearizability, or benchmark that checker.
+    History(history::HistoryArgs),
 }
 
 /// Size overrides shared by `check` and `explore`.
@@ -114,6 +117,7 @@ fn main() -> ExitCode {
         Command::Kv(command) => kv::run(&command),
         Command::Stats(args) => stats::run(&args),
         Command::Bench(command) => bench::run(&command),
+        Command::History(args) => history::run(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,0 +1,96 @@
+//! The offline history checker: is a recorded concurrent history linearizable with respect
+//! to one of our sequential specs?
+//!
+//! A history is a list of operations, each with the client that invoked it, when it was
+//! invoked, and either when it returned and what, or nothing: an operation whose reply never
+//! came (a timeout, a crash) may have taken effect at any moment after its invocation, or
+//! never. The search is Wing and Gong's, with Lowe's memoization of (operations linearized,
+//! spec state); histories of specs that are products of independent objects are checked one
+//! object at a time (P-compositionality, Herlihy and Wing).
+
+mod bitset;
+mod check;
+pub mod format;
+mod report;
+mod search;
+mod specs;
+
+pub use check::check;
+pub use report::{Failure, Row};
+
+use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
+use stateright::semantics::SequentialSpec;
+use std::fmt::{Debug, Display};
+use std::hash::Hash;
+
+/// Who invoked an operation: a client id, or a Jepsen process number.
+pub type Client = u64;
+/// When an event happened, on one clock for the whole history (a line number will do).
+pub type Time = u64;
+
+/// One operation of a history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operation<Op, Ret> {
+    pub client: Client,
+    pub op: Op,
+    pub invoked: Time,
+    pub outcome: Outcome<Ret>,
+}
+
+impl<Op, Ret> Operation<Op, Ret> {
+    /// The reply, if it arrived.
+    pub fn ret(&self) -> Option<&Ret> {
+        match &self.outcome {
+            Outcome::Returned { ret, .. } => Some(ret),
+            Outcome::Unknown => None,
+        }
+    }
+
+    /// When the reply arrived, if it did.
+    pub fn returned(&self) -> Option<Time> {
+        match self.outcome {
+            Outcome::Returned { at, .. } => Some(at),
+            Outcome::Unknown => None,
+        }
+    }
+}
+
+/// How an operation ended, as far as the client knows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome<Ret> {
+    /// The reply `ret` arrived at `at`: the operation took effect once, in between.
+    Returned { at: Time, ret: Ret },
+    /// No reply: the operation took effect once after its invocation, or never.
+    Unknown,
+}
+
+/// A sequential spec the checker can check histories against. Rule (P-compositionality):
+/// a history is linearizable iff its restriction to each independent object is.
+pub trait HistorySpec:
+    SequentialSpec<Op: Clone + Debug + Display, Ret: Clone + Debug + PartialEq + Display>
+    + Clone
+    + Default
+    + Eq
+    + Hash
+{
+    /// The independent object `op` touches (a key of a map), or `None` if the spec's
+    /// objects are not independent and the history must be checked as a whole.
+    fn partition(op: &Self::Op) -> Option<SmolStr>;
+
+    /// True if `op`, having returned `ret` (`None`: an unknown outcome), changed nothing,
+    /// whatever the state was: a read, or a write whose result says it failed. Such an
+    /// operation with an unknown outcome constrains nothing, and the search need not
+    /// branch on where it goes.
+    fn changes_nothing(op: &Self::Op, ret: Option<&Self::Ret>) -> bool;
+}
+
+/// The history `ops` of `S`, the type the parsers return.
+pub type History<S> = Vec<Operation<<S as SequentialSpec>::Op, <S as SequentialSpec>::Ret>>;
+
+/// Whether a history is linearizable; if not, where it fails.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Linearizable,
+    NotLinearizable(Failure),
+}

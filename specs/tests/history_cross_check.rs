@@ -1,0 +1,147 @@
+//! The history checker's verdicts against stateright's `LinearizabilityTester`, an
+//! independent search, on many small random histories, valid and not.
+
+use coord_specs::history::{check, History, HistorySpec, Operation, Outcome, Verdict};
+use coord_specs::kv::{KvOp, KvRet, KvSpec};
+use coord_specs::register::{RegisterOp, RegisterRet, RegisterSpec};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
+use std::collections::{BTreeMap, BTreeSet};
+
+const CLIENTS: u64 = 3;
+const OPS: usize = 7;
+const HISTORIES: u64 = 5000;
+
+/// A random history of `S` and stateright's verdict on it. Each operation takes effect on
+/// a true state when it returns; one in five returns a made-up result instead, and some
+/// clients crash with their operation in flight (applied or not) and invoke no more.
+fn generate<S: HistorySpec>(
+    rng: &mut StdRng,
+    random_op: impl Fn(&mut StdRng) -> S::Op,
+    random_ret: impl Fn(&mut StdRng) -> S::Ret,
+) -> (History<S>, bool) {
+    let mut tester = LinearizabilityTester::new(S::default());
+    let mut truth = S::default();
+    let mut history = Vec::new();
+    let mut open = BTreeMap::new();
+    let mut crashed = BTreeSet::new();
+    let mut invoked = 0;
+    for time in 0.. {
+        if crashed.len() as u64 == CLIENTS || (invoked == OPS && open.is_empty()) {
+            break;
+        }
+        let client = rng.random_range(0..CLIENTS);
+        if crashed.contains(&client) {
+            continue;
+        }
+        match open.remove(&client) {
+            None if invoked < OPS => {
+                let op = random_op(rng);
+                tester
+                    .on_invoke(client, op.clone())
+                    .expect("one op per client");
+                open.insert(client, (op, time));
+                invoked += 1;
+            }
+            None => {}
+            Some((op, at)) if rng.random_bool(0.1) => {
+                if rng.random_bool(0.5) {
+                    truth.invoke(&op);
+                }
+                crashed.insert(client);
+                let outcome = Outcome::Unknown;
+                history.push(operation(client, op, at, outcome));
+            }
+            Some((op, at)) => {
+                let ret = if rng.random_bool(0.8) {
+                    truth.invoke(&op)
+                } else {
+                    random_ret(rng)
+                };
+                tester.on_return(client, ret.clone()).expect("invoked");
+                let outcome = Outcome::Returned { at: time, ret };
+                history.push(operation(client, op, at, outcome));
+            }
+        }
+    }
+    (history, tester.is_consistent())
+}
+
+fn operation<Op, Ret>(
+    client: u64,
+    op: Op,
+    invoked: u64,
+    outcome: Outcome<Ret>,
+) -> Operation<Op, Ret> {
+    Operation {
+        client,
+        op,
+        invoked,
+        outcome,
+    }
+}
+
+/// Checks many random histories; both verdicts must occur, and agree with stateright's.
+fn agree<S: HistorySpec>(
+    random_op: impl Fn(&mut StdRng) -> S::Op,
+    random_ret: impl Fn(&mut StdRng) -> S::Ret,
+) {
+    let mut verdicts = BTreeMap::new();
+    for seed in 0..HISTORIES {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let (history, expected) = generate::<S>(&mut rng, &random_op, &random_ret);
+        let actual = check::<S>(&history) == Verdict::Linearizable;
+        assert_eq!(actual, expected, "seed {seed}: {history:#?}");
+        *verdicts.entry(actual).or_insert(0) += 1;
+    }
+    assert_eq!(verdicts.len(), 2, "only one verdict occurred: {verdicts:?}");
+}
+
+#[test]
+fn register_verdicts_agree_with_stateright() {
+    let value = |rng: &mut StdRng| rng.random_range(0..3);
+    agree::<RegisterSpec>(
+        |rng| match rng.random_range(0..3) {
+            0 => RegisterOp::Read,
+            1 => RegisterOp::Write(value(rng)),
+            _ => RegisterOp::Cas {
+                from: value(rng),
+                to: value(rng),
+            },
+        },
+        |rng| match rng.random_range(0..3) {
+            0 => RegisterRet::Read(rng.random_bool(0.8).then(|| value(rng))),
+            1 => RegisterRet::Written,
+            _ => RegisterRet::Cas(rng.random()),
+        },
+    );
+}
+
+#[test]
+fn kv_verdicts_agree_with_stateright_across_keys() {
+    let key = |rng: &mut StdRng| if rng.random() { "x" } else { "y" }.into();
+    let value = |rng: &mut StdRng| if rng.random() { "a" } else { "b" }.into();
+    agree::<KvSpec>(
+        |rng| match rng.random_range(0..2) {
+            0 => KvOp::Get { key: key(rng) },
+            _ => KvOp::Put {
+                key: key(rng),
+                value: value(rng),
+                expected: rng.random_bool(0.5).then(|| rng.random_range(0..2)),
+            },
+        },
+        |rng| match rng.random_range(0..3) {
+            0 => KvRet::GetOk {
+                value: rng.random_bool(0.7).then(|| value(rng)),
+                version: rng.random_range(0..3),
+            },
+            1 => KvRet::PutOk {
+                version: rng.random_range(1..3),
+            },
+            _ => KvRet::VersionMismatch {
+                current: rng.random_range(0..3),
+            },
+        },
+    );
+}
