@@ -4,6 +4,7 @@
 //! timers and durability only as `Save` commands, so the same code is model checked in
 //! `coord-models` and (later) run over UDP.
 
+pub mod chain;
 pub mod client;
 pub mod kv;
 pub mod raft;

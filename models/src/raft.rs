@@ -7,6 +7,7 @@ use crate::history::History;
 use crate::node::Node;
 use crate::registry::{Bounds, ModelCfg, Representative};
 use crate::symmetry::{hash_key, sort_servers};
+use crate::workload::kv_script;
 use coord::client::{Client, ClientState, Wire};
 use coord::kv::KvStore;
 use coord::raft::{LeaderState, Msg, RaftBug, RaftServer, RaftState, Replica, Role, Term};
@@ -63,25 +64,6 @@ impl RaftCfg {
         self
     }
 
-    /// Client `c`'s script. Client 1 (and every odd client) creates the key only if absent,
-    /// so that both outcomes of a conditional put occur.
-    fn script(&self, c: usize) -> Vec<KvOp> {
-        let value = ["a", "b", "c", "d", "e", "f"][c % 6];
-        (0..self.ops)
-            .map(|i| {
-                if i % 2 == 1 {
-                    KvOp::Get { key: "x".into() }
-                } else {
-                    KvOp::Put {
-                        key: "x".into(),
-                        value: value.into(),
-                        expected: (c % 2 == 1).then_some(0),
-                    }
-                }
-            })
-            .collect()
-    }
-
     /// Builds the model with the properties named in `judged` (see [`PROPERTIES`]).
     pub fn into_model(self, judged: &[&str]) -> RaftModel {
         let server_ids: Vec<Id> = (0..self.servers).map(Id::from).collect();
@@ -93,7 +75,7 @@ impl RaftCfg {
             Node::Server(server)
         });
         let clients = (0..self.clients).map(|c| {
-            let client = KvClient::new(server_ids.clone(), c, self.script(c), model_timeout());
+            let client = KvClient::new(server_ids.clone(), c, kv_script(c, self.ops), model_timeout());
             Node::Client(client)
         });
         let network = if self.duplicating {
