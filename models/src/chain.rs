@@ -10,7 +10,9 @@ use crate::workload::{get_x, kv_script};
 use coord::chain::{ChainBug, ChainNode, ConfigManager, Msg, NodeState, ReadMode};
 use coord::client::{Client, ClientState};
 use coord_specs::kv::{KvOp, KvRet, KvSpec};
-use stateright::actor::{model_timeout, Actor, ActorModel, ActorModelState, Id, LossyNetwork, Network};
+use stateright::actor::{
+    model_timeout, Actor, ActorModel, ActorModelState, Id, LossyNetwork, Network,
+};
 use stateright::Expectation;
 
 pub type ChainMsg = Msg<KvOp, KvRet>;
@@ -87,7 +89,12 @@ impl ChainCfg {
         servers.push(self.manager());
         let clients = (0..self.clients).map(|c| {
             let (first, script) = self.plan(c);
-            Node::Client(ChainClient::new(servers.clone(), first, script, model_timeout()))
+            Node::Client(ChainClient::new(
+                servers.clone(),
+                first,
+                script,
+                model_timeout(),
+            ))
         });
         let mut model = ActorModel::new(self.clone(), History::new(KvSpec::default()))
             .actors(nodes)
@@ -132,7 +139,11 @@ type Condition = fn(&ChainModel, &State) -> bool;
 pub const PROPERTIES: [(Expectation, &str, Condition); 9] = [
     (Expectation::Always, "linearizable", linearizable),
     (Expectation::Always, "no split brain", no_split_brain),
-    (Expectation::Always, "update propagation", update_propagation),
+    (
+        Expectation::Always,
+        "update propagation",
+        update_propagation,
+    ),
     (
         Expectation::Always,
         "an acknowledged write is never lost",
@@ -213,21 +224,21 @@ fn linearizable(_: &ChainModel, state: &State) -> bool {
 fn no_split_brain(model: &ChainModel, state: &State) -> bool {
     let epoch = newest(model, state).epoch;
     let live: Vec<_> = live_nodes(state).map(|(_, n)| &n.config).collect();
-    live.iter().all(|a| {
-        a.epoch <= epoch && live.iter().all(|b| a.epoch != b.epoch || a == b)
-    })
+    live.iter()
+        .all(|a| a.epoch <= epoch && live.iter().all(|b| a.epoch != b.epoch || a == b))
 }
 
 /// Update propagation (van Renesse and Schneider, section 3): along the newest chain,
 /// each live node's history is a prefix of its live predecessor's.
 fn update_propagation(model: &ChainModel, state: &State) -> bool {
     let live = |id| node(state, id).filter(|n| !n.halted);
-    newest(model, state).members.windows(2).all(|pair| {
-        match (live(pair[0]), live(pair[1])) {
+    newest(model, state)
+        .members
+        .windows(2)
+        .all(|pair| match (live(pair[0]), live(pair[1])) {
             (Some(a), Some(b)) => a.history.starts_with(&b.history),
             _ => true,
-        }
-    })
+        })
 }
 
 /// Every write a client has seen acknowledged is held by every live member of the newest

@@ -75,7 +75,12 @@ impl RaftCfg {
             Node::Server(server)
         });
         let clients = (0..self.clients).map(|c| {
-            let client = KvClient::new(server_ids.clone(), c, kv_script(c, self.ops), model_timeout());
+            let client = KvClient::new(
+                server_ids.clone(),
+                c,
+                kv_script(c, self.ops),
+                model_timeout(),
+            );
             Node::Client(client)
         });
         let network = if self.duplicating {

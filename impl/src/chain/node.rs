@@ -220,11 +220,21 @@ impl ChainNode {
     ) {
         let newest = state.history.len();
         match self.reads {
-            ReadMode::Tail if !state.is_tail(me) => self.redirect(client, seq, state.config.tail(), o),
+            ReadMode::Tail if !state.is_tail(me) => {
+                self.redirect(client, seq, state.config.tail(), o)
+            }
             ReadMode::Craq if is_dirty(&state.history, state.committed, op.key()) => {
                 let tail = state.config.tail().expect("a member knows a tail");
                 let config = state.config.clone();
-                o.send(tail, Msg::Query { config, client, seq, op });
+                o.send(
+                    tail,
+                    Msg::Query {
+                        config,
+                        client,
+                        seq,
+                        op,
+                    },
+                );
             }
             ReadMode::Tail | ReadMode::Craq | ReadMode::Newest => {
                 self.reply(client, seq, read_at(&state.history, newest, &op), o)
@@ -274,7 +284,16 @@ impl ChainNode {
             } if state.is_tail(me) => {
                 let config = state.config.clone();
                 let upto = state.committed;
-                o.send(src, Msg::Committed { config, client, seq, op, upto });
+                o.send(
+                    src,
+                    Msg::Committed {
+                        config,
+                        client,
+                        seq,
+                        op,
+                        upto,
+                    },
+                );
             }
             Msg::Committed {
                 client,
@@ -334,7 +353,13 @@ impl Actor for ChainNode {
     }
 
     /// Fail-stop: halt, forget the history (no step reads it again) and tell the manager.
-    fn on_timeout(&self, _id: Id, state: &mut Cow<NodeState>, _timer: &ChainTimer, o: &mut Out<Self>) {
+    fn on_timeout(
+        &self,
+        _id: Id,
+        state: &mut Cow<NodeState>,
+        _timer: &ChainTimer,
+        o: &mut Out<Self>,
+    ) {
         if state.halted {
             return;
         }

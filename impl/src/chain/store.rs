@@ -27,7 +27,9 @@ pub fn result_of(history: &[Update<KvOp>], i: usize) -> KvRet {
 /// The answer to read `op` after the first `upto` updates of `history`.
 pub fn read_at(history: &[Update<KvOp>], upto: usize, op: &KvOp) -> KvRet {
     let store = replay(&history[..upto.min(history.len())]);
-    store.read(op).expect("only reads are answered from a history")
+    store
+        .read(op)
+        .expect("only reads are answered from a history")
 }
 
 /// CRAQ: a key is dirty while some update of it is not yet known to be committed.
