@@ -3,12 +3,13 @@
 //! assumption), and fail-stop failures of nodes, with the properties of the chain
 //! replication and CRAQ papers plus linearizability of what clients see.
 
+use crate::dead_messages::drop_dead_messages;
 use crate::history::History;
 use crate::node::Node;
-use crate::registry::ModelCfg;
+use crate::registry::{ModelCfg, Representative};
 use crate::workload::{get_x, kv_script};
 use coord::chain::{ChainBug, ChainNode, ConfigManager, Msg, NodeState, ReadMode};
-use coord::client::{Client, ClientState};
+use coord::client::{Client, ClientState, Wire};
 use coord_specs::kv::{KvOp, KvRet, KvSpec};
 use stateright::actor::{
     model_timeout, Actor, ActorModel, ActorModelState, Id, LossyNetwork, Network,
@@ -130,6 +131,40 @@ impl ModelCfg<ChainActor, History<KvSpec>> for ChainCfg {
             Node::Client(server) => format!("{key} {}", self.actor_name(*server)),
             Node::Server(_) => key.to_string(),
         }
+    }
+
+    /// Messages their receiver will never act on are dropped; with the old-epoch bug only
+    /// those to halted nodes, since the buggy nodes act on old epochs.
+    fn representative(&self) -> Option<Representative<ChainActor, History<KvSpec>>> {
+        if self.bug == Some(ChainBug::OldEpoch) {
+            Some(|state| {
+                forget(
+                    state,
+                    |receiver, _, _| matches!(receiver, Node::Server(Node::Server(n)) if n.halted),
+                )
+            })
+        } else {
+            Some(|state| forget(state, ignored_forever))
+        }
+    }
+}
+
+type ActorState = <ChainActor as Actor>::State;
+
+/// `state` without the messages that `dead` declares ignored forever (see
+/// [`drop_dead_messages`]).
+fn forget(state: &State, dead: fn(&ActorState, Id, &ChainMsg) -> bool) -> State {
+    let mut state = state.clone();
+    drop_dead_messages(&mut state, dead);
+    state
+}
+
+/// Whether an actor in state `receiver` will never act on `msg`.
+pub fn ignored_forever(receiver: &ActorState, _src: Id, msg: &ChainMsg) -> bool {
+    match receiver {
+        Node::Server(Node::Server(n)) => n.ignores_forever(msg),
+        Node::Server(Node::Client(_)) => false,
+        Node::Client(c) => msg.as_client().is_some_and(|m| c.ignores_forever(m)),
     }
 }
 

@@ -309,6 +309,7 @@ pub fn checks() -> Vec<Check> {
             expect: all_hold(&[&CHAIN_SAFETY, &["a dirty read is resolved by the tail", "every client finishes"]]),
             quick: Bounds {
                 ops: Some(1),
+                max_crashes: Some(0),
                 ..Bounds::default()
             },
             build: |b, judged| {

@@ -93,6 +93,14 @@ impl NodeState {
         self.config.tail() == Some(me)
     }
 
+    /// True if this node will never act on `msg`, now or after any later step: a halted
+    /// node acts on nothing, and the epoch never goes down, so a message of an older epoch
+    /// stays ignored (under the epoch rule). A model may drop such a message.
+    pub fn ignores_forever(&self, msg: &M) -> bool {
+        let old = msg.config().is_some_and(|c| c.epoch < self.config.epoch);
+        self.halted || old
+    }
+
     /// True if client `client`'s request `seq` (or a later one) is in the history: a
     /// retried write enters the chain once, and its reply comes from the tail.
     fn has_update(&self, client: Id, seq: u64) -> bool {
@@ -144,7 +152,7 @@ impl ChainNode {
             self.reply(update.client, update.seq, result_of(&state.history, i), o);
         }
         state.committed = len;
-        if let Some(prev) = state.config.predecessor(me) {
+        if let Some(prev) = state.config.predecessor(me).filter(|_| len > 0) {
             let config = state.config.clone();
             o.send(prev, Msg::Ack { config, upto: len });
         }
