@@ -5,6 +5,7 @@
 
 use crate::dead_messages::drop_dead_messages;
 use crate::history::History;
+use crate::monotonic::ReadOrder;
 use crate::node::Node;
 use crate::registry::{ModelCfg, Representative};
 use crate::workload::{get_x, kv_script};
@@ -12,7 +13,7 @@ use coord::chain::{ChainBug, ChainNode, ConfigManager, Msg, NodeState, ReadMode}
 use coord::client::{Client, ClientState, Wire};
 use coord_specs::kv::{KvOp, KvRet, KvSpec};
 use stateright::actor::{
-    model_timeout, Actor, ActorModel, ActorModelState, Id, LossyNetwork, Network,
+    model_timeout, Actor, ActorModel, ActorModelState, Envelope, Id, LossyNetwork, Network,
 };
 use stateright::Expectation;
 
@@ -21,8 +22,38 @@ pub type ChainMsg = Msg<KvOp, KvRet>;
 pub type Server = Node<ChainNode, ConfigManager>;
 pub type ChainClient = Client<KvOp, KvRet, ChainMsg>;
 pub type ChainActor = Node<Server, ChainClient>;
-pub type ChainModel = ActorModel<ChainActor, ChainCfg, History<KvSpec>>;
-pub type State = ActorModelState<ChainActor, History<KvSpec>>;
+pub type ChainModel = ActorModel<ChainActor, ChainCfg, Seen>;
+pub type State = ActorModelState<ChainActor, Seen>;
+
+/// What the clients have seen: the history checked for linearizability, and the order of
+/// the versions each client read from each node.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Seen {
+    pub history: History<KvSpec>,
+    pub reads: ReadOrder,
+}
+
+impl Seen {
+    fn on_send(cfg: &ChainCfg, seen: &Self, env: Envelope<&ChainMsg>) -> Option<Self> {
+        let history = History::on_send(cfg, &seen.history, env)?;
+        Some(Seen {
+            history,
+            reads: seen.reads.clone(),
+        })
+    }
+
+    fn on_receive(cfg: &ChainCfg, seen: &Self, env: Envelope<&ChainMsg>) -> Option<Self> {
+        let history = History::on_receive(cfg, &seen.history, env.clone());
+        let reads = seen.reads.on_receive(env);
+        if history.is_none() && reads.is_none() {
+            return None;
+        }
+        Some(Seen {
+            history: history.unwrap_or_else(|| seen.history.clone()),
+            reads: reads.unwrap_or_else(|| seen.reads.clone()),
+        })
+    }
+}
 
 /// The size and bounds of one chain model.
 #[derive(Clone, Debug)]
@@ -97,14 +128,18 @@ impl ChainCfg {
                 model_timeout(),
             ))
         });
-        let mut model = ActorModel::new(self.clone(), History::new(KvSpec::default()))
+        let seen = Seen {
+            history: History::new(KvSpec::default()),
+            reads: ReadOrder::default(),
+        };
+        let mut model = ActorModel::new(self.clone(), seen)
             .actors(nodes)
             .actor(manager)
             .actors(clients)
             .init_network(Network::new_ordered([]))
             .lossy_network(LossyNetwork::No)
-            .record_msg_out(History::on_send)
-            .record_msg_in(History::on_receive)
+            .record_msg_out(Seen::on_send)
+            .record_msg_in(Seen::on_receive)
             .within_boundary(within_boundary);
         for (expectation, name, condition) in PROPERTIES {
             if judged.contains(&name) {
@@ -115,7 +150,7 @@ impl ChainCfg {
     }
 }
 
-impl ModelCfg<ChainActor, History<KvSpec>> for ChainCfg {
+impl ModelCfg<ChainActor, Seen> for ChainCfg {
     fn actor_name(&self, id: Id) -> String {
         let i = usize::from(id);
         match i.cmp(&self.nodes) {
@@ -135,7 +170,7 @@ impl ModelCfg<ChainActor, History<KvSpec>> for ChainCfg {
 
     /// Messages their receiver will never act on are dropped; with the old-epoch bug only
     /// those to halted nodes, since the buggy nodes act on old epochs.
-    fn representative(&self) -> Option<Representative<ChainActor, History<KvSpec>>> {
+    fn representative(&self) -> Option<Representative<ChainActor, Seen>> {
         if self.bug == Some(ChainBug::OldEpoch) {
             Some(|state| {
                 forget(
@@ -171,8 +206,13 @@ pub fn ignored_forever(receiver: &ActorState, _src: Id, msg: &ChainMsg) -> bool 
 type Condition = fn(&ChainModel, &State) -> bool;
 
 /// Every property of the chain model; a check includes those it judges.
-pub const PROPERTIES: [(Expectation, &str, Condition); 9] = [
+pub const PROPERTIES: [(Expectation, &str, Condition); 10] = [
     (Expectation::Always, "linearizable", linearizable),
+    (
+        Expectation::Always,
+        "reads at one node never go back",
+        monotonic_reads,
+    ),
     (Expectation::Always, "no split brain", no_split_brain),
     (
         Expectation::Always,
@@ -251,7 +291,12 @@ fn within_boundary(cfg: &ChainCfg, state: &State) -> bool {
 }
 
 fn linearizable(_: &ChainModel, state: &State) -> bool {
-    state.history.is_linearizable()
+    state.history.history.is_linearizable()
+}
+
+/// CRAQ's eventual reads: a client reading one node never sees a version go back.
+fn monotonic_reads(_: &ChainModel, state: &State) -> bool {
+    state.history.reads.is_monotonic()
 }
 
 /// No split brain: two live nodes in one epoch agree on the members, so no two nodes act

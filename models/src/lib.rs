@@ -4,6 +4,7 @@
 pub mod chain;
 pub mod dead_messages;
 pub mod history;
+pub mod monotonic;
 pub mod node;
 pub mod raft;
 pub mod registry;
