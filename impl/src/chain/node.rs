@@ -254,12 +254,11 @@ impl ChainNode {
     /// epoch is ignored (the rule that keeps a failed node's last words out of the rebuilt
     /// chain), a newer one is adopted first.
     fn on_peer(&self, me: Id, state: &mut Cow<NodeState>, src: Id, msg: M, o: &mut Out<Self>) {
-        let epoch = msg.config().map_or(0, |c| c.epoch);
-        if epoch < state.config.epoch && !self.has_bug(ChainBug::OldEpoch) {
+        if state.ignores_forever(&msg) && !self.has_bug(ChainBug::OldEpoch) {
             return;
         }
-        if epoch > state.config.epoch {
-            let config = msg.config().expect("stamped").clone();
+        if let Some(config) = msg.config().filter(|c| c.epoch > state.config.epoch) {
+            let config = config.clone();
             self.install(me, state.to_mut(), config, o);
         }
         match msg {
