@@ -45,7 +45,7 @@ impl Seen {
     /// A client's first answer to its current request, also recorded in the read order
     /// if it answers a read (a late duplicate is not a read the client saw).
     fn on_receive(cfg: &ChainCfg, seen: &Self, env: Envelope<&ChainMsg>) -> Option<Self> {
-        let history = History::on_receive(cfg, &seen.history, env.clone())?;
+        let history = History::on_receive(cfg, &seen.history, env)?;
         let reads = seen.reads.on_receive(env);
         Some(Seen {
             history,

@@ -460,3 +460,26 @@ fn the_manager_tells_a_client_where_to_go() {
     assert_eq!(sends(&write.cmds), vec![(client(), to(1, h()))]);
     assert_eq!(sends(&read.cmds), vec![(client(), to(2, t()))]);
 }
+
+#[test]
+fn raft_can_replicate_the_manager_and_suppresses_a_repeated_removal() {
+    use crate::raft::{Entry, Replica};
+    let detector = Id::from(9);
+    let entry = |seq, op| Entry {
+        term: 1,
+        client: detector,
+        seq,
+        op,
+    };
+    let mut replica = Replica::<Config>::default();
+    replica.apply(&entry(1, ConfigOp::Start(vec![h(), m(), t()])), true);
+    let removed = replica.apply(&entry(2, ConfigOp::Remove(m())), true);
+    assert_eq!(removed, Some(without(m())));
+    let retried = replica.apply(&entry(2, ConfigOp::Remove(m())), true);
+    assert_eq!(
+        retried,
+        Some(without(m())),
+        "the cached answer, applied once"
+    );
+    assert_eq!(replica.sm, without(m()));
+}
