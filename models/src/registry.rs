@@ -350,7 +350,7 @@ pub fn checks() -> Vec<Check> {
         },
         Check {
             name: "chain-bug-no-resend",
-            about: "deliberate bug: after a middle failure the predecessor does not resend what its new successor lacks",
+            about: "deliberate bug: after a reconfiguration a node does not resend what its successor lacks (the middle-failure repair)",
             search: Search::Dfs,
             expect: vec![("update propagation", Violated)],
             quick: Bounds::default(),

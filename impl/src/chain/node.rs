@@ -38,8 +38,9 @@ pub enum ChainBug {
     /// Messages stamped with an older epoch are acted on, so a halted node's last updates
     /// still land after the chain was rebuilt around it.
     OldEpoch,
-    /// After a middle node fails, its predecessor does not resend what the new successor
-    /// lacks.
+    /// On a new configuration a node does not resend what its successor reports lacking:
+    /// the resend that repairs a middle failure, and that every reconfiguration relies on
+    /// for updates held back or dropped as old while the epochs changed.
     NoResend,
     /// A write is acknowledged as soon as the head accepts it, before the tail applies it.
     EarlyReply,
