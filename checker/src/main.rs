@@ -6,11 +6,11 @@ mod check;
 mod client;
 mod cluster;
 mod explore;
+mod history;
 mod kv;
 mod logging;
 mod node;
 mod stats;
-mod history;
 
 use clap::{Parser, Subcommand};
 use coord_models::Bounds;

@@ -8,6 +8,7 @@ use crate::node::Node;
 use crate::registry::{Bounds, ModelCfg, Representative};
 use crate::restart::Restarting;
 use crate::symmetry::{hash_key, sort_servers};
+use crate::workload::kv_script;
 use coord::client::{Client, ClientState, Wire};
 use coord::kv::KvStore;
 use coord::raft::{Msg, RaftBug, RaftServer, RaftState, Role, Term};
@@ -104,25 +105,6 @@ impl RaftCfg {
         self
     }
 
-    /// Client `c`'s script. Client 1 (and every odd client) creates the key only if absent,
-    /// so that both outcomes of a conditional put occur.
-    fn script(&self, c: usize) -> Vec<KvOp> {
-        let value = ["a", "b", "c", "d", "e", "f"][c % 6];
-        (0..self.ops)
-            .map(|i| {
-                if i % 2 == 1 {
-                    KvOp::Get { key: "x".into() }
-                } else {
-                    KvOp::Put {
-                        key: "x".into(),
-                        value: value.into(),
-                        expected: (c % 2 == 1).then_some(0),
-                    }
-                }
-            })
-            .collect()
-    }
-
     /// Builds the model that is checked, with the properties named in `judged` (see
     /// [`PROPERTIES`]).
     pub fn into_model(self, judged: &[&str]) -> RaftModel {
@@ -140,7 +122,12 @@ impl RaftCfg {
             Node::Server(server)
         });
         let clients = (0..self.clients).map(|c| {
-            let client = KvClient::new(server_ids.clone(), c, self.script(c), model_timeout());
+            let client = KvClient::new(
+                server_ids.clone(),
+                c,
+                kv_script(c, self.ops),
+                model_timeout(),
+            );
             Node::Client(client)
         });
         let network = if self.duplicating {

@@ -3,8 +3,10 @@
 //! Names are `<system>`, `<system>-<variant>` and `<system>-bug-<what>` for a deliberate
 //! mistake that the checker must catch, so that a prefix selects a family.
 
+use crate::chain::{self, ChainCfg};
 use crate::raft::{self, RaftCfg};
 use crate::run::{Runnable, Search, Verdict};
+use coord::chain::{ChainBug, ReadMode};
 use coord::raft::RaftBug;
 use stateright::actor::{Actor, ActorModelState, Id};
 
@@ -155,6 +157,39 @@ fn hunt_base() -> RaftCfg {
     }
 }
 
+const CHAIN_SAFETY: [&str; 4] = [
+    "linearizable",
+    "no split brain",
+    "update propagation",
+    "an acknowledged write is never lost",
+];
+const CHAIN_FAILOVERS: [&str; 4] = [
+    "the head fails and a later write commits",
+    "a middle node fails and a later write commits",
+    "the tail fails and a later write commits",
+    "every client finishes",
+];
+
+/// Checks the sizes that every chain model needs to make sense.
+fn chain_model(cfg: ChainCfg, judged: &[&str]) -> Result<Box<dyn Runnable>, String> {
+    if cfg.nodes == 0 {
+        return Err("--servers (chain nodes) must be at least 1".into());
+    }
+    if cfg.nodes + 1 + cfg.clients > 16 {
+        return Err("at most 16 actors (nodes + manager + clients) fit a model".into());
+    }
+    Ok(Box::new(cfg.into_model(judged)))
+}
+
+/// A deliberate-bug hunt on the chain: the base model with the bug.
+fn chain_bug(bug: ChainBug, b: &Bounds, judged: &[&str]) -> Result<Box<dyn Runnable>, String> {
+    let cfg = ChainCfg {
+        bug: Some(bug),
+        ..chain::base()
+    };
+    chain_model(cfg.with(b), judged)
+}
+
 /// Every named check, in the order `coord list` prints them.
 pub fn checks() -> Vec<Check> {
     vec![
@@ -266,6 +301,79 @@ pub fn checks() -> Vec<Check> {
             expect: vec![("linearizable", Violated)],
             quick: Bounds::default(),
             build: |b, judged| raft_bug(RaftBug::LocalReads, hunt_base(), b, judged),
+        },
+        Check {
+            name: "chain",
+            about: "chain replication, 3 nodes + manager, 2 clients x (put, get), 1 fail-stop failure: linearizable, update propagation, failover",
+            search: Search::Dfs,
+            expect: all_hold(&[&CHAIN_SAFETY, &CHAIN_FAILOVERS]),
+            quick: Bounds {
+                clients: Some(1),
+                ..Bounds::default()
+            },
+            build: |b, judged| chain_model(chain::base().with(b), judged),
+        },
+        Check {
+            name: "craq",
+            about: "chain with CRAQ reads at every node: dirty reads resolved by a version query to the tail",
+            search: Search::Dfs,
+            expect: all_hold(&[&CHAIN_SAFETY, &["a dirty read is resolved by the tail", "every client finishes"]]),
+            quick: Bounds {
+                ops: Some(1),
+                max_crashes: Some(0),
+                ..Bounds::default()
+            },
+            build: |b, judged| {
+                let cfg = ChainCfg {
+                    reads: ReadMode::Craq,
+                    ..chain::base()
+                };
+                chain_model(cfg.with(b), judged)
+            },
+        },
+        Check {
+            name: "craq-eventual",
+            about: "documented weakness: CRAQ reads of the newest local version without asking the tail are not linearizable",
+            search: Search::Bfs,
+            expect: vec![
+                ("linearizable", Violated),
+                ("reads at one node never go back", Holds),
+            ],
+            quick: Bounds::default(),
+            build: |b, judged| {
+                let cfg = ChainCfg {
+                    reads: ReadMode::Newest,
+                    clients: 3,
+                    max_failures: 0,
+                    max_resends: 0,
+                    ..chain::base()
+                };
+                chain_model(cfg.with(b), judged)
+            },
+        },
+        Check {
+            name: "chain-bug-old-epoch",
+            about: "deliberate bug: nodes act on messages of an older epoch, so a failed node's last update lands twice",
+            search: Search::Dfs,
+            expect: vec![("update propagation", Violated)],
+            quick: Bounds::default(),
+            build: |b, judged| chain_bug(ChainBug::OldEpoch, b, judged),
+        },
+        Check {
+            name: "chain-bug-no-resend",
+            about: "deliberate bug: after a reconfiguration a node does not resend what its successor lacks (the middle-failure repair)",
+            search: Search::Dfs,
+            expect: vec![("update propagation", Violated)],
+            quick: Bounds::default(),
+            build: |b, judged| chain_bug(ChainBug::NoResend, b, judged),
+        },
+        Check {
+            name: "chain-bug-early-reply",
+            about: "deliberate bug: a write is acknowledged when the head accepts it, before the tail applies it",
+            search: Search::Bfs,
+            expect: vec![("an acknowledged write is never lost", Violated), ("linearizable", Violated)],
+            quick: Bounds::default(),
+            build: |b, judged| chain_bug(ChainBug::EarlyReply, b, judged),
         },
     ]
 }

@@ -63,6 +63,12 @@ named_checks! {
     raft_bug_old_term_commit => "raft-bug-old-term-commit",
     raft_bug_no_dedup => "raft-bug-no-dedup",
     raft_bug_stale_read => "raft-bug-stale-read",
+    chain => "chain",
+    craq => "craq",
+    craq_eventual => "craq-eventual",
+    chain_bug_old_epoch => "chain-bug-old-epoch",
+    chain_bug_no_resend => "chain-bug-no-resend",
+    chain_bug_early_reply => "chain-bug-early-reply",
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! The state-space reductions of the Raft model are sound: checked on every state of small
-//! models explored without them.
+//! The state-space reductions of the Raft and chain models are sound: checked on every
+//! state of small models explored without them.
 //!
 //! - Dropping ignored messages: a message declared ignored forever is not acted on when
 //!   delivered, and stays declared so after every step.
@@ -9,17 +9,23 @@
 //!   becomes a state reachable with restarts once its crashed servers recover, and every
 //!   Always property that holds there holds in the state with servers down.
 
+use coord_models::chain::{self, ChainCfg};
 use coord_models::raft::{self, ignored_forever, RaftCfg, State, PROPERTIES};
 use coord_models::symmetry::{rename, Renaming};
-use stateright::actor::{ActorModelAction, Id};
+use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Id};
 use stateright::{Expectation, Model, RewritePlan};
 use std::collections::{HashSet, VecDeque};
+use std::fmt::Debug;
+use std::hash::Hash;
 
 /// Up to `cap` states reachable in `model` within `depth` steps, breadth first, with no
 /// reduction.
-fn reachable<M: Model<State = State>>(model: &M, depth: usize, cap: usize) -> Vec<State> {
-    let mut seen: HashSet<State> = HashSet::new();
-    let mut queue: VecDeque<(State, usize)> =
+fn reachable<M: Model>(model: &M, depth: usize, cap: usize) -> Vec<M::State>
+where
+    M::State: Clone + Eq + Hash,
+{
+    let mut seen: HashSet<M::State> = HashSet::new();
+    let mut queue: VecDeque<(M::State, usize)> =
         model.init_states().into_iter().map(|s| (s, 0)).collect();
     let mut states = Vec::new();
     while let Some((state, d)) = queue.pop_front() {
@@ -41,7 +47,7 @@ fn reachable<M: Model<State = State>>(model: &M, depth: usize, cap: usize) -> Ve
     states
 }
 
-fn successors<M: Model<State = State>>(model: &M, state: &State) -> Vec<State> {
+fn successors<M: Model>(model: &M, state: &M::State) -> Vec<M::State> {
     let mut actions = Vec::new();
     model.actions(state, &mut actions);
     actions
@@ -51,12 +57,17 @@ fn successors<M: Model<State = State>>(model: &M, state: &State) -> Vec<State> {
         .collect()
 }
 
-/// The envelopes in flight that their receiver ignores forever.
-fn ignored(state: &State) -> Vec<(Id, Id, raft::RaftMsg)> {
+type Envelope<A> = (Id, Id, <A as Actor>::Msg);
+
+/// The envelopes in flight that their receiver ignores forever, by `dead`.
+fn ignored<A: Actor, H>(
+    state: &ActorModelState<A, H>,
+    dead: &impl Fn(&A::State, Id, &A::Msg) -> bool,
+) -> Vec<Envelope<A>> {
     state
         .network
         .iter_deliverable()
-        .filter(|e| ignored_forever(&state.actor_states[usize::from(e.dst)], e.src, e.msg))
+        .filter(|e| dead(&state.actor_states[usize::from(e.dst)], e.src, e.msg))
         .map(|e| (e.src, e.dst, e.msg.clone()))
         .collect()
 }
@@ -85,46 +96,79 @@ fn small_models() -> Vec<(&'static str, RaftCfg)> {
 
 const CAP: usize = 60_000;
 
+/// On every state of `model` (up to [`CAP`]): delivering a message that `dead` declares
+/// ignored changes nothing but the network (an ordered network consumes it), and after
+/// any step a message still in flight is still declared ignored. At least `min` such
+/// deliveries must be seen.
+fn assert_ignored_sound<A, C, H>(
+    name: &str,
+    model: &ActorModel<A, C, H>,
+    dead: impl Fn(&A::State, Id, &A::Msg) -> bool,
+    min: usize,
+) where
+    A: Actor,
+    A::Msg: Debug + Ord,
+    A::Timer: Ord,
+    A::State: Eq,
+    H: Clone + Debug + Eq + Hash,
+{
+    let mut checked = 0;
+    for state in reachable(model, usize::MAX, CAP) {
+        let dead_now = ignored(&state, &dead);
+        for (src, dst, msg) in &dead_now {
+            let deliver = ActorModelAction::Deliver {
+                src: *src,
+                dst: *dst,
+                msg: msg.clone(),
+            };
+            if !state.crashed[usize::from(*dst)] {
+                let acted = model.next_state(&state, deliver).is_some_and(|next| {
+                    next.actor_states != state.actor_states
+                        || next.timers_set != state.timers_set
+                        || next.history != state.history
+                        || next.network.len() + 1 != state.network.len()
+                });
+                assert!(
+                    !acted,
+                    "{name}: {msg:?} from {src:?} to {dst:?} was declared ignored but acted on"
+                );
+                checked += 1;
+            }
+        }
+        for next in successors(model, &state) {
+            let still = ignored(&next, &dead);
+            for envelope in &dead_now {
+                let in_flight = next
+                    .network
+                    .iter_deliverable()
+                    .any(|e| (e.src, e.dst, e.msg) == (envelope.0, envelope.1, &envelope.2));
+                assert!(
+                    !in_flight || still.contains(envelope),
+                    "{name}: {envelope:?} was ignored, then no longer"
+                );
+            }
+        }
+    }
+    assert!(
+        checked >= min,
+        "{name}: only {checked} ignored deliveries seen"
+    );
+}
+
 #[test]
 fn ignored_messages_are_never_acted_on_and_stay_ignored() {
     for (name, cfg) in small_models() {
-        let model = cfg.into_model(&[]);
-        let mut checked = 0;
-        for state in reachable(&model, usize::MAX, CAP) {
-            let dead = ignored(&state);
-            for (src, dst, msg) in &dead {
-                let deliver = ActorModelAction::Deliver {
-                    src: *src,
-                    dst: *dst,
-                    msg: msg.clone(),
-                };
-                if !state.crashed[usize::from(*dst)] {
-                    assert!(
-                        model.next_state(&state, deliver).is_none(),
-                        "{name}: {msg:?} from {src:?} to {dst:?} was declared ignored but acted on"
-                    );
-                    checked += 1;
-                }
-            }
-            for next in successors(&model, &state) {
-                let still: Vec<_> = ignored(&next);
-                for envelope in &dead {
-                    let in_flight = next
-                        .network
-                        .iter_deliverable()
-                        .any(|e| (e.src, e.dst, e.msg) == (envelope.0, envelope.1, &envelope.2));
-                    assert!(
-                        !in_flight || still.contains(envelope),
-                        "{name}: {envelope:?} was ignored, then no longer"
-                    );
-                }
-            }
-        }
-        assert!(
-            checked > 1000,
-            "{name}: only {checked} ignored deliveries seen"
-        );
+        assert_ignored_sound(name, &cfg.into_actors(&[]), ignored_forever, 1000);
     }
+}
+
+#[test]
+fn chain_messages_dropped_as_ignored_are_never_acted_on_and_stay_ignored() {
+    let cfg = ChainCfg {
+        clients: 1,
+        ..chain::base()
+    };
+    assert_ignored_sound("chain", &cfg.into_model(&[]), chain::ignored_forever, 1000);
 }
 
 /// The renaming that maps server `i` to `perm[i]` and leaves clients alone.

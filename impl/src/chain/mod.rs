@@ -1,0 +1,20 @@
+//! Chain replication (van Renesse and Schneider, "Chain Replication for Supporting High
+//! Throughput and Availability", OSDI 2004) with CRAQ's reads at any node (Terrace and
+//! Freedman, "Object Storage on CRAQ", USENIX ATC 2009), replicating the key-value map.
+//!
+//! - [`types`]: configurations and epochs, updates, storage and the wire messages.
+//! - [`store`]: what a history means: the map after a prefix, CRAQ's clean/dirty keys.
+//! - [`node`]: the chain node actor: update propagation, acknowledgements, reads.
+//! - [`manager`]: the configuration manager, a deterministic state machine of membership.
+
+pub mod manager;
+pub mod node;
+pub mod store;
+pub mod types;
+
+#[cfg(test)]
+mod tests;
+
+pub use manager::{ConfigManager, ConfigOp};
+pub use node::{ChainBug, ChainNode, ChainTimer, NodeState, ReadMode};
+pub use types::{ChainStorage, Config, Epoch, Msg, Update};

@@ -1,0 +1,380 @@
+//! The chain node actor (van Renesse and Schneider, OSDI 2004, with CRAQ's reads, Terrace
+//! and Freedman, USENIX ATC 2009): one state machine, a handler per message, no IO.
+//!
+//! Writes enter at the head and travel down the chain; the tail commits them and answers
+//! the client; acknowledgements travel back up so that every node learns which prefix of
+//! its history is committed (its "sent" list is the rest). The history and configuration
+//! are saved with `o.save(..)` before any message that depends on them.
+
+use super::store::{is_dirty, read_at, result_of};
+use super::types::{ChainStorage, Config, Msg, Update};
+use crate::client::ClientMsg;
+use coord_specs::kv::{KvOp, KvRet};
+use serde::{Deserialize, Serialize};
+use stateright::actor::{Actor, Id, Out};
+use std::borrow::Cow;
+use std::ops::Range;
+use std::time::Duration;
+
+type M = Msg<KvOp, KvRet>;
+
+/// Where reads are served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ReadMode {
+    /// Chain replication: only the tail answers reads.
+    Tail,
+    /// CRAQ: any member answers; a clean key from its own history, a dirty key at the
+    /// version the tail reports committed.
+    Craq,
+    /// CRAQ's eventual-consistency reads: any member answers from its newest version,
+    /// committed or not. Not linearizable; a client reading one node never goes back.
+    Newest,
+}
+
+/// A deliberate mistake, off by default, that a model switches on to show the checker
+/// catches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ChainBug {
+    /// Messages stamped with an older epoch are acted on, so a halted node's last updates
+    /// still land after the chain was rebuilt around it.
+    OldEpoch,
+    /// On a new configuration a node does not resend what its successor reports lacking:
+    /// the resend that repairs a middle failure, and that every reconfiguration relies on
+    /// for updates held back or dropped as old while the epochs changed.
+    NoResend,
+    /// A write is acknowledged as soon as the head accepts it, before the tail applies it.
+    EarlyReply,
+}
+
+/// The node's only timer: fail-stop (the paper's failure model). When it fires the node
+/// halts for good and the manager's failure detector reports it; in the models this is
+/// how a node fails.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ChainTimer {
+    Halt,
+}
+
+/// A chain node's configuration.
+#[derive(Clone, Debug)]
+pub struct ChainNode {
+    /// The configuration manager, told when this node halts.
+    pub manager: Id,
+    /// The chain at epoch 0, head first.
+    pub members: Vec<Id>,
+    pub reads: ReadMode,
+    /// When the node may fail-stop, or `None` for never (at run time the manager's missed
+    /// heartbeats find failures instead).
+    pub halt: Option<Range<Duration>>,
+    pub bug: Option<ChainBug>,
+}
+
+/// A node's state. `config` and `history` mirror what was last saved.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NodeState {
+    pub config: Config,
+    /// Every update this node has received, in the order the head accepted them.
+    pub history: Vec<Update<KvOp>>,
+    /// How many updates of `history` are known to be at the tail; the rest were sent down
+    /// the chain but not yet acknowledged.
+    pub committed: usize,
+    /// False from a change of successor until the new successor says what it holds:
+    /// nothing is forwarded meanwhile, so that it receives the updates in history order.
+    pub synced: bool,
+    /// Fail-stop: a halted node does nothing more. Only its configuration is kept, for
+    /// the models to see which position failed.
+    pub halted: bool,
+}
+
+impl NodeState {
+    pub fn is_head(&self, me: Id) -> bool {
+        self.config.head() == Some(me)
+    }
+
+    pub fn is_tail(&self, me: Id) -> bool {
+        self.config.tail() == Some(me)
+    }
+
+    /// True if this node will never act on `msg`, now or after any later step: a halted
+    /// node acts on nothing, and the epoch never goes down, so a message of an older epoch
+    /// stays ignored (under the epoch rule). A model may drop such a message.
+    pub fn ignores_forever(&self, msg: &M) -> bool {
+        let old = msg.config().is_some_and(|c| c.epoch < self.config.epoch);
+        self.halted || old
+    }
+
+    /// True if client `client`'s request `seq` (or a later one) is in the history: a
+    /// retried write enters the chain once, and its reply comes from the tail.
+    fn has_update(&self, client: Id, seq: u64) -> bool {
+        self.history
+            .iter()
+            .any(|u| u.client == client && u.seq >= seq)
+    }
+}
+
+impl ChainNode {
+    fn has_bug(&self, bug: ChainBug) -> bool {
+        self.bug == Some(bug)
+    }
+
+    fn save(&self, state: &NodeState, o: &mut Out<Self>) {
+        o.save(ChainStorage {
+            config: state.config.clone(),
+            history: state.history.clone(),
+        });
+    }
+
+    fn reply(&self, client: Id, seq: u64, ret: KvRet, o: &mut Out<Self>) {
+        o.send(client, Msg::Client(ClientMsg::Reply { seq, ret }));
+    }
+
+    fn redirect(&self, client: Id, seq: u64, to: Option<Id>, o: &mut Out<Self>) {
+        o.send(client, Msg::Client(ClientMsg::Redirect { seq, leader: to }));
+    }
+
+    /// Update propagation: the tail commits the whole history and answers the client of
+    /// every update it newly commits, then acknowledges upstream; any other node sends the
+    /// update down the chain once its successor is in sync.
+    fn propagate(&self, me: Id, state: &mut NodeState, o: &mut Out<Self>) {
+        if state.is_tail(me) {
+            self.commit_all(me, state, o);
+        } else if let (true, Some(next)) = (state.synced, state.config.successor(me)) {
+            let update = state.history.last().expect("propagating an update").clone();
+            let config = state.config.clone();
+            o.send(next, Msg::Forward { config, update });
+        }
+    }
+
+    /// The tail's rule: everything it holds is committed. The client of each newly
+    /// committed update gets its result, and the predecessor learns the committed prefix.
+    fn commit_all(&self, me: Id, state: &mut NodeState, o: &mut Out<Self>) {
+        let len = state.history.len();
+        for i in state.committed..len {
+            let update = &state.history[i];
+            self.reply(update.client, update.seq, result_of(&state.history, i), o);
+        }
+        state.committed = len;
+        if let Some(prev) = state.config.predecessor(me).filter(|_| len > 0) {
+            let config = state.config.clone();
+            o.send(prev, Msg::Ack { config, upto: len });
+        }
+    }
+
+    /// Adopts a newer configuration (saved first). Messages of the older epoch are ignored
+    /// from now on, so every link starts afresh: each node tells its predecessor how much
+    /// it holds and forwards nothing until its successor has done the same (this is how a
+    /// predecessor resends exactly what its new successor lacks after a middle failure).
+    /// The tail commits what it holds, which makes the predecessor of a failed tail the
+    /// tail.
+    fn install(&self, me: Id, state: &mut NodeState, config: Config, o: &mut Out<Self>) {
+        state.config = config;
+        self.save(state, o);
+        state.synced = state.config.successor(me).is_none();
+        if let Some(prev) = state.config.predecessor(me) {
+            let config = state.config.clone();
+            let len = state.history.len();
+            o.send(prev, Msg::Holding { config, len });
+        }
+        if state.is_tail(me) {
+            self.commit_all(me, state, o);
+        }
+    }
+
+    /// A client's request: writes at the head, reads where the read mode allows;
+    /// anywhere else the client is sent to the right node.
+    fn on_request(
+        &self,
+        me: Id,
+        state: &mut Cow<NodeState>,
+        client: Id,
+        seq: u64,
+        op: KvOp,
+        o: &mut Out<Self>,
+    ) {
+        if !state.config.members.contains(&me) {
+            return;
+        }
+        if op.is_read() {
+            return self.on_read(me, state, client, seq, op, o);
+        }
+        if !state.is_head(me) {
+            return self.redirect(client, seq, state.config.head(), o);
+        }
+        if state.has_update(client, seq) {
+            return;
+        }
+        let state = state.to_mut();
+        let epoch = state.config.epoch;
+        state.history.push(Update {
+            epoch,
+            client,
+            seq,
+            op,
+        });
+        self.save(state, o);
+        if self.has_bug(ChainBug::EarlyReply) {
+            let i = state.history.len() - 1;
+            self.reply(client, seq, result_of(&state.history, i), o);
+        }
+        self.propagate(me, state, o);
+    }
+
+    fn on_read(
+        &self,
+        me: Id,
+        state: &NodeState,
+        client: Id,
+        seq: u64,
+        op: KvOp,
+        o: &mut Out<Self>,
+    ) {
+        let newest = state.history.len();
+        match self.reads {
+            ReadMode::Tail if !state.is_tail(me) => {
+                self.redirect(client, seq, state.config.tail(), o)
+            }
+            ReadMode::Craq if is_dirty(&state.history, state.committed, op.key()) => {
+                let tail = state.config.tail().expect("a member knows a tail");
+                let config = state.config.clone();
+                o.send(
+                    tail,
+                    Msg::Query {
+                        config,
+                        client,
+                        seq,
+                        op,
+                    },
+                );
+            }
+            ReadMode::Tail | ReadMode::Craq | ReadMode::Newest => {
+                self.reply(client, seq, read_at(&state.history, newest, &op), o)
+            }
+        }
+    }
+
+    /// A message from another node, stamped with its sender's configuration: an older
+    /// epoch is ignored (the rule that keeps a failed node's last words out of the rebuilt
+    /// chain), a newer one is adopted first.
+    fn on_peer(&self, me: Id, state: &mut Cow<NodeState>, src: Id, msg: M, o: &mut Out<Self>) {
+        if state.ignores_forever(&msg) && !self.has_bug(ChainBug::OldEpoch) {
+            return;
+        }
+        if let Some(config) = msg.config().filter(|c| c.epoch > state.config.epoch) {
+            let config = config.clone();
+            self.install(me, state.to_mut(), config, o);
+        }
+        match msg {
+            Msg::Forward { update, .. } => {
+                let state = state.to_mut();
+                state.history.push(update);
+                self.save(state, o);
+                self.propagate(me, state, o);
+            }
+            Msg::Ack { upto, .. } if upto > state.committed => {
+                let state = state.to_mut();
+                state.committed = upto.min(state.history.len());
+                if let Some(prev) = state.config.predecessor(me) {
+                    let config = state.config.clone();
+                    o.send(prev, Msg::Ack { config, upto });
+                }
+            }
+            Msg::Holding { len, .. } if state.config.successor(me) == Some(src) => {
+                state.to_mut().synced = true;
+                if !self.has_bug(ChainBug::NoResend) {
+                    for update in state.history.iter().skip(len) {
+                        let config = state.config.clone();
+                        let update = update.clone();
+                        o.send(src, Msg::Forward { config, update });
+                    }
+                }
+            }
+            Msg::Query {
+                client, seq, op, ..
+            } if state.is_tail(me) => {
+                let config = state.config.clone();
+                let upto = state.committed;
+                o.send(
+                    src,
+                    Msg::Committed {
+                        config,
+                        client,
+                        seq,
+                        op,
+                        upto,
+                    },
+                );
+            }
+            Msg::Committed {
+                client,
+                seq,
+                op,
+                upto,
+                ..
+            } => self.reply(client, seq, read_at(&state.history, upto, &op), o),
+            _ => {}
+        }
+    }
+}
+
+impl Actor for ChainNode {
+    type Msg = M;
+    type State = NodeState;
+    type Timer = ChainTimer;
+    type Storage = ChainStorage<KvOp>;
+    type Random = ();
+
+    /// A fresh node starts in the epoch-0 chain; a restarted one from its storage, with
+    /// nothing known to be committed.
+    fn on_start(&self, _id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> NodeState {
+        if let Some(halt) = &self.halt {
+            o.set_timer(ChainTimer::Halt, halt.clone());
+        }
+        let (config, history) = match storage {
+            Some(s) => (s.config.clone(), s.history.clone()),
+            None => (
+                Config {
+                    epoch: 0,
+                    members: self.members.clone(),
+                },
+                Vec::new(),
+            ),
+        };
+        NodeState {
+            config,
+            history,
+            committed: 0,
+            synced: true,
+            halted: false,
+        }
+    }
+
+    fn on_msg(&self, me: Id, state: &mut Cow<NodeState>, src: Id, msg: M, o: &mut Out<Self>) {
+        if state.halted {
+            return;
+        }
+        match msg {
+            Msg::Client(ClientMsg::Request { seq, op }) => {
+                self.on_request(me, state, src, seq, op, o)
+            }
+            Msg::Client(_) | Msg::Halted => {}
+            peer => self.on_peer(me, state, src, peer, o),
+        }
+    }
+
+    /// Fail-stop: halt, forget the history (no step reads it again) and tell the manager.
+    fn on_timeout(
+        &self,
+        _id: Id,
+        state: &mut Cow<NodeState>,
+        _timer: &ChainTimer,
+        o: &mut Out<Self>,
+    ) {
+        if state.halted {
+            return;
+        }
+        let state = state.to_mut();
+        state.halted = true;
+        state.history.clear();
+        state.committed = 0;
+        o.send(self.manager, Msg::Halted);
+    }
+}

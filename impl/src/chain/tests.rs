@@ -1,0 +1,485 @@
+//! The chain node's and the manager's handlers, one story of messages per test: an actor
+//! is driven by calling its handlers directly, and each step is checked on the state it
+//! leaves and on the messages it sends.
+//!
+//! The chain is `h()` (id 0, head), `m()` (id 1, middle) and `t()` (id 2, tail), with the
+//! manager `mgr()` (id 3) and a client `client()` (id 7).
+
+use super::*;
+use crate::client::ClientMsg;
+use crate::raft::StateMachine;
+use crate::test_util::{run, sends, Step};
+use coord_specs::kv::{KvOp, KvRet};
+use stateright::actor::{Actor, Command, Id, Out};
+
+type M = Msg<KvOp, KvRet>;
+
+fn h() -> Id {
+    Id::from(0)
+}
+fn m() -> Id {
+    Id::from(1)
+}
+fn t() -> Id {
+    Id::from(2)
+}
+fn mgr() -> Id {
+    Id::from(3)
+}
+fn client() -> Id {
+    Id::from(7)
+}
+
+fn chain(reads: ReadMode, bug: Option<ChainBug>) -> ChainNode {
+    ChainNode {
+        manager: mgr(),
+        members: vec![h(), m(), t()],
+        reads,
+        halt: None,
+        bug,
+    }
+}
+
+fn node() -> ChainNode {
+    chain(ReadMode::Tail, None)
+}
+
+fn epoch0() -> Config {
+    Config {
+        epoch: 0,
+        members: vec![h(), m(), t()],
+    }
+}
+
+/// The configuration after removing `failed` from the epoch-0 chain.
+fn without(failed: Id) -> Config {
+    let mut config = epoch0();
+    config.apply(&ConfigOp::Remove(failed));
+    config
+}
+
+fn put(value: &str) -> KvOp {
+    KvOp::Put {
+        key: "x".into(),
+        value: value.into(),
+        expected: None,
+    }
+}
+
+fn get() -> KvOp {
+    KvOp::Get { key: "x".into() }
+}
+
+fn update(seq: u64, value: &str) -> Update<KvOp> {
+    Update {
+        epoch: 0,
+        client: client(),
+        seq,
+        op: put(value),
+    }
+}
+
+fn request(seq: u64, op: KvOp) -> M {
+    Msg::Client(ClientMsg::Request { seq, op })
+}
+
+fn reply(seq: u64, ret: KvRet) -> M {
+    Msg::Client(ClientMsg::Reply { seq, ret })
+}
+
+fn forward(config: Config, update: Update<KvOp>) -> M {
+    Msg::Forward { config, update }
+}
+
+fn fresh(n: &ChainNode) -> NodeState {
+    n.on_start(h(), &None, &mut Out::new())
+}
+
+/// A node in the epoch-0 chain holding `history`, of which `committed` is committed.
+fn holding(history: Vec<Update<KvOp>>, committed: usize) -> NodeState {
+    NodeState {
+        history,
+        committed,
+        ..fresh(&node())
+    }
+}
+
+fn deliver(n: &ChainNode, me: Id, state: &NodeState, src: Id, msg: M) -> Step<ChainNode> {
+    run(state, |cow, o| n.on_msg(me, cow, src, msg, o))
+}
+
+fn saves(step: &Step<ChainNode>) -> usize {
+    step.cmds
+        .iter()
+        .filter(|c| matches!(c, Command::Save(_)))
+        .count()
+}
+
+#[test]
+fn a_write_at_the_head_is_saved_then_forwarded_and_not_answered() {
+    let step = deliver(
+        &node(),
+        h(),
+        &fresh(&node()),
+        client(),
+        request(1, put("a")),
+    );
+    assert_eq!(step.state.history, vec![update(1, "a")]);
+    assert!(
+        matches!(step.cmds[0], Command::Save(_)),
+        "saved before the send"
+    );
+    assert_eq!(
+        sends(&step.cmds),
+        vec![(m(), forward(epoch0(), update(1, "a")))]
+    );
+}
+
+#[test]
+fn a_retried_write_enters_the_chain_once() {
+    let head = holding(vec![update(1, "a")], 0);
+    let step = deliver(&node(), h(), &head, client(), request(1, put("a")));
+    assert!(!step.changed);
+    assert!(step.cmds.is_empty());
+}
+
+#[test]
+fn a_write_or_read_at_the_wrong_node_is_redirected() {
+    let write = deliver(
+        &node(),
+        m(),
+        &fresh(&node()),
+        client(),
+        request(1, put("a")),
+    );
+    let read = deliver(&node(), m(), &fresh(&node()), client(), request(1, get()));
+    let to = |leader| {
+        Msg::Client(ClientMsg::Redirect {
+            seq: 1,
+            leader: Some(leader),
+        })
+    };
+    assert_eq!(sends(&write.cmds), vec![(client(), to(h()))]);
+    assert_eq!(sends(&read.cmds), vec![(client(), to(t()))]);
+    assert!(!write.changed && !read.changed);
+}
+
+#[test]
+fn the_middle_passes_an_update_down_and_an_ack_up() {
+    let step = deliver(
+        &node(),
+        m(),
+        &fresh(&node()),
+        h(),
+        forward(epoch0(), update(1, "a")),
+    );
+    assert_eq!(
+        sends(&step.cmds),
+        vec![(t(), forward(epoch0(), update(1, "a")))]
+    );
+    let ack = Msg::Ack {
+        config: epoch0(),
+        upto: 1,
+    };
+    let step = deliver(&node(), m(), &step.state, t(), ack.clone());
+    assert_eq!(step.state.committed, 1);
+    assert_eq!(sends(&step.cmds), vec![(h(), ack)]);
+}
+
+#[test]
+fn the_tail_commits_answers_the_client_and_acknowledges() {
+    let step = deliver(
+        &node(),
+        t(),
+        &fresh(&node()),
+        m(),
+        forward(epoch0(), update(1, "a")),
+    );
+    assert_eq!(step.state.committed, 1);
+    assert_eq!(saves(&step), 1);
+    let ack = Msg::Ack {
+        config: epoch0(),
+        upto: 1,
+    };
+    assert_eq!(
+        sends(&step.cmds),
+        vec![
+            (client(), reply(1, KvRet::PutOk { version: 1 })),
+            (m(), ack)
+        ]
+    );
+    let read = deliver(&node(), t(), &step.state, client(), request(2, get()));
+    let value = KvRet::GetOk {
+        value: Some("a".into()),
+        version: 1,
+    };
+    assert_eq!(sends(&read.cmds), vec![(client(), reply(2, value))]);
+}
+
+#[test]
+fn a_message_of_an_older_epoch_is_ignored() {
+    let tail = NodeState {
+        config: without(m()),
+        ..fresh(&node())
+    };
+    let step = deliver(&node(), t(), &tail, m(), forward(epoch0(), update(1, "a")));
+    assert!(!step.changed);
+    assert!(step.cmds.is_empty());
+    // The deliberate bug acts on it.
+    let buggy = chain(ReadMode::Tail, Some(ChainBug::OldEpoch));
+    let step = deliver(&buggy, t(), &tail, m(), forward(epoch0(), update(1, "a")));
+    assert_eq!(step.state.history.len(), 1);
+}
+
+#[test]
+fn when_the_head_fails_its_successor_becomes_head() {
+    let middle = holding(vec![update(1, "a")], 0);
+    let step = deliver(&node(), m(), &middle, mgr(), Msg::NewConfig(without(h())));
+    assert!(step.state.is_head(m()));
+    assert!(
+        !step.state.synced,
+        "waits for its successor to say what it holds"
+    );
+    assert!(sends(&step.cmds).is_empty());
+    let step = deliver(&node(), m(), &step.state, client(), request(2, put("b")));
+    assert_eq!(step.state.history.len(), 2);
+    assert!(sends(&step.cmds).is_empty(), "held back until in sync");
+    let holding_one = Msg::Holding {
+        config: without(h()),
+        len: 1,
+    };
+    let step = deliver(&node(), m(), &step.state, t(), holding_one);
+    let second = Update {
+        epoch: 1,
+        ..update(2, "b")
+    };
+    assert_eq!(
+        sends(&step.cmds),
+        vec![(t(), forward(without(h()), second))]
+    );
+}
+
+#[test]
+fn when_the_tail_fails_its_predecessor_commits_and_answers() {
+    let middle = holding(vec![update(1, "a")], 0);
+    let step = deliver(&node(), m(), &middle, mgr(), Msg::NewConfig(without(t())));
+    assert!(step.state.is_tail(m()));
+    assert_eq!(step.state.committed, 1);
+    let config = without(t());
+    assert_eq!(
+        sends(&step.cmds),
+        vec![
+            (
+                h(),
+                Msg::Holding {
+                    config: config.clone(),
+                    len: 1
+                }
+            ),
+            (client(), reply(1, KvRet::PutOk { version: 1 })),
+            (h(), Msg::Ack { config, upto: 1 }),
+        ]
+    );
+}
+
+#[test]
+fn after_a_middle_failure_the_predecessor_resends_what_the_successor_lacks() {
+    let head = holding(vec![update(1, "a"), update(2, "b")], 0);
+    let holding_one = Msg::Holding {
+        config: without(m()),
+        len: 1,
+    };
+    let step = deliver(&node(), h(), &head, t(), holding_one.clone());
+    assert_eq!(step.state.config, without(m()), "a newer epoch is adopted");
+    assert_eq!(
+        sends(&step.cmds),
+        vec![(t(), forward(without(m()), update(2, "b")))]
+    );
+    let buggy = chain(ReadMode::Tail, Some(ChainBug::NoResend));
+    let step = deliver(&buggy, h(), &head, t(), holding_one);
+    assert!(step.state.synced);
+    assert!(sends(&step.cmds).is_empty());
+}
+
+#[test]
+fn craq_reads_a_clean_key_locally_and_asks_the_tail_for_a_dirty_one() {
+    let craq = chain(ReadMode::Craq, None);
+    let clean = holding(vec![update(1, "a")], 1);
+    let step = deliver(&craq, m(), &clean, client(), request(2, get()));
+    let a = KvRet::GetOk {
+        value: Some("a".into()),
+        version: 1,
+    };
+    assert_eq!(sends(&step.cmds), vec![(client(), reply(2, a.clone()))]);
+
+    let dirty = holding(vec![update(1, "a"), update(2, "b")], 1);
+    let step = deliver(&craq, m(), &dirty, client(), request(3, get()));
+    let query = Msg::Query {
+        config: epoch0(),
+        client: client(),
+        seq: 3,
+        op: get(),
+    };
+    assert_eq!(sends(&step.cmds), vec![(t(), query.clone())]);
+
+    let tail = holding(vec![update(1, "a")], 1);
+    let step = deliver(&craq, t(), &tail, m(), query);
+    let committed = Msg::Committed {
+        config: epoch0(),
+        client: client(),
+        seq: 3,
+        op: get(),
+        upto: 1,
+    };
+    assert_eq!(sends(&step.cmds), vec![(m(), committed.clone())]);
+    let step = deliver(&craq, m(), &dirty, t(), committed);
+    assert_eq!(sends(&step.cmds), vec![(client(), reply(3, a))]);
+}
+
+#[test]
+fn eventual_reads_return_the_newest_local_version() {
+    let newest = chain(ReadMode::Newest, None);
+    let dirty = holding(vec![update(1, "a"), update(2, "b")], 1);
+    let step = deliver(&newest, m(), &dirty, client(), request(3, get()));
+    let b = KvRet::GetOk {
+        value: Some("b".into()),
+        version: 2,
+    };
+    assert_eq!(sends(&step.cmds), vec![(client(), reply(3, b))]);
+}
+
+#[test]
+fn the_early_reply_bug_answers_at_the_head() {
+    let buggy = chain(ReadMode::Tail, Some(ChainBug::EarlyReply));
+    let step = deliver(&buggy, h(), &fresh(&buggy), client(), request(1, put("a")));
+    assert_eq!(
+        sends(&step.cmds)[0],
+        (client(), reply(1, KvRet::PutOk { version: 1 }))
+    );
+}
+
+#[test]
+fn a_halted_node_tells_the_manager_and_does_nothing_more() {
+    let state = holding(vec![update(1, "a")], 1);
+    let step = run(&state, |cow, o| {
+        node().on_timeout(m(), cow, &ChainTimer::Halt, o)
+    });
+    assert!(step.state.halted);
+    assert_eq!(sends(&step.cmds), vec![(mgr(), Msg::Halted)]);
+    let after = deliver(
+        &node(),
+        m(),
+        &step.state,
+        h(),
+        forward(epoch0(), update(2, "b")),
+    );
+    assert!(!after.changed && after.cmds.is_empty());
+}
+
+#[test]
+fn a_restarted_node_resumes_from_its_storage() {
+    let storage = ChainStorage {
+        config: without(h()),
+        history: vec![update(1, "a")],
+    };
+    let state = node().on_start(m(), &Some(storage), &mut Out::new());
+    assert_eq!(state.config, without(h()));
+    assert_eq!(state.history, vec![update(1, "a")]);
+    assert_eq!(
+        state.committed, 0,
+        "nothing is known committed after a restart"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The manager.
+// ---------------------------------------------------------------------------------------
+
+fn manager() -> ConfigManager {
+    ConfigManager {
+        members: vec![h(), m(), t()],
+    }
+}
+
+#[test]
+fn removing_a_member_raises_the_epoch_and_keeps_the_order() {
+    assert_eq!(
+        without(m()),
+        Config {
+            epoch: 1,
+            members: vec![h(), t()]
+        }
+    );
+    let mut config = without(m());
+    assert_eq!(
+        config.apply(&ConfigOp::Remove(m())),
+        without(m()),
+        "not a member"
+    );
+    assert_eq!(
+        config.apply(&ConfigOp::Start(vec![m()])),
+        without(m()),
+        "started once"
+    );
+}
+
+#[test]
+fn the_manager_publishes_the_chain_without_a_halted_node() {
+    let start = manager().on_start(mgr(), &None, &mut Out::new());
+    assert_eq!(start, epoch0());
+    let step = run(&start, |cow, o| {
+        manager().on_msg(mgr(), cow, t(), Msg::Halted, o)
+    });
+    assert_eq!(step.state, without(t()));
+    let publish = Msg::NewConfig(without(t()));
+    assert_eq!(
+        sends(&step.cmds),
+        vec![(h(), publish.clone()), (m(), publish)]
+    );
+    let again = run(&step.state, |cow, o| {
+        manager().on_msg(mgr(), cow, t(), Msg::Halted, o)
+    });
+    assert!(!again.changed && again.cmds.is_empty());
+}
+
+#[test]
+fn the_manager_tells_a_client_where_to_go() {
+    let config = epoch0();
+    let write = run(&config, |cow, o| {
+        manager().on_msg(mgr(), cow, client(), request(1, put("a")), o)
+    });
+    let read = run(&config, |cow, o| {
+        manager().on_msg(mgr(), cow, client(), request(2, get()), o)
+    });
+    let to = |seq, leader| {
+        Msg::Client(ClientMsg::Redirect {
+            seq,
+            leader: Some(leader),
+        })
+    };
+    assert_eq!(sends(&write.cmds), vec![(client(), to(1, h()))]);
+    assert_eq!(sends(&read.cmds), vec![(client(), to(2, t()))]);
+}
+
+#[test]
+fn raft_can_replicate_the_manager_and_suppresses_a_repeated_removal() {
+    use crate::raft::{Entry, Replica};
+    let detector = Id::from(9);
+    let entry = |seq, op| Entry {
+        term: 1,
+        client: detector,
+        seq,
+        op,
+    };
+    let mut replica = Replica::<Config>::default();
+    replica.apply(&entry(1, ConfigOp::Start(vec![h(), m(), t()])), true);
+    let removed = replica.apply(&entry(2, ConfigOp::Remove(m())), true);
+    assert_eq!(removed, Some(without(m())));
+    let retried = replica.apply(&entry(2, ConfigOp::Remove(m())), true);
+    assert_eq!(
+        retried,
+        Some(without(m())),
+        "the cached answer, applied once"
+    );
+    assert_eq!(replica.sm, without(m()));
+}

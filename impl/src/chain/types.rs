@@ -1,0 +1,127 @@
+//! Chain replication's vocabulary: the configuration (members and epoch), the updates a
+//! chain carries, what a node keeps on stable storage, and the wire messages.
+
+use crate::client::{ClientMsg, Wire};
+use serde::{Deserialize, Serialize};
+use stateright::actor::Id;
+
+/// A configuration number. The manager raises it with every change of membership.
+pub type Epoch = u64;
+
+/// A chain configuration: the members in chain order (head first, tail last) and the epoch
+/// that names this membership. Two nodes with the same epoch agree on the members, so on
+/// the head and the tail: the rule that rules out split brain.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Config {
+    pub epoch: Epoch,
+    pub members: Vec<Id>,
+}
+
+impl Config {
+    pub fn head(&self) -> Option<Id> {
+        self.members.first().copied()
+    }
+
+    pub fn tail(&self) -> Option<Id> {
+        self.members.last().copied()
+    }
+
+    fn position(&self, node: Id) -> Option<usize> {
+        self.members.iter().position(|&m| m == node)
+    }
+
+    /// The member before `node` (towards the head), if any.
+    pub fn predecessor(&self, node: Id) -> Option<Id> {
+        let i = self.position(node)?;
+        i.checked_sub(1).map(|p| self.members[p])
+    }
+
+    /// The member after `node` (towards the tail), if any.
+    pub fn successor(&self, node: Id) -> Option<Id> {
+        let i = self.position(node)?;
+        self.members.get(i + 1).copied()
+    }
+}
+
+/// One client write as it travels down the chain, tagged with the client's (id, sequence)
+/// so that a retried request enters the chain once, and with the epoch in which the head
+/// accepted it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Update<Op> {
+    pub epoch: Epoch,
+    pub client: Id,
+    pub seq: u64,
+    pub op: Op,
+}
+
+/// What a node must find again after a restart: its history of updates and its
+/// configuration (with the epoch), saved before any message that depends on them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChainStorage<Op> {
+    pub config: Config,
+    pub history: Vec<Update<Op>>,
+}
+
+/// Every message of a chain: configuration from the manager, the update-propagation and
+/// acknowledgement messages between neighbours, CRAQ's version query, the fail-stop notice,
+/// and client traffic. Messages between nodes carry the sender's configuration: a receiver
+/// ignores an older epoch and adopts a newer one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Msg<Op, Ret> {
+    /// The manager's newest configuration.
+    NewConfig(Config),
+    /// An update for the successor to append to its history.
+    Forward { config: Config, update: Update<Op> },
+    /// The first `upto` updates of the history are at the tail (committed).
+    Ack { config: Config, upto: usize },
+    /// A node with a new predecessor tells it how many updates it holds, so that the
+    /// predecessor resends exactly the rest.
+    Holding { config: Config, len: usize },
+    /// CRAQ: which updates has the tail committed? Asked for client `client`'s read `seq`.
+    Query {
+        config: Config,
+        client: Id,
+        seq: u64,
+        op: Op,
+    },
+    /// CRAQ: the tail's answer: it has committed its first `upto` updates.
+    Committed {
+        config: Config,
+        client: Id,
+        seq: u64,
+        op: Op,
+        upto: usize,
+    },
+    /// A node has halted (fail-stop): what the manager's failure detector reports.
+    Halted,
+    /// A client's request or an answer to a client.
+    Client(ClientMsg<Op, Ret>),
+}
+
+impl<Op, Ret> Msg<Op, Ret> {
+    /// The configuration a message between nodes is stamped with.
+    pub fn config(&self) -> Option<&Config> {
+        match self {
+            Msg::NewConfig(config)
+            | Msg::Forward { config, .. }
+            | Msg::Ack { config, .. }
+            | Msg::Holding { config, .. }
+            | Msg::Query { config, .. }
+            | Msg::Committed { config, .. } => Some(config),
+            Msg::Halted | Msg::Client(_) => None,
+        }
+    }
+}
+
+impl<Op, Ret> Wire<Op, Ret> for Msg<Op, Ret> {
+    fn from_client(msg: ClientMsg<Op, Ret>) -> Self {
+        Msg::Client(msg)
+    }
+
+    fn as_client(&self) -> Option<&ClientMsg<Op, Ret>> {
+        match self {
+            Msg::Client(msg) => Some(msg),
+            _ => None,
+        }
+    }
+}

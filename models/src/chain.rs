@@ -1,0 +1,401 @@
+//! The chain replication model: chain nodes replicating the key-value map, the
+//! configuration manager, clients running short scripts, FIFO links (the paper's
+//! assumption), and fail-stop failures of nodes, with the properties of the chain
+//! replication and CRAQ papers plus linearizability of what clients see.
+
+use crate::dead_messages::drop_dead_messages;
+use crate::history::History;
+use crate::monotonic::ReadOrder;
+use crate::node::Node;
+use crate::registry::{ModelCfg, Representative};
+use crate::workload::{get_x, kv_script};
+use coord::chain::{ChainBug, ChainNode, ConfigManager, Msg, NodeState, ReadMode};
+use coord::client::{Client, ClientState, Wire};
+use coord_specs::kv::{KvOp, KvRet, KvSpec};
+use stateright::actor::{
+    model_timeout, Actor, ActorModel, ActorModelState, Envelope, Id, LossyNetwork, Network,
+};
+use stateright::Expectation;
+
+pub type ChainMsg = Msg<KvOp, KvRet>;
+/// A chain node or the manager: the two kinds of server in a chain model.
+pub type Server = Node<ChainNode, ConfigManager>;
+pub type ChainClient = Client<KvOp, KvRet, ChainMsg>;
+pub type ChainActor = Node<Server, ChainClient>;
+pub type ChainModel = ActorModel<ChainActor, ChainCfg, Seen>;
+pub type State = ActorModelState<ChainActor, Seen>;
+
+/// What the clients have seen: the history checked for linearizability, and the order of
+/// the versions each client read from each node.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Seen {
+    pub history: History<KvSpec>,
+    pub reads: ReadOrder,
+}
+
+impl Seen {
+    fn on_send(cfg: &ChainCfg, seen: &Self, env: Envelope<&ChainMsg>) -> Option<Self> {
+        let history = History::on_send(cfg, &seen.history, env)?;
+        Some(Seen {
+            history,
+            reads: seen.reads.clone(),
+        })
+    }
+
+    /// A client's first answer to its current request, also recorded in the read order
+    /// if it answers a read (a late duplicate is not a read the client saw).
+    fn on_receive(cfg: &ChainCfg, seen: &Self, env: Envelope<&ChainMsg>) -> Option<Self> {
+        let history = History::on_receive(cfg, &seen.history, env)?;
+        let reads = seen.reads.on_receive(env);
+        Some(Seen {
+            history,
+            reads: reads.unwrap_or_else(|| seen.reads.clone()),
+        })
+    }
+}
+
+/// The size and bounds of one chain model.
+#[derive(Clone, Debug)]
+pub struct ChainCfg {
+    pub nodes: usize,
+    pub clients: usize,
+    /// Operations per client.
+    pub ops: usize,
+    /// How many nodes may fail (fail-stop) in a run.
+    pub max_failures: usize,
+    /// States where the clients together have resent more requests are not explored.
+    pub max_resends: u8,
+    pub reads: ReadMode,
+    pub bug: Option<ChainBug>,
+}
+
+impl ChainCfg {
+    /// Applies the size overrides given on the command line (`--servers` is the number of
+    /// chain nodes, `--max-crashes` the number of node failures).
+    pub fn with(mut self, b: &crate::Bounds) -> Self {
+        self.nodes = b.servers.unwrap_or(self.nodes);
+        self.clients = b.clients.unwrap_or(self.clients);
+        self.ops = b.ops.unwrap_or(self.ops);
+        self.max_failures = b.max_crashes.unwrap_or(self.max_failures);
+        self.max_resends = b.max_resends.unwrap_or(self.max_resends);
+        self
+    }
+
+    fn manager(&self) -> Id {
+        Id::from(self.nodes)
+    }
+
+    fn client_id(&self, c: usize) -> Id {
+        Id::from(self.nodes + 1 + c)
+    }
+
+    /// Client `c`'s first node (an index into the chain) and script. With reads at the
+    /// tail every client writes first at the head; with CRAQ reads client 0 writes and
+    /// every other client only reads, starting at node `c`, so that reads meet dirty keys
+    /// at every position.
+    fn plan(&self, c: usize) -> (usize, Vec<KvOp>) {
+        match self.reads {
+            ReadMode::Tail => (0, kv_script(c, self.ops)),
+            ReadMode::Craq | ReadMode::Newest if c == 0 => (0, kv_script(c, self.ops)),
+            ReadMode::Craq | ReadMode::Newest => (c % self.nodes, vec![get_x(); self.ops]),
+        }
+    }
+
+    /// Builds the model with the properties named in `judged` (see [`PROPERTIES`]).
+    pub fn into_model(self, judged: &[&str]) -> ChainModel {
+        let members: Vec<Id> = (0..self.nodes).map(Id::from).collect();
+        let nodes = members.iter().map(|_| {
+            Node::Server(Node::Server(ChainNode {
+                manager: self.manager(),
+                members: members.clone(),
+                reads: self.reads,
+                halt: Some(model_timeout()),
+                bug: self.bug,
+            }))
+        });
+        let manager = Node::Server(Node::Client(ConfigManager {
+            members: members.clone(),
+        }));
+        let mut servers = members.clone();
+        servers.push(self.manager());
+        let clients = (0..self.clients).map(|c| {
+            let (first, script) = self.plan(c);
+            Node::Client(ChainClient::new(
+                servers.clone(),
+                first,
+                script,
+                model_timeout(),
+            ))
+        });
+        let seen = Seen {
+            history: History::new(KvSpec::default()),
+            reads: ReadOrder::default(),
+        };
+        let mut model = ActorModel::new(self.clone(), seen)
+            .actors(nodes)
+            .actor(manager)
+            .actors(clients)
+            .init_network(Network::new_ordered([]))
+            .lossy_network(LossyNetwork::No)
+            .record_msg_out(Seen::on_send)
+            .record_msg_in(Seen::on_receive)
+            .within_boundary(within_boundary);
+        for (expectation, name, condition) in PROPERTIES {
+            if judged.contains(&name) {
+                model = model.property(expectation, name, condition);
+            }
+        }
+        model
+    }
+}
+
+impl ModelCfg<ChainActor, Seen> for ChainCfg {
+    fn actor_name(&self, id: Id) -> String {
+        let i = usize::from(id);
+        match i.cmp(&self.nodes) {
+            std::cmp::Ordering::Less => format!("n{i}"),
+            std::cmp::Ordering::Equal => "manager".to_string(),
+            std::cmp::Ordering::Greater => format!("c{}", i - self.nodes - 1),
+        }
+    }
+
+    /// The only choice is a client's: which server to retry at.
+    fn choice_name(&self, key: &str, random: &<ChainActor as Actor>::Random) -> String {
+        match random {
+            Node::Client(server) => format!("{key} {}", self.actor_name(*server)),
+            Node::Server(_) => key.to_string(),
+        }
+    }
+
+    /// Messages their receiver will never act on are dropped; with the old-epoch bug only
+    /// those to halted nodes, since the buggy nodes act on old epochs.
+    fn representative(&self) -> Option<Representative<ChainActor, Seen>> {
+        if self.bug == Some(ChainBug::OldEpoch) {
+            Some(|state| {
+                forget(
+                    state,
+                    |receiver, _, _| matches!(receiver, Node::Server(Node::Server(n)) if n.halted),
+                )
+            })
+        } else {
+            Some(|state| forget(state, ignored_forever))
+        }
+    }
+}
+
+type ActorState = <ChainActor as Actor>::State;
+
+/// `state` without the messages that `dead` declares ignored forever (see
+/// [`drop_dead_messages`]).
+fn forget(state: &State, dead: fn(&ActorState, Id, &ChainMsg) -> bool) -> State {
+    let mut state = state.clone();
+    drop_dead_messages(&mut state, dead);
+    state
+}
+
+/// Whether an actor in state `receiver` will never act on `msg`.
+pub fn ignored_forever(receiver: &ActorState, _src: Id, msg: &ChainMsg) -> bool {
+    match receiver {
+        Node::Server(Node::Server(n)) => n.ignores_forever(msg),
+        Node::Server(Node::Client(_)) => false,
+        Node::Client(c) => msg.as_client().is_some_and(|m| c.ignores_forever(m)),
+    }
+}
+
+type Condition = fn(&ChainModel, &State) -> bool;
+
+/// Every property of the chain model; a check includes those it judges.
+pub const PROPERTIES: [(Expectation, &str, Condition); 10] = [
+    (Expectation::Always, "linearizable", linearizable),
+    (
+        Expectation::Always,
+        "reads at one node never go back",
+        monotonic_reads,
+    ),
+    (Expectation::Always, "no split brain", no_split_brain),
+    (
+        Expectation::Always,
+        "update propagation",
+        update_propagation,
+    ),
+    (
+        Expectation::Always,
+        "an acknowledged write is never lost",
+        acknowledged_writes_kept,
+    ),
+    (
+        Expectation::Sometimes,
+        "the head fails and a later write commits",
+        |_, s| recovers_after(s, Position::Head),
+    ),
+    (
+        Expectation::Sometimes,
+        "a middle node fails and a later write commits",
+        |_, s| recovers_after(s, Position::Middle),
+    ),
+    (
+        Expectation::Sometimes,
+        "the tail fails and a later write commits",
+        |_, s| recovers_after(s, Position::Tail),
+    ),
+    (
+        Expectation::Sometimes,
+        "a dirty read is resolved by the tail",
+        dirty_read_resolved,
+    ),
+    (Expectation::Sometimes, "every client finishes", all_done),
+];
+
+/// Every chain node with its id.
+fn nodes(state: &State) -> impl Iterator<Item = (Id, &NodeState)> {
+    state
+        .actor_states
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| match &**a {
+            Node::Server(Node::Server(n)) => Some((Id::from(i), n)),
+            _ => None,
+        })
+}
+
+/// The nodes that have not halted.
+fn live_nodes(state: &State) -> impl Iterator<Item = (Id, &NodeState)> {
+    nodes(state).filter(|(_, n)| !n.halted)
+}
+
+fn node(state: &State, id: Id) -> Option<&NodeState> {
+    match &*state.actor_states[usize::from(id)] {
+        Node::Server(Node::Server(n)) => Some(n),
+        _ => None,
+    }
+}
+
+/// The manager's (newest) configuration.
+fn newest(model: &ChainModel, state: &State) -> coord::chain::Config {
+    match &*state.actor_states[usize::from(model.cfg.manager())] {
+        Node::Server(Node::Client(config)) => config.clone(),
+        _ => unreachable!("the manager sits after the nodes"),
+    }
+}
+
+fn clients(state: &State) -> impl Iterator<Item = &ClientState> {
+    state.actor_states.iter().filter_map(|a| a.client())
+}
+
+/// The bounds of the search: at most `max_failures` halted nodes and `max_resends` resends.
+fn within_boundary(cfg: &ChainCfg, state: &State) -> bool {
+    let failed = nodes(state).filter(|(_, n)| n.halted).count();
+    let resends: usize = clients(state).map(|c| usize::from(c.resends)).sum();
+    failed <= cfg.max_failures && resends <= usize::from(cfg.max_resends)
+}
+
+fn linearizable(_: &ChainModel, state: &State) -> bool {
+    state.history.history.is_linearizable()
+}
+
+/// CRAQ's eventual reads: a client reading one node never sees a version go back.
+fn monotonic_reads(_: &ChainModel, state: &State) -> bool {
+    state.history.reads.is_monotonic()
+}
+
+/// No split brain: two live nodes in one epoch agree on the members, so no two nodes act
+/// as head, or as tail, in one epoch; and no node is ahead of the manager.
+fn no_split_brain(model: &ChainModel, state: &State) -> bool {
+    let epoch = newest(model, state).epoch;
+    let live: Vec<_> = live_nodes(state).map(|(_, n)| &n.config).collect();
+    live.iter()
+        .all(|a| a.epoch <= epoch && live.iter().all(|b| a.epoch != b.epoch || a == b))
+}
+
+/// Update propagation (van Renesse and Schneider, section 3): along the newest chain,
+/// each live node's history is a prefix of its live predecessor's.
+fn update_propagation(model: &ChainModel, state: &State) -> bool {
+    let live = |id| node(state, id).filter(|n| !n.halted);
+    newest(model, state)
+        .members
+        .windows(2)
+        .all(|pair| match (live(pair[0]), live(pair[1])) {
+            (Some(a), Some(b)) => a.history.starts_with(&b.history),
+            _ => true,
+        })
+}
+
+/// Every write a client has seen acknowledged is held by every live member of the newest
+/// configuration, so no failure within the bounds can lose it.
+fn acknowledged_writes_kept(model: &ChainModel, state: &State) -> bool {
+    let cfg = &model.cfg;
+    let holders: Vec<&NodeState> = newest(model, state)
+        .members
+        .iter()
+        .filter_map(|&id| node(state, id).filter(|n| !n.halted))
+        .collect();
+    clients(state).enumerate().all(|(c, client)| {
+        let id = cfg.client_id(c);
+        let (_, script) = cfg.plan(c);
+        script[..client.next]
+            .iter()
+            .enumerate()
+            .filter(|(_, op)| !op.is_read())
+            .all(|(i, _)| {
+                let seq = i as u64 + 1;
+                holders
+                    .iter()
+                    .all(|n| n.history.iter().any(|u| u.client == id && u.seq == seq))
+            })
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Position {
+    Head,
+    Middle,
+    Tail,
+}
+
+/// A node that halted while at `position` of its chain, and a live tail has committed a
+/// write that the head accepted in a later epoch.
+fn recovers_after(state: &State, position: Position) -> bool {
+    let failed_epoch = nodes(state)
+        .filter(|(id, n)| {
+            let at = if n.is_head(*id) {
+                Position::Head
+            } else if n.is_tail(*id) {
+                Position::Tail
+            } else {
+                Position::Middle
+            };
+            n.halted && at == position
+        })
+        .map(|(_, n)| n.config.epoch)
+        .min();
+    failed_epoch.is_some_and(|epoch| {
+        live_nodes(state).any(|(id, n)| {
+            n.is_tail(id) && n.history[..n.committed].iter().any(|u| u.epoch > epoch)
+        })
+    })
+}
+
+/// CRAQ: the tail has answered a version query for a dirty read.
+fn dirty_read_resolved(_: &ChainModel, state: &State) -> bool {
+    state
+        .network
+        .iter_deliverable()
+        .any(|e| matches!(e.msg, Msg::Committed { .. }))
+}
+
+fn all_done(model: &ChainModel, state: &State) -> bool {
+    clients(state).all(|c| c.next == model.cfg.ops)
+}
+
+/// The default `chain` check: 3 nodes, 2 clients with a put and a get each, one failure.
+pub fn base() -> ChainCfg {
+    ChainCfg {
+        nodes: 3,
+        clients: 2,
+        ops: 2,
+        max_failures: 1,
+        max_resends: 2,
+        reads: ReadMode::Tail,
+        bug: None,
+    }
+}
