@@ -21,6 +21,7 @@ pub use tree::ZnodeTree;
 
 use crate::raft::StateMachine;
 use coord_specs::znode::{Path, ZkOp, ZkRet};
+use serde::{Deserialize, Serialize};
 
 /// What a successful write did to one path, as
 /// [`ZnodeTree::apply_with_changes`] reports it, so that the server can fire ZooKeeper's
@@ -54,6 +55,23 @@ impl Change {
             | Change::ChildrenChanged(path) => path,
         }
     }
+}
+
+/// A deliberate mistake in the znode service, off by default. A model switches one on to
+/// show that the checker catches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ZkBug {
+    /// Set data ignores the expected version, so the counter recipe's conditional set
+    /// always succeeds: two clients that read the same value both write value + 1 (a lost
+    /// update). Mini-transactions rest on the version check (notes, part II).
+    IgnoreVersion,
+    /// Closing an expired session forgets to delete its ephemeral nodes (notes, part I:
+    /// "Ephemeral: deleted when client session expires").
+    KeepEphemerals,
+    /// A server fires a watch when the write that triggers it arrives from its client,
+    /// before the write is committed and applied there: the client may hear of a change
+    /// that a read at that server does not show yet, or never.
+    EarlyWatch,
 }
 
 impl StateMachine for ZnodeTree {
