@@ -7,6 +7,7 @@
 pub mod client;
 pub mod kv;
 pub mod raft;
+pub mod recipes;
 #[cfg(test)]
 mod test_util;
 pub mod znode;

@@ -9,14 +9,24 @@
 //! - `node`: one znode, with its stat and its children.
 //! - `tree`: [`ZnodeTree`] and the operations (`ZkOp` in, `ZkRet` out).
 //! - [`Change`]: what a write did to which path, for the server to fire watches.
+//! - [`msg`]: the wire: Raft between servers, ZooKeeper's client protocol to clients.
+//! - [`watch`]: one-shot watches and the events they fire.
+//! - [`server`]: [`ZkServer`], the client protocol on top of a Raft server.
+//! - [`client`]: [`client::ZkClient`], a session running a program of calls.
 
+pub mod client;
+pub mod msg;
 mod node;
 mod path;
+pub mod server;
 mod tree;
+pub mod watch;
 
 #[cfg(test)]
 mod tests;
 
+pub use msg::{Serve, ZkMsg};
+pub use server::{ZkServer, ZkServerState, ZkTimer};
 pub use tree::ZnodeTree;
 
 use crate::raft::StateMachine;
@@ -33,7 +43,7 @@ use serde::{Deserialize, Serialize};
 /// ephemeral node deleted by `CloseSession`) `Deleted(path)` then `ChildrenChanged(parent)`;
 /// a set `DataChanged(path)`; a multi the changes of its steps in order. A path may appear
 /// more than once (two creates under one parent in one multi).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Change {
     /// A node was created at this path (ZooKeeper's `NodeCreated` event).
     Created(Path),
