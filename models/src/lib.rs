@@ -8,6 +8,7 @@ pub mod raft;
 pub mod registry;
 pub mod run;
 pub mod symmetry;
+pub mod znode;
 
 pub use registry::{checks, select, Bounds, Check};
 pub use run::{Progress, Report, RunOptions, Search, Verdict};

@@ -39,8 +39,7 @@ pub fn session_of(client: Id) -> SessionId {
 /// A znode server's configuration.
 #[derive(Clone, Debug)]
 pub struct ZkServer {
-    /// The Raft server, with commit notices on so that followers apply (and answer their
-    /// clients) as soon as an entry commits.
+    /// The Raft server underneath (see [`ZkServer::new`]).
     pub raft: ZkRaft,
     /// The leader's session expiry period; `None` for sessions that never expire.
     pub session_timeout: Option<Range<Duration>>,
@@ -92,9 +91,13 @@ struct Applied {
 }
 
 impl ZkServer {
+    /// A znode server on `raft`, which it sets to announce a new leader at once (a
+    /// follower forwards its clients' writes there, so it must learn who leads before any
+    /// write of its own arrives) and to notify followers of commits (they answer their
+    /// clients when they apply).
     pub fn new(raft: ZkRaft) -> Self {
         ZkServer {
-            raft: raft.with_commit_notice(true),
+            raft: raft.with_announce(true).with_commit_notice(true),
             session_timeout: None,
             bug: None,
         }
@@ -231,11 +234,10 @@ impl ZkServer {
         id: Id,
         state: &mut Cow<ZkServerState>,
         client: Id,
-        seq: u64,
-        op: ZkOp,
-        serve: Serve,
+        call: Waiting,
         o: &mut Out<Self>,
     ) {
+        let Waiting { seq, op, serve } = call;
         if op.is_read() && !serve.sync {
             let ret = state.tree().read(&op).expect("a read");
             let call = Waiting { seq, op, serve };
@@ -418,7 +420,7 @@ impl Actor for ZkServer {
                 raft.on_msg(id, st, src, msg, out)
             }),
             ZkMsg::Client(ClientMsg::Request { seq, op }, serve) => {
-                self.on_request(id, state, src, seq, op, serve, o)
+                self.on_request(id, state, src, Waiting { seq, op, serve }, o)
             }
             ZkMsg::Forward { client, seq, op } => self.propose(id, state, client, seq, op, o),
             ZkMsg::Ping { session } => self.on_ping(id, state, session, o),

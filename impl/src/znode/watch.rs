@@ -36,13 +36,16 @@ impl WatchKind {
         if change.path() != path {
             return false;
         }
-        match (self, change) {
-            (_, Change::Deleted(_)) => true,
-            (WatchKind::Exists, Change::Created(_) | Change::DataChanged(_)) => true,
-            (WatchKind::Data, Change::DataChanged(_)) => true,
-            (WatchKind::Child, Change::ChildrenChanged(_)) => true,
-            _ => false,
-        }
+        matches!(
+            (self, change),
+            (_, Change::Deleted(_))
+                | (
+                    WatchKind::Exists,
+                    Change::Created(_) | Change::DataChanged(_)
+                )
+                | (WatchKind::Data, Change::DataChanged(_))
+                | (WatchKind::Child, Change::ChildrenChanged(_))
+        )
     }
 }
 
