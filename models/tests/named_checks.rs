@@ -63,6 +63,14 @@ named_checks! {
     raft_bug_old_term_commit => "raft-bug-old-term-commit",
     raft_bug_no_dedup => "raft-bug-no-dedup",
     raft_bug_stale_read => "raft-bug-stale-read",
+    znode_counter => "znode-counter",
+    znode_stale_read => "znode-stale-read",
+    znode_sync_read => "znode-sync-read",
+    znode_ephemeral => "znode-ephemeral",
+    znode_watch => "znode-watch",
+    znode_bug_ignore_version => "znode-bug-ignore-version",
+    znode_bug_keep_ephemerals => "znode-bug-keep-ephemerals",
+    znode_bug_early_watch => "znode-bug-early-watch",
 }
 
 #[test]

@@ -23,10 +23,10 @@ pub struct Counter {
 /// Where the increment is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Phase {
-    /// Creating the counter with value 0, unless it exists.
-    Creating,
     /// Reading value and version.
     Reading,
+    /// Creating the counter with value 0, as the read found none.
+    Creating,
     /// Setting value + 1 if the version is still the one read.
     Setting,
     /// Backing off after a conflict.
@@ -68,20 +68,25 @@ impl Program for Counter {
     type State = CounterState;
 
     fn start(&self) -> (CounterState, Next) {
-        let state = CounterState {
-            phase: Phase::Creating,
+        let mut state = CounterState {
+            phase: Phase::Reading,
             conflicts: 0,
         };
-        let create = create(&self.path, "0", CreateMode::Persistent, 0);
-        (state, Next::Call(Call::plain(create)))
+        let read = self.read(&mut state);
+        (state, read)
     }
 
-    /// Created (or found existing): read. Read: set value + 1 at the version read (a value
-    /// that is not a number counts as 0). Set: done. A bad version is a conflict: back off,
-    /// then read again. A read that fails (a server that has not applied the create yet)
-    /// is retried the same way.
+    /// Read: set value + 1 at the version read (a value that is not a number, such as
+    /// empty data, counts as 0); no such node: create it with value 0 and read again (also
+    /// if someone else created it first). Set: done. A bad version is a conflict: back off,
+    /// then read again.
     fn on_return(&self, state: &mut CounterState, ret: &ZkRet) -> Next {
         match (state.phase, ret) {
+            (Phase::Reading, ZkRet::Err(ZkError::NoNode)) => {
+                state.phase = Phase::Creating;
+                let create = create(&self.path, "0", CreateMode::Persistent, 0);
+                Next::Call(Call::plain(create))
+            }
             (Phase::Creating, ZkRet::Created(_) | ZkRet::Err(ZkError::NodeExists)) => {
                 self.read(state)
             }
@@ -95,12 +100,10 @@ impl Program for Counter {
                 state.phase = Phase::Done;
                 Next::Done
             }
-            (Phase::Setting, ZkRet::Err(ZkError::BadVersion)) | (Phase::Reading, _) => {
-                if state.phase == Phase::Setting {
-                    state.conflicts += 1;
-                }
+            (Phase::Setting, ZkRet::Err(ZkError::BadVersion)) => {
+                state.conflicts += 1;
                 state.phase = Phase::Sleeping;
-                Next::Sleep(self.backoff(state.conflicts.max(1)))
+                Next::Sleep(self.backoff(state.conflicts))
             }
             (phase, ret) => panic!("counter: unexpected {ret} while {phase:?}"),
         }

@@ -1,5 +1,5 @@
 //! The znode models: ZooKeeper's client protocol over Raft (3 servers unless a check says
-//! otherwise), with clients running scripts of calls or the counter recipe, and the
+//! otherwise) on FIFO channels, with clients running scripts of calls or the counter recipe, and the
 //! properties of the notes' ZooKeeper parts: linearizable writes, possibly stale reads,
 //! `sync`, sessions and ephemeral nodes, watches, mini-transactions.
 //!
@@ -49,9 +49,6 @@ pub struct ZnodeCfg<P> {
     pub max_resends: u8,
     /// Whether the leader expires sessions.
     pub expiry: bool,
-    /// Whether each channel delivers in order (ZooKeeper's TCP connections); otherwise any
-    /// message may overtake any other.
-    pub ordered: bool,
     /// Whether the history is also judged for sequential consistency.
     pub sequential: bool,
     pub bug: Option<ZkBug>,
@@ -69,7 +66,6 @@ impl<P: Judged> ZnodeCfg<P> {
             max_crashes: 0,
             max_resends: 0,
             expiry: false,
-            ordered: false,
             sequential: false,
             bug: None,
         }
@@ -108,11 +104,9 @@ impl<P: Judged> ZnodeCfg<P> {
                 ZkClient::new(server_ids.clone(), *first, program.clone(), model_timeout());
             Node::Client(client)
         });
-        let network = if self.ordered {
-            Network::new_ordered([])
-        } else {
-            Network::new_unordered_nonduplicating([])
-        };
+        // ZooKeeper runs over TCP, and its atomic broadcast relies on FIFO channels: every
+        // channel (a pair of actors, one way) delivers in order, and loses nothing.
+        let network = Network::new_ordered([]);
         let history = if self.sequential {
             History::with_sequential(ZnodeSpec::default())
         } else {
@@ -185,14 +179,14 @@ pub fn live_servers<P: Program>(state: &State<P>) -> impl Iterator<Item = (Id, &
 }
 
 /// Every message in flight, with its sender. (stateright 0.31's `Network::iter_all` never
-/// ends on an ordered network with a channel holding two messages, so that network is
+/// ends on an ordered network with a channel holding two messages, so the channels are
 /// walked here.)
 pub fn in_flight<P: Program>(state: &State<P>) -> Vec<(Id, &ZkMsg)> {
     match &state.network {
         Network::Ordered(channels) => (channels.iter())
             .flat_map(|((src, _), msgs)| msgs.iter().map(|m| (*src, m)))
             .collect(),
-        network => network.iter_all().map(|env| (env.src, env.msg)).collect(),
+        _ => unreachable!("znode models run on FIFO channels"),
     }
 }
 

@@ -184,19 +184,10 @@ pub fn ephemeral(servers: usize) -> ZnodeCfg<Script> {
 }
 
 /// `znode-watch`: a watcher asks whether `/w` exists, leaving a watch, and asks again; a
-/// writer connected to the same follower creates `/w`. Channels are FIFO, as ZooKeeper's
-/// TCP connections.
+/// writer connected to the same follower creates `/w`.
 pub fn watch() -> ZnodeCfg<Script> {
     let watcher = Script(vec![Call::watched(exists("/w")), Call::plain(exists("/w"))]);
-    let writer = Script(vec![Call::plain(create(
-        "/w",
-        "",
-        CreateMode::Persistent,
-        0,
-    ))]);
-    let cfg = ZnodeCfg::new(vec![(1, watcher), (1, writer)]);
-    ZnodeCfg {
-        ordered: true,
-        ..cfg
-    }
+    let create_w = create("/w", "", CreateMode::Persistent, 0);
+    let writer = Script(vec![Call::plain(create_w)]);
+    ZnodeCfg::new(vec![(1, watcher), (1, writer)])
 }
