@@ -1,6 +1,7 @@
 //! What is checked: stateright models of coord's protocols, their bounds and properties,
 //! deliberate-bug variants, and the registry of named checks with expected verdicts.
 
+pub mod build;
 pub mod dead_messages;
 pub mod history;
 pub mod node;

@@ -2,6 +2,7 @@
 //! an unordered (optionally duplicating) network, crashes with recovery from storage, and
 //! the properties of the Raft paper's figure 3 plus linearizability of what clients see.
 
+use crate::build::client_model;
 use crate::dead_messages::drop_dead_messages;
 use crate::history::History;
 use crate::node::Node;
@@ -11,9 +12,7 @@ use coord::client::{Client, ClientState, Wire};
 use coord::kv::KvStore;
 use coord::raft::{LeaderState, Msg, RaftBug, RaftServer, RaftState, Replica, Role, Term};
 use coord_specs::kv::{KvOp, KvRet, KvSpec};
-use stateright::actor::{
-    model_timeout, Actor, ActorModel, ActorModelState, Id, LossyNetwork, Network,
-};
+use stateright::actor::{model_timeout, Actor, ActorModel, ActorModelState, Id, Network};
 use stateright::Expectation;
 use std::sync::Arc;
 
@@ -101,21 +100,16 @@ impl RaftCfg {
         } else {
             Network::new_unordered_nonduplicating([])
         };
-        let mut model = ActorModel::new(self.clone(), History::new(KvSpec::default()))
-            .actors(servers)
-            .actors(clients)
-            .init_network(network)
-            .lossy_network(LossyNetwork::No)
-            .max_crashes(self.max_crashes)
-            .record_msg_out(History::on_send)
-            .record_msg_in(History::on_receive)
-            .within_boundary(within_boundary);
-        for (expectation, name, condition) in PROPERTIES {
-            if judged.contains(&name) {
-                model = model.property(expectation, name, condition);
-            }
-        }
-        model
+        client_model(
+            self.clone(),
+            History::new(KvSpec::default()),
+            servers.chain(clients),
+            network,
+            self.max_crashes,
+            PROPERTIES,
+            judged,
+        )
+        .within_boundary(within_boundary)
     }
 }
 

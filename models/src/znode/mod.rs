@@ -11,6 +11,7 @@
 pub mod counter;
 pub mod script;
 
+use crate::build::client_model;
 use crate::history::History;
 use crate::node::Node;
 use crate::registry::{Bounds, ModelCfg};
@@ -19,7 +20,6 @@ use coord::raft::{RaftServer, Role, Term};
 use coord::znode::client::{Program, ZkClient, ZkClientState};
 use coord::znode::{ZkBug, ZkMsg, ZkServer, ZkServerState};
 use coord_specs::znode::ZnodeSpec;
-use stateright::actor::LossyNetwork;
 use stateright::actor::{model_timeout, Actor, ActorModel, ActorModelState, Id, Network};
 use stateright::Expectation;
 
@@ -27,7 +27,7 @@ pub type ZnodeNode<P> = Node<ZkServer, ZkClient<P>>;
 pub type ZnodeModel<P> = ActorModel<ZnodeNode<P>, ZnodeCfg<P>, History<ZnodeSpec>>;
 pub type State<P> = ActorModelState<ZnodeNode<P>, History<ZnodeSpec>>;
 pub type Condition<P> = fn(&ZnodeModel<P>, &State<P>) -> bool;
-pub type Property<P> = (Expectation, &'static str, Condition<P>);
+pub type Property<P> = crate::build::Property<ZnodeNode<P>, ZnodeCfg<P>, History<ZnodeSpec>>;
 
 /// A program whose model has properties of its own (beyond those of every znode model).
 pub trait Judged: Program<State: Send + Sync> + Send + Sync + 'static {
@@ -112,21 +112,17 @@ impl<P: Judged> ZnodeCfg<P> {
         } else {
             History::new(ZnodeSpec::default())
         };
-        let mut model = ActorModel::new(self.clone(), history)
-            .actors(servers)
-            .actors(clients)
-            .init_network(network)
-            .lossy_network(LossyNetwork::No)
-            .max_crashes(self.max_crashes)
-            .record_msg_out(History::on_send)
-            .record_msg_in(History::on_receive)
-            .within_boundary(within_boundary);
-        for (expectation, name, condition) in common().into_iter().chain(P::properties()) {
-            if judged.contains(&name) {
-                model = model.property(expectation, name, condition);
-            }
-        }
-        Ok(model)
+        let properties = common().into_iter().chain(P::properties());
+        let model = client_model(
+            self.clone(),
+            history,
+            servers.chain(clients),
+            network,
+            self.max_crashes,
+            properties,
+            judged,
+        );
+        Ok(model.within_boundary(within_boundary))
     }
 }
 
