@@ -59,6 +59,7 @@ impl RaftCfg {
         self.max_log = b.max_log.unwrap_or(self.max_log);
         self.max_crashes = b.max_crashes.unwrap_or(self.max_crashes);
         self.max_resends = b.max_resends.unwrap_or(self.max_resends);
+        self.campaigners = b.campaigners.unwrap_or(self.campaigners);
         self
     }
 

@@ -20,6 +20,7 @@ pub struct Bounds {
     pub max_log: Option<usize>,
     pub max_crashes: Option<usize>,
     pub max_resends: Option<u8>,
+    pub campaigners: Option<usize>,
 }
 
 impl Bounds {
@@ -33,6 +34,7 @@ impl Bounds {
             max_log: self.max_log.or(base.max_log),
             max_crashes: self.max_crashes.or(base.max_crashes),
             max_resends: self.max_resends.or(base.max_resends),
+            campaigners: self.campaigners.or(base.campaigners),
         }
     }
 }
@@ -166,6 +168,22 @@ fn znode_bug<P: Judged>(
     znode_model(ZnodeCfg { bug, ..cfg }, b, judged)
 }
 
+/// The znode checks' quick size: only `s0` may campaign, so the leader is fixed.
+const FIXED_LEADER: Bounds = Bounds {
+    campaigners: Some(1),
+    ..NO_BOUNDS
+};
+const NO_BOUNDS: Bounds = Bounds {
+    servers: None,
+    clients: None,
+    ops: None,
+    max_term: None,
+    max_log: None,
+    max_crashes: None,
+    max_resends: None,
+    campaigners: None,
+};
+
 const COUNTER: [&str; 4] = [
     "linearizable",
     "no lost update",
@@ -193,7 +211,7 @@ fn znode_checks() -> Vec<Check> {
             about: "znode, 3 servers, 2 counter clients at the followers: linearizable, no lost update, conflicts retried",
             search: Search::Dfs,
             expect: all_hold(&[&COUNTER]),
-            quick: Bounds::default(),
+            quick: FIXED_LEADER,
             build: |b, judged| znode_model(counter::base(), b, judged),
         },
         Check {
@@ -205,7 +223,7 @@ fn znode_checks() -> Vec<Check> {
                 ("sequentially consistent", Holds),
                 ("every client finishes", Holds),
             ],
-            quick: Bounds::default(),
+            quick: FIXED_LEADER,
             build: |b, judged| znode_model(script::stale_read(), b, judged),
         },
         Check {
@@ -213,7 +231,7 @@ fn znode_checks() -> Vec<Check> {
             about: "znode-stale-read with sync before the read: linearizable",
             search: Search::Dfs,
             expect: all_hold(&[&["linearizable", "sequentially consistent", "every client finishes"]]),
-            quick: Bounds::default(),
+            quick: FIXED_LEADER,
             build: |b, judged| znode_model(script::sync_read(), b, judged),
         },
         Check {
@@ -221,7 +239,7 @@ fn znode_checks() -> Vec<Check> {
             about: "znode, a client's session expires: its ephemeral nodes go; sequential names unique and increasing",
             search: Search::Dfs,
             expect: all_hold(&[&EPHEMERAL]),
-            quick: Bounds::default(),
+            quick: FIXED_LEADER,
             build: |b, judged| znode_model(script::ephemeral(3), b, judged),
         },
         Check {
@@ -229,7 +247,7 @@ fn znode_checks() -> Vec<Check> {
             about: "znode, a watcher and a writer on one follower: a watch fires once, after the change is applied, before the new data is read",
             search: Search::Dfs,
             expect: all_hold(&[&WATCH]),
-            quick: Bounds::default(),
+            quick: FIXED_LEADER,
             build: |b, judged| znode_model(script::watch(), b, judged),
         },
         Check {
@@ -237,7 +255,7 @@ fn znode_checks() -> Vec<Check> {
             about: "deliberate bug: set ignores the expected version, so two increments make one",
             search: Search::Dfs,
             expect: vec![("no lost update", Violated)],
-            quick: Bounds::default(),
+            quick: FIXED_LEADER,
             build: |b, judged| znode_bug(ZkBug::IgnoreVersion, counter::base(), b, judged),
         },
         Check {
@@ -245,7 +263,7 @@ fn znode_checks() -> Vec<Check> {
             about: "deliberate bug: closing an expired session keeps its ephemeral nodes",
             search: Search::Dfs,
             expect: vec![("no ephemeral node of an expired session", Violated)],
-            quick: Bounds::default(),
+            quick: FIXED_LEADER,
             build: |b, judged| znode_bug(ZkBug::KeepEphemerals, script::ephemeral(3), b, judged),
         },
         Check {
@@ -253,7 +271,7 @@ fn znode_checks() -> Vec<Check> {
             about: "deliberate bug: a server fires a watch when the write arrives, before applying it",
             search: Search::Dfs,
             expect: vec![("a watch fires only after its change is applied", Violated)],
-            quick: Bounds::default(),
+            quick: FIXED_LEADER,
             build: |b, judged| znode_bug(ZkBug::EarlyWatch, script::watch(), b, judged),
         },
     ]

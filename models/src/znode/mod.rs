@@ -55,12 +55,12 @@ pub struct ZnodeCfg<P> {
 }
 
 impl<P: Judged> ZnodeCfg<P> {
-    /// Three servers, a leader fixed in term 1, no faults, the given clients.
+    /// Three servers, any of which may be elected in term 1, no faults, the given clients.
     pub fn new(clients: Vec<(usize, P)>) -> Self {
         ZnodeCfg {
             servers: 3,
             clients,
-            campaigners: 1,
+            campaigners: 3,
             max_term: 1,
             max_log: 6,
             max_crashes: 0,
@@ -81,6 +81,7 @@ impl<P: Judged> ZnodeCfg<P> {
         self.max_log = b.max_log.unwrap_or(self.max_log);
         self.max_crashes = b.max_crashes.unwrap_or(self.max_crashes);
         self.max_resends = b.max_resends.unwrap_or(self.max_resends);
+        self.campaigners = b.campaigners.unwrap_or(self.campaigners);
         self
     }
 
