@@ -19,6 +19,7 @@ mod differential;
 mod multi;
 mod paths_and_reads;
 mod server;
+mod watches;
 mod writes;
 
 /// The stat of a fresh, empty, childless node created at `zxid` and owned by `owner`.
