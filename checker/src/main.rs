@@ -85,6 +85,9 @@ pub struct SizeArgs {
     /// Resends (retries and redirects) explored, all clients together.
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=16))]
     max_resends: Option<u8>,
+    /// Servers that may stand for election (the first ones).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=9))]
+    campaigners: Option<u16>,
 }
 
 impl SizeArgs {
@@ -97,6 +100,7 @@ impl SizeArgs {
             max_log: self.max_log.map(usize::from),
             max_crashes: self.max_crashes.map(usize::from),
             max_resends: self.max_resends,
+            campaigners: self.campaigners.map(usize::from),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod client;
 pub mod kv;
 pub mod net;
 pub mod raft;
+pub mod recipes;
 #[cfg(test)]
 mod test_util;
 pub mod znode;

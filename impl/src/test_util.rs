@@ -39,3 +39,18 @@ pub fn sends<M: Clone, T, R, S>(cmds: &[Command<M, T, R, S>]) -> Vec<(Id, M)> {
         })
         .collect()
 }
+
+/// The server under test in a three-server cluster.
+pub fn me() -> Id {
+    Id::from(0)
+}
+
+/// Its first peer.
+pub fn p1() -> Id {
+    Id::from(1)
+}
+
+/// Its second peer.
+pub fn p2() -> Id {
+    Id::from(2)
+}

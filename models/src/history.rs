@@ -6,12 +6,15 @@
 
 use coord::client::{ClientMsg, Wire};
 use stateright::actor::{Envelope, Id};
-use stateright::semantics::{ConsistencyTester, LinearizabilityTester, SequentialSpec};
+use stateright::semantics::{
+    ConsistencyTester, LinearizabilityTester, SequentialConsistencyTester, SequentialSpec,
+};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 
-/// Invocations and returns as seen by every client, checked for linearizability.
+/// Invocations and returns as seen by every client, checked for linearizability and,
+/// when asked, for sequential consistency (each client's order kept, real time ignored).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct History<Spec: SequentialSpec>
 where
@@ -19,6 +22,8 @@ where
     Spec::Ret: Clone + Debug + Eq + Hash,
 {
     pub tester: LinearizabilityTester<Id, Spec>,
+    /// The sequential-consistency tester and its verdict, for models that judge it.
+    sequential: Option<(SequentialConsistencyTester<Id, Spec>, bool)>,
     /// Each client's latest invoked sequence number and whether it has returned.
     last: BTreeMap<Id, (u64, bool)>,
     /// The tester's verdict, computed when the history changes rather than in every state.
@@ -34,8 +39,18 @@ where
     pub fn new(init: Spec) -> Self {
         History {
             tester: LinearizabilityTester::new(init),
+            sequential: None,
             last: BTreeMap::new(),
             linearizable: true,
+        }
+    }
+
+    /// A history also checked for sequential consistency.
+    pub fn with_sequential(init: Spec) -> Self {
+        let sequential = Some((SequentialConsistencyTester::new(init.clone()), true));
+        History {
+            sequential,
+            ..History::new(init)
         }
     }
 
@@ -53,6 +68,10 @@ where
         }
         let mut next = history.clone();
         next.tester.on_invoke(env.src, op.clone()).ok()?;
+        if let Some((tester, consistent)) = &mut next.sequential {
+            tester.on_invoke(env.src, op.clone()).ok()?;
+            *consistent = tester.serialized_history().is_some();
+        }
         next.last.insert(env.src, (*seq, false));
         next.linearizable = next.tester.serialized_history().is_some();
         Some(next)
@@ -73,6 +92,10 @@ where
         }
         let mut next = history.clone();
         next.tester.on_return(env.dst, ret.clone()).ok()?;
+        if let Some((tester, consistent)) = &mut next.sequential {
+            tester.on_return(env.dst, ret.clone()).ok()?;
+            *consistent = tester.serialized_history().is_some();
+        }
         next.last.insert(env.dst, (*seq, true));
         next.linearizable = next.tester.serialized_history().is_some();
         Some(next)
@@ -81,5 +104,38 @@ where
     /// True if some interleaving of the operations respects real-time order and the spec.
     pub fn is_linearizable(&self) -> bool {
         self.linearizable
+    }
+
+    /// True if some interleaving of the operations keeps each client's order and the
+    /// spec (real-time order aside); true when not judged.
+    pub fn is_sequentially_consistent(&self) -> bool {
+        self.sequential
+            .as_ref()
+            .is_none_or(|(_, consistent)| *consistent)
+    }
+}
+
+/// A model's record of what its clients saw, kept up to date by stateright's
+/// `record_msg_out` and `record_msg_in` hooks.
+pub trait ClientRecord<Msg>: Clone + Debug + Hash + Sized {
+    /// See [`History::on_send`].
+    fn on_send<C>(cfg: &C, record: &Self, env: Envelope<&Msg>) -> Option<Self>;
+    /// See [`History::on_receive`].
+    fn on_receive<C>(cfg: &C, record: &Self, env: Envelope<&Msg>) -> Option<Self>;
+}
+
+impl<Spec, M> ClientRecord<M> for History<Spec>
+where
+    Spec: SequentialSpec + Clone + Debug + Hash + Eq,
+    Spec::Op: Clone + Debug + Eq + Hash,
+    Spec::Ret: Clone + Debug + Eq + Hash,
+    M: Wire<Spec::Op, Spec::Ret>,
+{
+    fn on_send<C>(cfg: &C, record: &Self, env: Envelope<&M>) -> Option<Self> {
+        History::on_send(cfg, record, env)
+    }
+
+    fn on_receive<C>(cfg: &C, record: &Self, env: Envelope<&M>) -> Option<Self> {
+        History::on_receive(cfg, record, env)
     }
 }

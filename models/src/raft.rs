@@ -2,8 +2,9 @@
 //! an unordered (optionally duplicating) network, crashes with restarts from storage, and
 //! the properties of the Raft paper's figure 3 plus linearizability of what clients see.
 
+use crate::build::client_model;
 use crate::dead_messages::drop_dead_messages;
-use crate::history::History;
+use crate::history::{ClientRecord, History};
 use crate::node::Node;
 use crate::registry::{Bounds, ModelCfg, Representative};
 use crate::restart::Restarting;
@@ -13,9 +14,7 @@ use coord::client::{Client, ClientState, Wire};
 use coord::kv::KvStore;
 use coord::raft::{Msg, RaftBug, RaftServer, RaftState, Role, Term};
 use coord_specs::kv::{KvOp, KvRet, KvSpec};
-use stateright::actor::{
-    model_timeout, Actor, ActorModel, ActorModelState, Envelope, Id, LossyNetwork, Network,
-};
+use stateright::actor::{model_timeout, Actor, ActorModel, ActorModelState, Envelope, Id, Network};
 use stateright::Expectation;
 
 pub type KvServer = RaftServer<KvStore>;
@@ -53,14 +52,14 @@ impl Observed {
             crashed_leader: self.crashed_leader,
         }
     }
+}
 
-    /// `record_msg_out` hook: see [`History::on_send`].
-    fn on_send(cfg: &RaftCfg, o: &Self, env: Envelope<&RaftMsg>) -> Option<Self> {
+impl ClientRecord<RaftMsg> for Observed {
+    fn on_send<C>(cfg: &C, o: &Self, env: Envelope<&RaftMsg>) -> Option<Self> {
         History::on_send(cfg, &o.clients, env).map(|h| o.with_clients(h))
     }
 
-    /// `record_msg_in` hook: see [`History::on_receive`].
-    fn on_receive(cfg: &RaftCfg, o: &Self, env: Envelope<&RaftMsg>) -> Option<Self> {
+    fn on_receive<C>(cfg: &C, o: &Self, env: Envelope<&RaftMsg>) -> Option<Self> {
         History::on_receive(cfg, &o.clients, env).map(|h| o.with_clients(h))
     }
 }
@@ -102,6 +101,7 @@ impl RaftCfg {
         self.max_log = b.max_log.unwrap_or(self.max_log);
         self.max_crashes = b.max_crashes.unwrap_or(self.max_crashes);
         self.max_resends = b.max_resends.unwrap_or(self.max_resends);
+        self.campaigners = b.campaigners.unwrap_or(self.campaigners);
         self
     }
 
@@ -135,21 +135,16 @@ impl RaftCfg {
         } else {
             Network::new_unordered_nonduplicating([])
         };
-        let mut model = ActorModel::new(self.clone(), Observed::default())
-            .actors(servers)
-            .actors(clients)
-            .init_network(network)
-            .lossy_network(LossyNetwork::No)
-            .max_crashes(self.max_crashes)
-            .record_msg_out(Observed::on_send)
-            .record_msg_in(Observed::on_receive)
-            .within_boundary(within_boundary);
-        for (expectation, name, condition) in PROPERTIES {
-            if judged.contains(&name) {
-                model = model.property(expectation, name, condition);
-            }
-        }
-        model
+        client_model(
+            self.clone(),
+            Observed::default(),
+            servers.chain(clients),
+            network,
+            self.max_crashes,
+            PROPERTIES,
+            judged,
+        )
+        .within_boundary(within_boundary)
     }
 }
 

@@ -6,8 +6,10 @@
 use crate::chain::{self, ChainCfg};
 use crate::raft::{self, RaftCfg};
 use crate::run::{Runnable, Search, Verdict};
+use crate::znode::{counter, script, Judged, ZnodeCfg};
 use coord::chain::{ChainBug, ReadMode};
 use coord::raft::RaftBug;
+use coord::znode::ZkBug;
 use stateright::actor::{Actor, ActorModelState, Id};
 
 /// Size overrides from the command line; `None` keeps the check's own value.
@@ -20,6 +22,7 @@ pub struct Bounds {
     pub max_log: Option<usize>,
     pub max_crashes: Option<usize>,
     pub max_resends: Option<u8>,
+    pub campaigners: Option<usize>,
 }
 
 impl Bounds {
@@ -33,6 +36,7 @@ impl Bounds {
             max_log: self.max_log.or(base.max_log),
             max_crashes: self.max_crashes.or(base.max_crashes),
             max_resends: self.max_resends.or(base.max_resends),
+            campaigners: self.campaigners.or(base.campaigners),
         }
     }
 }
@@ -190,8 +194,144 @@ fn chain_bug(bug: ChainBug, b: &Bounds, judged: &[&str]) -> Result<Box<dyn Runna
     chain_model(cfg.with(b), judged)
 }
 
+/// A znode model at its size with `b` applied.
+fn znode_model<P: Judged>(
+    cfg: ZnodeCfg<P>,
+    b: &Bounds,
+    judged: &[&str],
+) -> Result<Box<dyn Runnable>, String> {
+    Ok(Box::new(cfg.with(b).into_model(judged)?))
+}
+
+/// A znode model with the deliberate mistake `bug`.
+fn znode_bug<P: Judged>(
+    bug: ZkBug,
+    cfg: ZnodeCfg<P>,
+    b: &Bounds,
+    judged: &[&str],
+) -> Result<Box<dyn Runnable>, String> {
+    let bug = Some(bug);
+    znode_model(ZnodeCfg { bug, ..cfg }, b, judged)
+}
+
+/// The znode checks' quick size: only `s0` may campaign, so the leader is fixed.
+const FIXED_LEADER: Bounds = Bounds {
+    campaigners: Some(1),
+    ..NO_BOUNDS
+};
+const NO_BOUNDS: Bounds = Bounds {
+    servers: None,
+    clients: None,
+    ops: None,
+    max_term: None,
+    max_log: None,
+    max_crashes: None,
+    max_resends: None,
+    campaigners: None,
+};
+
+const COUNTER: [&str; 4] = [
+    "linearizable",
+    "no lost update",
+    "a conditional set fails with bad version and the retry succeeds",
+    "every client finishes",
+];
+const EPHEMERAL: [&str; 3] = [
+    "no ephemeral node of an expired session",
+    "sequential names are unique and increasing",
+    "an ephemeral node disappears after expiry",
+];
+const WATCH: [&str; 5] = [
+    "linearizable",
+    "a watch fires once per registration",
+    "a watch fires only after its change is applied",
+    "a client hears of a change before it reads it",
+    "a watch fires",
+];
+
+/// The znode checks.
+fn znode_checks() -> Vec<Check> {
+    vec![
+        Check {
+            name: "znode-counter",
+            about: "znode, 3 servers, 2 counter clients at the followers: linearizable, no lost update, conflicts retried",
+            search: Search::Dfs,
+            expect: all_hold(&[&COUNTER]),
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_model(counter::base(), b, judged),
+        },
+        Check {
+            name: "znode-stale-read",
+            about: "znode, a writer and a reader at different followers: reads are sequentially consistent, not linearizable",
+            search: Search::Dfs,
+            expect: vec![
+                ("linearizable", Violated),
+                ("sequentially consistent", Holds),
+                ("every client finishes", Holds),
+            ],
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_model(script::stale_read(), b, judged),
+        },
+        Check {
+            name: "znode-sync-read",
+            about: "znode-stale-read with sync before the read: linearizable",
+            search: Search::Dfs,
+            expect: all_hold(&[&["linearizable", "sequentially consistent", "every client finishes"]]),
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_model(script::sync_read(), b, judged),
+        },
+        Check {
+            name: "znode-ephemeral",
+            about: "znode, a client's session expires: its ephemeral nodes go; sequential names unique and increasing",
+            search: Search::Dfs,
+            expect: all_hold(&[&EPHEMERAL]),
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_model(script::ephemeral(3), b, judged),
+        },
+        Check {
+            name: "znode-watch",
+            about: "znode, a watcher and a writer on one follower: a watch fires once, after the change is applied, before the new data is read",
+            search: Search::Dfs,
+            expect: all_hold(&[&WATCH]),
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_model(script::watch(), b, judged),
+        },
+        Check {
+            name: "znode-bug-ignore-version",
+            about: "deliberate bug: set ignores the expected version, so two increments make one",
+            search: Search::Dfs,
+            expect: vec![("no lost update", Violated)],
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_bug(ZkBug::IgnoreVersion, counter::base(), b, judged),
+        },
+        Check {
+            name: "znode-bug-keep-ephemerals",
+            about: "deliberate bug: closing an expired session keeps its ephemeral nodes",
+            search: Search::Dfs,
+            expect: vec![("no ephemeral node of an expired session", Violated)],
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_bug(ZkBug::KeepEphemerals, script::ephemeral(3), b, judged),
+        },
+        Check {
+            name: "znode-bug-early-watch",
+            about: "deliberate bug: a server fires a watch when the write arrives, before applying it",
+            search: Search::Dfs,
+            expect: vec![("a watch fires only after its change is applied", Violated)],
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_bug(ZkBug::EarlyWatch, script::watch(), b, judged),
+        },
+    ]
+}
+
 /// Every named check, in the order `coord list` prints them.
 pub fn checks() -> Vec<Check> {
+    let mut checks = raft_checks();
+    checks.extend(znode_checks());
+    checks
+}
+
+/// The Raft checks.
+fn raft_checks() -> Vec<Check> {
     vec![
         Check {
             name: "raft",

@@ -69,6 +69,14 @@ named_checks! {
     chain_bug_old_epoch => "chain-bug-old-epoch",
     chain_bug_no_resend => "chain-bug-no-resend",
     chain_bug_early_reply => "chain-bug-early-reply",
+    znode_counter => "znode-counter",
+    znode_stale_read => "znode-stale-read",
+    znode_sync_read => "znode-sync-read",
+    znode_ephemeral => "znode-ephemeral",
+    znode_watch => "znode-watch",
+    znode_bug_ignore_version => "znode-bug-ignore-version",
+    znode_bug_keep_ephemerals => "znode-bug-keep-ephemerals",
+    znode_bug_early_watch => "znode-bug-early-watch",
 }
 
 #[test]

@@ -44,7 +44,19 @@ pub enum ClientTimer {
 }
 
 /// The key of the client's one random choice: the server to retry at.
-const RETRY_AT: &str = "retry at";
+pub const RETRY_AT: &str = "retry at";
+
+/// Where a client that got no answer from `target` retries: any other server, chosen at
+/// random (as ZooKeeper's client does), since any fixed order would make the servers
+/// distinguishable; `target` itself if it is the only one.
+pub fn retry_choices(servers: &[Id], target: Id) -> Vec<Id> {
+    let others: Vec<Id> = servers.iter().copied().filter(|&s| s != target).collect();
+    if others.is_empty() {
+        vec![target]
+    } else {
+        others
+    }
+}
 
 /// A client actor. `M` is the protocol's message type.
 #[derive(Clone, Debug)]
@@ -196,17 +208,7 @@ where
         if state.next >= self.script.len() {
             return;
         }
-        let others: Vec<Id> = self
-            .servers
-            .iter()
-            .copied()
-            .filter(|&s| s != state.target)
-            .collect();
-        let choices = if others.is_empty() {
-            vec![state.target]
-        } else {
-            others
-        };
+        let choices = retry_choices(&self.servers, state.target);
         let state = state.to_mut();
         state.resends = state.resends.saturating_add(1);
         o.choose_random(RETRY_AT, choices);

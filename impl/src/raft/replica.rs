@@ -64,12 +64,26 @@ impl<SM: StateMachine> Replica<SM> {
     /// when the entry is an old duplicate nobody waits for. With `dedup` off (the
     /// deliberate bug "no duplicate suppression") every entry changes the state machine.
     pub fn apply(&mut self, entry: &Entry<SM::Op>, dedup: bool) -> Option<SM::Ret> {
+        let applied = self.apply_with(entry, dedup, |sm, op| (sm.apply(op), ()));
+        applied.map(|(ret, ())| ret)
+    }
+
+    /// [`Replica::apply`] through `apply`, which also reports what the operation did (for
+    /// observers at this server, such as ZooKeeper's watches); a duplicate did nothing and
+    /// reports `X::default()`.
+    pub fn apply_with<X: Default>(
+        &mut self,
+        entry: &Entry<SM::Op>,
+        dedup: bool,
+        apply: impl FnOnce(&mut SM, &SM::Op) -> (SM::Ret, X),
+    ) -> Option<(SM::Ret, X)> {
         self.applied += 1;
         if dedup && self.has_applied(entry.client, entry.seq) {
-            return self.cached(entry.client, entry.seq).cloned();
+            let cached = self.cached(entry.client, entry.seq).cloned();
+            return cached.map(|ret| (ret, X::default()));
         }
-        let ret = self.sm.apply(&entry.op);
+        let (ret, effects) = apply(&mut self.sm, &entry.op);
         self.sessions.insert(entry.client, (entry.seq, ret.clone()));
-        Some(ret)
+        Some((ret, effects))
     }
 }

@@ -54,6 +54,10 @@ pub struct RaftServer<SM> {
     /// Whether a new leader sends the initial empty AppendEntries (figure 2, "Upon
     /// election") even without periodic heartbeats. With heartbeats on it always does.
     pub announce: bool,
+    /// Whether the leader sends AppendEntries as soon as its commit index advances, so
+    /// that followers apply at once rather than with the next entry or heartbeat. A service
+    /// that answers clients from followers (ZooKeeper's COMMIT message) turns it on.
+    pub commit_notice: bool,
     /// A deliberate mistake to switch on, `None` for the correct protocol.
     pub bug: Option<RaftBug>,
     /// The most entries one AppendEntries carries, `None` for no limit. The models leave
@@ -157,6 +161,7 @@ impl<SM: StateMachine> RaftServer<SM> {
             election_timeout,
             heartbeat: None,
             announce: false,
+            commit_notice: false,
             bug: None,
             max_batch: None,
             _sm: PhantomData,
@@ -175,6 +180,11 @@ impl<SM: StateMachine> RaftServer<SM> {
 
     pub fn with_max_batch(mut self, max_batch: usize) -> Self {
         self.max_batch = Some(max_batch);
+        self
+    }
+
+    pub fn with_commit_notice(mut self, commit_notice: bool) -> Self {
+        self.commit_notice = commit_notice;
         self
     }
 
@@ -330,6 +340,9 @@ impl<SM: StateMachine> RaftServer<SM> {
         if let Some(n) = new_commit {
             state.commit = n;
             self.apply_committed(state, o);
+            if self.commit_notice {
+                self.broadcast_append(state, o);
+            }
         }
     }
 
@@ -634,20 +647,55 @@ impl<SM: StateMachine> RaftServer<SM> {
                 seq,
                 op,
             });
+            self.broadcast_append(state, o);
+            self.answer_confirmed_reads(state, o);
         } else {
-            let term = state.term;
-            state.log.push(Entry {
-                term,
-                client,
-                seq,
-                op,
-            });
-            self.save(state, o);
+            self.append(state, client, seq, op, o);
         }
+    }
+
+    /// Rules for leaders: a command from a client is appended to the local log (saved
+    /// before it is sent) and replicated; a cluster of one commits it at once.
+    fn append(
+        &self,
+        state: &mut RaftState<SM>,
+        client: Id,
+        seq: u64,
+        op: SM::Op,
+        o: &mut Out<Self>,
+    ) {
+        let term = state.term;
+        state.log.push(Entry {
+            term,
+            client,
+            seq,
+            op,
+        });
+        self.save(state, o);
         self.broadcast_append(state, o);
-        // A cluster of one needs no acknowledgement.
         self.advance_commit(state, o);
         self.answer_confirmed_reads(state, o);
+    }
+
+    /// A hook for services built on this server: the leader appends `client`'s request
+    /// `seq` to its log, unless that request has already been applied (exactly-once), and
+    /// returns true; any other server returns false and changes nothing. Whoever answers
+    /// the client does so when it applies the entry.
+    pub fn propose(
+        &self,
+        state: &mut Cow<RaftState<SM>>,
+        client: Id,
+        seq: u64,
+        op: SM::Op,
+        o: &mut Out<Self>,
+    ) -> bool {
+        if !state.is_leader() {
+            return false;
+        }
+        if !state.replica.has_applied(client, seq) {
+            self.append(state.to_mut(), client, seq, op, o);
+        }
+        true
     }
 }
 

@@ -9,7 +9,7 @@
 use super::*;
 use crate::client::ClientMsg;
 use crate::kv::KvStore;
-use crate::test_util::{self, run, sends};
+use crate::test_util::{self, me, p1, p2, run, sends};
 use coord_specs::kv::{KvOp, KvRet};
 use stateright::actor::{Actor, Command, Id, Out};
 use std::time::Duration;
@@ -20,15 +20,6 @@ type M = Msg<KvOp, KvRet>;
 type Storage = RaftStorage<KvOp>;
 type Cmd = test_util::Cmd<Server>;
 
-fn me() -> Id {
-    Id::from(0)
-}
-fn p1() -> Id {
-    Id::from(1)
-}
-fn p2() -> Id {
-    Id::from(2)
-}
 fn client() -> Id {
     Id::from(7)
 }

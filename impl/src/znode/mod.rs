@@ -9,18 +9,29 @@
 //! - `node`: one znode, with its stat and its children.
 //! - `tree`: [`ZnodeTree`] and the operations (`ZkOp` in, `ZkRet` out).
 //! - [`Change`]: what a write did to which path, for the server to fire watches.
+//! - [`msg`]: the wire: Raft between servers, ZooKeeper's client protocol to clients.
+//! - [`watch`]: one-shot watches and the events they fire.
+//! - [`server`]: [`ZkServer`], the client protocol on top of a Raft server.
+//! - [`client`]: [`client::ZkClient`], a session running a program of calls.
 
+pub mod client;
+pub mod msg;
 mod node;
 mod path;
+pub mod server;
 mod tree;
+pub mod watch;
 
 #[cfg(test)]
 mod tests;
 
+pub use msg::{Serve, ZkMsg};
+pub use server::{ZkServer, ZkServerState, ZkTimer};
 pub use tree::ZnodeTree;
 
 use crate::raft::StateMachine;
 use coord_specs::znode::{Path, ZkOp, ZkRet};
+use serde::{Deserialize, Serialize};
 
 /// What a successful write did to one path, as
 /// [`ZnodeTree::apply_with_changes`] reports it, so that the server can fire ZooKeeper's
@@ -32,7 +43,7 @@ use coord_specs::znode::{Path, ZkOp, ZkRet};
 /// ephemeral node deleted by `CloseSession`) `Deleted(path)` then `ChildrenChanged(parent)`;
 /// a set `DataChanged(path)`; a multi the changes of its steps in order. A path may appear
 /// more than once (two creates under one parent in one multi).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Change {
     /// A node was created at this path (ZooKeeper's `NodeCreated` event).
     Created(Path),
@@ -54,6 +65,23 @@ impl Change {
             | Change::ChildrenChanged(path) => path,
         }
     }
+}
+
+/// A deliberate mistake in the znode service, off by default. A model switches one on to
+/// show that the checker catches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ZkBug {
+    /// Set data ignores the expected version, so the counter recipe's conditional set
+    /// always succeeds: two clients that read the same value both write value + 1 (a lost
+    /// update). Mini-transactions rest on the version check (notes, part II).
+    IgnoreVersion,
+    /// Closing an expired session forgets to delete its ephemeral nodes (notes, part I:
+    /// "Ephemeral: deleted when client session expires").
+    KeepEphemerals,
+    /// A server fires a watch when the write that triggers it arrives from its client,
+    /// before the write is committed and applied there: the client may hear of a change
+    /// that a read at that server does not show yet, or never.
+    EarlyWatch,
 }
 
 impl StateMachine for ZnodeTree {

@@ -2,22 +2,32 @@
 
 use super::node::Znode;
 use super::path::{child_path, join, parse, Name};
-use super::Change;
+use super::{Change, ZkBug};
 use coord_specs::znode::{
     CreateMode, Data, MultiOp, OpResult, Path, SessionId, Stat, Version, ZkError, ZkOp, ZkRet,
     Zxid, ANY_VERSION,
 };
-use ZkError::{BadArguments, BadVersion, NoChildrenForEphemerals, NoNode, NodeExists, NotEmpty};
+use std::collections::BTreeSet;
+use ZkError::{
+    BadArguments, BadVersion, NoChildrenForEphemerals, NoNode, NodeExists, NotEmpty, SessionExpired,
+};
 
-/// The znode tree that Raft replicates: the root `/` (which always exists) and the zxid of
-/// the last successful write, 0 before any.
+/// The znode tree that Raft replicates: the root `/` (which always exists), the zxid of
+/// the last successful write (0 before any), and the sessions closed so far.
 ///
 /// Rule: every write that succeeds (create, delete, set, close-session, and a whole multi)
 /// takes the next zxid; a write that fails and every read change nothing at all.
+///
+/// Rule: a closed session stays closed. Its expiry may be committed while one of its
+/// creates is still on its way to the leader; that create must fail (`SessionExpired`)
+/// rather than leave an ephemeral node nobody will ever delete.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ZnodeTree {
     zxid: Zxid,
     root: Znode,
+    closed: BTreeSet<SessionId>,
+    /// A deliberate mistake in the state machine, `None` when correct (see [`ZkBug`]).
+    bug: Option<ZkBug>,
 }
 
 /// Rule: the expected version `-1` matches any version; any other must equal the node's.
@@ -30,6 +40,19 @@ fn check_version(actual: Version, expected: Version) -> Result<(), ZkError> {
 }
 
 impl ZnodeTree {
+    /// An empty tree whose writes make the deliberate mistake `bug` (see [`ZkBug`]).
+    pub fn with_bug(bug: Option<ZkBug>) -> Self {
+        ZnodeTree {
+            bug,
+            ..ZnodeTree::default()
+        }
+    }
+
+    /// True if `session` has been closed (its expiry committed).
+    pub fn is_closed(&self, session: SessionId) -> bool {
+        self.closed.contains(&session)
+    }
+
     /// The zxid of the last successful write.
     pub fn zxid(&self) -> Zxid {
         self.zxid
@@ -143,6 +166,9 @@ impl ZnodeTree {
         if mode.is_ephemeral() && session == 0 {
             return Err(BadArguments);
         }
+        if mode.is_ephemeral() && self.closed.contains(&session) {
+            return Err(SessionExpired);
+        }
         let parent = self.root.descendant_mut(parent_names).ok_or(NoNode)?;
         if parent.is_ephemeral() {
             return Err(NoChildrenForEphemerals);
@@ -205,7 +231,8 @@ impl ZnodeTree {
 
     /// Rule (ZooKeeper `setData`): a valid path (`BadArguments`) to an existing node
     /// (`NoNode`) with the expected version (`BadVersion`); the data is replaced, the version
-    /// goes up by one and `mzxid` becomes `zxid`. Returns the new stat.
+    /// goes up by one and `mzxid` becomes `zxid`. Returns the new stat. With
+    /// [`ZkBug::IgnoreVersion`] the expected version is not checked.
     fn set_data(
         &mut self,
         zxid: Zxid,
@@ -215,8 +242,11 @@ impl ZnodeTree {
         changes: &mut Vec<Change>,
     ) -> Result<Stat, ZkError> {
         let names = parse(path)?;
+        let ignore_version = self.bug == Some(ZkBug::IgnoreVersion);
         let node = self.root.descendant_mut(&names).ok_or(NoNode)?;
-        check_version(node.version, version)?;
+        if !ignore_version {
+            check_version(node.version, version)?;
+        }
         node.data = data.clone();
         node.version += 1;
         node.mzxid = zxid;
@@ -287,7 +317,8 @@ impl ZnodeTree {
 
     /// Rule (ZooKeeper `closeSession`): session 0 is no session (`BadArguments`); otherwise
     /// every ephemeral node the session owns is deleted, each parent recording it, all in
-    /// one write, which takes a zxid even when the session owns nothing.
+    /// one write, which takes a zxid even when the session owns nothing. The session is
+    /// remembered as closed. With [`ZkBug::KeepEphemerals`] its nodes stay.
     fn close_session(
         &mut self,
         zxid: Zxid,
@@ -296,6 +327,10 @@ impl ZnodeTree {
     ) -> Result<(), ZkError> {
         if session == 0 {
             return Err(BadArguments);
+        }
+        self.closed.insert(session);
+        if self.bug == Some(ZkBug::KeepEphemerals) {
+            return Ok(());
         }
         for names in self.owned_by(session) {
             let (name, parent_names) = names.split_last().expect("the root has no owner");

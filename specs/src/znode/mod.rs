@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// An absolute path such as `/a/b`; see [`validate_path`].
@@ -106,6 +106,8 @@ pub enum ZkError {
     NoChildrenForEphemerals,
     /// An invalid path, the root as the target of create or delete, or a missing session.
     BadArguments,
+    /// Create of an ephemeral node for a session that has already been closed (expired).
+    SessionExpired,
 }
 
 /// One step of a multi; the same rules as the single operations of the same name.
@@ -337,11 +339,13 @@ struct Znode {
     stat: Stat,
 }
 
-/// The sequential specification: the last zxid and the map from path to node.
+/// The sequential specification: the last zxid, the map from path to node, and the
+/// sessions closed so far (a closed session never owns a node again).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ZnodeSpec {
     zxid: Zxid,
     nodes: BTreeMap<Path, Znode>,
+    closed: BTreeSet<SessionId>,
 }
 
 impl Default for ZnodeSpec {
@@ -351,6 +355,7 @@ impl Default for ZnodeSpec {
         ZnodeSpec {
             zxid: 0,
             nodes: BTreeMap::from([root]),
+            closed: BTreeSet::new(),
         }
     }
 }
@@ -430,6 +435,9 @@ impl ZnodeSpec {
             return Err(ZkError::BadArguments);
         }
         let parent_path = parent(path).ok_or(ZkError::BadArguments)?;
+        if mode.is_ephemeral() && self.closed.contains(&session) {
+            return Err(ZkError::SessionExpired);
+        }
         let parent_node = self.nodes.get(parent_path).ok_or(ZkError::NoNode)?;
         if parent_node.stat.ephemeral_owner != 0 {
             return Err(ZkError::NoChildrenForEphemerals);
@@ -520,7 +528,9 @@ impl ZnodeSpec {
     }
 
     /// Rule: closing a session deletes every ephemeral node it owns, each delete bumping its
-    /// parent's `cversion`, all at one zxid (taken even if the session owns nothing).
+    /// parent's `cversion`, all at one zxid (taken even if the session owns nothing). The
+    /// session is remembered as closed, so that a create it sent before it expired but
+    /// that is applied after cannot leave an orphan ephemeral node.
     fn close_session(&mut self, zxid: Zxid, session: SessionId) -> Result<(), ZkError> {
         if session == 0 {
             return Err(ZkError::BadArguments);
@@ -533,6 +543,7 @@ impl ZnodeSpec {
             let deleted = self.delete(zxid, &path, ANY_VERSION);
             assert_eq!(deleted, Ok(()), "ephemeral nodes have no children");
         }
+        self.closed.insert(session);
         Ok(())
     }
 }

@@ -316,6 +316,22 @@ fn close_session_deletes_only_its_own_ephemerals() {
 }
 
 #[test]
+fn a_closed_session_cannot_create_an_ephemeral_node_again() {
+    let mut spec = ZnodeSpec::default();
+    spec.story(vec![
+        (close(1), SessionClosed),
+        (create("/late", "", Ephemeral, 1), Fail(SessionExpired)),
+        (
+            multi(vec![step_create("/late", EphemeralSequential)], 1),
+            multi_failed(0, SessionExpired),
+        ),
+        (create("/kept", "", Persistent, 1), created("/kept")),
+        (create("/other", "", Ephemeral, 2), created("/other")),
+    ]);
+    assert_eq!(spec.zxid(), 3);
+}
+
+#[test]
 fn stat_fields_follow_a_sequence_of_writes() {
     let mut spec = ZnodeSpec::default();
     spec.story(vec![

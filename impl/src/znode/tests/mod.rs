@@ -14,9 +14,12 @@ use ZkError::*;
 use ZkRet::{Deleted, Err as Fail, SessionClosed};
 
 mod changes;
+mod client;
 mod differential;
 mod multi;
 mod paths_and_reads;
+mod server;
+mod watches;
 mod writes;
 
 /// The stat of a fresh, empty, childless node created at `zxid` and owned by `owner`.

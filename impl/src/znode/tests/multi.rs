@@ -150,9 +150,8 @@ fn close_session_deletes_only_its_own_ephemerals_in_one_write() {
         ],
     );
     assert_eq!(tree.zxid(), 8);
-    // The tree does not remember closed sessions: refusing their later requests is the
-    // server's job.
+    // A closed session's late ephemeral create fails (see `a_closed_session_stays_closed`).
     let late = create("/late", "", Ephemeral, 1);
-    story(&mut tree, vec![(late, created("/late"))]);
-    assert_eq!(tree.ephemerals(1), ["/late"]);
+    story(&mut tree, vec![(late, Fail(SessionExpired))]);
+    assert!(tree.ephemerals(1).is_empty());
 }

@@ -192,3 +192,50 @@ fn stat_fields_follow_a_sequence_of_writes() {
     );
     assert_eq!(tree.zxid(), 8);
 }
+
+#[test]
+fn a_closed_session_stays_closed() {
+    let mut tree = ZnodeTree::default();
+    story(
+        &mut tree,
+        vec![
+            (create("/e", "", Ephemeral, 7), created("/e")),
+            (close(7), SessionClosed),
+            // A create sent before the expiry but applied after it leaves no orphan.
+            (create("/late", "", Ephemeral, 7), Fail(SessionExpired)),
+            (
+                multi(vec![step_create("/late", EphemeralSequential)], 7),
+                multi_failed(0, SessionExpired),
+            ),
+            // The session may still create persistent nodes; other sessions are untouched.
+            (create("/kept", "", Persistent, 7), created("/kept")),
+            (create("/other", "", Ephemeral, 8), created("/other")),
+        ],
+    );
+    assert!(tree.is_closed(7) && !tree.is_closed(8));
+    assert_eq!(tree.ephemerals(7), Vec::<Path>::new());
+}
+
+#[test]
+fn deliberate_bugs_in_the_tree() {
+    let mut lost_update = ZnodeTree::with_bug(Some(ZkBug::IgnoreVersion));
+    story(
+        &mut lost_update,
+        vec![
+            (create("/c", "0", Persistent, 0), created("/c")),
+            (set("/c", "1", 0), ZkRet::Set(stat(1, 2, 1, 1, 0, 1, 0))),
+            // Both read version 0; the second set should fail but succeeds.
+            (set("/c", "1", 0), ZkRet::Set(stat(1, 3, 1, 2, 0, 1, 0))),
+        ],
+    );
+    let mut orphans = ZnodeTree::with_bug(Some(ZkBug::KeepEphemerals));
+    story(
+        &mut orphans,
+        vec![
+            (create("/e", "", Ephemeral, 7), created("/e")),
+            (close(7), SessionClosed),
+        ],
+    );
+    assert!(orphans.is_closed(7));
+    assert_eq!(orphans.ephemerals(7), vec![Path::from("/e")]);
+}

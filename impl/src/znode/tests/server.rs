@@ -1,0 +1,289 @@
+//! The znode server's handlers, one story of messages per test. `me()` (id 0) is the
+//! server under test; in a three-server cluster its peers are `p1()` (the leader, when one
+//! is needed) and `p2()`. `c()` (id 7) and `d()` (id 8) are clients connected to it.
+
+use super::*;
+use crate::client::ClientMsg;
+use crate::raft::{Entry, Msg, RaftServer, RaftTimer};
+use crate::test_util::{me, p1, p2, run, sends, Step};
+use crate::znode::msg::{Serve, ZkMsg};
+use crate::znode::server::{session_of, ZkServer, ZkServerState, ZkTimer};
+use crate::znode::watch::{Watch, WatchEvent, WatchKind};
+use stateright::actor::{Actor, Id, Out};
+use std::time::Duration;
+
+fn c() -> Id {
+    Id::from(7)
+}
+fn d() -> Id {
+    Id::from(8)
+}
+
+fn timeout() -> std::ops::Range<Duration> {
+    Duration::from_millis(150)..Duration::from_millis(300)
+}
+
+/// A server of the cluster {me, p1, p2}.
+fn follower_server() -> ZkServer {
+    ZkServer::new(RaftServer::new(vec![p1(), p2()], timeout()))
+}
+
+/// A server alone in its cluster, with sessions that expire.
+fn lone_server() -> ZkServer {
+    ZkServer::new(RaftServer::new(vec![], timeout())).with_session_timeout(Some(timeout()))
+}
+
+fn start(s: &ZkServer) -> ZkServerState {
+    s.on_start(me(), &None, &mut Out::new())
+}
+
+fn deliver(s: &ZkServer, state: &ZkServerState, src: Id, msg: ZkMsg) -> Step<ZkServer> {
+    run(state, |cow, o| s.on_msg(me(), cow, src, msg, o))
+}
+
+fn tick(s: &ZkServer, state: &ZkServerState, timer: ZkTimer) -> Step<ZkServer> {
+    run(state, |cow, o| s.on_timeout(me(), cow, &timer, o))
+}
+
+fn call(seq: u64, op: ZkOp, serve: Serve) -> ZkMsg {
+    ZkMsg::Client(ClientMsg::Request { seq, op }, serve)
+}
+
+fn plain(seq: u64, op: ZkOp) -> ZkMsg {
+    call(seq, op, Serve::default())
+}
+
+fn answer(seq: u64, ret: ZkRet) -> ZkMsg {
+    ZkMsg::Client(ClientMsg::Reply { seq, ret }, Serve::default())
+}
+
+const WATCH: Serve = Serve {
+    watch: true,
+    sync: false,
+};
+const SYNC: Serve = Serve {
+    watch: false,
+    sync: true,
+};
+
+/// Leader p1's AppendEntries of term 1 carrying `entries` after `prev` and committing
+/// `commit`.
+fn append(prev: u64, entries: Vec<Entry<ZkOp>>, commit: u64) -> ZkMsg {
+    ZkMsg::Peer(Msg::Append {
+        term: 1,
+        prev_index: prev,
+        prev_term: if prev == 0 { 0 } else { 1 },
+        entries,
+        commit,
+        round: 0,
+    })
+}
+
+fn entry(client: Id, seq: u64, op: ZkOp) -> Entry<ZkOp> {
+    Entry {
+        term: 1,
+        client,
+        seq,
+        op,
+    }
+}
+
+/// A follower of p1 in term 1 (it heard p1's first, empty AppendEntries).
+fn follower() -> (ZkServer, ZkServerState) {
+    let s = follower_server();
+    let state = deliver(&s, &start(&s), p1(), append(0, vec![], 0)).state;
+    (s, state)
+}
+
+/// The lone server, elected leader of term 1.
+fn leader() -> (ZkServer, ZkServerState) {
+    let s = lone_server();
+    let state = tick(&s, &start(&s), ZkTimer::Raft(RaftTimer::Election)).state;
+    assert!(state.raft.is_leader());
+    (s, state)
+}
+
+#[test]
+fn a_read_is_answered_at_once_from_the_local_tree_even_if_stale() {
+    let (s, state) = follower();
+    // The leader has committed a create elsewhere, but this server has not heard of it.
+    let step = deliver(&s, &state, c(), plain(1, get("/x")));
+    assert_eq!(sends(&step.cmds), [(c(), answer(1, Fail(NoNode)))]);
+    assert!(!step.changed, "a plain read changes nothing");
+}
+
+#[test]
+fn a_write_waits_here_and_goes_to_the_leader() {
+    let (s, state) = follower();
+    let op = create("/x", "1", Persistent, 0);
+    let step = deliver(&s, &state, c(), plain(1, op.clone()));
+    let forward = ZkMsg::Forward {
+        client: c(),
+        seq: 1,
+        op: op.clone(),
+    };
+    assert_eq!(sends(&step.cmds), [(p1(), forward)]);
+    assert_eq!(step.state.waiting[&c()].seq, 1);
+    // Once the entry is committed and applied here, this server answers its client.
+    let commit = append(0, vec![entry(c(), 1, op)], 1);
+    let applied = deliver(&s, &step.state, p1(), commit);
+    let replies: Vec<_> = sends(&applied.cmds)
+        .into_iter()
+        .filter(|(to, _)| *to == c())
+        .collect();
+    assert_eq!(replies, [(c(), answer(1, created("/x")))]);
+    assert!(applied.state.waiting.is_empty());
+}
+
+#[test]
+fn a_write_that_arrives_before_any_leader_is_known_waits_for_one() {
+    let s = follower_server();
+    let state = start(&s);
+    let op = create("/x", "1", Persistent, 0);
+    let step = deliver(&s, &state, c(), plain(1, op.clone()));
+    assert!(sends(&step.cmds).is_empty());
+    let learned = deliver(&s, &step.state, p1(), append(0, vec![], 0));
+    let forward = ZkMsg::Forward {
+        client: c(),
+        seq: 1,
+        op,
+    };
+    assert!(sends(&learned.cmds).contains(&(p1(), forward)));
+}
+
+#[test]
+fn the_leader_appends_a_forwarded_write_once_and_its_clients_server_answers() {
+    let (s, state) = leader();
+    let op = create("/x", "1", Persistent, 0);
+    let forward = ZkMsg::Forward {
+        client: c(),
+        seq: 1,
+        op: op.clone(),
+    };
+    let step = deliver(&s, &state, p1(), forward.clone());
+    assert_eq!(step.state.raft.log, [entry(c(), 1, op)]);
+    // Alone, the leader commits at once; `c` is not connected here, so nobody is answered.
+    assert!(sends(&step.cmds).is_empty());
+    // A retry of an applied write is not appended again.
+    let again = deliver(&s, &step.state, p1(), forward);
+    assert_eq!(again.state.raft.log.len(), 1);
+}
+
+#[test]
+fn a_client_at_the_leader_gets_one_answer() {
+    let (s, state) = leader();
+    let step = deliver(&s, &state, c(), plain(1, create("/x", "1", Persistent, 0)));
+    assert_eq!(sends(&step.cmds), [(c(), answer(1, created("/x")))]);
+    // Its retry is answered from the session table.
+    let retry = deliver(
+        &s,
+        &step.state,
+        c(),
+        plain(1, create("/x", "1", Persistent, 0)),
+    );
+    assert_eq!(sends(&retry.cmds), [(c(), answer(1, created("/x")))]);
+    assert_eq!(retry.state.raft.log.len(), 1);
+}
+
+#[test]
+fn a_synced_read_goes_through_the_log() {
+    let (s, state) = follower();
+    let step = deliver(&s, &state, c(), call(1, get("/"), SYNC));
+    let forward = ZkMsg::Forward {
+        client: c(),
+        seq: 1,
+        op: get("/"),
+    };
+    assert_eq!(sends(&step.cmds), [(p1(), forward)]);
+    // Answered when applied here, after the write committed before it.
+    let w = entry(d(), 1, set("/", "v", -1));
+    let commit = append(0, vec![w, entry(c(), 1, get("/"))], 2);
+    let applied = deliver(&s, &step.state, p1(), commit);
+    let root = applied.state.tree().stat("/").unwrap();
+    assert!(sends(&applied.cmds).contains(&(c(), answer(1, data("v", root)))));
+}
+
+#[test]
+fn a_watch_fires_once_when_the_change_is_applied_before_the_answer() {
+    let (s, state) = follower();
+    let watched = deliver(&s, &state, c(), call(1, exists("/x"), WATCH));
+    let watch = Watch {
+        path: "/x".into(),
+        kind: WatchKind::Exists,
+        client: c(),
+        seq: 1,
+    };
+    assert_eq!(watched.state.watches.iter().collect::<Vec<_>>(), [&watch]);
+    // D's create of /x reaches this server in its log: nothing fires until it is applied.
+    let create_x = entry(d(), 1, create("/x", "", Persistent, 0));
+    let logged = deliver(
+        &s,
+        &watched.state,
+        p1(),
+        append(0, vec![create_x.clone()], 0),
+    );
+    assert_eq!(logged.state.watches.len(), 1);
+    // D waits here: it hears the answer after C hears the event.
+    let waiting = deliver(&s, &logged.state, d(), plain(1, create_x.op.clone())).state;
+    let applied = deliver(&s, &waiting, p1(), append(1, vec![], 1));
+    let event = ZkMsg::Event(WatchEvent {
+        seq: 1,
+        change: Change::Created("/x".into()),
+        zxid: 1,
+    });
+    let to_clients: Vec<_> = sends(&applied.cmds)
+        .into_iter()
+        .filter(|(to, _)| *to == c() || *to == d())
+        .collect();
+    assert_eq!(to_clients, [(c(), event), (d(), answer(1, created("/x")))]);
+    assert!(applied.state.watches.is_empty(), "a watch fires once");
+}
+
+#[test]
+fn a_failed_get_data_leaves_no_watch() {
+    let (s, state) = follower();
+    let step = deliver(&s, &state, c(), call(1, get("/x"), WATCH));
+    assert!(!step.changed && step.state.watches.is_empty());
+}
+
+#[test]
+fn the_early_watch_bug_fires_when_the_write_arrives() {
+    let s = follower_server().with_bug(Some(ZkBug::EarlyWatch));
+    let state = deliver(&s, &start(&s), p1(), append(0, vec![], 0)).state;
+    let watched = deliver(&s, &state, c(), call(1, exists("/x"), WATCH)).state;
+    let step = deliver(&s, &watched, d(), plain(1, create("/x", "", Persistent, 0)));
+    assert!(matches!(sends(&step.cmds)[0], (to, ZkMsg::Event(_)) if to == c()));
+    assert_eq!(step.state.tree().zxid(), 0, "nothing applied yet");
+}
+
+#[test]
+fn pings_reach_the_leader_which_expires_a_silent_session_through_the_log() {
+    let (s, follower_state) = follower();
+    let ping = ZkMsg::Ping {
+        session: session_of(c()),
+    };
+    let passed = deliver(&s, &follower_state, c(), ping.clone());
+    assert_eq!(sends(&passed.cmds), [(p1(), ping.clone())]);
+
+    let (s, state) = leader();
+    let heard = deliver(&s, &state, p1(), ping).state;
+    assert!(heard.sessions[&session_of(c())]);
+    // First tick: heard since the last one, so it must be heard again.
+    let first = tick(&s, &heard, ZkTimer::Expire).state;
+    assert!(!first.sessions[&session_of(c())]);
+    assert!(first.raft.log.is_empty());
+    // Second tick in silence: the session's close is committed.
+    let second = tick(&s, &first, ZkTimer::Expire).state;
+    let close = ZkOp::CloseSession {
+        session: session_of(c()),
+    };
+    assert_eq!(second.raft.log, [entry(me(), 1, close)]);
+    assert!(second.tree().is_closed(session_of(c())) && second.sessions.is_empty());
+}
+
+#[test]
+fn a_session_that_writes_is_alive() {
+    let (s, state) = leader();
+    let step = deliver(&s, &state, c(), plain(1, create("/e", "", Ephemeral, 7)));
+    assert!(step.state.sessions[&session_of(c())]);
+}

@@ -1,0 +1,53 @@
+//! The counter recipe's checks: clients each increment one counter once, with the
+//! mini-transaction of the notes' part II.
+
+use super::{clients, live_servers, Judged, Property, State, ZnodeCfg, ZnodeModel};
+use coord::raft::StateMachine;
+use coord::recipes::counter::{Counter, Phase};
+use coord_specs::znode::build::get;
+use coord_specs::znode::ZkRet;
+use stateright::actor::model_timeout;
+use stateright::Expectation;
+
+/// The counter's path: the root, which always exists (its empty data counts as 0), so
+/// that the model spends no log entries on creating it.
+const PATH: &str = "/";
+
+impl Judged for Counter {
+    fn properties() -> Vec<Property<Counter>> {
+        vec![
+            (Expectation::Always, "no lost update", no_lost_update),
+            (
+                Expectation::Sometimes,
+                "a conditional set fails with bad version and the retry succeeds",
+                conflict_retried,
+            ),
+        ]
+    }
+}
+
+/// When every client is done, the counter equals the number of increments, as read at the
+/// live server that has applied the most (the leader, once all is committed).
+fn no_lost_update(model: &ZnodeModel<Counter>, state: &State<Counter>) -> bool {
+    if !clients(state).all(|c| c.done) {
+        return true;
+    }
+    let Some((_, freshest)) = live_servers(state).max_by_key(|(_, s)| s.raft.replica.applied)
+    else {
+        return true;
+    };
+    let increments = model.cfg.clients.len().to_string();
+    matches!(freshest.tree().read(&get(PATH)), Some(ZkRet::Data { data, .. }) if data == increments)
+}
+
+/// A client whose conditional set failed with a bad version has since succeeded.
+fn conflict_retried(_: &ZnodeModel<Counter>, state: &State<Counter>) -> bool {
+    clients(state).any(|c| c.program.conflicts > 0 && c.program.phase == Phase::Done)
+}
+
+/// `znode-counter`: two counter clients, connected to the two followers of a leader fixed
+/// in term 1.
+pub fn base() -> ZnodeCfg<Counter> {
+    let counter = Counter::new(PATH, model_timeout(), 3);
+    ZnodeCfg::new(vec![(1, counter.clone()), (2, counter)])
+}

@@ -1,0 +1,193 @@
+//! The checks of clients running scripts: stale and synced reads, sessions and ephemeral
+//! nodes, watches.
+
+use super::{
+    clients_with_ids, in_flight, live_servers, Judged, Property, State, ZnodeCfg, ZnodeModel,
+};
+use coord::znode::client::{Call, Script};
+use coord::znode::server::session_of;
+use coord::znode::ZkMsg;
+use coord_specs::znode::build::{create, exists, get};
+use coord_specs::znode::{CreateMode, Path, ZkRet};
+use stateright::actor::Id;
+use stateright::Expectation;
+
+impl Judged for Script {
+    fn properties() -> Vec<Property<Script>> {
+        use Expectation::{Always, Sometimes};
+        vec![
+            (
+                Always,
+                "no ephemeral node of an expired session",
+                no_orphan_ephemerals,
+            ),
+            (
+                Always,
+                "sequential names are unique and increasing",
+                sequential_names,
+            ),
+            (
+                Sometimes,
+                "an ephemeral node disappears after expiry",
+                ephemeral_gone,
+            ),
+            (Always, "a watch fires once per registration", fires_once),
+            (
+                Always,
+                "a watch fires only after its change is applied",
+                fires_after_apply,
+            ),
+            (
+                Always,
+                "a client hears of a change before it reads it",
+                event_before_data,
+            ),
+            (Sometimes, "a watch fires", watch_fired),
+        ]
+    }
+}
+
+/// The paths created for client `c`, in order.
+fn created(c: &[ZkRet]) -> impl Iterator<Item = &Path> {
+    c.iter().filter_map(|ret| match ret {
+        ZkRet::Created(path) => Some(path),
+        _ => None,
+    })
+}
+
+/// Notes, part I: "Ephemeral: deleted when client session expires". At every live server,
+/// a session whose close it has applied owns no node.
+fn no_orphan_ephemerals(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
+    live_servers(state).all(|(_, s)| {
+        clients_with_ids(state).all(|(id, _)| {
+            let session = session_of(id);
+            !s.tree().is_closed(session) || s.tree().ephemerals(session).is_empty()
+        })
+    })
+}
+
+/// Notes, part I: "Sequential: unique with increasing numbers". No two creates returned
+/// the same name, and each client's names increase.
+fn sequential_names(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
+    let mut all: Vec<&Path> = Vec::new();
+    for (_, c) in clients_with_ids(state) {
+        let mine: Vec<&Path> = created(&c.program).collect();
+        if !mine.is_sorted_by(|a, b| a < b) {
+            return false;
+        }
+        all.extend(mine);
+    }
+    let names = all.len();
+    all.sort();
+    all.dedup();
+    all.len() == names
+}
+
+/// A node created for a client is gone at a server that has applied its session's close.
+fn ephemeral_gone(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
+    clients_with_ids(state).any(|(id, c)| {
+        created(&c.program).any(|path| {
+            live_servers(state)
+                .any(|(_, s)| s.tree().is_closed(session_of(id)) && s.tree().stat(path).is_none())
+        })
+    })
+}
+
+/// The script of the client `id`.
+fn script(model: &ZnodeModel<Script>, id: Id) -> &Script {
+    &model.cfg.clients[usize::from(id) - model.cfg.servers].1
+}
+
+/// Every event a client received answers a call of its that left a watch, and no two
+/// events answer the same call.
+fn fires_once(model: &ZnodeModel<Script>, state: &State<Script>) -> bool {
+    clients_with_ids(state).all(|(id, c)| {
+        let calls = &script(model, id).0;
+        let mut seqs: Vec<u64> = c.events.iter().map(|(_, e)| e.seq).collect();
+        let watched = (seqs.iter()).all(|&seq| calls[seq as usize - 1].serve.watch);
+        let events = seqs.len();
+        seqs.sort_unstable();
+        seqs.dedup();
+        watched && seqs.len() == events
+    })
+}
+
+/// Every watch event, received or on its way, reports a change its server has applied.
+fn fires_after_apply(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
+    let applied = |server: Id, zxid| {
+        let at = live_servers(state).find(|(id, _)| *id == server);
+        at.is_none_or(|(_, s)| s.tree().zxid() >= zxid)
+    };
+    let received = clients_with_ids(state)
+        .flat_map(|(_, c)| c.events.iter())
+        .all(|(server, e)| applied(*server, e.zxid));
+    let in_flight = in_flight(state).into_iter().all(|(src, msg)| match msg {
+        ZkMsg::Event(e) => applied(src, e.zxid),
+        _ => true,
+    });
+    received && in_flight
+}
+
+/// A client that left a watch with a read and later made the same read with a different
+/// result has heard from the watch first.
+fn event_before_data(model: &ZnodeModel<Script>, state: &State<Script>) -> bool {
+    clients_with_ids(state).all(|(id, c)| {
+        let calls = &script(model, id).0;
+        let results = &c.program;
+        (0..results.len()).all(|i| {
+            let heard = c.events.iter().any(|(_, e)| e.seq == i as u64 + 1);
+            let changed = (i + 1..results.len())
+                .any(|j| calls[j].op == calls[i].op && results[j] != results[i]);
+            !calls[i].serve.watch || !changed || heard
+        })
+    })
+}
+
+fn watch_fired(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
+    clients_with_ids(state).any(|(_, c)| !c.events.is_empty())
+}
+
+/// A writer creating `/x`, and a reader reading it twice (`first`, then `then`),
+/// connected to the two followers of a leader fixed in term 1. The second read may start
+/// after the write has completed.
+fn writer_and_reader(first: Call, then: Call) -> ZnodeCfg<Script> {
+    let write = Call::plain(create("/x", "1", CreateMode::Persistent, 0));
+    let reads = Script(vec![first, then]);
+    let cfg = ZnodeCfg::new(vec![(1, Script(vec![write])), (2, reads)]);
+    ZnodeCfg {
+        sequential: true,
+        ..cfg
+    }
+}
+
+/// `znode-stale-read`: the reader reads at its follower, which may lag.
+pub fn stale_read() -> ZnodeCfg<Script> {
+    writer_and_reader(Call::plain(get("/x")), Call::plain(get("/x")))
+}
+
+/// `znode-sync-read`: the reader syncs before its second read.
+pub fn sync_read() -> ZnodeCfg<Script> {
+    writer_and_reader(Call::plain(get("/x")), Call::synced(get("/x")))
+}
+
+/// `znode-ephemeral`: a client creates two ephemeral sequential nodes and then goes quiet;
+/// the leader may expire its session at any time.
+pub fn ephemeral(servers: usize) -> ZnodeCfg<Script> {
+    let session = session_of(Id::from(servers));
+    let node = || Call::plain(create("/e-", "", CreateMode::EphemeralSequential, session));
+    let cfg = ZnodeCfg::new(vec![(0, Script(vec![node(), node()]))]);
+    ZnodeCfg {
+        servers,
+        expiry: true,
+        ..cfg
+    }
+}
+
+/// `znode-watch`: a watcher asks whether `/w` exists, leaving a watch, and asks again; a
+/// writer connected to the same follower creates `/w`.
+pub fn watch() -> ZnodeCfg<Script> {
+    let watcher = Script(vec![Call::watched(exists("/w")), Call::plain(exists("/w"))]);
+    let create_w = create("/w", "", CreateMode::Persistent, 0);
+    let writer = Script(vec![Call::plain(create_w)]);
+    ZnodeCfg::new(vec![(1, watcher), (1, writer)])
+}
