@@ -1,5 +1,6 @@
 //! The Raft model: servers replicating the key-value map, clients running short scripts,
-//! an unordered (optionally duplicating) network, crashes with restarts from storage, and
+//! a network that reorders messages (and optionally duplicates them, or keeps each link
+//! in order), crashes with restarts from storage, and
 //! the properties of the Raft paper's figure 3 plus linearizability of what clients see.
 
 use crate::build::client_model;
@@ -64,6 +65,17 @@ impl ClientRecord<RaftMsg> for Observed {
     }
 }
 
+/// How a model's network delivers messages. None is ever lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Links {
+    /// In any order, each once.
+    Reordering,
+    /// In any order, each any number of times.
+    Duplicating,
+    /// In the order sent on each link (src, dst), each once, as over TCP.
+    Fifo,
+}
+
 /// The size and bounds of one Raft model.
 #[derive(Clone, Debug)]
 pub struct RaftCfg {
@@ -84,8 +96,8 @@ pub struct RaftCfg {
     pub campaigners: usize,
     /// States where the clients together have resent more requests are not explored.
     pub max_resends: u8,
-    /// Whether the network may deliver a message more than once.
-    pub duplicating: bool,
+    /// How the network delivers messages.
+    pub links: Links,
     /// Whether a new leader sends the initial empty AppendEntries at once.
     pub announce: bool,
     pub bug: Option<RaftBug>,
@@ -130,10 +142,10 @@ impl RaftCfg {
             );
             Node::Client(client)
         });
-        let network = if self.duplicating {
-            Network::new_unordered_duplicating([])
-        } else {
-            Network::new_unordered_nonduplicating([])
+        let network = match self.links {
+            Links::Duplicating => Network::new_unordered_duplicating([]),
+            Links::Fifo => Network::new_ordered([]),
+            Links::Reordering => Network::new_unordered_nonduplicating([]),
         };
         client_model(
             self.clone(),
@@ -389,7 +401,7 @@ pub fn base() -> RaftCfg {
         max_crashes: 1,
         campaigners: 3,
         max_resends: 0,
-        duplicating: false,
+        links: Links::Reordering,
         announce: false,
         bug: None,
     }

@@ -4,7 +4,7 @@
 //! mistake that the checker must catch, so that a prefix selects a family.
 
 use crate::chain::{self, ChainCfg};
-use crate::raft::{self, RaftCfg};
+use crate::raft::{self, Links, RaftCfg};
 use crate::run::{Runnable, Search, Verdict};
 use crate::znode::{counter, script, Judged, ZnodeCfg};
 use coord::chain::{ChainBug, ReadMode};
@@ -379,7 +379,7 @@ fn raft_checks() -> Vec<Check> {
             },
             build: |b, judged| {
                 let cfg = RaftCfg {
-                    duplicating: true,
+                    links: Links::Duplicating,
                     ops: 1,
                     ..raft::base()
                 };
@@ -408,13 +408,15 @@ fn raft_checks() -> Vec<Check> {
             quick: Bounds::default(),
             build: |b, judged| {
                 // Figure 8 needs two servers taking turns as leader, the third only voting,
-                // and a new leader that replicates its log at once.
+                // and a new leader that replicates its log at once. Reordering adds nothing to
+                // the scenario, so links are FIFO (as over TCP).
                 let cfg = RaftCfg {
                     max_term: 4,
                     max_log: 1,
                     ops: 1,
                     campaigners: 2,
                     announce: true,
+                    links: Links::Fifo,
                     ..hunt_base()
                 };
                 raft_bug(RaftBug::CommitOldTerm, cfg, b, judged)

@@ -59,7 +59,6 @@ named_checks! {
     raft_retry => "raft-retry",
     raft_dup => "raft-dup",
     raft_bug_forgotten_vote => "raft-bug-forgotten-vote",
-    #[ignore = "open: without the initial empty AppendEntries (off in the models) figure 8 is unreachable"]
     raft_bug_old_term_commit => "raft-bug-old-term-commit",
     raft_bug_no_dedup => "raft-bug-no-dedup",
     raft_bug_stale_read => "raft-bug-stale-read",
