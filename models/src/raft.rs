@@ -183,9 +183,13 @@ impl ModelCfg<RaftNode, Observed> for RaftCfg {
         usize::from(id) < self.servers
     }
 
-    /// A leader's crash is noted, for "a new leader after the old one crashed".
+    /// A leader's crash is noted, for "a new leader after the old one crashed", unless no
+    /// later term is explored.
     fn on_restart(&self, before: &NodeState, history: &Observed) -> Option<Observed> {
-        let term = before.server().filter(|s| s.is_leader())?.term;
+        let term = before
+            .server()
+            .filter(|s| s.is_leader() && s.term < self.max_term)?
+            .term;
         Some(Observed {
             clients: history.clients.clone(),
             crashed_leader: Some(history.crashed_leader.map_or(term, |t| t.min(term))),
@@ -202,11 +206,15 @@ impl ModelCfg<RaftNode, Observed> for RaftCfg {
     }
 }
 
-/// The state without the messages that no receiver will act on: see
-/// [`drop_dead_messages`].
+/// The state without the messages that no receiver will act on (see
+/// [`drop_dead_messages`]), and without the note of a crashed leader once a later leader
+/// has been seen (only [`leader_after_crash`] reads it).
 fn forget(state: &State) -> State {
     let mut state = state.clone();
     drop_dead_messages(&mut state, ignored_forever);
+    if leader_after_crash_seen(&state) {
+        state.history.crashed_leader = None;
+    }
     state
 }
 
@@ -368,6 +376,10 @@ fn write_commits(_: &RaftActors, state: &State) -> bool {
 
 /// A leader crashed, and a live server leads a later term.
 fn leader_after_crash(_: &RaftActors, state: &State) -> bool {
+    leader_after_crash_seen(state)
+}
+
+fn leader_after_crash_seen(state: &State) -> bool {
     state
         .history
         .crashed_leader
