@@ -366,7 +366,7 @@ fn raft_checks() -> Vec<Check> {
         },
         Check {
             name: "raft-dup",
-            about: "raft, 2 clients x put, on a network that delivers messages more than once: exactly-once",
+            about: "raft, 2 clients x put, no crashes, on a network that delivers messages more than once: exactly-once",
             search: Search::Dfs,
             expect: all_hold(&[
                 &RAFT_SAFETY,
@@ -374,13 +374,15 @@ fn raft_checks() -> Vec<Check> {
             ]),
             quick: Bounds {
                 clients: Some(1),
-                max_crashes: Some(0),
                 ..Bounds::default()
             },
             build: |b, judged| {
+                // Crashes are covered by `raft` and `raft-retry`; with them and re-delivery
+                // together the full size passes 2.6M states in 150 s without finishing.
                 let cfg = RaftCfg {
                     links: Links::Duplicating,
                     ops: 1,
+                    max_crashes: 0,
                     ..raft::base()
                 };
                 raft_model(cfg.with(b), judged)
