@@ -391,14 +391,22 @@ fn lock_checks() -> Vec<Check> {
         },
         Check {
             name: "lock-no-fencing",
-            about: "lock-scalable with a resource that checks no token: a holder stalled past its session's expiry acts after the next holder",
+            about: "lock-scalable with a resource that checks no token, no halts: a holder stalled past its session's expiry acts after the next holder",
             search: Search::Bfs,
             expect: vec![(FENCED, Violated)],
             quick: Bounds {
                 clients: Some(2),
                 ..NO_BOUNDS
             },
-            build: |b, judged| znode_model(lock::scalable(b, false), b, judged),
+            build: |b, judged| {
+                // No halts, so that the stall is the run's one fault: with halts, a
+                // holder's operation still on its way when it halts shows the same.
+                let cfg = ZnodeCfg {
+                    halts: false,
+                    ..lock::scalable(b, false)
+                };
+                znode_model(cfg, b, judged)
+            },
         },
         Check {
             name: "election",
@@ -423,7 +431,7 @@ fn lock_checks() -> Vec<Check> {
             expect: vec![(NO_HERD, Violated)],
             quick: ONE_SERVER,
             build: |b, judged| {
-                znode_model(lock::scalable_bug(b, LockBug::WatchLowest, 0), b, judged)
+                znode_model(lock::scalable_bug(b, LockBug::WatchLowest, false), b, judged)
             },
         },
         Check {
@@ -446,7 +454,7 @@ fn lock_checks() -> Vec<Check> {
             search: Search::Bfs,
             expect: vec![(MUTEX, Violated)],
             quick: ONE_SERVER,
-            build: |b, judged| znode_model(lock::scalable_bug(b, LockBug::NoRecheck, 1), b, judged),
+            build: |b, judged| znode_model(lock::scalable_bug(b, LockBug::NoRecheck, true), b, judged),
         },
     ]
 }

@@ -163,10 +163,12 @@ fn notified<P: LockProgram>(_: &ZnodeModel<P>, state: &State<P>) -> bool {
     !state.history.notified.is_empty()
 }
 
-/// The resource refused an operation: its holder showed a token older than one the
-/// resource had accepted, so the lock had passed on while the holder was stalled.
+/// The resource refused an operation of a client that has not halted: its holder showed a
+/// token older than one the resource had accepted, so the lock had passed on while the
+/// holder stalled. (A holder that halted with its operation on the way is refused too.)
 fn refused<P: LockProgram>(_: &ZnodeModel<P>, state: &State<P>) -> bool {
-    resource(state).is_some_and(|r| r.log.iter().any(|(_, accepted)| !accepted))
+    let running = |client: &Id| clients_with_ids(state).any(|(id, c)| id == *client && !c.halted);
+    resource(state).is_some_and(|r| r.log.iter().any(|(c, accepted)| !accepted && running(c)))
 }
 
 fn someone_holds<P: LockProgram>(_: &ZnodeModel<P>, state: &State<P>) -> bool {
@@ -225,29 +227,31 @@ fn user(resource: Option<Id>, stalls: bool) -> Hold {
 /// to creating it. The scalable lock's nodes are the root's children.
 const DIR: &str = "/";
 
-/// `lock-scalable` (and `lock-no-fencing` with `fencing` false): three clients of the
+/// `lock-scalable` (and, with `fencing` false, `lock-no-fencing`): three clients of the
 /// scalable lock, each using the resource once; the first stalls before its operation;
-/// any one client may halt.
+/// one fault: a client halts, or the first one's session expires while it stalls.
 pub fn scalable(b: &Bounds, fencing: bool) -> ZnodeCfg<ScalableLock> {
     let resource = Some(Resource { fencing });
     let cfg = lock_cfg(b, resource, |k, session, r| {
         ScalableLock::new(DIR, session, user(r, k == 0))
     });
     ZnodeCfg {
+        halts: true,
         client_faults: 1,
         ..cfg
     }
 }
 
 /// A deliberate-bug hunt on the scalable lock: three clients using a fenced resource,
-/// none stalling, `halts` of which may halt.
-pub fn scalable_bug(b: &Bounds, bug: LockBug, halts: usize) -> ZnodeCfg<ScalableLock> {
+/// none stalling; one of them may halt if `halts`.
+pub fn scalable_bug(b: &Bounds, bug: LockBug, halts: bool) -> ZnodeCfg<ScalableLock> {
     let resource = Some(Resource { fencing: true });
     let cfg = lock_cfg(b, resource, |_, session, r| {
         ScalableLock::new(DIR, session, user(r, false)).with_bug(Some(bug))
     });
     ZnodeCfg {
-        client_faults: halts,
+        halts,
+        client_faults: usize::from(halts),
         ..cfg
     }
 }
@@ -269,6 +273,7 @@ pub fn basic(b: &Bounds) -> ZnodeCfg<BasicLock> {
 pub fn election(b: &Bounds) -> ZnodeCfg<ScalableLock> {
     let cfg = lock_cfg(b, None, |_, session, _| election::candidate(DIR, session));
     ZnodeCfg {
+        halts: true,
         client_faults: 1,
         ..cfg
     }

@@ -125,9 +125,10 @@ pub struct ZnodeCfg<P> {
     pub max_term: Term,
     pub max_log: usize,
     pub max_crashes: usize,
-    /// How many clients may fail in a run: halt (each client's `Halt` timer is set when
-    /// this is not 0), or, for a program that keeps its session, lose the session by a
-    /// stall ([`Judged::KEEPS_SESSION`]).
+    /// Whether clients may fail-stop (each client's `Halt` timer is set).
+    pub halts: bool,
+    /// How many clients may fail in a run: halt, or, for a program that keeps its
+    /// session, lose the session by a stall ([`Judged::KEEPS_SESSION`]).
     pub client_faults: usize,
     /// States where the clients together have resent more calls are not explored.
     pub max_resends: u8,
@@ -149,6 +150,7 @@ impl<P: Judged> ZnodeCfg<P> {
             max_term: 1,
             max_log: 6,
             max_crashes: 0,
+            halts: false,
             client_faults: 0,
             max_resends: 0,
             expiry: false,
@@ -197,7 +199,7 @@ impl<P: Judged> ZnodeCfg<P> {
             Node::Server(Node::Server(server))
         });
         let resource = (self.resource.iter()).map(|r| Node::Server(Node::Client(r.clone())));
-        let halt = (self.client_faults > 0).then(model_timeout);
+        let halt = self.halts.then(model_timeout);
         let clients = self.clients.iter().map(|(first, program)| {
             let client =
                 ZkClient::new(server_ids.clone(), *first, program.clone(), model_timeout())
