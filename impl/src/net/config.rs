@@ -23,6 +23,10 @@ pub struct ClusterConfig {
     /// Leader heartbeat interval, in milliseconds.
     #[serde(default = "default_heartbeat_ms")]
     pub heartbeat_ms: u64,
+    /// The name of a deliberate-bug variant every server runs (`coord test --bug NAME`);
+    /// none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bug: Option<String>,
 }
 
 fn default_election_ms() -> (u64, u64) {
@@ -42,6 +46,7 @@ impl ClusterConfig {
             data,
             election_ms: default_election_ms(),
             heartbeat_ms: default_heartbeat_ms(),
+            bug: None,
         }
     }
 
