@@ -6,7 +6,7 @@ use coord::kv::KvStore;
 use coord::net::config::ClusterConfig;
 use coord::net::frame::ClusterKey;
 use coord::net::{Endpoint, Outcome, Runtime};
-use coord::raft::{RaftState, Role};
+use coord::raft::{RaftBug, RaftState, Role};
 use coord_models::raft::KvServer;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -70,12 +70,19 @@ pub fn run(args: &NodeArgs) -> Result<bool, String> {
         .filter(|(&id, _)| id != me)
         .map(|(&id, &a)| (id, SocketAddr::from(a)))
         .collect();
+    let bug = (config.bug.as_deref())
+        .map(|name| RaftBug::named(name).ok_or(format!("no Raft bug named {name:?}")))
+        .transpose()?;
+    if let Some(bug) = bug {
+        tracing::warn!(?bug, "running with a deliberate bug");
+    }
     let server = KvServer::new(
         peers.iter().map(|p| p.0).collect(),
         config.election_timeout(),
     )
     .with_heartbeat(config.heartbeat())
-    .with_max_batch(MAX_BATCH);
+    .with_max_batch(MAX_BATCH)
+    .with_bug(bug);
     let endpoint = Endpoint {
         id: me,
         bind: SocketAddr::from(addr),

@@ -104,3 +104,14 @@ fn an_exact_name_selects_only_that_check() {
         .collect();
     assert_eq!(names, ["raft"]);
 }
+
+/// Every Raft bug that `coord test --bug NAME` can switch on is the one its model check
+/// `raft-bug-NAME` hunts.
+#[test]
+fn each_raft_bug_name_names_its_check() {
+    let names: Vec<&str> = checks().iter().map(|c| c.name).collect();
+    for (name, _) in coord::raft::RaftBug::NAMED {
+        let check = format!("raft-bug-{name}");
+        assert!(names.contains(&check.as_str()), "no check {check}");
+    }
+}

@@ -31,6 +31,22 @@ pub enum RaftBug {
     LocalReads,
 }
 
+impl RaftBug {
+    /// Each bug by name: the check `raft-bug-NAME` hunts it in the model, and
+    /// `coord test kv --bug NAME` switches it on in a running cluster.
+    pub const NAMED: [(&'static str, RaftBug); 4] = [
+        ("forgotten-vote", RaftBug::ForgetVote),
+        ("old-term-commit", RaftBug::CommitOldTerm),
+        ("no-dedup", RaftBug::NoDedup),
+        ("stale-read", RaftBug::LocalReads),
+    ];
+
+    /// The bug called `name` in [`RaftBug::NAMED`].
+    pub fn named(name: &str) -> Option<RaftBug> {
+        (Self::NAMED.iter()).find_map(|&(n, bug)| (n == name).then_some(bug))
+    }
+}
+
 /// The server's timers.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum RaftTimer {
