@@ -10,6 +10,7 @@ mod history;
 mod kv;
 mod logging;
 mod node;
+mod nodes;
 mod stats;
 
 use clap::{Parser, Subcommand};
