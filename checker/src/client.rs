@@ -34,6 +34,16 @@ pub struct Target {
 }
 
 impl Target {
+    /// The servers at `members`, as `coord test` talks to the cluster it started.
+    pub fn of_members(members: Vec<SocketAddrV4>, cluster_key: Option<String>) -> Self {
+        Target {
+            cluster: members,
+            config: None,
+            cluster_key,
+            timeout: 0.0,
+        }
+    }
+
     pub fn servers(&self) -> Result<Vec<SocketAddrV4>, String> {
         match &self.config {
             Some(path) => Ok(ClusterConfig::load(path)?.members),

@@ -12,6 +12,7 @@ mod logging;
 mod node;
 mod nodes;
 mod stats;
+mod test;
 
 use clap::{Parser, Subcommand};
 use coord_models::Bounds;
@@ -59,6 +60,9 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Check recorded client histories for linearizability, or benchmark that checker.
     History(history::HistoryArgs),
+    /// Test a real cluster under faults (kill, restart, partition): record what clients
+    /// see, read back every acknowledged write, and check the history.
+    Test(test::TestArgs),
 }
 
 /// Size overrides shared by `check` and `explore`.
@@ -123,6 +127,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => stats::run(&args),
         Command::Bench(command) => bench::run(&command),
         Command::History(args) => history::run(&args),
+        Command::Test(args) => test::run(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
