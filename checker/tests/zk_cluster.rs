@@ -1,12 +1,19 @@
 //! A real 3-process znode cluster driven through the CLI: ZooKeeper's calls and their
 //! errors, an ephemeral node that goes when its session expires, sequential nodes, a
 //! watch, concurrent counter increments, `kill -9` of the leader without losing an
-//! acknowledged write, and the killed node's catch-up from its data directory.
+//! acknowledged write, and the killed node's catch-up from its data directory; and a
+//! write forwarded by a stranger, dropped.
 
 mod common;
 
 use common::{expect_ok, Background, Cluster, WAIT};
+use coord::net::frame::{encode, Kind};
+use coord::znode::ZkMsg;
+use coord_specs::znode::build::create;
+use coord_specs::znode::CreateMode;
+use stateright::actor::Id;
 use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, UdpSocket};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -162,4 +169,35 @@ fn znodes_survive_the_leaders_kill_and_a_restarted_node_catches_up() {
         lost.contains("error: no leader reachable within 1s"),
         "{lost}"
     );
+}
+
+/// Only a peer may forward a write to the leader (a forward names the client it acts
+/// for); anyone may call and ping.
+#[test]
+fn a_stranger_cannot_forward_a_write_but_may_ping() {
+    let cluster = start();
+    zk(&cluster, &["create", "/a"]);
+    let leader = cluster.leader();
+    let before = cluster.stats(leader).unwrap().stats;
+    let stranger = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let client = Id::from(7);
+    let ping = ZkMsg::Ping { session: 7 };
+    let forged = ZkMsg::Forward {
+        client,
+        seq: 1,
+        op: create("/forged", "", CreateMode::Persistent, 0),
+    };
+    // The ping goes first: by the time the forward is seen dropped, it was handled.
+    for msg in [ping, forged] {
+        let datagram = encode(Kind::Msg, client, &msg, None).unwrap();
+        stranger.send_to(&datagram, cluster.addr(leader)).unwrap();
+    }
+    cluster.wait_for(leader, "dropping the forward", |s| {
+        s.stats.dropped_non_peer > before.dropped_non_peer
+    });
+    let after = cluster.stats(leader).unwrap().stats;
+    assert_eq!(after.dropped_non_peer, before.dropped_non_peer + 1);
+    assert_eq!(after.decode_errors, before.decode_errors);
+    let forged = zk_fails(&cluster, &["get", "/forged", "--sync"]);
+    assert!(forged.contains("error: no node /forged"), "{forged}");
 }
