@@ -2,11 +2,16 @@
 //! foreground until Ctrl-C, when every node is stopped.
 
 use crate::nodes::Nodes;
+use crate::system::System;
 use coord::net::config::ClusterConfig;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
+
+/// Where a cluster listens unless told otherwise; clients look there by default.
+pub const DEFAULT_BASE_PORT: u16 = 7100;
+pub const DEFAULT_NODES: u16 = 3;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum ClusterCommand {
@@ -16,17 +21,18 @@ pub enum ClusterCommand {
 
 #[derive(clap::Args, Debug)]
 pub struct UpArgs {
-    /// The system to run (kv).
-    system: String,
+    /// The system to run.
+    #[arg(value_enum)]
+    system: System,
     /// Number of nodes.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=9))]
+    #[arg(long, default_value_t = DEFAULT_NODES, value_parser = clap::value_parser!(u16).range(1..=9))]
     nodes: u16,
     /// Data directory (default: a new directory under the system's temp dir). A cluster
     /// started again on the same directory recovers its data.
     #[arg(long)]
     data: Option<PathBuf>,
     /// Node i listens on 127.0.0.1:(base-port + i).
-    #[arg(long, default_value_t = 7100)]
+    #[arg(long, default_value_t = DEFAULT_BASE_PORT)]
     base_port: u16,
     /// A shared secret: peer messages must carry an HMAC made with it.
     #[arg(long)]
@@ -35,12 +41,9 @@ pub struct UpArgs {
 
 pub fn run(command: &ClusterCommand) -> Result<bool, String> {
     let ClusterCommand::Up(args) = command;
-    if args.system != "kv" {
-        return Err(format!("system {:?} cannot run yet (only kv)", args.system));
-    }
     let data = data_dir(args.data.as_deref(), "cluster")?;
     let members = local_members(args.base_port, args.nodes)?;
-    let config = ClusterConfig::new(&args.system, members.clone(), data.clone());
+    let config = ClusterConfig::new(args.system.name(), members.clone(), data.clone());
     let config_path = data.join("cluster.json");
     config.save(&config_path)?;
 
@@ -56,10 +59,15 @@ pub fn run(command: &ClusterCommand) -> Result<bool, String> {
     }
     println!("config: {}", config_path.display());
     println!("data:   {}", data.display());
-    println!(
-        "try:    coord kv put k v --config {}",
-        config_path.display()
-    );
+    let defaults = args.base_port == DEFAULT_BASE_PORT && args.nodes >= DEFAULT_NODES;
+    match defaults {
+        true => println!("try:    {}", args.system.example()),
+        false => println!(
+            "try:    {} --config {}",
+            args.system.example(),
+            config_path.display()
+        ),
+    }
     println!("Ctrl-C stops the cluster.");
     loop {
         if rx.recv_timeout(Duration::from_millis(500)).is_ok() {

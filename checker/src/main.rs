@@ -5,6 +5,7 @@ mod bench;
 mod check;
 mod client;
 mod cluster;
+mod counter;
 mod explore;
 mod history;
 mod kv;
@@ -12,7 +13,9 @@ mod logging;
 mod node;
 mod nodes;
 mod stats;
+mod system;
 mod test;
+mod zk;
 
 use clap::{Parser, Subcommand};
 use coord_models::Bounds;
@@ -53,6 +56,12 @@ enum Command {
     /// Put and get keys in a running KV cluster.
     #[command(subcommand)]
     Kv(kv::KvCommand),
+    /// Create, read, change, delete and watch znodes in a running zk cluster.
+    #[command(subcommand)]
+    Zk(zk::ZkCommand),
+    /// The counter recipe on a running zk cluster.
+    #[command(subcommand)]
+    Counter(counter::CounterCommand),
     /// Print a running node's status and counters.
     Stats(stats::StatsArgs),
     /// Measure a running cluster's throughput and latency.
@@ -111,6 +120,10 @@ impl SizeArgs {
 }
 
 fn main() -> ExitCode {
+    // Like other command-line tools, end quietly when the reader of our output goes away
+    // (`coord list | head`) rather than panic on the failed write.
+    // SAFETY: restoring a signal's default disposition before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     let result = match cli.command {
         Command::List => {
@@ -124,6 +137,8 @@ fn main() -> ExitCode {
         Command::Cluster(command) => cluster::run(&command),
         Command::Node(args) => node::run(&args),
         Command::Kv(command) => kv::run(&command),
+        Command::Zk(command) => zk::run(&command),
+        Command::Counter(command) => counter::run(&command),
         Command::Stats(args) => stats::run(&args),
         Command::Bench(command) => bench::run(&command),
         Command::History(args) => history::run(&args),
@@ -136,5 +151,16 @@ fn main() -> ExitCode {
             eprintln!("coord: {message}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
     }
 }

@@ -2,7 +2,7 @@
 //! few shared keys, each performed by the model-checked client actor.
 
 use super::subject::{Subject, Writes};
-use crate::client::Target;
+use crate::client::Cluster;
 use coord::client::ClientMsg;
 use coord::net::stats::StatsReply;
 use coord::raft::Msg;
@@ -16,7 +16,7 @@ use std::time::Instant;
 
 /// A Raft KV cluster, and the keys its clients share.
 pub struct Kv {
-    pub target: Target,
+    pub cluster: Cluster,
     pub keys: u16,
 }
 
@@ -81,7 +81,7 @@ impl Subject for Kv {
         deadline: Instant,
         on_reply: &mut dyn FnMut(&KvRet),
     ) -> Result<Option<KvRet>, String> {
-        let mut client = self.target.client(vec![op])?;
+        let mut client = self.cluster.kv_client(vec![op])?;
         let mut answer = None;
         let observe = |_, msg: &Msg<KvOp, KvRet>| {
             if let (None, Msg::Client(ClientMsg::Reply { seq: 1, ret })) = (&answer, msg) {
@@ -187,8 +187,9 @@ mod tests {
     }
 
     fn kv() -> Kv {
+        let target = crate::client::Target::of_members(Vec::new(), None);
         Kv {
-            target: Target::of_members(Vec::new(), None),
+            cluster: target.resolve(crate::system::System::Kv).unwrap(),
             keys: 2,
         }
     }

@@ -17,6 +17,7 @@ use crate::client::Target;
 use crate::cluster::{data_dir, local_members};
 use crate::logging;
 use crate::nodes::Nodes;
+use crate::system::System;
 use clients::{Worker, OP_TIMEOUT};
 use coord::net::config::ClusterConfig;
 use coord::net::frame::ClusterKey;
@@ -104,8 +105,9 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
         Some(base) => local_members(base, args.nodes)?,
         None => free_members(args.nodes)?,
     };
+    let target = Target::of_members(members.clone(), args.cluster_key.clone());
     let subject = kv::Kv {
-        target: Target::of_members(members.clone(), args.cluster_key.clone()),
+        cluster: target.resolve(System::Kv)?,
         keys: args.keys,
     };
     Run::new(args, dir, members)?.go(&subject)

@@ -80,7 +80,8 @@ where
     peers: HashMap<Id, SocketAddr>,
     key: Option<ClusterKey>,
     journal: Option<Journal<A::Storage>>,
-    state: A::State,
+    /// Always `Some`, except while a handler runs: see [`Runtime::step`].
+    state: Option<A::State>,
     timers: HashMap<A::Timer, Instant>,
     randoms: BTreeMap<String, Vec<A::Random>>,
     /// The latest storage saved since the last flush, not yet durable.
@@ -128,7 +129,7 @@ where
             peers: endpoint.peers.into_iter().collect(),
             key: endpoint.key,
             journal,
-            state,
+            state: Some(state),
             timers: HashMap::new(),
             randoms: BTreeMap::new(),
             unsaved: None,
@@ -146,7 +147,7 @@ where
     }
 
     pub fn state(&self) -> &A::State {
-        &self.state
+        self.state.as_ref().expect("no handler is running")
     }
 
     pub fn stats(&self) -> &Stats {
@@ -169,7 +170,7 @@ where
         let mut buf = vec![0u8; MAX_DATAGRAM + 1];
         loop {
             self.flush()?;
-            if until(&self.state) {
+            if until(self.state()) {
                 return Ok(Outcome::Done);
             }
             if stop.load(Ordering::Relaxed) {
@@ -256,13 +257,8 @@ where
         self.timers.remove(&timer);
         self.stats.timers_fired += 1;
         tracing::trace!(?timer, "timer fired");
-        let mut out = Out::new();
-        let mut state = Cow::Borrowed(&self.state);
-        self.actor.on_timeout(self.id, &mut state, &timer, &mut out);
-        if let Cow::Owned(state) = state {
-            self.state = state;
-        }
-        self.execute(out);
+        let id = self.id;
+        self.step(|actor, state, out| actor.on_timeout(id, state, &timer, out));
         self.resolve_randoms();
         true
     }
@@ -329,14 +325,8 @@ where
         self.stats.msgs_in += 1;
         tracing::debug!(%sender, ?msg, "received");
         observe(sender, &msg);
-        let mut out = Out::new();
-        let mut state = Cow::Borrowed(&self.state);
-        self.actor
-            .on_msg(self.id, &mut state, sender, msg, &mut out);
-        if let Cow::Owned(state) = state {
-            self.state = state;
-        }
-        self.execute(out);
+        let id = self.id;
+        self.step(|actor, state, out| actor.on_msg(id, state, sender, msg, out));
         self.resolve_randoms();
     }
 
@@ -373,7 +363,7 @@ where
     fn send_stats(&mut self, to: SocketAddr) {
         let reply = StatsReply {
             stats: self.stats.clone(),
-            status: (self.describe)(&self.state),
+            status: (self.describe)(self.state()),
             partitioned_from: self.partition.peers(),
         };
         match encode(Kind::StatsReply, self.id, &reply, self.key.as_ref()) {
@@ -384,6 +374,18 @@ where
             }
             Err(e) => tracing::warn!(error = %e, "stats reply does not encode"),
         }
+    }
+
+    /// Runs one handler and executes its commands. The handler gets the state owned, so
+    /// that changing it does not copy the whole state first, as a borrowed `Cow` would
+    /// (a Raft log grows with every write); the handler sees the same state either way.
+    fn step(&mut self, handle: impl FnOnce(&A, &mut Cow<A::State>, &mut Out<A>)) {
+        let mut out = Out::new();
+        let state = self.state.take().expect("no handler is running");
+        let mut state = Cow::Owned(state);
+        handle(&self.actor, &mut state, &mut out);
+        self.state = Some(state.into_owned());
+        self.execute(out);
     }
 
     /// Executes commands in order; saves and sends wait for the next flush.
@@ -417,13 +419,8 @@ where
             };
             let choice = &choices[rand::rng().random_range(0..choices.len())];
             tracing::trace!(key, ?choice, "random choice");
-            let mut out = Out::new();
-            let mut state = Cow::Borrowed(&self.state);
-            self.actor.on_random(self.id, &mut state, choice, &mut out);
-            if let Cow::Owned(state) = state {
-                self.state = state;
-            }
-            self.execute(out);
+            let id = self.id;
+            self.step(|actor, state, out| actor.on_random(id, state, choice, out));
         }
         tracing::warn!("random choices still pending after {MAX_CHOICES} in a row");
     }
