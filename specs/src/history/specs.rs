@@ -4,6 +4,7 @@ use super::HistorySpec;
 use crate::jepsen_kv::{JepsenKvOp, JepsenKvRet, JepsenKvSpec};
 use crate::kv::{KvOp, KvRet, KvSpec, Value};
 use crate::register::{RegisterOp, RegisterRet, RegisterSpec};
+use crate::znode::data::{ZkDataRet, ZnodeDataSpec};
 use crate::znode::{ZkOp, ZkRet, ZnodeSpec};
 use smol_str::SmolStr;
 use std::collections::HashSet;
@@ -104,6 +105,26 @@ impl HistorySpec for ZnodeSpec {
     type Seen = ();
 
     fn see(_: &mut (), _: &ZkRet) {}
+
+    fn unseen(_: &ZkOp, _: &()) -> Option<ZkOp> {
+        None
+    }
+}
+
+/// Judged without zxids, znodes are still one tree: a create or delete changes its parent.
+impl HistorySpec for ZnodeDataSpec {
+    fn partition(_: &ZkOp) -> Option<SmolStr> {
+        None
+    }
+
+    fn changes_nothing(op: &ZkOp, ret: Option<&ZkDataRet>) -> bool {
+        ZnodeSpec::changes_nothing(op, ret.map(|r| &r.0))
+    }
+
+    /// Not used, as for [`ZnodeSpec`].
+    type Seen = ();
+
+    fn see(_: &mut (), _: &ZkDataRet) {}
 
     fn unseen(_: &ZkOp, _: &()) -> Option<ZkOp> {
         None
