@@ -1,7 +1,9 @@
-//! `coord test kv`: a real cluster under kills, restarts and partitions, with a recorded
-//! and checked history. A correct cluster passes; one whose leader serves reads without
-//! confirming it still leads is caught; Ctrl-C stops every node. No test asserts a time:
-//! each run is bounded by its own duration and timeouts, and each wait here by `WAIT`.
+//! `coord test kv|zk`: a real cluster under kills, restarts and partitions, with a
+//! recorded and checked history. A correct cluster passes (zk with `sync` reads); a kv
+//! leader that serves reads without confirming it still leads is caught, and so are zk's
+//! plain reads, which any server answers from what it has applied; Ctrl-C stops every
+//! node. No test asserts a time: each run is bounded by its own duration and timeouts,
+//! and each wait here by `WAIT`.
 
 mod common;
 
@@ -12,10 +14,10 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// Runs `coord test kv ARGS` with its data in `dir`; returns its output.
-fn coord_test(dir: &Path, args: &[&str]) -> Output {
+/// Runs `coord test SYSTEM ARGS` with its data in `dir`; returns its output.
+fn coord_test(system: &str, dir: &Path, args: &[&str]) -> Output {
     let output = Command::new(COORD)
-        .args(["test", "kv", "--dir"])
+        .args(["test", system, "--dir"])
         .arg(dir)
         .args(args)
         .output()
@@ -35,11 +37,16 @@ fn summary<'a>(stdout: &'a str, name: &str) -> &'a str {
         .trim()
 }
 
-#[test]
-fn a_correct_cluster_passes_under_kills_restarts_and_partitions() {
+/// A run of `system` under every kind of fault passes, and `coord history check` agrees
+/// with its verdict on the history it wrote.
+fn passes_under_faults(system: &str, spec: &str) {
     let dir = tempfile::tempdir().unwrap();
     let faults = "kill,restart,partition";
-    let out = coord_test(dir.path(), &["--duration", "12", "--faults", faults]);
+    let out = coord_test(
+        system,
+        dir.path(),
+        &["--duration", "12", "--faults", faults],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "exit status {}", out.status);
     assert_eq!(summary(&stdout, "verdict"), "PASS");
@@ -50,10 +57,9 @@ fn a_correct_cluster_passes_under_kills_restarts_and_partitions() {
     assert!(writes.contains(" 0 lost, 0 not read back"), "{writes}");
     assert!(!writes.starts_with("0 acknowledged"), "nothing was written");
 
-    // The history is there for `coord history check` to check again.
     let history = dir.path().join("history.jsonl");
     let recheck = Command::new(COORD)
-        .args(["history", "check", "--spec", "kv"])
+        .args(["history", "check", "--spec", spec])
         .arg(&history)
         .output()
         .unwrap();
@@ -61,18 +67,12 @@ fn a_correct_cluster_passes_under_kills_restarts_and_partitions() {
     assert!(String::from_utf8_lossy(&recheck.stdout).contains(": linearizable"));
 }
 
-#[test]
-fn a_leader_serving_stale_reads_in_a_partition_is_caught() {
+/// A 20-second run of `system` with partitions and `args` is reported not linearizable,
+/// with the window that shows why, and exits with status 1.
+fn caught(system: &str, args: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let args = [
-        "--duration",
-        "20",
-        "--faults",
-        "partition",
-        "--bug",
-        "stale-read",
-    ];
-    let out = coord_test(dir.path(), &args);
+    let args = [&["--duration", "20", "--faults", "partition"], args].concat();
+    let out = coord_test(system, dir.path(), &args);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1));
     assert!(summary(&stdout, "checked").starts_with("NOT linearizable"));
@@ -85,6 +85,26 @@ fn a_leader_serving_stale_reads_in_a_partition_is_caught() {
         stdout.contains("(the leader) cut off"),
         "no leader was cut off"
     );
+}
+
+#[test]
+fn a_correct_kv_cluster_passes_under_kills_restarts_and_partitions() {
+    passes_under_faults("kv", "kv");
+}
+
+#[test]
+fn a_kv_leader_serving_stale_reads_in_a_partition_is_caught() {
+    caught("kv", &["--bug", "stale-read"]);
+}
+
+#[test]
+fn zk_with_sync_reads_passes_under_kills_restarts_and_partitions() {
+    passes_under_faults("zk", "znode-data");
+}
+
+#[test]
+fn zk_plain_reads_at_any_server_are_caught_stale() {
+    caught("zk", &["--reads", "local"]);
 }
 
 /// The `coord test` process: interrupted, then killed, when dropped.

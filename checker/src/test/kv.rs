@@ -1,71 +1,35 @@
 //! The Raft KV service under test: a random mix of gets, puts and conditional puts on a
 //! few shared keys, each performed by the model-checked client actor.
 
-use super::subject::{Subject, Writes};
-use crate::client::Cluster;
+use super::settle::{raft_leads, raft_settled};
+use super::subject::{FirstReply, Subject, Versioned};
+use crate::client::{run_until, Cluster};
 use coord::client::ClientMsg;
 use coord::net::stats::StatsReply;
 use coord::raft::Msg;
-use coord_specs::history::{Client, History};
-use coord_specs::kv::{Key, KvOp, KvRet, KvSpec, Version};
-use rand::rngs::StdRng;
-use rand::Rng;
-use std::collections::{BTreeMap, BTreeSet};
+use coord_specs::kv::{KvOp, KvRet, KvSpec, Version};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-/// A Raft KV cluster, and the keys its clients share.
+/// A Raft KV cluster.
 pub struct Kv {
     pub cluster: Cluster,
-    pub keys: u16,
-}
-
-/// What a client remembers: the newest version it saw of each key (the version its next
-/// conditional put expects), and how many values it has written (each value is unique,
-/// `c<client>-<n>`, so a read names the write it saw).
-pub struct KvSession {
-    client: Client,
-    seen: BTreeMap<Key, Version>,
-    written: u64,
 }
 
 impl Subject for Kv {
     type Spec = KvSpec;
-    type Session = KvSession;
     const SPEC: &'static str = "kv";
 
-    fn session(&self, client: Client) -> KvSession {
-        KvSession {
-            client,
-            seen: BTreeMap::new(),
-            written: 0,
-        }
+    fn key(&self, i: u16) -> String {
+        format!("k{i}")
     }
 
-    /// Half gets, three in ten puts, two in ten puts conditional on the version last seen.
-    fn next_op(&self, session: &mut KvSession, rng: &mut StdRng) -> KvOp {
-        let key: Key = format!("k{}", rng.random_range(0..self.keys)).into();
-        let roll = rng.random_range(0..10);
-        if roll < 5 {
-            return KvOp::Get { key };
-        }
-        session.written += 1;
-        let value = format!("c{}-{}", session.client, session.written).into();
-        let expected = (roll >= 8).then(|| session.seen.get(&key).copied().unwrap_or(0));
+    fn write(&self, key: &str, value: &str, expected: Option<i64>) -> KvOp {
         KvOp::Put {
-            key,
-            value,
-            expected,
+            key: key.into(),
+            value: value.into(),
+            expected: expected.map(|v| v.max(0) as Version),
         }
-    }
-
-    fn saw(&self, session: &mut KvSession, op: &KvOp, ret: &KvRet) {
-        let version = match *ret {
-            KvRet::PutOk { version }
-            | KvRet::VersionMismatch { current: version }
-            | KvRet::GetOk { version, .. } => version,
-        };
-        session.seen.insert(op.key().clone(), version);
     }
 
     fn failed(&self, ret: &KvRet) -> bool {
@@ -73,87 +37,69 @@ impl Subject for Kv {
     }
 
     /// One fresh client actor per operation (a new id, a random first server), as `coord
-    /// kv` runs one: it retries at other servers and follows redirects on its own.
+    /// kv` runs one: it retries at other servers and follows redirects on its own. Every
+    /// read is linearizable (a ReadIndex read at the leader), strict or not.
     fn perform(
         &self,
         op: KvOp,
+        _strict: bool,
         stop: &AtomicBool,
         deadline: Instant,
         on_reply: &mut dyn FnMut(&KvRet),
     ) -> Result<Option<KvRet>, String> {
         let mut client = self.cluster.kv_client(vec![op])?;
-        let mut answer = None;
+        let mut reply = FirstReply::new(on_reply);
         let observe = |_, msg: &Msg<KvOp, KvRet>| {
-            if let (None, Msg::Client(ClientMsg::Reply { seq: 1, ret })) = (&answer, msg) {
-                on_reply(ret);
-                answer = Some(ret.clone());
+            if let Msg::Client(ClientMsg::Reply { seq: 1, ret }) = msg {
+                reply.offer(|| ret.clone());
             }
         };
-        (client.run(stop, Some(deadline), |state| state.next >= 1, observe))
-            .map_err(|e| format!("client: {e}"))?;
-        Ok(answer)
+        run_until(&mut client, stop, Some(deadline), |s| s.next >= 1, observe)?;
+        Ok(reply.answer)
     }
 
-    /// A get of every key that an acknowledged put wrote.
-    fn read_back(&self, history: &History<KvSpec>) -> Vec<KvOp> {
-        let keys: BTreeSet<&Key> = (history.iter())
-            .filter(|op| matches!(op.ret(), Some(KvRet::PutOk { .. })))
-            .map(|op| op.op.key())
-            .collect();
-        (keys.into_iter())
-            .map(|key| KvOp::Get { key: key.clone() })
-            .collect()
+    fn write_of<'a>(&self, op: &'a KvOp, ret: &'a KvRet) -> Option<Versioned<'a>> {
+        let (KvOp::Put { key, value, .. }, KvRet::PutOk { version }) = (op, ret) else {
+            return None;
+        };
+        let (key, value, version) = (key.as_str(), Some(value.as_str()), *version as i64);
+        Some(Versioned {
+            key,
+            value,
+            version,
+        })
     }
 
-    /// Rule (versions): every put that takes effect raises its key's version by one, so an
-    /// acknowledged put at version v is lost if the final read shows a version below v, or
-    /// v with another value.
-    fn lost_writes(&self, history: &History<KvSpec>, reader: Client) -> Writes {
-        let mut last: BTreeMap<&Key, (Option<&str>, Version)> = BTreeMap::new();
-        for op in history.iter().filter(|op| op.client == reader) {
-            if let Some(KvRet::GetOk { value, version }) = op.ret() {
-                last.insert(op.op.key(), (value.as_deref(), *version));
-            }
-        }
-        let mut writes = Writes::default();
-        for op in history.iter().filter(|op| op.client != reader) {
-            let (Some(&KvRet::PutOk { version }), KvOp::Put { key, value, .. }) =
-                (op.ret(), &op.op)
-            else {
-                continue;
-            };
-            writes.acknowledged += 1;
-            match last.get(key) {
-                None => writes.unverified += 1,
-                Some(&(shown, current)) => {
-                    let kept = version < current || (version == current && shown == Some(value));
-                    writes.lost += usize::from(!kept);
-                }
-            }
-        }
-        writes
+    fn read_of<'a>(&self, op: &'a KvOp, ret: &'a KvRet) -> Option<Versioned<'a>> {
+        let KvRet::GetOk { value, version } = ret else {
+            return None;
+        };
+        let (key, value, version) = (op.key().as_str(), value.as_deref(), *version as i64);
+        Some(Versioned {
+            key,
+            value,
+            version,
+        })
+    }
+
+    fn read(&self, key: &str) -> KvOp {
+        KvOp::Get { key: key.into() }
     }
 
     fn leads(&self, node: &StatsReply) -> bool {
-        node.field("role") == Some("leader")
+        raft_leads(node)
     }
 
-    /// One leader, and every node has applied all it holds, as far as the leader has.
     fn settled(&self, nodes: &[StatsReply]) -> bool {
-        let number = |reply: &StatsReply, name| reply.field(name)?.parse::<u64>().ok();
-        let leaders: Vec<&StatsReply> = nodes.iter().filter(|n| self.leads(n)).collect();
-        let [leader] = leaders.as_slice() else {
-            return false;
-        };
-        let target = (number(leader, "commit"), number(leader, "last"));
-        (nodes.iter()).all(|n| (number(n, "applied"), number(n, "last")) == target)
+        raft_settled(nodes)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::subject::{lost_writes, read_back, Writes};
     use super::*;
-    use coord_specs::history::{Operation, Outcome};
+    use coord_specs::history::{Client, Operation, Outcome};
 
     fn put(client: Client, key: &str, value: &str, version: Version) -> Operation<KvOp, KvRet> {
         Operation {
@@ -190,7 +136,6 @@ mod tests {
         let target = crate::client::Target::of_members(Vec::new(), None);
         Kv {
             cluster: target.resolve(crate::system::System::Kv).unwrap(),
-            keys: 2,
         }
     }
 
@@ -206,8 +151,8 @@ mod tests {
             get(reader, "a", "y", 2),
             get(reader, "b", "q", 2),
         ];
-        assert_eq!(kv().read_back(&history).len(), 3);
-        let writes = kv().lost_writes(&history, reader);
+        assert_eq!(read_back(&kv(), &history).len(), 3);
+        let writes = lost_writes(&kv(), &history, reader);
         let expected = Writes {
             acknowledged: 5,
             lost: 1,
@@ -219,6 +164,6 @@ mod tests {
             put(1, "a", "y", 2),
             get(reader, "a", "x", 1),
         ];
-        assert_eq!(kv().lost_writes(&older, reader).lost, 1);
+        assert_eq!(lost_writes(&kv(), &older, reader).lost, 1);
     }
 }

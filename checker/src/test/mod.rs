@@ -12,13 +12,14 @@ mod progress;
 mod record;
 mod settle;
 mod subject;
+mod zk;
 
 use crate::client::Target;
 use crate::cluster::{data_dir, local_members};
 use crate::logging;
 use crate::nodes::Nodes;
 use crate::system::System;
-use clients::{Worker, OP_TIMEOUT};
+use clients::Worker;
 use coord::net::config::ClusterConfig;
 use coord::net::frame::ClusterKey;
 use coord::net::stats::StatsReply;
@@ -36,19 +37,18 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use subject::{Op, Ret, Subject};
+use subject::{lost_writes, read_back, Op, Ret, Subject};
 
 /// How long the cluster may take to elect its first leader, and to settle after the run.
 const SETTLE: Duration = Duration::from_secs(60);
-/// Attempts to read one key back at the end.
-const READ_BACK_TRIES: usize = 3;
 /// How often a progress line is printed while clients run.
 const PROGRESS: Duration = Duration::from_secs(2);
 
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
-    /// The system to test (kv).
-    system: String,
+    /// The system to test.
+    #[arg(value_enum)]
+    system: System,
     /// Number of nodes.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=9))]
     nodes: u16,
@@ -65,6 +65,10 @@ pub struct TestArgs {
     /// no-dedup, stale-read).
     #[arg(long)]
     bug: Option<String>,
+    /// zk: how the workload's reads are served: `sync` reads (linearizable), or `local`
+    /// reads answered by whichever server the client reaches (ZooKeeper's default).
+    #[arg(long, value_enum, default_value_t = Reads::Sync)]
+    reads: Reads,
     /// Keys the clients share.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     keys: u16,
@@ -86,19 +90,29 @@ pub struct TestArgs {
     seed: Option<u64>,
 }
 
+/// How the zk workload's reads are served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Reads {
+    Sync,
+    Local,
+}
+
 pub fn run(args: &TestArgs) -> Result<bool, String> {
     logging::init();
-    if args.system != "kv" {
-        return Err(format!("coord test runs kv so far, not {:?}", args.system));
-    }
     if args.faults.contains(&Fault::Restart) && !args.faults.contains(&Fault::Kill) {
         return Err("--faults restart needs kill: it starts killed nodes again".into());
     }
-    if let Some(name) = &args.bug {
-        if RaftBug::named(name).is_none() {
+    match (args.system, &args.bug) {
+        (_, None) => {}
+        (System::Kv, Some(name)) if RaftBug::named(name).is_some() => {}
+        (System::Kv, Some(name)) => {
             let known: Vec<&str> = RaftBug::NAMED.iter().map(|(n, _)| *n).collect();
             return Err(format!("no kv bug {name:?}; known: {}", known.join(", ")));
         }
+        (System::Zk, Some(_)) => return Err("zk runs no deliberate bug yet".into()),
+    }
+    if args.system != System::Zk && args.reads != Reads::Sync {
+        return Err("--reads is for zk: kv reads are always linearizable".into());
     }
     let dir = data_dir(args.dir.as_deref(), "test")?;
     let members = match args.base_port {
@@ -106,11 +120,16 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
         None => free_members(args.nodes)?,
     };
     let target = Target::of_members(members.clone(), args.cluster_key.clone());
-    let subject = kv::Kv {
-        cluster: target.resolve(System::Kv)?,
-        keys: args.keys,
-    };
-    Run::new(args, dir, members)?.go(&subject)
+    let cluster = target.resolve(args.system)?;
+    let run = Run::new(args, dir, members)?;
+    match args.system {
+        System::Kv => run.go(&kv::Kv { cluster }),
+        System::Zk => run.go(&zk::Zk {
+            cluster,
+            keys: args.keys,
+            sync: args.reads == Reads::Sync,
+        }),
+    }
 }
 
 /// One run's setup.
@@ -126,7 +145,7 @@ struct Run<'a> {
 impl<'a> Run<'a> {
     /// Writes the cluster file (with the bug, if any) and starts every node.
     fn new(args: &'a TestArgs, dir: PathBuf, members: Vec<SocketAddrV4>) -> Result<Self, String> {
-        let mut config = ClusterConfig::new(&args.system, members.clone(), dir.clone());
+        let mut config = ClusterConfig::new(args.system.name(), members.clone(), dir.clone());
         config.bug = args.bug.clone();
         let config_path = dir.join("cluster.json");
         config.save(&config_path)?;
@@ -158,7 +177,7 @@ impl<'a> Run<'a> {
             .collect();
         println!(
             "coord test {}: {} nodes, {} clients, {} s, faults: {}{}",
-            args.system,
+            args.system.name(),
             self.addrs.len(),
             args.clients,
             args.duration,
@@ -192,12 +211,30 @@ impl<'a> Run<'a> {
                 false => format!("no leader within {SETTLE:?}"),
             });
         }
+        let recorder = Recorder::new(progress.start);
+        // The setup and the final reads are one more client of the history.
+        let reader = Worker {
+            subject,
+            recorder: &recorder,
+            tally: &Tally::default(),
+            client: Client::from(args.clients),
+            keys: args.keys,
+            seed: 0,
+            think: Duration::ZERO,
+        };
+        let setup = subject.setup();
+        let unset = reader.strictly(&setup, &stop)?;
+        if unset > 0 {
+            return Err(format!(
+                "{unset} of {} setup operations got no answer",
+                setup.len()
+            ));
+        }
         progress.line(&format!(
             "a leader is elected; {} clients start",
             args.clients
         ));
 
-        let recorder = Recorder::new(progress.start);
         let tally = Tally::default();
         let injected = self.operate(subject, &recorder, &tally, &progress)?;
         let history_path = self.dir.join("history.jsonl");
@@ -216,30 +253,10 @@ impl<'a> Run<'a> {
             false => "the cluster did NOT settle",
         });
 
-        // Read every acknowledged write back, as one more client of the history.
+        // Read every acknowledged write back.
         recorder.write(&history_path)?;
-        let reader = Client::from(args.clients);
-        let reads = subject.read_back(&load::<S>(&history_path)?);
-        let worker = Worker {
-            subject,
-            recorder: &recorder,
-            tally: &Tally::default(),
-            client: reader,
-            seed: 0,
-            think: Duration::ZERO,
-        };
-        let mut unread = 0;
-        for op in &reads {
-            let mut answered = false;
-            for _ in 0..READ_BACK_TRIES {
-                let deadline = Instant::now() + OP_TIMEOUT;
-                if worker.perform(op.clone(), deadline, &stop)?.is_some() {
-                    answered = true;
-                    break;
-                }
-            }
-            unread += usize::from(!answered);
-        }
+        let reads = read_back(subject, &load::<S>(&history_path)?);
+        let unread = reader.strictly(&reads, &stop)?;
         drop(self.nodes);
         progress.line(&format!(
             "read back {} keys ({unread} without an answer)",
@@ -251,7 +268,7 @@ impl<'a> Run<'a> {
         let checking = Instant::now();
         let verdict = check::<S::Spec>(&history);
         let seconds = checking.elapsed().as_secs_f64();
-        let writes = subject.lost_writes(&history, reader);
+        let writes = lost_writes(subject, &history, reader.client);
 
         println!("operations: {}", tally.summary());
         println!(
@@ -319,6 +336,7 @@ impl<'a> Run<'a> {
                         recorder,
                         tally,
                         client: Client::from(c),
+                        keys: args.keys,
                         seed: rng.random(),
                         think,
                     };

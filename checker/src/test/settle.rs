@@ -32,3 +32,20 @@ pub fn wait_for(
     }
     false
 }
+
+/// True if a Raft server's status says it leads.
+pub fn raft_leads(node: &StatsReply) -> bool {
+    node.field("role") == Some("leader")
+}
+
+/// True if there is one Raft leader and every server has applied all it holds, as far as
+/// the leader has committed.
+pub fn raft_settled(nodes: &[StatsReply]) -> bool {
+    let number = |reply: &StatsReply, name| reply.field(name)?.parse::<u64>().ok();
+    let leaders: Vec<&StatsReply> = nodes.iter().filter(|n| raft_leads(n)).collect();
+    let [leader] = leaders.as_slice() else {
+        return false;
+    };
+    let target = (number(leader, "commit"), number(leader, "last"));
+    (nodes.iter()).all(|n| (number(n, "applied"), number(n, "last")) == target)
+}
