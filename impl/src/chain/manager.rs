@@ -23,6 +23,10 @@ pub enum ConfigOp {
     /// Remove a failed member. Its predecessor and successor become neighbours: removing
     /// the head makes its successor head, removing the tail makes its predecessor tail.
     Remove(Id),
+    /// Add a recovered or new node at the tail (moving it there if it is still a member,
+    /// since a restarted node cannot tell which of its updates were committed). Its
+    /// predecessor becomes the old tail, which hands it a copy of its history.
+    Join(Id),
 }
 
 impl StateMachine for Config {
@@ -39,6 +43,11 @@ impl StateMachine for Config {
             }
             ConfigOp::Remove(node) if self.members.contains(node) => {
                 self.members.retain(|m| m != node);
+                self.epoch += 1;
+            }
+            ConfigOp::Join(node) => {
+                self.members.retain(|m| m != node);
+                self.members.push(*node);
                 self.epoch += 1;
             }
             ConfigOp::Start(_) | ConfigOp::Remove(_) => {}
@@ -71,13 +80,17 @@ impl Actor for ConfigManager {
         config
     }
 
-    /// A failure notice removes the node and publishes the new configuration to every
-    /// remaining member. A client asking the manager learns where its request goes: writes
+    /// A failure notice removes the node, a join request adds it at the tail, and either
+    /// publishes the new configuration to every member. A client asking the manager learns where its request goes: writes
     /// to the head, reads to the tail.
     fn on_msg(&self, _id: Id, state: &mut Cow<Config>, src: Id, msg: Self::Msg, o: &mut Out<Self>) {
         match msg {
             Msg::Halted if state.members.contains(&src) => {
                 let config = state.to_mut().apply(&ConfigOp::Remove(src));
+                o.broadcast(&config.members, &Msg::NewConfig(config.clone()));
+            }
+            Msg::Join => {
+                let config = state.to_mut().apply(&ConfigOp::Join(src));
                 o.broadcast(&config.members, &Msg::NewConfig(config.clone()));
             }
             Msg::Client(ClientMsg::Request { seq, op }) => {

@@ -44,14 +44,20 @@ pub enum ChainBug {
     NoResend,
     /// A write is acknowledged as soon as the head accepts it, before the tail applies it.
     EarlyReply,
+    /// A rejoining node trusts the history it stored before it failed and copies only what
+    /// comes after it, so updates the chain never committed (a head's write it had not
+    /// forwarded) stay in its history and it commits them as the new tail.
+    KeepStale,
 }
 
-/// The node's only timer: fail-stop (the paper's failure model). When it fires the node
-/// halts for good and the manager's failure detector reports it; in the models this is
-/// how a node fails.
+/// The node's timers in the models: fail-stop (the paper's failure model) and the
+/// recovery of a failed node. When `Halt` fires the node halts and the manager's failure
+/// detector reports it; when `Rejoin` fires a halted node restarts from what it stored,
+/// as a restarted process does, and asks to join at the tail.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ChainTimer {
     Halt,
+    Rejoin,
 }
 
 /// A chain node's configuration.
@@ -65,6 +71,11 @@ pub struct ChainNode {
     /// When the node may fail-stop, or `None` for never (at run time the manager's missed
     /// heartbeats find failures instead).
     pub halt: Option<Range<Duration>>,
+    /// When a halted node restarts from its storage and rejoins, or `None` for never (at
+    /// run time a restarted process does this in `on_start`).
+    pub rejoin: Option<Range<Duration>>,
+    /// The most updates in one `Copy` message (a datagram's worth at run time).
+    pub copy_chunk: usize,
     pub bug: Option<ChainBug>,
 }
 
@@ -80,12 +91,30 @@ pub struct NodeState {
     /// False from a change of successor until the new successor says what it holds:
     /// nothing is forwarded meanwhile, so that it receives the updates in history order.
     pub synced: bool,
-    /// Fail-stop: a halted node does nothing more. Only its configuration is kept, for
-    /// the models to see which position failed.
+    /// Fail-stop: a halted node does nothing until it restarts. Unless it may rejoin,
+    /// only its configuration is kept, for the models to see which position failed.
     pub halted: bool,
+    /// `Some(k)` while the node joins at the tail: it has copied the first `k` updates of
+    /// its predecessor's history; any updates after them are stale ones it stored before
+    /// it failed, which the copy replaces. A joining node serves nothing, commits nothing
+    /// and forwards nothing until its copy is complete.
+    pub copied: Option<usize>,
 }
 
 impl NodeState {
+    /// A node that starts with `config` and `history` (fresh, or as found in storage):
+    /// nothing is known to be committed, and nothing is held back.
+    pub fn recovered(config: Config, history: Vec<Update<KvOp>>) -> Self {
+        NodeState {
+            config,
+            history,
+            committed: 0,
+            synced: true,
+            halted: false,
+            copied: None,
+        }
+    }
+
     pub fn is_head(&self, me: Id) -> bool {
         self.config.head() == Some(me)
     }
@@ -94,9 +123,15 @@ impl NodeState {
         self.config.tail() == Some(me)
     }
 
+    /// True while the node is still copying its predecessor's history.
+    pub fn is_joining(&self) -> bool {
+        self.copied.is_some()
+    }
+
     /// True if this node will never act on `msg`, now or after any later step: a halted
-    /// node acts on nothing, and the epoch never goes down, so a message of an older epoch
-    /// stays ignored (under the epoch rule). A model may drop such a message.
+    /// node acts on nothing (what is sent to it while it is down is lost, as for a dead
+    /// process, even if it rejoins later), and the epoch never goes down, so a message of
+    /// an older epoch stays ignored (under the epoch rule). A model may drop such a message.
     pub fn ignores_forever(&self, msg: &M) -> bool {
         let old = msg.config().is_some_and(|c| c.epoch < self.config.epoch);
         self.halted || old
@@ -164,19 +199,107 @@ impl ChainNode {
     /// it holds and forwards nothing until its successor has done the same (this is how a
     /// predecessor resends exactly what its new successor lacks after a middle failure).
     /// The tail commits what it holds, which makes the predecessor of a failed tail the
-    /// tail.
+    /// tail. A joining node instead asks its predecessor for the rest of its copy.
     fn install(&self, me: Id, state: &mut NodeState, config: Config, o: &mut Out<Self>) {
         state.config = config;
         self.save(state, o);
         state.synced = state.config.successor(me).is_none();
         if let Some(prev) = state.config.predecessor(me) {
             let config = state.config.clone();
-            let len = state.history.len();
-            o.send(prev, Msg::Holding { config, len });
+            let msg = match state.copied {
+                Some(from) => Msg::Fetch { config, from },
+                None => Msg::Holding {
+                    config,
+                    len: state.history.len(),
+                },
+            };
+            o.send(prev, msg);
         }
-        if state.is_tail(me) {
+        if state.is_tail(me) && !state.is_joining() {
             self.commit_all(me, state, o);
         }
+    }
+
+    /// Extending a chain (van Renesse and Schneider, section 3), the old tail's side: the
+    /// joining successor gets the history from `from` on, in chunks, with how much of it
+    /// is committed; updates that arrive later are forwarded after the copy (FIFO links).
+    /// A node that is itself still joining has no trusted history to give.
+    fn on_fetch(
+        &self,
+        me: Id,
+        state: &mut Cow<NodeState>,
+        src: Id,
+        from: usize,
+        o: &mut Out<Self>,
+    ) {
+        let len = state.history.len();
+        if state.is_joining() || state.config.successor(me) != Some(src) || from > len {
+            return;
+        }
+        state.to_mut().synced = true;
+        let rest = &state.history[from..];
+        let chunks = rest.chunks(self.copy_chunk.max(1)).map(<[_]>::to_vec);
+        let mut at = from;
+        for updates in chunks.chain(rest.is_empty().then(Vec::new)) {
+            let n = updates.len();
+            o.send(
+                src,
+                Msg::Copy {
+                    config: state.config.clone(),
+                    from: at,
+                    updates,
+                    total: len,
+                    committed: state.committed,
+                },
+            );
+            at += n;
+        }
+    }
+
+    /// Extending a chain, the joining node's side: a chunk that continues the copy
+    /// replaces whatever stale updates followed the copied prefix; once the node holds
+    /// all `total` updates it is a full member, and as the tail it commits them (answering
+    /// the clients of those its predecessor had not seen committed).
+    fn on_copy(&self, me: Id, state: &mut Cow<NodeState>, copy: M, o: &mut Out<Self>) {
+        let Msg::Copy {
+            from,
+            updates,
+            total,
+            committed,
+            ..
+        } = copy
+        else {
+            return;
+        };
+        if state.copied != Some(from) {
+            return;
+        }
+        let state = state.to_mut();
+        state.history.truncate(from);
+        state.history.extend(updates);
+        let copied = state.history.len();
+        state.copied = (copied < total).then_some(copied);
+        self.save(state, o);
+        if !state.is_joining() {
+            state.committed = committed.min(copied);
+            if state.is_tail(me) {
+                self.commit_all(me, state, o);
+            }
+        }
+    }
+
+    /// A node starting from its storage (a restart) or not in the chain at epoch 0 (a new
+    /// node) joins at the tail: it asks the manager, then copies its predecessor's
+    /// history. Its stored history may hold updates the chain never committed, so it is
+    /// not trusted (unless the `KeepStale` bug is on).
+    fn join(&self, state: &mut NodeState, o: &mut Out<Self>) {
+        let trusted = if self.has_bug(ChainBug::KeepStale) {
+            state.history.len()
+        } else {
+            0
+        };
+        state.copied = Some(trusted);
+        o.send(self.manager, Msg::Join);
     }
 
     /// A client's request: writes at the head, reads where the read mode allows;
@@ -190,7 +313,7 @@ impl ChainNode {
         op: KvOp,
         o: &mut Out<Self>,
     ) {
-        if !state.config.members.contains(&me) {
+        if !state.config.members.contains(&me) || state.is_joining() {
             return;
         }
         if op.is_read() {
@@ -262,6 +385,9 @@ impl ChainNode {
             let config = config.clone();
             self.install(me, state.to_mut(), config, o);
         }
+        if state.is_joining() {
+            return self.on_copy(me, state, msg, o);
+        }
         match msg {
             Msg::Forward { update, .. } => {
                 let state = state.to_mut();
@@ -310,6 +436,7 @@ impl ChainNode {
                 upto,
                 ..
             } => self.reply(client, seq, read_at(&state.history, upto, &op), o),
+            Msg::Fetch { from, .. } => self.on_fetch(me, state, src, from, o),
             _ => {}
         }
     }
@@ -322,9 +449,10 @@ impl Actor for ChainNode {
     type Storage = ChainStorage<KvOp>;
     type Random = ();
 
-    /// A fresh node starts in the epoch-0 chain; a restarted one from its storage, with
-    /// nothing known to be committed.
-    fn on_start(&self, _id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> NodeState {
+    /// A fresh member starts in the epoch-0 chain. A restarted node starts from its
+    /// storage, with nothing known to be committed, and joins at the tail, as does a new
+    /// node that is not in the epoch-0 chain.
+    fn on_start(&self, id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> NodeState {
         if let Some(halt) = &self.halt {
             o.set_timer(ChainTimer::Halt, halt.clone());
         }
@@ -338,13 +466,11 @@ impl Actor for ChainNode {
                 Vec::new(),
             ),
         };
-        NodeState {
-            config,
-            history,
-            committed: 0,
-            synced: true,
-            halted: false,
+        let mut state = NodeState::recovered(config, history);
+        if storage.is_some() || !self.members.contains(&id) {
+            self.join(&mut state, o);
         }
+        state
     }
 
     fn on_msg(&self, me: Id, state: &mut Cow<NodeState>, src: Id, msg: M, o: &mut Out<Self>) {
@@ -355,26 +481,39 @@ impl Actor for ChainNode {
             Msg::Client(ClientMsg::Request { seq, op }) => {
                 self.on_request(me, state, src, seq, op, o)
             }
-            Msg::Client(_) | Msg::Halted => {}
+            Msg::Client(_) | Msg::Halted | Msg::Join => {}
             peer => self.on_peer(me, state, src, peer, o),
         }
     }
 
-    /// Fail-stop: halt, forget the history (no step reads it again) and tell the manager.
+    /// Fail-stop: halt and tell the manager. A node that will never rejoin forgets its
+    /// history (no step reads it again); one that may rejoin keeps it, as its storage.
+    /// Rejoin: a halted node restarts from what it stored, as a restarted process would.
     fn on_timeout(
         &self,
         _id: Id,
         state: &mut Cow<NodeState>,
-        _timer: &ChainTimer,
+        timer: &ChainTimer,
         o: &mut Out<Self>,
     ) {
-        if state.halted {
-            return;
+        match timer {
+            ChainTimer::Halt if !state.halted => {
+                let state = state.to_mut();
+                state.halted = true;
+                state.committed = 0;
+                match &self.rejoin {
+                    Some(rejoin) => o.set_timer(ChainTimer::Rejoin, rejoin.clone()),
+                    None => state.history.clear(),
+                }
+                o.send(self.manager, Msg::Halted);
+            }
+            ChainTimer::Rejoin if state.halted => {
+                let stored = (state.config.clone(), state.history.clone());
+                let state = state.to_mut();
+                *state = NodeState::recovered(stored.0, stored.1);
+                self.join(state, o);
+            }
+            ChainTimer::Halt | ChainTimer::Rejoin => {}
         }
-        let state = state.to_mut();
-        state.halted = true;
-        state.history.clear();
-        state.committed = 0;
-        o.send(self.manager, Msg::Halted);
     }
 }

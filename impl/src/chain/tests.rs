@@ -11,6 +11,7 @@ use crate::raft::StateMachine;
 use crate::test_util::{run, sends, Step};
 use coord_specs::kv::{KvOp, KvRet};
 use stateright::actor::{Actor, Command, Id, Out};
+use std::time::Duration;
 
 type M = Msg<KvOp, KvRet>;
 
@@ -36,6 +37,8 @@ fn chain(reads: ReadMode, bug: Option<ChainBug>) -> ChainNode {
         members: vec![h(), m(), t()],
         reads,
         halt: None,
+        rejoin: None,
+        copy_chunk: 2,
         bug,
     }
 }
@@ -76,6 +79,14 @@ fn update(seq: u64, value: &str) -> Update<KvOp> {
         client: client(),
         seq,
         op: put(value),
+    }
+}
+
+/// A read's answer: `value` at `version`.
+fn got(value: &str, version: u64) -> KvRet {
+    KvRet::GetOk {
+        value: Some(value.into()),
+        version,
     }
 }
 
@@ -209,10 +220,7 @@ fn the_tail_commits_answers_the_client_and_acknowledges() {
         ]
     );
     let read = deliver(&node(), t(), &step.state, client(), request(2, get()));
-    let value = KvRet::GetOk {
-        value: Some("a".into()),
-        version: 1,
-    };
+    let value = got("a", 1);
     assert_eq!(sends(&read.cmds), vec![(client(), reply(2, value))]);
 }
 
@@ -306,10 +314,7 @@ fn craq_reads_a_clean_key_locally_and_asks_the_tail_for_a_dirty_one() {
     let craq = chain(ReadMode::Craq, None);
     let clean = holding(vec![update(1, "a")], 1);
     let step = deliver(&craq, m(), &clean, client(), request(2, get()));
-    let a = KvRet::GetOk {
-        value: Some("a".into()),
-        version: 1,
-    };
+    let a = got("a", 1);
     assert_eq!(sends(&step.cmds), vec![(client(), reply(2, a.clone()))]);
 
     let dirty = holding(vec![update(1, "a"), update(2, "b")], 1);
@@ -341,10 +346,7 @@ fn eventual_reads_return_the_newest_local_version() {
     let newest = chain(ReadMode::Newest, None);
     let dirty = holding(vec![update(1, "a"), update(2, "b")], 1);
     let step = deliver(&newest, m(), &dirty, client(), request(3, get()));
-    let b = KvRet::GetOk {
-        value: Some("b".into()),
-        version: 2,
-    };
+    let b = got("b", 2);
     assert_eq!(sends(&step.cmds), vec![(client(), reply(3, b))]);
 }
 
@@ -377,18 +379,235 @@ fn a_halted_node_tells_the_manager_and_does_nothing_more() {
 }
 
 #[test]
-fn a_restarted_node_resumes_from_its_storage() {
+fn a_restarted_node_resumes_from_its_storage_and_asks_to_join() {
     let storage = ChainStorage {
         config: without(h()),
         history: vec![update(1, "a")],
     };
-    let state = node().on_start(m(), &Some(storage), &mut Out::new());
+    let mut o = Out::new();
+    let state = node().on_start(m(), &Some(storage), &mut o);
     assert_eq!(state.config, without(h()));
     assert_eq!(state.history, vec![update(1, "a")]);
     assert_eq!(
         state.committed, 0,
         "nothing is known committed after a restart"
     );
+    assert_eq!(state.copied, Some(0), "its stored history is not trusted");
+    let cmds: Vec<_> = o.into_iter().collect();
+    assert_eq!(sends(&cmds), vec![(mgr(), Msg::Join)]);
+}
+
+#[test]
+fn a_new_node_outside_the_first_chain_joins_and_a_first_member_does_not() {
+    let mut o = Out::new();
+    let newcomer = node().on_start(Id::from(4), &None, &mut o);
+    assert_eq!(newcomer.copied, Some(0));
+    let cmds: Vec<_> = o.into_iter().collect();
+    assert_eq!(sends(&cmds), vec![(mgr(), Msg::Join)]);
+    let mut o = Out::new();
+    let member = node().on_start(t(), &None, &mut o);
+    assert_eq!(member.copied, None);
+    assert!(o.into_iter().next().is_none());
+}
+
+// ---------------------------------------------------------------------------------------
+// Extending the chain: a restarted node rejoins at the tail.
+// ---------------------------------------------------------------------------------------
+
+/// The chain after the head failed (epoch 1) and then rejoined at the tail (epoch 2).
+fn rejoined() -> Config {
+    let mut config = without(h());
+    config.apply(&ConfigOp::Join(h()));
+    config
+}
+
+/// The old head restarted with a stale update `b` that it accepted and never forwarded.
+fn restarted_head() -> NodeState {
+    NodeState {
+        copied: Some(0),
+        ..holding(vec![update(1, "a"), update(2, "b")], 0)
+    }
+}
+
+fn fetch(from: usize) -> M {
+    Msg::Fetch {
+        config: rejoined(),
+        from,
+    }
+}
+
+fn copy(from: usize, updates: Vec<Update<KvOp>>, total: usize, committed: usize) -> M {
+    Msg::Copy {
+        config: rejoined(),
+        from,
+        updates,
+        total,
+        committed,
+    }
+}
+
+#[test]
+fn the_manager_adds_a_joining_node_at_the_tail_with_a_new_epoch() {
+    assert_eq!(
+        rejoined(),
+        Config {
+            epoch: 2,
+            members: vec![m(), t(), h()]
+        }
+    );
+    let mut config = epoch0();
+    assert_eq!(
+        config.apply(&ConfigOp::Join(m())).members,
+        vec![h(), t(), m()],
+        "a member that restarted moves to the tail"
+    );
+    let step = run(&without(h()), |cow, o| {
+        manager().on_msg(mgr(), cow, h(), Msg::Join, o)
+    });
+    assert_eq!(step.state, rejoined());
+    let publish = Msg::NewConfig(rejoined());
+    assert_eq!(
+        sends(&step.cmds),
+        vec![
+            (m(), publish.clone()),
+            (t(), publish.clone()),
+            (h(), publish)
+        ]
+    );
+}
+
+#[test]
+fn a_joining_node_serves_nothing_and_fetches_from_its_new_predecessor() {
+    let joining = restarted_head();
+    let write = deliver(&node(), h(), &joining, client(), request(3, put("c")));
+    assert!(!write.changed && write.cmds.is_empty(), "not serving yet");
+    let ack = Msg::Ack {
+        config: epoch0(),
+        upto: 2,
+    };
+    let acked = deliver(&node(), h(), &joining, m(), ack);
+    assert!(!acked.changed && acked.cmds.is_empty());
+    let step = deliver(&node(), h(), &joining, mgr(), Msg::NewConfig(rejoined()));
+    assert!(step.state.is_tail(h()));
+    assert_eq!(step.state.committed, 0, "a joining tail commits nothing");
+    assert_eq!(sends(&step.cmds), vec![(t(), fetch(0))]);
+}
+
+#[test]
+fn the_old_tail_sends_its_history_in_chunks_then_forwards_again() {
+    let old_tail = NodeState {
+        config: rejoined(),
+        synced: false,
+        ..holding(vec![update(1, "a"), update(3, "c"), update(4, "d")], 3)
+    };
+    let step = deliver(&node(), t(), &old_tail, h(), fetch(0));
+    assert!(step.state.synced);
+    assert_eq!(
+        sends(&step.cmds),
+        vec![
+            (h(), copy(0, vec![update(1, "a"), update(3, "c")], 3, 3)),
+            (h(), copy(2, vec![update(4, "d")], 3, 3)),
+        ]
+    );
+    let stranger = deliver(&node(), t(), &old_tail, m(), fetch(0));
+    assert!(
+        !stranger.changed && stranger.cmds.is_empty(),
+        "only its successor"
+    );
+    let step = deliver(&node(), t(), &old_tail, h(), fetch(3));
+    assert_eq!(sends(&step.cmds), vec![(h(), copy(3, vec![], 3, 3))]);
+}
+
+#[test]
+fn a_joining_node_replaces_its_stale_history_and_commits_once_complete() {
+    let installed = NodeState {
+        config: rejoined(),
+        ..restarted_head()
+    };
+    let first = deliver(
+        &node(),
+        h(),
+        &installed,
+        t(),
+        copy(0, vec![update(1, "a"), update(3, "c")], 3, 2),
+    );
+    assert_eq!(first.state.history, vec![update(1, "a"), update(3, "c")]);
+    assert_eq!(first.state.copied, Some(2));
+    assert!(
+        sends(&first.cmds).is_empty(),
+        "not complete: nothing committed"
+    );
+    let repeated = deliver(&node(), h(), &first.state, t(), copy(0, vec![], 3, 2));
+    assert!(!repeated.changed, "a chunk that does not continue the copy");
+    let last = deliver(
+        &node(),
+        h(),
+        &first.state,
+        t(),
+        copy(2, vec![update(4, "d")], 3, 2),
+    );
+    assert_eq!(last.state.copied, None);
+    assert_eq!(last.state.committed, 3);
+    assert!(matches!(last.cmds[0], Command::Save(_)));
+    assert_eq!(
+        sends(&last.cmds),
+        vec![
+            (client(), reply(4, KvRet::PutOk { version: 3 })),
+            (
+                t(),
+                Msg::Ack {
+                    config: rejoined(),
+                    upto: 3
+                }
+            ),
+        ],
+        "only the update its predecessor had not seen committed is answered"
+    );
+    let read = deliver(&node(), h(), &last.state, client(), request(5, get()));
+    let d = got("d", 3);
+    assert_eq!(sends(&read.cmds), vec![(client(), reply(5, d))]);
+}
+
+#[test]
+fn the_keep_stale_bug_trusts_the_stored_history() {
+    let buggy = chain(ReadMode::Tail, Some(ChainBug::KeepStale));
+    let storage = ChainStorage {
+        config: epoch0(),
+        history: vec![update(1, "a"), update(2, "b")],
+    };
+    let state = buggy.on_start(h(), &Some(storage), &mut Out::new());
+    assert_eq!(state.copied, Some(2));
+    let step = deliver(&buggy, h(), &state, mgr(), Msg::NewConfig(rejoined()));
+    assert_eq!(sends(&step.cmds), vec![(t(), fetch(2))]);
+}
+
+#[test]
+fn a_halted_node_that_may_rejoin_keeps_its_history_and_restarts_from_it() {
+    let rejoining = ChainNode {
+        rejoin: Some(Duration::from_secs(1)..Duration::from_secs(2)),
+        ..node()
+    };
+    let state = holding(vec![update(1, "a")], 1);
+    let halted = run(&state, |cow, o| {
+        rejoining.on_timeout(h(), cow, &ChainTimer::Halt, o)
+    });
+    assert!(halted.state.halted);
+    assert_eq!(halted.state.history, vec![update(1, "a")]);
+    assert!(halted
+        .cmds
+        .iter()
+        .any(|c| matches!(c, Command::SetTimer(ChainTimer::Rejoin, _))));
+    let back = run(&halted.state, |cow, o| {
+        rejoining.on_timeout(h(), cow, &ChainTimer::Rejoin, o)
+    });
+    assert_eq!(
+        back.state,
+        NodeState {
+            copied: Some(0),
+            ..NodeState::recovered(epoch0(), vec![update(1, "a")])
+        }
+    );
+    assert_eq!(sends(&back.cmds), vec![(mgr(), Msg::Join)]);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -94,6 +94,22 @@ pub enum Msg<Op, Ret> {
     },
     /// A node has halted (fail-stop): what the manager's failure detector reports.
     Halted,
+    /// A recovered or new node asks the manager to add it at the tail (van Renesse and
+    /// Schneider, section 3, "extending a chain").
+    Join,
+    /// A joining tail asks its predecessor for a copy of its history from update `from`
+    /// on (the first `from` updates it has already copied).
+    Fetch { config: Config, from: usize },
+    /// One chunk of the predecessor's history, `updates` starting at index `from`, for a
+    /// joining tail: the copy is complete when it holds `total` updates, of which the
+    /// first `committed` are known to be committed.
+    Copy {
+        config: Config,
+        from: usize,
+        updates: Vec<Update<Op>>,
+        total: usize,
+        committed: usize,
+    },
     /// A client's request or an answer to a client.
     Client(ClientMsg<Op, Ret>),
 }
@@ -107,8 +123,10 @@ impl<Op, Ret> Msg<Op, Ret> {
             | Msg::Ack { config, .. }
             | Msg::Holding { config, .. }
             | Msg::Query { config, .. }
-            | Msg::Committed { config, .. } => Some(config),
-            Msg::Halted | Msg::Client(_) => None,
+            | Msg::Committed { config, .. }
+            | Msg::Fetch { config, .. }
+            | Msg::Copy { config, .. } => Some(config),
+            Msg::Halted | Msg::Join | Msg::Client(_) => None,
         }
     }
 }
