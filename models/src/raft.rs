@@ -9,7 +9,7 @@ use crate::history::{ClientRecord, History};
 use crate::node::Node;
 use crate::registry::{Bounds, ModelCfg, Representative};
 use crate::restart::Restarting;
-use crate::symmetry::{hash_key, sort_servers};
+use crate::symmetry::{canonical, hash_key};
 use crate::workload::kv_script;
 use coord::client::{Client, ClientState, Wire};
 use coord::kv::KvStore;
@@ -208,14 +208,20 @@ impl ModelCfg<RaftNode, Observed> for RaftCfg {
 
 /// The state without the messages that no receiver will act on (see
 /// [`drop_dead_messages`]), and without the note of a crashed leader once a later leader
-/// has been seen (only [`leader_after_crash`] reads it).
+/// has been seen (see [`forget_crash_note`]).
 fn forget(state: &State) -> State {
     let mut state = state.clone();
     drop_dead_messages(&mut state, ignored_forever);
-    if leader_after_crash_seen(&state) {
+    forget_crash_note(&mut state);
+    state
+}
+
+/// Drops the note of a crashed leader once a later leader has been seen: only
+/// [`leader_after_crash`] reads it, and it holds from then on.
+fn forget_crash_note(state: &mut State) {
+    if leader_after_crash_seen(state) {
         state.history.crashed_leader = None;
     }
-    state
 }
 
 /// Whether an actor in state `receiver` will never act on `msg` from `src`.
@@ -226,17 +232,19 @@ pub fn ignored_forever(receiver: &NodeState, src: Id, msg: &RaftMsg) -> bool {
     }
 }
 
-/// [`forget`], then servers renamed in the order of their term, role, log and commit
-/// index (see [`sort_servers`]).
+/// [`forget`], with the servers renamed in the order of their term, role, log and commit
+/// index (see [`canonical`]).
 fn forget_and_sort(state: &State) -> State {
-    sort_servers(forget(state), |s, crashed| {
+    let mut state = canonical(state, ignored_forever, |s, crashed| {
         let role = match s.role {
             Role::Follower { .. } => 0,
             Role::Candidate { .. } => 1,
             Role::Leader(_) => 2,
         };
         hash_key((crashed, s.term, role, &s.log, s.commit))
-    })
+    });
+    forget_crash_note(&mut state);
+    state
 }
 
 type Condition = fn(&RaftActors, &State) -> bool;
