@@ -348,7 +348,7 @@ fn no_split_brain(model: &ChainModel, state: &State) -> bool {
 fn update_propagation(model: &ChainModel, state: &State) -> bool {
     newest(model, state).members.windows(2).all(|pair| {
         match (serving(state, pair[0]), serving(state, pair[1])) {
-            (Some(a), Some(b)) => a.history.starts_with(&b.history),
+            (Some(a), Some(b)) => a.extends(b),
             _ => true,
         }
     })
@@ -405,7 +405,7 @@ fn recovers_after(state: &State, position: Position) -> bool {
         .min();
     failed_epoch.is_some_and(|epoch| {
         live_nodes(state).any(|(id, n)| {
-            n.is_tail(id) && n.history[..n.committed].iter().any(|u| u.epoch > epoch)
+            n.is_tail(id) && n.history.iter().take(n.committed).any(|u| u.epoch > epoch)
         })
     })
 }
@@ -417,7 +417,7 @@ fn rejoined_and_committed(_: &ChainModel, state: &State) -> bool {
     state.history.rejoined.is_some_and(|id| {
         serving(state, id).is_some_and(|n| {
             let epoch = n.config.epoch;
-            n.is_tail(id) && n.history[..n.committed].iter().any(|u| u.epoch == epoch)
+            n.is_tail(id) && n.history.iter().take(n.committed).any(|u| u.epoch == epoch)
         })
     })
 }

@@ -6,9 +6,10 @@
 //! its history is committed (its "sent" list is the rest). The history and configuration
 //! are saved with `o.save(..)` before any message that depends on them.
 
-use super::store::{is_dirty, read_at, result_of};
+use super::store::{advance, History, View};
 use super::types::{ChainStorage, Config, Msg, Update};
 use crate::client::ClientMsg;
+use crate::kv::KvStore;
 use coord_specs::kv::{KvOp, KvRet};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
@@ -84,10 +85,14 @@ pub struct ChainNode {
 pub struct NodeState {
     pub config: Config,
     /// Every update this node has received, in the order the head accepted them.
-    pub history: Vec<Update<KvOp>>,
+    pub history: History,
     /// How many updates of `history` are known to be at the tail; the rest were sent down
     /// the chain but not yet acknowledged.
     pub committed: usize,
+    /// The map after the first `committed` updates: the clean version of every key.
+    pub clean: KvStore,
+    /// How many times the history lost a suffix (see [`ChainStorage`]).
+    pub cuts: u64,
     /// False from a change of successor until the new successor says what it holds:
     /// nothing is forwarded meanwhile, so that it receives the updates in history order.
     pub synced: bool,
@@ -104,11 +109,13 @@ pub struct NodeState {
 impl NodeState {
     /// A node that starts with `config` and `history` (fresh, or as found in storage):
     /// nothing is known to be committed, and nothing is held back.
-    pub fn recovered(config: Config, history: Vec<Update<KvOp>>) -> Self {
+    pub fn recovered(config: Config, history: History, cuts: u64) -> Self {
         NodeState {
             config,
             history,
             committed: 0,
+            clean: KvStore::default(),
+            cuts,
             synced: true,
             halted: false,
             copied: None,
@@ -121,6 +128,33 @@ impl NodeState {
 
     pub fn is_tail(&self, me: Id) -> bool {
         self.config.tail() == Some(me)
+    }
+
+    pub fn view(&self) -> View<'_> {
+        View {
+            history: &self.history,
+            committed: self.committed,
+            clean: &self.clean,
+        }
+    }
+
+    /// Whether this node's history starts with all of `other`'s (update propagation).
+    pub fn extends(&self, other: &NodeState) -> bool {
+        other.history.len() <= self.history.len()
+            && self
+                .history
+                .iter()
+                .zip(other.history.iter())
+                .all(|(a, b)| a == b)
+    }
+
+    /// Marks the first `upto` updates (at most the history) committed, keeping the clean
+    /// map in step; returns the results of the updates newly committed.
+    pub(crate) fn commit_to(&mut self, upto: usize) -> Vec<KvRet> {
+        let upto = upto.min(self.history.len());
+        let results = advance(&mut self.clean, &self.history, self.committed, upto);
+        self.committed = self.committed.max(upto);
+        results
     }
 
     /// True while the node is still copying its predecessor's history.
@@ -155,6 +189,7 @@ impl ChainNode {
         o.save(ChainStorage {
             config: state.config.clone(),
             history: state.history.clone(),
+            cuts: state.cuts,
         });
     }
 
@@ -173,7 +208,7 @@ impl ChainNode {
         if state.is_tail(me) {
             self.commit_all(me, state, o);
         } else if let (true, Some(next)) = (state.synced, state.config.successor(me)) {
-            let update = state.history.last().expect("propagating an update").clone();
+            let update = state.history.back().expect("propagating an update").clone();
             let config = state.config.clone();
             o.send(next, Msg::Forward { config, update });
         }
@@ -183,11 +218,11 @@ impl ChainNode {
     /// committed update gets its result, and the predecessor learns the committed prefix.
     fn commit_all(&self, me: Id, state: &mut NodeState, o: &mut Out<Self>) {
         let len = state.history.len();
-        for i in state.committed..len {
+        let from = state.committed;
+        for (i, ret) in (from..).zip(state.commit_to(len)) {
             let update = &state.history[i];
-            self.reply(update.client, update.seq, result_of(&state.history, i), o);
+            self.reply(update.client, update.seq, ret, o);
         }
-        state.committed = len;
         if let Some(prev) = state.config.predecessor(me).filter(|_| len > 0) {
             let config = state.config.clone();
             o.send(prev, Msg::Ack { config, upto: len });
@@ -237,10 +272,10 @@ impl ChainNode {
             return;
         }
         state.to_mut().synced = true;
-        let rest = &state.history[from..];
-        let chunks = rest.chunks(self.copy_chunk.max(1)).map(<[_]>::to_vec);
+        let chunk = self.copy_chunk.max(1);
         let mut at = from;
-        for updates in chunks.chain(rest.is_empty().then(Vec::new)) {
+        loop {
+            let updates: Vec<_> = state.history.iter().skip(at).take(chunk).cloned().collect();
             let n = updates.len();
             o.send(
                 src,
@@ -253,6 +288,9 @@ impl ChainNode {
                 },
             );
             at += n;
+            if at == len {
+                break;
+            }
         }
     }
 
@@ -275,13 +313,16 @@ impl ChainNode {
             return;
         }
         let state = state.to_mut();
-        state.history.truncate(from);
+        if state.history.len() > from {
+            state.history.truncate(from);
+            state.cuts += 1;
+        }
         state.history.extend(updates);
         let copied = state.history.len();
         state.copied = (copied < total).then_some(copied);
         self.save(state, o);
         if !state.is_joining() {
-            state.committed = committed.min(copied);
+            state.commit_to(committed);
             if state.is_tail(me) {
                 self.commit_all(me, state, o);
             }
@@ -327,7 +368,7 @@ impl ChainNode {
         }
         let state = state.to_mut();
         let epoch = state.config.epoch;
-        state.history.push(Update {
+        state.history.push_back(Update {
             epoch,
             client,
             seq,
@@ -336,7 +377,7 @@ impl ChainNode {
         self.save(state, o);
         if self.has_bug(ChainBug::EarlyReply) {
             let i = state.history.len() - 1;
-            self.reply(client, seq, result_of(&state.history, i), o);
+            self.reply(client, seq, state.view().result_of(i), o);
         }
         self.propagate(me, state, o);
     }
@@ -355,7 +396,7 @@ impl ChainNode {
             ReadMode::Tail if !state.is_tail(me) => {
                 self.redirect(client, seq, state.config.tail(), o)
             }
-            ReadMode::Craq if is_dirty(&state.history, state.committed, op.key()) => {
+            ReadMode::Craq if state.view().is_dirty(op.key()) => {
                 let tail = state.config.tail().expect("a member knows a tail");
                 let config = state.config.clone();
                 o.send(
@@ -369,7 +410,7 @@ impl ChainNode {
                 );
             }
             ReadMode::Tail | ReadMode::Craq | ReadMode::Newest => {
-                self.reply(client, seq, read_at(&state.history, newest, &op), o)
+                self.reply(client, seq, state.view().read_at(newest, &op), o)
             }
         }
     }
@@ -391,13 +432,13 @@ impl ChainNode {
         match msg {
             Msg::Forward { update, .. } => {
                 let state = state.to_mut();
-                state.history.push(update);
+                state.history.push_back(update);
                 self.save(state, o);
                 self.propagate(me, state, o);
             }
             Msg::Ack { upto, .. } if upto > state.committed => {
                 let state = state.to_mut();
-                state.committed = upto.min(state.history.len());
+                state.commit_to(upto);
                 if let Some(prev) = state.config.predecessor(me) {
                     let config = state.config.clone();
                     o.send(prev, Msg::Ack { config, upto });
@@ -435,7 +476,7 @@ impl ChainNode {
                 op,
                 upto,
                 ..
-            } => self.reply(client, seq, read_at(&state.history, upto, &op), o),
+            } => self.reply(client, seq, state.view().read_at(upto, &op), o),
             Msg::Fetch { from, .. } => self.on_fetch(me, state, src, from, o),
             _ => {}
         }
@@ -456,17 +497,16 @@ impl Actor for ChainNode {
         if let Some(halt) = &self.halt {
             o.set_timer(ChainTimer::Halt, halt.clone());
         }
-        let (config, history) = match storage {
-            Some(s) => (s.config.clone(), s.history.clone()),
-            None => (
-                Config {
+        let mut state = match storage {
+            Some(s) => NodeState::recovered(s.config.clone(), s.history.clone(), s.cuts),
+            None => {
+                let config = Config {
                     epoch: 0,
                     members: self.members.clone(),
-                },
-                Vec::new(),
-            ),
+                };
+                NodeState::recovered(config, History::new(), 0)
+            }
         };
-        let mut state = NodeState::recovered(config, history);
         if storage.is_some() || !self.members.contains(&id) {
             self.join(&mut state, o);
         }
@@ -501,6 +541,7 @@ impl Actor for ChainNode {
                 let state = state.to_mut();
                 state.halted = true;
                 state.committed = 0;
+                state.clean = KvStore::default();
                 match &self.rejoin {
                     Some(rejoin) => o.set_timer(ChainTimer::Rejoin, rejoin.clone()),
                     None => state.history.clear(),
@@ -508,9 +549,9 @@ impl Actor for ChainNode {
                 o.send(self.manager, Msg::Halted);
             }
             ChainTimer::Rejoin if state.halted => {
-                let stored = (state.config.clone(), state.history.clone());
+                let stored = (state.config.clone(), state.history.clone(), state.cuts);
                 let state = state.to_mut();
-                *state = NodeState::recovered(stored.0, stored.1);
+                *state = NodeState::recovered(stored.0, stored.1, stored.2);
                 self.join(state, o);
             }
             ChainTimer::Halt | ChainTimer::Rejoin => {}

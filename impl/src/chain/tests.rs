@@ -108,11 +108,14 @@ fn fresh(n: &ChainNode) -> NodeState {
 
 /// A node in the epoch-0 chain holding `history`, of which `committed` is committed.
 fn holding(history: Vec<Update<KvOp>>, committed: usize) -> NodeState {
-    NodeState {
-        history,
-        committed,
-        ..fresh(&node())
-    }
+    let mut state = NodeState::recovered(epoch0(), history.into(), 0);
+    state.commit_to(committed);
+    state
+}
+
+/// The history made of `updates`.
+fn hist(updates: Vec<Update<KvOp>>) -> store::History {
+    updates.into()
 }
 
 fn deliver(n: &ChainNode, me: Id, state: &NodeState, src: Id, msg: M) -> Step<ChainNode> {
@@ -135,7 +138,7 @@ fn a_write_at_the_head_is_saved_then_forwarded_and_not_answered() {
         client(),
         request(1, put("a")),
     );
-    assert_eq!(step.state.history, vec![update(1, "a")]);
+    assert_eq!(step.state.history, hist(vec![update(1, "a")]));
     assert!(
         matches!(step.cmds[0], Command::Save(_)),
         "saved before the send"
@@ -382,12 +385,13 @@ fn a_halted_node_tells_the_manager_and_does_nothing_more() {
 fn a_restarted_node_resumes_from_its_storage_and_asks_to_join() {
     let storage = ChainStorage {
         config: without(h()),
-        history: vec![update(1, "a")],
+        history: hist(vec![update(1, "a")]),
+        cuts: 0,
     };
     let mut o = Out::new();
     let state = node().on_start(m(), &Some(storage), &mut o);
     assert_eq!(state.config, without(h()));
-    assert_eq!(state.history, vec![update(1, "a")]);
+    assert_eq!(state.history, hist(vec![update(1, "a")]));
     assert_eq!(
         state.committed, 0,
         "nothing is known committed after a restart"
@@ -531,7 +535,11 @@ fn a_joining_node_replaces_its_stale_history_and_commits_once_complete() {
         t(),
         copy(0, vec![update(1, "a"), update(3, "c")], 3, 2),
     );
-    assert_eq!(first.state.history, vec![update(1, "a"), update(3, "c")]);
+    assert_eq!(
+        first.state.history,
+        hist(vec![update(1, "a"), update(3, "c")])
+    );
+    assert_eq!(first.state.cuts, 1, "the stale suffix was cut");
     assert_eq!(first.state.copied, Some(2));
     assert!(
         sends(&first.cmds).is_empty(),
@@ -573,7 +581,8 @@ fn the_keep_stale_bug_trusts_the_stored_history() {
     let buggy = chain(ReadMode::Tail, Some(ChainBug::KeepStale));
     let storage = ChainStorage {
         config: epoch0(),
-        history: vec![update(1, "a"), update(2, "b")],
+        history: hist(vec![update(1, "a"), update(2, "b")]),
+        cuts: 0,
     };
     let state = buggy.on_start(h(), &Some(storage), &mut Out::new());
     assert_eq!(state.copied, Some(2));
@@ -592,7 +601,7 @@ fn a_halted_node_that_may_rejoin_keeps_its_history_and_restarts_from_it() {
         rejoining.on_timeout(h(), cow, &ChainTimer::Halt, o)
     });
     assert!(halted.state.halted);
-    assert_eq!(halted.state.history, vec![update(1, "a")]);
+    assert_eq!(halted.state.history, hist(vec![update(1, "a")]));
     assert!(halted
         .cmds
         .iter()
@@ -604,7 +613,7 @@ fn a_halted_node_that_may_rejoin_keeps_its_history_and_restarts_from_it() {
         back.state,
         NodeState {
             copied: Some(0),
-            ..NodeState::recovered(epoch0(), vec![update(1, "a")])
+            ..NodeState::recovered(epoch0(), hist(vec![update(1, "a")]), 0)
         }
     );
     assert_eq!(sends(&back.cmds), vec![(mgr(), Msg::Join)]);

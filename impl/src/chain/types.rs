@@ -56,10 +56,14 @@ pub struct Update<Op> {
 
 /// What a node must find again after a restart: its history of updates and its
 /// configuration (with the epoch), saved before any message that depends on them.
+/// `cuts` counts the times the history lost a suffix (a joining node's stale updates
+/// replaced by its copy): between two saves with the same count, the newer history
+/// extends the older, so a save can be written as the appended updates alone.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ChainStorage<Op> {
+pub struct ChainStorage<Op: Clone> {
     pub config: Config,
-    pub history: Vec<Update<Op>>,
+    pub history: imbl::Vector<Update<Op>>,
+    pub cuts: u64,
 }
 
 /// Every message of a chain: configuration from the manager, the update-propagation and

@@ -77,7 +77,8 @@ where
     peers: HashMap<Id, SocketAddr>,
     key: Option<ClusterKey>,
     journal: Option<Journal<A::Storage>>,
-    state: A::State,
+    /// The actor's state; `None` only while a handler runs, which owns it meanwhile.
+    state: Option<A::State>,
     timers: HashMap<A::Timer, Instant>,
     randoms: BTreeMap<String, Vec<A::Random>>,
     /// The latest storage saved since the last flush, not yet durable.
@@ -123,7 +124,7 @@ where
             peers: endpoint.peers.into_iter().collect(),
             key: endpoint.key,
             journal,
-            state,
+            state: Some(state),
             timers: HashMap::new(),
             randoms: BTreeMap::new(),
             unsaved: None,
@@ -140,7 +141,17 @@ where
     }
 
     pub fn state(&self) -> &A::State {
-        &self.state
+        self.state.as_ref().expect("no handler is running")
+    }
+
+    /// Runs one handler on the state, handed over owned so that a handler that changes
+    /// it (`Cow::to_mut`) does not copy it first, then executes its commands.
+    fn step(&mut self, handler: impl FnOnce(&A, &mut Cow<A::State>, &mut Out<A>)) {
+        let mut out = Out::new();
+        let mut state = Cow::Owned(self.state.take().expect("no handler is running"));
+        handler(&self.actor, &mut state, &mut out);
+        self.state = Some(state.into_owned());
+        self.execute(out);
     }
 
     pub fn stats(&self) -> &Stats {
@@ -163,7 +174,7 @@ where
         let mut buf = vec![0u8; MAX_DATAGRAM + 1];
         loop {
             self.flush()?;
-            if until(&self.state) {
+            if until(self.state()) {
                 return Ok(Outcome::Done);
             }
             if stop.load(Ordering::Relaxed) {
@@ -250,13 +261,8 @@ where
         self.timers.remove(&timer);
         self.stats.timers_fired += 1;
         tracing::trace!(?timer, "timer fired");
-        let mut out = Out::new();
-        let mut state = Cow::Borrowed(&self.state);
-        self.actor.on_timeout(self.id, &mut state, &timer, &mut out);
-        if let Cow::Owned(state) = state {
-            self.state = state;
-        }
-        self.execute(out);
+        let id = self.id;
+        self.step(|actor, state, out| actor.on_timeout(id, state, &timer, out));
         self.resolve_randoms();
         true
     }
@@ -314,14 +320,8 @@ where
         self.stats.msgs_in += 1;
         tracing::debug!(%sender, ?msg, "received");
         observe(sender, &msg);
-        let mut out = Out::new();
-        let mut state = Cow::Borrowed(&self.state);
-        self.actor
-            .on_msg(self.id, &mut state, sender, msg, &mut out);
-        if let Cow::Owned(state) = state {
-            self.state = state;
-        }
-        self.execute(out);
+        let id = self.id;
+        self.step(|actor, state, out| actor.on_msg(id, state, sender, msg, out));
         self.resolve_randoms();
     }
 
@@ -336,7 +336,7 @@ where
     fn send_stats(&mut self, to: SocketAddr) {
         let reply = StatsReply {
             stats: self.stats.clone(),
-            status: (self.describe)(&self.state),
+            status: (self.describe)(self.state()),
         };
         match encode(Kind::StatsReply, self.id, &reply, self.key.as_ref()) {
             Ok(bytes) => {
@@ -379,13 +379,8 @@ where
             };
             let choice = &choices[rand::rng().random_range(0..choices.len())];
             tracing::trace!(key, ?choice, "random choice");
-            let mut out = Out::new();
-            let mut state = Cow::Borrowed(&self.state);
-            self.actor.on_random(self.id, &mut state, choice, &mut out);
-            if let Cow::Owned(state) = state {
-                self.state = state;
-            }
-            self.execute(out);
+            let id = self.id;
+            self.step(|actor, state, out| actor.on_random(id, state, choice, out));
         }
         tracing::warn!("random choices still pending after {MAX_CHOICES} in a row");
     }
