@@ -1,6 +1,7 @@
 //! `coord cluster up`: a local cluster of real `coord node` processes on 127.0.0.1, in the
 //! foreground until Ctrl-C, when every node is stopped.
 
+use crate::system::System;
 use coord::net::config::ClusterConfig;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
@@ -10,6 +11,9 @@ use std::time::{Duration, Instant};
 
 /// How long a node may take to stop after SIGTERM before it is killed.
 const GRACE: Duration = Duration::from_secs(3);
+/// Where a cluster listens unless told otherwise; clients look there by default.
+pub const DEFAULT_BASE_PORT: u16 = 7100;
+pub const DEFAULT_NODES: u16 = 3;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum ClusterCommand {
@@ -19,17 +23,18 @@ pub enum ClusterCommand {
 
 #[derive(clap::Args, Debug)]
 pub struct UpArgs {
-    /// The system to run (kv).
-    system: String,
+    /// The system to run.
+    #[arg(value_enum)]
+    system: System,
     /// Number of nodes.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=9))]
+    #[arg(long, default_value_t = DEFAULT_NODES, value_parser = clap::value_parser!(u16).range(1..=9))]
     nodes: u16,
     /// Data directory (default: a new directory under the system's temp dir). A cluster
     /// started again on the same directory recovers its data.
     #[arg(long)]
     data: Option<PathBuf>,
     /// Node i listens on 127.0.0.1:(base-port + i).
-    #[arg(long, default_value_t = 7100)]
+    #[arg(long, default_value_t = DEFAULT_BASE_PORT)]
     base_port: u16,
     /// A shared secret: peer messages must carry an HMAC made with it.
     #[arg(long)]
@@ -38,9 +43,6 @@ pub struct UpArgs {
 
 pub fn run(command: &ClusterCommand) -> Result<bool, String> {
     let ClusterCommand::Up(args) = command;
-    if args.system != "kv" {
-        return Err(format!("system {:?} cannot run yet (only kv)", args.system));
-    }
     let data = args.data.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("coord-cluster-{}", std::process::id()))
     });
@@ -48,16 +50,8 @@ pub fn run(command: &ClusterCommand) -> Result<bool, String> {
     let data = data
         .canonicalize()
         .map_err(|e| format!("{}: {e}", data.display()))?;
-    let members = (0..args.nodes)
-        .map(|i| {
-            let port = args
-                .base_port
-                .checked_add(i)
-                .ok_or("--base-port too high")?;
-            Ok(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    let config = ClusterConfig::new(&args.system, members.clone(), data.clone());
+    let members = local_members(args.base_port, args.nodes)?;
+    let config = ClusterConfig::new(args.system.name(), members.clone(), data.clone());
     let config_path = data.join("cluster.json");
     config.save(&config_path)?;
 
@@ -87,10 +81,15 @@ pub fn run(command: &ClusterCommand) -> Result<bool, String> {
     }
     println!("config: {}", config_path.display());
     println!("data:   {}", data.display());
-    println!(
-        "try:    coord kv put k v --config {}",
-        config_path.display()
-    );
+    let defaults = args.base_port == DEFAULT_BASE_PORT && args.nodes >= DEFAULT_NODES;
+    match defaults {
+        true => println!("try:    {}", args.system.example()),
+        false => println!(
+            "try:    {} --config {}",
+            args.system.example(),
+            config_path.display()
+        ),
+    }
     println!("Ctrl-C stops the cluster.");
     loop {
         if rx.recv_timeout(Duration::from_millis(500)).is_ok() {
@@ -109,6 +108,16 @@ pub fn run(command: &ClusterCommand) -> Result<bool, String> {
     println!("stopping the cluster");
     drop(nodes);
     Ok(true)
+}
+
+/// The addresses of `nodes` nodes on 127.0.0.1 from port `base` up.
+pub fn local_members(base: u16, nodes: u16) -> Result<Vec<SocketAddrV4>, String> {
+    (0..nodes)
+        .map(|i| {
+            let port = base.checked_add(i).ok_or("--base-port too high")?;
+            Ok(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
+        })
+        .collect()
 }
 
 /// The node processes; dropping it stops them (SIGTERM, then SIGKILL after a grace time).

@@ -1,13 +1,12 @@
 //! `coord kv put|get`: one operation by the very client actor the models check.
 
-use crate::client::Target;
+use crate::client::{run_until, Target};
 use crate::logging;
+use crate::system::System;
 use coord::client::ClientMsg;
-use coord::net::Outcome;
 use coord::raft::Msg;
 use coord_specs::kv::{KvOp, KvRet};
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum KvCommand {
@@ -84,27 +83,22 @@ pub fn run(command: &KvCommand) -> Result<bool, String> {
 
 /// Runs one operation to its answer, or fails when no leader answered in time.
 fn perform(target: &Target, op: KvOp) -> Result<KvRet, String> {
-    let mut client = target.client(vec![op])?;
-    let deadline = Instant::now() + target.timeout();
+    let cluster = target.resolve(System::Kv)?;
+    let mut client = cluster.kv_client(vec![op])?;
     let mut answer = None;
-    let outcome = client
-        .run(
-            &AtomicBool::new(false),
-            Some(deadline),
-            |state| state.next >= 1,
-            |_, msg| {
-                if let Msg::Client(ClientMsg::Reply { seq: 1, ret }) = msg {
-                    answer = Some(ret.clone());
-                }
-            },
-        )
-        .map_err(|e| e.to_string())?;
-    match (outcome, answer) {
-        (Outcome::Done, Some(ret)) => Ok(ret),
-        _ => Err(format!(
-            "no leader reachable within {:?} (servers: {})",
-            target.timeout(),
-            target.servers()?.len()
-        )),
+    let done = run_until(
+        &mut client,
+        &AtomicBool::new(false),
+        Some(cluster.deadline()),
+        |state| state.next >= 1,
+        |_, msg| {
+            if let Msg::Client(ClientMsg::Reply { seq: 1, ret }) = msg {
+                answer = Some(ret.clone());
+            }
+        },
+    )?;
+    match (done, answer) {
+        (true, Some(ret)) => Ok(ret),
+        _ => Err(cluster.unreachable("leader")),
     }
 }

@@ -5,12 +5,15 @@ mod bench;
 mod check;
 mod client;
 mod cluster;
+mod counter;
 mod explore;
 mod history;
 mod kv;
 mod logging;
 mod node;
 mod stats;
+mod system;
+mod zk;
 
 use clap::{Parser, Subcommand};
 use coord_models::Bounds;
@@ -51,6 +54,12 @@ enum Command {
     /// Put and get keys in a running KV cluster.
     #[command(subcommand)]
     Kv(kv::KvCommand),
+    /// Create, read, change, delete and watch znodes in a running zk cluster.
+    #[command(subcommand)]
+    Zk(zk::ZkCommand),
+    /// The counter recipe on a running zk cluster.
+    #[command(subcommand)]
+    Counter(counter::CounterCommand),
     /// Print a running node's status and counters.
     Stats(stats::StatsArgs),
     /// Measure a running cluster's throughput and latency.
@@ -119,6 +128,8 @@ fn main() -> ExitCode {
         Command::Cluster(command) => cluster::run(&command),
         Command::Node(args) => node::run(&args),
         Command::Kv(command) => kv::run(&command),
+        Command::Zk(command) => zk::run(&command),
+        Command::Counter(command) => counter::run(&command),
         Command::Stats(args) => stats::run(&args),
         Command::Bench(command) => bench::run(&command),
         Command::History(args) => history::run(&args),
@@ -130,5 +141,16 @@ fn main() -> ExitCode {
             eprintln!("coord: {message}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
     }
 }

@@ -288,7 +288,7 @@ fn the_representative_is_the_sorted_state_without_its_ignored_messages() {
         let model = cfg.into_model(&[]);
         // A key that ties often, so that both sorted and unsorted states occur.
         let key = |s: &coord::raft::RaftState<coord::kv::KvStore>, crashed: bool| {
-            (crashed, s.term, s.log.len())
+            (crashed, s.term, s.last_index())
         };
         let mut renamed = 0;
         for state in reachable(&model, usize::MAX, CAP / 10) {

@@ -43,26 +43,25 @@ where
 {
     type Delta = RaftDelta<Op>;
 
+    /// Costs the length of the change, plus a logarithmic search for where it starts
+    /// ([`crate::raft::Log::common_prefix`]), whatever the length of the log.
     fn delta(&self, newer: &Self) -> RaftDelta<Op> {
-        let keep = self
-            .log
-            .iter()
-            .zip(&newer.log)
-            .take_while(|(a, b)| a == b)
-            .count();
+        let keep = self.log.common_prefix(&newer.log);
         RaftDelta {
             term: newer.term,
             voted_for: newer.voted_for,
-            keep: keep as u64,
-            append: newer.log[keep..].to_vec(),
+            keep,
+            append: newer.log.from(keep + 1).cloned().collect(),
         }
     }
 
     fn apply(&mut self, delta: RaftDelta<Op>) {
         self.term = delta.term;
         self.voted_for = delta.voted_for;
-        self.log.truncate(delta.keep as usize);
-        self.log.extend(delta.append);
+        self.log.truncate(delta.keep);
+        for entry in delta.append {
+            self.log.push(entry);
+        }
     }
 }
 
@@ -106,27 +105,21 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn entry(term: Term, op: &str) -> Entry<String> {
-        Entry {
-            term,
-            client: Id::from(9),
-            seq: 1,
-            op: op.to_string(),
-        }
-    }
+    use crate::test_util::string_entry as entry;
 
     #[test]
     fn a_raft_delta_carries_only_the_changed_suffix() {
         let old = RaftStorage {
             term: 1,
             voted_for: None,
-            log: vec![entry(1, "a"), entry(1, "b")],
+            log: [entry(1, "a"), entry(1, "b")].into_iter().collect(),
         };
         let new = RaftStorage {
             term: 2,
             voted_for: Some(Id::from(1)),
-            log: vec![entry(1, "a"), entry(2, "c"), entry(2, "d")],
+            log: [entry(1, "a"), entry(2, "c"), entry(2, "d")]
+                .into_iter()
+                .collect(),
         };
         let delta = old.delta(&new);
         assert_eq!((delta.keep, delta.append.len()), (1, 2));

@@ -77,7 +77,7 @@ where
     peers: HashMap<Id, SocketAddr>,
     key: Option<ClusterKey>,
     journal: Option<Journal<A::Storage>>,
-    /// The actor's state; `None` only while a handler runs, which owns it meanwhile.
+    /// Always `Some`, except while a handler runs: see [`Runtime::step`].
     state: Option<A::State>,
     timers: HashMap<A::Timer, Instant>,
     randoms: BTreeMap<String, Vec<A::Random>>,
@@ -142,16 +142,6 @@ where
 
     pub fn state(&self) -> &A::State {
         self.state.as_ref().expect("no handler is running")
-    }
-
-    /// Runs one handler on the state, handed over owned so that a handler that changes
-    /// it (`Cow::to_mut`) does not copy it first, then executes its commands.
-    fn step(&mut self, handler: impl FnOnce(&A, &mut Cow<A::State>, &mut Out<A>)) {
-        let mut out = Out::new();
-        let mut state = Cow::Owned(self.state.take().expect("no handler is running"));
-        handler(&self.actor, &mut state, &mut out);
-        self.state = Some(state.into_owned());
-        self.execute(out);
     }
 
     pub fn stats(&self) -> &Stats {
@@ -346,6 +336,18 @@ where
             }
             Err(e) => tracing::warn!(error = %e, "stats reply does not encode"),
         }
+    }
+
+    /// Runs one handler and executes its commands. The handler gets the state owned, so
+    /// that changing it does not copy the whole state first, as a borrowed `Cow` would
+    /// (a Raft log grows with every write); the handler sees the same state either way.
+    fn step(&mut self, handle: impl FnOnce(&A, &mut Cow<A::State>, &mut Out<A>)) {
+        let mut out = Out::new();
+        let state = self.state.take().expect("no handler is running");
+        let mut state = Cow::Owned(state);
+        handle(&self.actor, &mut state, &mut out);
+        self.state = Some(state.into_owned());
+        self.execute(out);
     }
 
     /// Executes commands in order; saves and sends wait for the next flush.

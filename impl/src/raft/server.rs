@@ -3,6 +3,7 @@
 //! Each handler names the rule of the Raft paper's figure 2 (or section) that it enforces.
 //! Persistent state is saved with `o.save(..)` before any message that depends on it.
 
+use super::log::Log;
 use super::replica::{Replica, StateMachine};
 use super::types::{Entry, Index, Msg, RaftStorage, Term};
 use crate::client::ClientMsg;
@@ -104,7 +105,7 @@ pub enum Role<Op> {
 pub struct RaftState<SM: StateMachine> {
     pub term: Term,
     pub voted_for: Option<Id>,
-    pub log: Vec<Entry<SM::Op>>,
+    pub log: Log<SM::Op>,
     pub role: Role<SM::Op>,
     /// Highest log index known to be committed.
     pub commit: Index,
@@ -114,15 +115,12 @@ pub struct RaftState<SM: StateMachine> {
 
 impl<SM: StateMachine> RaftState<SM> {
     pub fn last_index(&self) -> Index {
-        self.log.len() as Index
+        self.log.last_index()
     }
 
     /// The term of the entry at `index`; 0 for index 0 (or past the end).
     pub fn term_at(&self, index: Index) -> Term {
-        match index {
-            0 => 0,
-            i => self.log.get(i as usize - 1).map_or(0, |e| e.term),
-        }
+        self.log.term_at(index)
     }
 
     pub fn is_leader(&self) -> bool {
@@ -288,8 +286,7 @@ impl<SM: StateMachine> RaftServer<SM> {
                 term: state.term,
                 prev_index,
                 prev_term: state.term_at(prev_index),
-                entries: state.log[prev_index as usize..]
-                    .iter()
+                entries: (state.log.from(next))
                     .take(self.max_batch.unwrap_or(usize::MAX))
                     .cloned()
                     .collect(),
@@ -313,7 +310,10 @@ impl<SM: StateMachine> RaftServer<SM> {
     fn apply_committed(&self, state: &mut RaftState<SM>, o: &mut Out<Self>) {
         let dedup = !self.has_bug(RaftBug::NoDedup);
         while state.replica.applied < state.commit {
-            let entry = &state.log[state.replica.applied as usize];
+            let entry = state
+                .log
+                .get(state.replica.applied + 1)
+                .expect("committed entries are in the log");
             let ret = state.replica.apply(entry, dedup);
             if let (true, true, Some(ret)) = (state.is_leader(), entry.term == state.term, ret) {
                 let reply = ClientMsg::Reply {
@@ -511,7 +511,7 @@ impl<SM: StateMachine> RaftServer<SM> {
                     continue;
                 }
                 let log = &mut state.to_mut().log;
-                log.truncate(index as usize - 1);
+                log.truncate(index - 1);
                 log.push(entry.clone());
                 changed = true;
             }
@@ -712,7 +712,7 @@ impl<SM: StateMachine> Actor for RaftServer<SM> {
         let saved = storage.clone().unwrap_or(RaftStorage {
             term: 0,
             voted_for: None,
-            log: Vec::new(),
+            log: Log::default(),
         });
         self.reset_election_timer(o);
         RaftState {

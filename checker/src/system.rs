@@ -1,0 +1,101 @@
+//! The systems a cluster can run. Whatever differs between them (the server a node runs,
+//! its status line, the command `cluster up` suggests) is one match arm per system here;
+//! everything else (endpoints, signals, counters, clients' retries) is shared. Adding a
+//! system is a variant and an arm in each match below, plus its client commands.
+
+use crate::node::Member;
+use coord::net::config::ClusterConfig;
+use coord::raft::{RaftServer, RaftState, Role, StateMachine};
+use coord::znode::{ZkServer, ZkServerState};
+use coord_models::raft::KvServer;
+
+/// The most log entries in one KV AppendEntries: a batch of small puts well under a datagram.
+const KV_BATCH: usize = 128;
+/// The largest path and data `coord zk` sends...
+pub const ZK_MAX_PATH: usize = 512;
+pub const ZK_MAX_DATA: usize = 1024;
+/// ...so that this many entries of at most about 1.6 KB each (path, data, a sequential
+/// suffix, ids and tags) fit in one datagram with room to spare.
+const ZK_BATCH: usize = 32;
+
+/// A system that `coord cluster up` and `coord node` run.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum System {
+    /// Raft replicating a versioned key-value map.
+    Kv,
+    /// ZooKeeper's znode service over Raft: sessions, ephemeral and sequential nodes, watches.
+    Zk,
+}
+
+impl System {
+    /// The name used on the command line and in the cluster file.
+    pub fn name(self) -> &'static str {
+        match self {
+            System::Kv => "kv",
+            System::Zk => "zk",
+        }
+    }
+
+    /// The system a cluster file names.
+    pub fn named(name: &str) -> Result<System, String> {
+        <System as clap::ValueEnum>::from_str(name, false)
+            .map_err(|_| format!("unknown system {name:?} (known: kv, zk)"))
+    }
+
+    /// Runs `member` of the cluster until SIGINT or SIGTERM.
+    pub fn serve(self, config: &ClusterConfig, member: Member) -> Result<bool, String> {
+        match self {
+            System::Kv => {
+                let server: KvServer = raft(config, &member).with_max_batch(KV_BATCH);
+                member.serve(server, raft_status)
+            }
+            System::Zk => {
+                let server = ZkServer::new(raft(config, &member).with_max_batch(ZK_BATCH))
+                    .with_session_timeout(Some(config.session_timeout()));
+                member.serve(server, zk_status)
+            }
+        }
+    }
+
+    /// A first client command to try against a running cluster.
+    pub fn example(self) -> &'static str {
+        match self {
+            System::Kv => "coord kv put greeting hello",
+            System::Zk => "coord zk create /a hello",
+        }
+    }
+}
+
+/// A Raft server for `member` with the cluster's timeouts and heartbeats on.
+fn raft<SM: StateMachine>(config: &ClusterConfig, member: &Member) -> RaftServer<SM> {
+    RaftServer::new(member.peer_ids(), config.election_timeout()).with_heartbeat(config.heartbeat())
+}
+
+/// A Raft server's one-line status, as `coord stats` prints it.
+fn raft_status<SM: StateMachine>(state: &RaftState<SM>) -> String {
+    let role = match state.role {
+        Role::Follower { .. } => "follower",
+        Role::Candidate { .. } => "candidate",
+        Role::Leader(_) => "leader",
+    };
+    format!(
+        "role={role} term={} last={} commit={} applied={}",
+        state.term,
+        state.last_index(),
+        state.commit,
+        state.replica.applied
+    )
+}
+
+/// A znode server's status: Raft's, then the tree's zxid, the sessions the leader tracks,
+/// the watches held here and the calls waiting here for the log.
+fn zk_status(state: &ZkServerState) -> String {
+    format!(
+        "{} zxid={} sessions={} watches={} waiting={}",
+        raft_status(&state.raft),
+        state.tree().zxid(),
+        state.sessions.len(),
+        state.watches.len(),
+        state.waiting.len()
+    )
+}
