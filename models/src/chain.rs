@@ -130,6 +130,7 @@ impl ChainCfg {
                 members: members.clone(),
                 reads: self.reads,
                 halt: Some(model_timeout()),
+                heartbeat: None,
                 rejoin: self.rejoin.then(model_timeout),
                 copy_chunk: usize::MAX,
                 bug: self.bug,
@@ -137,6 +138,7 @@ impl ChainCfg {
         });
         let manager = Node::Server(Node::Client(ConfigManager {
             members: members.clone(),
+            detector: None,
         }));
         let mut servers = members.clone();
         servers.push(self.manager());
@@ -308,7 +310,7 @@ fn node(state: &State, id: Id) -> Option<&NodeState> {
 /// The manager's (newest) configuration.
 fn newest(model: &ChainModel, state: &State) -> coord::chain::Config {
     match &*state.actor_states[usize::from(model.cfg.manager())] {
-        Node::Server(Node::Client(config)) => config.clone(),
+        Node::Server(Node::Client(manager)) => manager.config.clone(),
         _ => unreachable!("the manager sits after the nodes"),
     }
 }

@@ -59,6 +59,8 @@ pub enum ChainBug {
 pub enum ChainTimer {
     Halt,
     Rejoin,
+    /// At run time: send the manager a heartbeat.
+    Beat,
 }
 
 /// A chain node's configuration.
@@ -75,6 +77,9 @@ pub struct ChainNode {
     /// When a halted node restarts from its storage and rejoins, or `None` for never (at
     /// run time a restarted process does this in `on_start`).
     pub rejoin: Option<Range<Duration>>,
+    /// How often to send the manager a heartbeat, or `None` for never (the models, where
+    /// failures are reported by the failing node itself).
+    pub heartbeat: Option<Range<Duration>>,
     /// The most updates in one `Copy` message (a datagram's worth at run time).
     pub copy_chunk: usize,
     pub bug: Option<ChainBug>,
@@ -497,6 +502,9 @@ impl Actor for ChainNode {
         if let Some(halt) = &self.halt {
             o.set_timer(ChainTimer::Halt, halt.clone());
         }
+        if let Some(beat) = &self.heartbeat {
+            o.set_timer(ChainTimer::Beat, beat.clone());
+        }
         let mut state = match storage {
             Some(s) => NodeState::recovered(s.config.clone(), s.history.clone(), s.cuts),
             None => {
@@ -521,7 +529,7 @@ impl Actor for ChainNode {
             Msg::Client(ClientMsg::Request { seq, op }) => {
                 self.on_request(me, state, src, seq, op, o)
             }
-            Msg::Client(_) | Msg::Halted | Msg::Join => {}
+            Msg::Client(_) | Msg::Halted | Msg::Alive | Msg::Join => {}
             peer => self.on_peer(me, state, src, peer, o),
         }
     }
@@ -553,6 +561,12 @@ impl Actor for ChainNode {
                 let state = state.to_mut();
                 *state = NodeState::recovered(stored.0, stored.1, stored.2);
                 self.join(state, o);
+            }
+            ChainTimer::Beat => {
+                if let Some(beat) = &self.heartbeat {
+                    o.set_timer(ChainTimer::Beat, beat.clone());
+                }
+                o.send(self.manager, Msg::Alive);
             }
             ChainTimer::Halt | ChainTimer::Rejoin => {}
         }

@@ -37,6 +37,7 @@ fn chain(reads: ReadMode, bug: Option<ChainBug>) -> ChainNode {
         members: vec![h(), m(), t()],
         reads,
         halt: None,
+        heartbeat: None,
         rejoin: None,
         copy_chunk: 2,
         bug,
@@ -465,10 +466,14 @@ fn the_manager_adds_a_joining_node_at_the_tail_with_a_new_epoch() {
         vec![h(), t(), m()],
         "a member that restarted moves to the tail"
     );
-    let step = run(&without(h()), |cow, o| {
+    let step = run(&managing(without(h())), |cow, o| {
         manager().on_msg(mgr(), cow, h(), Msg::Join, o)
     });
-    assert_eq!(step.state, rejoined());
+    assert_eq!(step.state.config, rejoined());
+    assert!(
+        matches!(step.cmds[0], Command::Save(_)),
+        "saved before published"
+    );
     let publish = Msg::NewConfig(rejoined());
     assert_eq!(
         sends(&step.cmds),
@@ -626,7 +631,100 @@ fn a_halted_node_that_may_rejoin_keeps_its_history_and_restarts_from_it() {
 fn manager() -> ConfigManager {
     ConfigManager {
         members: vec![h(), m(), t()],
+        detector: None,
     }
+}
+
+/// The manager's state with `config` and no member silent.
+fn managing(config: Config) -> ManagerState {
+    ManagerState {
+        config,
+        silent: Default::default(),
+    }
+}
+
+fn detecting() -> ConfigManager {
+    ConfigManager {
+        detector: Some(Detector {
+            every: Duration::from_millis(100)..Duration::from_millis(100),
+            misses: 2,
+        }),
+        ..manager()
+    }
+}
+
+fn check(state: &ManagerState) -> Step<ConfigManager> {
+    run(state, |cow, o| {
+        detecting().on_timeout(mgr(), cow, &ManagerTimer::Check, o)
+    })
+}
+
+#[test]
+fn the_detector_removes_a_member_silent_for_its_misses_and_a_heartbeat_resets_silence() {
+    let mut o = Out::new();
+    let start = detecting().on_start(mgr(), &None, &mut o);
+    assert!(o
+        .into_iter()
+        .any(|c| matches!(c, Command::SetTimer(ManagerTimer::Check, _))));
+    let first = check(&start);
+    assert_eq!(first.state.config, epoch0(), "one miss is not enough");
+    let beat = run(&first.state, |cow, o| {
+        detecting().on_msg(mgr(), cow, m(), Msg::Alive, o)
+    });
+    assert_eq!(beat.state.silent[&m()], 0);
+    let beat = run(&beat.state, |cow, o| {
+        detecting().on_msg(mgr(), cow, t(), Msg::Alive, o)
+    });
+    let second = check(&beat.state);
+    assert_eq!(
+        second.state.config,
+        without(h()),
+        "the silent head is removed"
+    );
+    let publish = Msg::NewConfig(without(h()));
+    assert_eq!(
+        sends(&second.cmds),
+        vec![(m(), publish.clone()), (t(), publish)]
+    );
+    assert!(
+        !second.state.silent.contains_key(&h()),
+        "a removed member is no longer watched"
+    );
+    let quiet = run(&second.state, |cow, o| {
+        manager().on_timeout(mgr(), cow, &ManagerTimer::Check, o)
+    });
+    assert!(
+        !quiet.changed && quiet.cmds.is_empty(),
+        "no detector, no check"
+    );
+}
+
+#[test]
+fn a_node_with_heartbeats_on_beats_at_start_and_on_every_beat() {
+    let beating = ChainNode {
+        heartbeat: Some(Duration::from_millis(50)..Duration::from_millis(50)),
+        ..node()
+    };
+    let mut o = Out::new();
+    let state = beating.on_start(h(), &None, &mut o);
+    assert!(o
+        .into_iter()
+        .any(|c| matches!(c, Command::SetTimer(ChainTimer::Beat, _))));
+    let step = run(&state, |cow, o| {
+        beating.on_timeout(h(), cow, &ChainTimer::Beat, o)
+    });
+    assert!(!step.changed);
+    assert_eq!(sends(&step.cmds), vec![(mgr(), Msg::Alive)]);
+    assert!(step
+        .cmds
+        .iter()
+        .any(|c| matches!(c, Command::SetTimer(ChainTimer::Beat, _))));
+}
+
+#[test]
+fn a_restarted_manager_resumes_from_its_stored_configuration() {
+    let state = manager().on_start(mgr(), &Some(without(m())), &mut Out::new());
+    assert_eq!(state.config, without(m()));
 }
 
 #[test]
@@ -654,11 +752,11 @@ fn removing_a_member_raises_the_epoch_and_keeps_the_order() {
 #[test]
 fn the_manager_publishes_the_chain_without_a_halted_node() {
     let start = manager().on_start(mgr(), &None, &mut Out::new());
-    assert_eq!(start, epoch0());
+    assert_eq!(start, managing(epoch0()));
     let step = run(&start, |cow, o| {
         manager().on_msg(mgr(), cow, t(), Msg::Halted, o)
     });
-    assert_eq!(step.state, without(t()));
+    assert_eq!(step.state.config, without(t()));
     let publish = Msg::NewConfig(without(t()));
     assert_eq!(
         sends(&step.cmds),
@@ -672,7 +770,7 @@ fn the_manager_publishes_the_chain_without_a_halted_node() {
 
 #[test]
 fn the_manager_tells_a_client_where_to_go() {
-    let config = epoch0();
+    let config = managing(epoch0());
     let write = run(&config, |cow, o| {
         manager().on_msg(mgr(), cow, client(), request(1, put("a")), o)
     });

@@ -98,6 +98,8 @@ pub enum Msg<Op, Ret> {
     },
     /// A node has halted (fail-stop): what the manager's failure detector reports.
     Halted,
+    /// A node's heartbeat to the manager's failure detector (at run time only).
+    Alive,
     /// A recovered or new node asks the manager to add it at the tail (van Renesse and
     /// Schneider, section 3, "extending a chain").
     Join,
@@ -130,7 +132,7 @@ impl<Op, Ret> Msg<Op, Ret> {
             | Msg::Committed { config, .. }
             | Msg::Fetch { config, .. }
             | Msg::Copy { config, .. } => Some(config),
-            Msg::Halted | Msg::Join | Msg::Client(_) => None,
+            Msg::Halted | Msg::Alive | Msg::Join | Msg::Client(_) => None,
         }
     }
 }

@@ -102,6 +102,19 @@ where
     }
 }
 
+/// The chain manager's configuration: a few ids and an epoch, written whole.
+impl Durable for Config {
+    type Delta = Config;
+
+    fn delta(&self, newer: &Self) -> Config {
+        newer.clone()
+    }
+
+    fn apply(&mut self, delta: Config) {
+        *self = delta;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
