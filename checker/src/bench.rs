@@ -52,6 +52,13 @@ struct Phase {
     seconds: f64,
 }
 
+impl Phase {
+    /// Answers per second, all clients together.
+    fn rate(&self) -> f64 {
+        self.answers.iter().map(Vec::len).sum::<usize>() as f64 / self.seconds
+    }
+}
+
 pub fn run(command: &BenchCommand) -> Result<bool, String> {
     logging::init();
     let (system, args) = match command {
@@ -103,38 +110,60 @@ pub fn run(command: &BenchCommand) -> Result<bool, String> {
     Ok(true)
 }
 
-/// The chain's phases: puts (which also write the keys read later); then, read-only and
-/// with `writers` of the clients writing, classic reads at the tail against CRAQ reads
-/// that start at a random node. Each read phase prints the share of reads each node
-/// served, and the mixed phases the share of operations that were writes.
+/// The chain's phases: puts (which also write the keys read later); then, for classic
+/// reads at the tail and for CRAQ reads (the readers spread evenly over the N nodes), a
+/// read-only phase
+/// and a mixed one in which some clients write the keys that the others read. Enough
+/// writers for about one operation in ten to be a write are estimated from the rates of
+/// the write phase and of the read-only phase. Each read phase prints the share of reads
+/// each node served, and the mixed phases the share of operations that were writes.
 fn chain_phases(bench: &Bench, cluster: &Cluster) -> Result<(), String> {
-    let writers = bench.clients.div_ceil(10);
-    let chain =
-        |writers: u16, craq: bool| move |c| cluster.chain_client(kv_script(c, c < writers), craq);
-    bench.phase("writes", chain(bench.clients, false))?;
+    let n = bench.clients;
     let nodes = &cluster.ids()[..cluster.size() - 1];
-    for (name, writers) in [("", 0), (" +writes", writers)] {
-        for (mode, craq) in [("tail", false), ("craq", true)] {
-            let phase = bench.phase(&format!("{mode} reads{name}"), chain(writers, craq))?;
-            let (written, read) = phase.answers.split_at(usize::from(writers));
-            let count =
-                |answers: &[Vec<(Duration, Id)>]| answers.iter().map(Vec::len).sum::<usize>();
-            let reads = count(read).max(1);
-            let shares: Vec<String> = (nodes.iter().enumerate())
-                .map(|(i, node)| {
-                    let served = read.iter().flatten().filter(|a| a.1 == *node).count();
-                    format!("n{i} {:.0}%", 100.0 * served as f64 / reads as f64)
-                })
-                .collect();
-            let writes = count(written) as f64 / (count(written) + reads) as f64;
-            let mix = match writers {
-                0 => String::new(),
-                _ => format!("; writes {:.0}% of operations", 100.0 * writes),
-            };
-            println!("    reads served: {}{mix}", shares.join(", "));
+    let client = |c: u16, writers: u16, craq: bool| {
+        let at = craq.then_some(usize::from(c.saturating_sub(writers)) % nodes.len());
+        match c < writers {
+            true => cluster.chain_client(kv_script(c, true), None),
+            false => cluster.chain_client(kv_script(c % writers.max(1), false), at),
         }
+    };
+    let written = bench.phase("writes", |c| client(c, n, false))?;
+    let per_client = |phase: &Phase| phase.rate() / f64::from(n);
+    let write_rate = per_client(&written);
+    for (mode, craq) in [("tail", false), ("craq", true)] {
+        let reads = bench.phase(&format!("{mode} reads"), |c| client(c, 0, craq))?;
+        println!("    reads served: {}", shares(&reads, nodes, 0));
+        let read_rate = per_client(&reads);
+        let estimate = 0.1 * f64::from(n) * read_rate / (0.9 * write_rate + 0.1 * read_rate);
+        let writers = (estimate.round() as u16).clamp(1, n.saturating_sub(1).max(1));
+        let mixed = bench.phase(&format!("{mode} mixed"), |c| client(c, writers, craq))?;
+        let count = |answers: &[Vec<(Duration, Id)>]| answers.iter().map(Vec::len).sum::<usize>();
+        let (writes, reads) = mixed.answers.split_at(usize::from(writers));
+        let share = count(writes) as f64 / (count(writes) + count(reads)).max(1) as f64;
+        println!(
+            "    reads served: {}; {writers} of {n} clients writing, writes {:.0}% of operations",
+            shares(&mixed, nodes, writers),
+            100.0 * share
+        );
     }
     Ok(())
+}
+
+/// The share of the reads of `phase` (its clients from `writers` on) each node served.
+fn shares(phase: &Phase, nodes: &[Id], writers: u16) -> String {
+    let reads: Vec<Id> = phase.answers[usize::from(writers)..]
+        .iter()
+        .flatten()
+        .map(|a| a.1)
+        .collect();
+    let total = reads.len().max(1) as f64;
+    (nodes.iter().enumerate())
+        .map(|(i, node)| {
+            let served = reads.iter().filter(|&&s| s == *node).count();
+            format!("n{i} {:.0}%", 100.0 * served as f64 / total)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// KV client `c`'s script: puts or gets cycling through its keys.
@@ -240,7 +269,7 @@ impl Bench {
         }
         println!(
             "{name:<13} {ops:>8} {:>10.1} {:>9.2} {:>9.2}",
-            ops as f64 / phase.seconds,
+            phase.rate(),
             percentile(&latencies, 50.0),
             percentile(&latencies, 99.0)
         );

@@ -28,6 +28,7 @@ pub fn run(command: &ChainCommand) -> Result<bool, String> {
         ChainCommand::Get { get, craq } => (get.op(), &get.target, *craq),
     };
     let cluster = target.resolve(System::Chain)?;
-    let client = cluster.chain_client(vec![op.clone()], craq)?;
+    let node = craq.then(|| rand::random_range(0..cluster.size().saturating_sub(1).max(1)));
+    let client = cluster.chain_client(vec![op.clone()], node)?;
     report(&op, answer(&cluster, client, "chain node"))
 }

@@ -136,22 +136,18 @@ impl Cluster {
     }
 
     /// A chain client that runs `script`, starting at the manager (which redirects a
-    /// write to the head and a read to the tail), or with `craq` at a random node, which
-    /// answers reads itself.
+    /// write to the head and a read to the tail), or at node `at`, which answers reads
+    /// itself (CRAQ).
     pub fn chain_client(
         &self,
         script: Vec<KvOp>,
-        craq: bool,
+        at: Option<usize>,
     ) -> Result<Runtime<ChainClient>, String> {
-        let manager = self.size() - 1;
-        let first = match craq {
-            true => Some(rand::random_range(0..manager.max(1))),
-            false => Some(manager),
-        };
+        let first = at.unwrap_or(self.size() - 1);
         self.start_at(
             |_, servers, first| ChainClient::new(servers, first, script, RETRY),
             describe_kv,
-            first,
+            Some(first),
         )
     }
 
