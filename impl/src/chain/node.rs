@@ -6,7 +6,7 @@
 //! its history is committed (its "sent" list is the rest). The history and configuration
 //! are saved with `o.save(..)` before any message that depends on them.
 
-use super::store::{advance, History, View};
+use super::store::{advance, latest, note, History, View};
 use super::types::{ChainStorage, Config, Msg, Update};
 use crate::client::ClientMsg;
 use crate::kv::KvStore;
@@ -14,6 +14,7 @@ use coord_specs::kv::{KvOp, KvRet};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::time::Duration;
 
@@ -98,6 +99,9 @@ pub struct NodeState {
     pub clean: KvStore,
     /// How many times the history lost a suffix (see [`ChainStorage`]).
     pub cuts: u64,
+    /// Each client's highest sequence number in the history, for duplicate suppression
+    /// without a scan of the history.
+    pub latest: BTreeMap<Id, u64>,
     /// False from a change of successor until the new successor says what it holds:
     /// nothing is forwarded meanwhile, so that it receives the updates in history order.
     pub synced: bool,
@@ -116,6 +120,7 @@ impl NodeState {
     /// nothing is known to be committed, and nothing is held back.
     pub fn recovered(config: Config, history: History, cuts: u64) -> Self {
         NodeState {
+            latest: latest(&history),
             config,
             history,
             committed: 0,
@@ -179,9 +184,15 @@ impl NodeState {
     /// True if client `client`'s request `seq` (or a later one) is in the history: a
     /// retried write enters the chain once, and its reply comes from the tail.
     fn has_update(&self, client: Id, seq: u64) -> bool {
-        self.history
-            .iter()
-            .any(|u| u.client == client && u.seq >= seq)
+        self.latest
+            .get(&client)
+            .is_some_and(|&latest| latest >= seq)
+    }
+
+    /// Appends `update` to the history.
+    fn append(&mut self, update: Update<KvOp>) {
+        note(&mut self.latest, &update);
+        self.history.push_back(update);
     }
 }
 
@@ -280,7 +291,7 @@ impl ChainNode {
         let chunk = self.copy_chunk.max(1);
         let mut at = from;
         loop {
-            let updates: Vec<_> = state.history.iter().skip(at).take(chunk).cloned().collect();
+            let updates: Vec<_> = state.history.skip(at).iter().take(chunk).cloned().collect();
             let n = updates.len();
             o.send(
                 src,
@@ -321,8 +332,11 @@ impl ChainNode {
         if state.history.len() > from {
             state.history.truncate(from);
             state.cuts += 1;
+            state.latest = latest(&state.history);
         }
-        state.history.extend(updates);
+        for update in updates {
+            state.append(update);
+        }
         let copied = state.history.len();
         state.copied = (copied < total).then_some(copied);
         self.save(state, o);
@@ -373,7 +387,7 @@ impl ChainNode {
         }
         let state = state.to_mut();
         let epoch = state.config.epoch;
-        state.history.push_back(Update {
+        state.append(Update {
             epoch,
             client,
             seq,
@@ -437,7 +451,7 @@ impl ChainNode {
         match msg {
             Msg::Forward { update, .. } => {
                 let state = state.to_mut();
-                state.history.push_back(update);
+                state.append(update);
                 self.save(state, o);
                 self.propagate(me, state, o);
             }
@@ -452,7 +466,7 @@ impl ChainNode {
             Msg::Holding { len, .. } if state.config.successor(me) == Some(src) => {
                 state.to_mut().synced = true;
                 if !self.has_bug(ChainBug::NoResend) {
-                    for update in state.history.iter().skip(len) {
+                    for update in state.history.skip(len).iter() {
                         let config = state.config.clone();
                         let update = update.clone();
                         o.send(src, Msg::Forward { config, update });
@@ -552,7 +566,10 @@ impl Actor for ChainNode {
                 state.clean = KvStore::default();
                 match &self.rejoin {
                     Some(rejoin) => o.set_timer(ChainTimer::Rejoin, rejoin.clone()),
-                    None => state.history.clear(),
+                    None => {
+                        state.history.clear();
+                        state.latest.clear();
+                    }
                 }
                 o.send(self.manager, Msg::Halted);
             }

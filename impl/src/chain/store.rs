@@ -11,10 +11,27 @@ use super::types::Update;
 use crate::kv::KvStore;
 use crate::raft::StateMachine;
 use coord_specs::kv::{Key, KvOp, KvRet};
+use stateright::actor::Id;
+use std::collections::BTreeMap;
 
 /// A node's updates in the order the head accepted them: a persistent vector, so that a
 /// state or a save shares it rather than copying it.
 pub type History = imbl::Vector<Update<KvOp>>;
+
+/// The highest sequence number of each client's updates in `history`.
+pub fn latest(history: &History) -> BTreeMap<Id, u64> {
+    let mut latest = BTreeMap::new();
+    for update in history {
+        note(&mut latest, update);
+    }
+    latest
+}
+
+/// Notes `update` in a map of [`latest`] sequence numbers.
+pub fn note(latest: &mut BTreeMap<Id, u64>, update: &Update<KvOp>) {
+    let seq = latest.entry(update.client).or_default();
+    *seq = (*seq).max(update.seq);
+}
 
 /// A node's history with its committed prefix and the map after that prefix.
 #[derive(Clone, Copy, Debug)]
@@ -33,7 +50,7 @@ impl View<'_> {
             store.data.insert(key.clone(), entry.clone());
         }
         let dirty = upto.clamp(self.committed, self.history.len()) - self.committed;
-        for update in self.history.iter().skip(self.committed).take(dirty) {
+        for update in self.history.skip(self.committed).iter().take(dirty) {
             if update.op.key() == key {
                 store.apply(&update.op);
             }
@@ -59,8 +76,8 @@ impl View<'_> {
     /// CRAQ: a key is dirty while some update of it is not yet known to be committed.
     pub fn is_dirty(&self, key: &Key) -> bool {
         self.history
-            .iter()
             .skip(self.committed)
+            .iter()
             .any(|u| u.op.key() == key)
     }
 }
@@ -70,8 +87,8 @@ impl View<'_> {
 pub fn advance(clean: &mut KvStore, history: &History, from: usize, to: usize) -> Vec<KvRet> {
     let count = to.saturating_sub(from);
     history
-        .iter()
         .skip(from)
+        .iter()
         .take(count)
         .map(|u| clean.apply(&u.op))
         .collect()

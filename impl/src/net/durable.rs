@@ -90,7 +90,7 @@ where
             config: newer.config.clone(),
             cuts: newer.cuts,
             keep: keep as u64,
-            append: newer.history.iter().skip(keep).cloned().collect(),
+            append: newer.history.skip(keep).iter().cloned().collect(),
         }
     }
 
