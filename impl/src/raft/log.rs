@@ -72,9 +72,12 @@ impl<Op: Clone> Log<Op> {
         self.get(index).map_or(0, |e| e.term)
     }
 
-    /// The entries from `index` on (all of them for index 0 or 1).
+    /// The entries from `index` on (all of them for index 0 or 1). Finding where to start
+    /// takes logarithmic time, not a walk over the entries before it.
     pub fn from(&self, index: Index) -> impl Iterator<Item = &Entry<Op>> {
-        self.0.iter().skip((index.max(1) - 1) as usize)
+        let start = (index.max(1) - 1) as usize;
+        let rest = (start < self.0.len()).then(|| self.0.focus().narrow(start..));
+        rest.into_iter().flatten()
     }
 
     /// The entries up to and including `index`.
@@ -159,6 +162,8 @@ mod tests {
         assert_eq!(l.get(0), None);
         assert_eq!(l.from(2).map(|e| e.op.as_str()).collect::<Vec<_>>(), ["b"]);
         assert_eq!(l.from(0).count(), 2);
+        assert_eq!((l.from(3).count(), l.from(9).count()), (0, 0));
+        assert_eq!(Log::<String>::default().from(1).count(), 0);
         assert_eq!(l.upto(1).map(|e| e.op.as_str()).collect::<Vec<_>>(), ["a"]);
     }
 
