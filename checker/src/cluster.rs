@@ -50,7 +50,7 @@ pub fn run(command: &ClusterCommand) -> Result<bool, String> {
     let data = data
         .canonicalize()
         .map_err(|e| format!("{}: {e}", data.display()))?;
-    let members = local_members(args.base_port, args.nodes)?;
+    let members = local_members(args.base_port, args.system.members(args.nodes))?;
     let config = ClusterConfig::new(args.system.name(), members.clone(), data.clone());
     let config_path = data.join("cluster.json");
     config.save(&config_path)?;
@@ -76,7 +76,8 @@ pub fn run(command: &ClusterCommand) -> Result<bool, String> {
         let child = command
             .spawn()
             .map_err(|e| format!("cannot start node {i}: {e}"))?;
-        println!("node {i}: {addr} (pid {})", child.id());
+        let role = args.system.role(i, members.len());
+        println!("{role} {i}: {addr} (pid {})", child.id());
         nodes.0.push(child);
     }
     println!("config: {}", config_path.display());
