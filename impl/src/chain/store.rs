@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 /// A node's updates in the order the head accepted them: a persistent vector, so that a
 /// state or a save shares it rather than copying it.
-pub type History = imbl::Vector<Update<KvOp>>;
+pub type History = im::Vector<Update<KvOp>>;
 
 /// The highest sequence number of each client's updates in `history`.
 pub fn latest(history: &History) -> BTreeMap<Id, u64> {

@@ -62,7 +62,7 @@ pub struct Update<Op> {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ChainStorage<Op: Clone> {
     pub config: Config,
-    pub history: imbl::Vector<Update<Op>>,
+    pub history: im::Vector<Update<Op>>,
     pub cuts: u64,
 }
 
