@@ -2,7 +2,7 @@
 //! concurrent copies of the model-checked client actor of its system, one phase after
 //! another (writes, then reads), each for a fixed duration.
 
-use crate::client::{run_until, Target};
+use crate::client::{run_until, Cluster, Target};
 use crate::logging;
 use crate::system::System;
 use coord::client::{ClientMsg, Wire};
@@ -13,7 +13,7 @@ use coord_specs::kv::KvOp;
 use coord_specs::znode::build::{create, get, set};
 use coord_specs::znode::{CreateMode, ZkRet, ANY_VERSION};
 use serde::{de::DeserializeOwned, Serialize};
-use stateright::actor::Actor;
+use stateright::actor::{Actor, Id};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,9 @@ pub enum BenchCommand {
     Kv(BenchArgs),
     /// Creates and sets, then reads at the client's server, then reads after a sync.
     Zk(BenchArgs),
+    /// Puts; then classic reads at the tail against CRAQ reads at every node, read-only
+    /// and with about one client in ten writing; with the share of reads each node served.
+    Chain(BenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -42,10 +45,18 @@ pub struct BenchArgs {
     target: Target,
 }
 
-/// What one phase measured.
+/// What one phase measured: each client's answers (latency, and the server that sent
+/// it), and how long the phase took.
 struct Phase {
-    latencies: Vec<Duration>,
+    answers: Vec<Vec<(Duration, Id)>>,
     seconds: f64,
+}
+
+impl Phase {
+    /// Answers per second, all clients together.
+    fn rate(&self) -> f64 {
+        self.answers.iter().map(Vec::len).sum::<usize>() as f64 / self.seconds
+    }
 }
 
 pub fn run(command: &BenchCommand) -> Result<bool, String> {
@@ -53,6 +64,7 @@ pub fn run(command: &BenchCommand) -> Result<bool, String> {
     let (system, args) = match command {
         BenchCommand::Kv(args) => (System::Kv, args),
         BenchCommand::Zk(args) => (System::Zk, args),
+        BenchCommand::Chain(args) => (System::Chain, args),
     };
     let cluster = args.target.resolve(system)?;
     let bench = Bench {
@@ -87,6 +99,7 @@ pub fn run(command: &BenchCommand) -> Result<bool, String> {
             bench.phase("reads", zk(|c, i| Call::plain(zk_read(c, i))))?;
             bench.phase("synced reads", zk(|c, i| Call::synced(zk_read(c, i))))?;
         }
+        System::Chain => chain_phases(&bench, cluster)?,
     }
     let cpu = cpu_seconds() - cpu_before;
     let wall = wall.elapsed().as_secs_f64();
@@ -95,6 +108,62 @@ pub fn run(command: &BenchCommand) -> Result<bool, String> {
         100.0 * cpu / wall
     );
     Ok(true)
+}
+
+/// The chain's phases: puts (which also write the keys read later); then, for classic
+/// reads at the tail and for CRAQ reads (the readers spread evenly over the N nodes), a
+/// read-only phase
+/// and a mixed one in which some clients write the keys that the others read. Enough
+/// writers for about one operation in ten to be a write are estimated from the rates of
+/// the write phase and of the read-only phase. Each read phase prints the share of reads
+/// each node served, and the mixed phases the share of operations that were writes.
+fn chain_phases(bench: &Bench, cluster: &Cluster) -> Result<(), String> {
+    let n = bench.clients;
+    let nodes = &cluster.ids()[..cluster.size() - 1];
+    let client = |c: u16, writers: u16, craq: bool| {
+        let at = craq.then_some(usize::from(c.saturating_sub(writers)) % nodes.len());
+        match c < writers {
+            true => cluster.chain_client(kv_script(c, true), None),
+            false => cluster.chain_client(kv_script(c % writers.max(1), false), at),
+        }
+    };
+    let written = bench.phase("writes", |c| client(c, n, false))?;
+    let per_client = |phase: &Phase| phase.rate() / f64::from(n);
+    let write_rate = per_client(&written);
+    for (mode, craq) in [("tail", false), ("craq", true)] {
+        let reads = bench.phase(&format!("{mode} reads"), |c| client(c, 0, craq))?;
+        println!("    reads served: {}", shares(&reads, nodes, 0));
+        let read_rate = per_client(&reads);
+        let estimate = 0.1 * f64::from(n) * read_rate / (0.9 * write_rate + 0.1 * read_rate);
+        let writers = (estimate.round() as u16).clamp(1, n.saturating_sub(1).max(1));
+        let mixed = bench.phase(&format!("{mode} mixed"), |c| client(c, writers, craq))?;
+        let count = |answers: &[Vec<(Duration, Id)>]| answers.iter().map(Vec::len).sum::<usize>();
+        let (writes, reads) = mixed.answers.split_at(usize::from(writers));
+        let share = count(writes) as f64 / (count(writes) + count(reads)).max(1) as f64;
+        println!(
+            "    reads served: {}; {writers} of {n} clients writing, writes {:.0}% of operations",
+            shares(&mixed, nodes, writers),
+            100.0 * share
+        );
+    }
+    Ok(())
+}
+
+/// The share of the reads of `phase` (its clients from `writers` on) each node served.
+fn shares(phase: &Phase, nodes: &[Id], writers: u16) -> String {
+    let reads: Vec<Id> = phase.answers[usize::from(writers)..]
+        .iter()
+        .flatten()
+        .map(|a| a.1)
+        .collect();
+    let total = reads.len().max(1) as f64;
+    (nodes.iter().enumerate())
+        .map(|(i, node)| {
+            let served = reads.iter().filter(|&&s| s == *node).count();
+            format!("n{i} {:.0}%", 100.0 * served as f64 / total)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// KV client `c`'s script: puts or gets cycling through its keys.
@@ -170,7 +239,7 @@ impl Bench {
         &self,
         name: &str,
         start: impl Fn(u16) -> Result<Runtime<A>, String> + Sync,
-    ) -> Result<(), String>
+    ) -> Result<Phase, String>
     where
         A: Actor<Storage = ()>,
         A::Msg: Admit + Serialize + DeserializeOwned + Wire<Op, Ret>,
@@ -190,30 +259,31 @@ impl Bench {
                 .collect::<Result<Vec<_>, String>>()
         })?;
         let phase = Phase {
-            latencies: results.into_iter().flatten().collect(),
+            answers: results,
             seconds: started.elapsed().as_secs_f64(),
         };
-        let ops = phase.latencies.len();
+        let latencies: Vec<Duration> = phase.answers.iter().flatten().map(|a| a.0).collect();
+        let ops = latencies.len();
         if ops == 0 {
             return Err(format!("no {name} completed: is the cluster up?"));
         }
         println!(
             "{name:<13} {ops:>8} {:>10.1} {:>9.2} {:>9.2}",
-            ops as f64 / phase.seconds,
-            percentile(&phase.latencies, 50.0),
-            percentile(&phase.latencies, 99.0)
+            phase.rate(),
+            percentile(&latencies, 50.0),
+            percentile(&latencies, 99.0)
         );
-        Ok(())
+        Ok(phase)
     }
 }
 
-/// One client's latencies until `deadline`. The client sends its next request as soon as
-/// a reply comes, so each answer's latency is the time since the previous answer (or the
-/// start).
+/// One client's answers until `deadline`: latency and sender. The client sends its next
+/// request as soon as a reply comes, so each answer's latency is the time since the
+/// previous answer (or the start).
 fn time_client<A, Op, Ret>(
     mut client: Runtime<A>,
     deadline: Instant,
-) -> Result<Vec<Duration>, String>
+) -> Result<Vec<(Duration, Id)>, String>
 where
     A: Actor<Storage = ()>,
     A::Msg: Admit + Serialize + DeserializeOwned + Wire<Op, Ret>,
@@ -225,11 +295,11 @@ where
         &AtomicBool::new(false),
         Some(deadline),
         |_| false,
-        |_, msg| {
+        |src, msg| {
             if let Some(ClientMsg::Reply { seq, .. }) = msg.as_client() {
                 if *seq == latencies.len() as u64 + 1 {
                     let now = Instant::now();
-                    latencies.push(now - sent);
+                    latencies.push((now - sent, src));
                     sent = now;
                 }
             }

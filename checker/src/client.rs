@@ -8,16 +8,17 @@ use coord::client::ClientState;
 use coord::net::admit::Admit;
 use coord::net::config::ClusterConfig;
 use coord::net::frame::ClusterKey;
-use coord::net::runtime::Describe;
+use coord::net::runtime::{client_id, Describe};
 use coord::net::{Endpoint, Outcome, Runtime};
 use coord::znode::client::{Program, ZkClient, ZkClientState};
 use coord::znode::server::session_of;
+use coord_models::chain::ChainClient;
 use coord_models::raft::KvClient;
 use coord_specs::kv::KvOp;
 use coord_specs::znode::SessionId;
 use serde::{de::DeserializeOwned, Serialize};
 use stateright::actor::{Actor, Id};
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -30,7 +31,8 @@ const RETRY: Range<Duration> = Duration::from_millis(300)..Duration::from_millis
 #[derive(clap::Args, Clone, Debug)]
 pub struct Target {
     /// The servers' addresses, comma separated [default: 127.0.0.1, ports 7100 to 7102,
-    /// where `coord cluster up` puts them].
+    /// where `coord cluster up` puts them; for a chain, the nodes in chain order and then
+    /// the manager, ports 7100 to 7103].
     #[arg(long, value_delimiter = ',', conflicts_with = "config")]
     cluster: Vec<SocketAddrV4>,
     /// The cluster's config file (as written by `coord cluster up`).
@@ -74,7 +76,7 @@ impl Target {
             }
             None => {
                 let members = match self.cluster.is_empty() {
-                    true => local_members(DEFAULT_BASE_PORT, DEFAULT_NODES)?,
+                    true => local_members(DEFAULT_BASE_PORT, system.members(DEFAULT_NODES))?,
                     false => self.cluster.clone(),
                 };
                 ClusterConfig::new(system.name(), members, PathBuf::new())
@@ -99,6 +101,11 @@ pub struct Cluster {
 impl Cluster {
     pub fn size(&self) -> usize {
         self.config.members.len()
+    }
+
+    /// The members' actor ids, in order.
+    pub fn ids(&self) -> Vec<Id> {
+        self.config.ids()
     }
 
     /// The deadline of a client started now.
@@ -139,6 +146,22 @@ impl Cluster {
         )
     }
 
+    /// A chain client that runs `script`, starting at the manager (which redirects a
+    /// write to the head and a read to the tail), or at node `at`, which answers reads
+    /// itself (CRAQ).
+    pub fn chain_client(
+        &self,
+        script: Vec<KvOp>,
+        at: Option<usize>,
+    ) -> Result<Runtime<ChainClient>, String> {
+        let first = at.unwrap_or(self.size() - 1);
+        self.start_at(
+            |_, servers, first| ChainClient::new(servers, first, script, RETRY),
+            describe_kv,
+            Some(first),
+        )
+    }
+
     /// Starts the client `make(id, servers, first)` on a fresh id, with a random first
     /// server.
     fn start<A>(
@@ -150,13 +173,30 @@ impl Cluster {
         A: Actor<Storage = ()>,
         A::Msg: Admit + Serialize + DeserializeOwned,
     {
+        self.start_at(make, describe, None)
+    }
+
+    /// Starts the client `make(id, servers, first)` on a fresh id, first at server
+    /// `first`, or at a random one.
+    fn start_at<A>(
+        &self,
+        make: impl FnOnce(Id, Vec<Id>, usize) -> A,
+        describe: Describe<A>,
+        first: Option<usize>,
+    ) -> Result<Runtime<A>, String>
+    where
+        A: Actor<Storage = ()>,
+        A::Msg: Admit + Serialize + DeserializeOwned,
+    {
         let ids = self.config.ids();
-        let id = fresh_id();
-        let first = rand::random_range(0..ids.len());
+        let first = first.unwrap_or_else(|| rand::random_range(0..ids.len()));
+        let bind = local_address(self.config.members[first])
+            .map_err(|e| format!("client: no local address: {e}"))?;
+        let id = client_id(bind, rand::random());
         let client = make(id, ids.clone(), first);
         let endpoint = Endpoint {
             id,
-            bind: SocketAddr::from(([0, 0, 0, 0], 0)),
+            bind: SocketAddr::from(bind),
             peers: (ids.into_iter())
                 .zip(self.config.members.iter().map(|&a| SocketAddr::from(a)))
                 .collect(),
@@ -186,11 +226,16 @@ where
     Ok(outcome == Outcome::Done)
 }
 
-/// A random client id with the top bit set, so it is never a server's (an address-derived
-/// id has its top 16 bits clear) and a later client reusing a port is a new client. In
-/// the znode service it is also the client's session id.
-fn fresh_id() -> Id {
-    Id::from((rand::random::<u64>() | 1 << 63) as usize)
+/// A free local address from which `server` is reachable: the client binds it and its id
+/// names it (see `client_id`), so that any server can answer it, not only those it
+/// wrote to. In the znode service the id is also the client's session id.
+fn local_address(server: SocketAddrV4) -> std::io::Result<SocketAddrV4> {
+    let probe = UdpSocket::bind(SocketAddr::from(([0, 0, 0, 0], 0)))?;
+    probe.connect(server)?;
+    match probe.local_addr()? {
+        SocketAddr::V4(addr) => Ok(addr),
+        SocketAddr::V6(_) => Err(std::io::Error::other("not an IPv4 address")),
+    }
 }
 
 fn describe_kv(state: &ClientState) -> String {

@@ -42,7 +42,7 @@ pub struct UpArgs {
 pub fn run(command: &ClusterCommand) -> Result<bool, String> {
     let ClusterCommand::Up(args) = command;
     let data = data_dir(args.data.as_deref(), "cluster")?;
-    let members = local_members(args.base_port, args.nodes)?;
+    let members = local_members(args.base_port, args.system.members(args.nodes))?;
     let config = ClusterConfig::new(args.system.name(), members.clone(), data.clone());
     let config_path = data.join("cluster.json");
     config.save(&config_path)?;
@@ -55,7 +55,8 @@ pub fn run(command: &ClusterCommand) -> Result<bool, String> {
     let mut nodes = Nodes::new(&config_path, members.len(), args.cluster_key.clone(), None)?;
     for (i, addr) in members.iter().enumerate() {
         let pid = nodes.start(i)?;
-        println!("node {i}: {addr} (pid {pid})");
+        let role = args.system.role(i, members.len());
+        println!("{role} {i}: {addr} (pid {pid})");
     }
     println!("config: {}", config_path.display());
     println!("data:   {}", data.display());

@@ -2,6 +2,7 @@
 //! `coord-models`.
 
 mod bench;
+mod chain;
 mod check;
 mod client;
 mod cluster;
@@ -56,6 +57,9 @@ enum Command {
     /// Put and get keys in a running KV cluster.
     #[command(subcommand)]
     Kv(kv::KvCommand),
+    /// Put and get keys in a running chain (reads at the tail, or anywhere with --craq).
+    #[command(subcommand)]
+    Chain(chain::ChainCommand),
     /// Create, read, change, delete and watch znodes in a running zk cluster.
     #[command(subcommand)]
     Zk(zk::ZkCommand),
@@ -137,6 +141,7 @@ fn main() -> ExitCode {
         Command::Cluster(command) => cluster::run(&command),
         Command::Node(args) => node::run(&args),
         Command::Kv(command) => kv::run(&command),
+        Command::Chain(command) => chain::run(&command),
         Command::Zk(command) => zk::run(&command),
         Command::Counter(command) => counter::run(&command),
         Command::Stats(args) => stats::run(&args),

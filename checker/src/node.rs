@@ -74,6 +74,11 @@ impl Member {
         }
     }
 
+    /// Which member this is: its index in the cluster file.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
     /// The other members' actor ids.
     pub fn peer_ids(&self) -> Vec<Id> {
         self.endpoint.peers.iter().map(|p| p.0).collect()

@@ -4,6 +4,7 @@
 //! system is a variant and an arm in each match below, plus its client commands.
 
 use crate::node::Member;
+use coord::chain::{ChainNode, ConfigManager, Detector, ManagerState, NodeState, ReadMode};
 use coord::net::config::ClusterConfig;
 use coord::raft::{RaftBug, RaftServer, RaftState, Role, StateMachine};
 use coord::znode::{ZkServer, ZkServerState};
@@ -18,6 +19,13 @@ pub const ZK_MAX_DATA: usize = 1024;
 /// suffix, ids and tags) fit in one datagram with room to spare.
 const ZK_BATCH: usize = 32;
 
+/// The most updates in one chain `Copy` message: small puts, well under a datagram.
+const CHAIN_COPY_CHUNK: usize = 64;
+/// The chain manager checks its members' heartbeats every this many heartbeat periods...
+const CHAIN_CHECK_BEATS: u32 = 5;
+/// ...and removes a member silent for this many checks in a row.
+const CHAIN_MISSES: u32 = 3;
+
 /// A system that `coord cluster up` and `coord node` run.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum System {
@@ -25,6 +33,9 @@ pub enum System {
     Kv,
     /// ZooKeeper's znode service over Raft: sessions, ephemeral and sequential nodes, watches.
     Zk,
+    /// Chain replication of the key-value map with CRAQ reads: the nodes, in chain order,
+    /// and the configuration manager as the last member.
+    Chain,
 }
 
 impl System {
@@ -33,13 +44,31 @@ impl System {
         match self {
             System::Kv => "kv",
             System::Zk => "zk",
+            System::Chain => "chain",
+        }
+    }
+
+    /// How many members (processes) a cluster of `nodes` nodes has: chain replication's
+    /// configuration manager is one more.
+    pub fn members(self, nodes: u16) -> u16 {
+        match self {
+            System::Kv | System::Zk => nodes,
+            System::Chain => nodes + 1,
+        }
+    }
+
+    /// What member `i` of `members` is, for `cluster up` to print.
+    pub fn role(self, i: usize, members: usize) -> &'static str {
+        match self {
+            System::Chain if i + 1 == members => "manager",
+            _ => "node",
         }
     }
 
     /// The system a cluster file names.
     pub fn named(name: &str) -> Result<System, String> {
         <System as clap::ValueEnum>::from_str(name, false)
-            .map_err(|_| format!("unknown system {name:?} (known: kv, zk)"))
+            .map_err(|_| format!("unknown system {name:?} (known: kv, zk, chain)"))
     }
 
     /// Runs `member` of the cluster until SIGINT or SIGTERM.
@@ -60,6 +89,34 @@ impl System {
                     .with_session_timeout(Some(config.session_timeout()));
                 member.serve(server, zk_status)
             }
+            System::Chain => {
+                let mut ids = config.ids();
+                let manager = ids.pop().ok_or("a chain needs a manager")?;
+                let beat = config.heartbeat();
+                if member.index() == ids.len() {
+                    let every = beat.start * CHAIN_CHECK_BEATS..beat.end * CHAIN_CHECK_BEATS;
+                    let detector = Some(Detector {
+                        every,
+                        misses: CHAIN_MISSES,
+                    });
+                    let server = ConfigManager {
+                        members: ids,
+                        detector,
+                    };
+                    return member.serve(server, manager_status);
+                }
+                let server = ChainNode {
+                    manager,
+                    members: ids,
+                    reads: ReadMode::Craq,
+                    halt: None,
+                    rejoin: None,
+                    heartbeat: Some(beat),
+                    copy_chunk: CHAIN_COPY_CHUNK,
+                    bug: None,
+                };
+                member.serve(server, chain_status)
+            }
         }
     }
 
@@ -68,6 +125,7 @@ impl System {
         match self {
             System::Kv => "coord kv put greeting hello",
             System::Zk => "coord zk create /a hello",
+            System::Chain => "coord chain put greeting hello",
         }
     }
 }
@@ -114,4 +172,23 @@ fn zk_status(state: &ZkServerState) -> String {
         state.watches.len(),
         state.waiting.len()
     )
+}
+
+/// A chain node's status: its epoch, the chain's length, its history and how much of it
+/// is committed, and whether it is still joining (copying its predecessor's history).
+fn chain_status(state: &NodeState) -> String {
+    format!(
+        "epoch={} members={} len={} committed={} joining={}",
+        state.config.epoch,
+        state.config.members.len(),
+        state.history.len(),
+        state.committed,
+        state.is_joining()
+    )
+}
+
+/// The manager's status: the epoch and the chain, head first, by member id.
+fn manager_status(state: &ManagerState) -> String {
+    let members: Vec<String> = state.config.members.iter().map(|m| m.to_string()).collect();
+    format!("epoch={} chain={}", state.config.epoch, members.join(","))
 }

@@ -65,6 +65,8 @@ named_checks! {
     chain => "chain",
     craq => "craq",
     craq_eventual => "craq-eventual",
+    chain_rejoin => "chain-rejoin",
+    chain_bug_keep_stale => "chain-bug-keep-stale",
     chain_bug_old_epoch => "chain-bug-old-epoch",
     chain_bug_no_resend => "chain-bug-no-resend",
     chain_bug_early_reply => "chain-bug-early-reply",

@@ -110,6 +110,10 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
             return Err(format!("no kv bug {name:?}; known: {}", known.join(", ")));
         }
         (System::Zk, Some(_)) => return Err("zk runs no deliberate bug yet".into()),
+        (System::Chain, Some(_)) => return Err("coord test runs kv and zk so far".into()),
+    }
+    if args.system == System::Chain {
+        return Err("coord test runs kv and zk so far".into());
     }
     if args.system != System::Zk && args.reads != Reads::Sync {
         return Err("--reads is for zk: kv reads are always linearizable".into());
@@ -129,6 +133,7 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
             keys: args.keys,
             sync: args.reads == Reads::Sync,
         }),
+        System::Chain => unreachable!("refused above"),
     }
 }
 

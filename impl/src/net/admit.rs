@@ -1,6 +1,7 @@
 //! Which messages a node accepts from anyone: client requests. Everything else must come
 //! from a configured peer (and, with a cluster key, be signed).
 
+use crate::chain;
 use crate::client::ClientMsg;
 use crate::raft::Msg;
 use crate::znode::ZkMsg;
@@ -27,6 +28,14 @@ impl Admit for ZkMsg {
             self,
             ZkMsg::Client(ClientMsg::Request { .. }, _) | ZkMsg::Ping { .. }
         )
+    }
+}
+
+/// A client request is open; everything between nodes and the manager (configurations,
+/// updates, acknowledgements, copies, failure and join notices) is peer-only.
+impl<Op, Ret> Admit for chain::Msg<Op, Ret> {
+    fn open_to_anyone(&self) -> bool {
+        matches!(self, chain::Msg::Client(ClientMsg::Request { .. }))
     }
 }
 

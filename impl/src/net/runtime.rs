@@ -24,7 +24,7 @@ use stateright::actor::{Actor, Command, Id, Out};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, ErrorKind};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -431,7 +431,8 @@ where
             tracing::trace!(%dst, "not sent: partitioned");
             return;
         }
-        let Some(to) = self.peers.get(&dst).or(self.routes.get(&dst)).copied() else {
+        let route = self.peers.get(&dst).or(self.routes.get(&dst)).copied();
+        let Some(to) = route.or_else(|| client_address(dst)) else {
             self.stats.unroutable += 1;
             tracing::debug!(%dst, "no address for a message");
             return;
@@ -456,6 +457,23 @@ where
             }
         }
     }
+}
+
+/// The address a client's id names, if it is a client's: a client that a node never
+/// heard from directly (the tail of a chain answers the writes that clients sent to the
+/// head) is reached there. A client id has its top bit set and its address in its low
+/// 48 bits, as stateright's address-derived ids (see [`client_id`]).
+fn client_address(id: Id) -> Option<SocketAddr> {
+    let raw = usize::from(id) as u64;
+    (raw >> 63 == 1).then(|| SocketAddr::from(SocketAddrV4::from(id)))
+}
+
+/// A client id for a client at `addr`: a random 15-bit tag above the top bit, so that it
+/// is never a server's (an address-derived id has its top 16 bits clear) and a later
+/// client on the same port is most likely a new client, and the address below them.
+pub fn client_id(addr: SocketAddrV4, tag: u16) -> Id {
+    let raw = u64::from(tag | 0x8000) << 48 | usize::from(Id::from(addr)) as u64;
+    Id::from(raw as usize)
 }
 
 /// A uniformly random duration in `range` (its start if the range is empty).
