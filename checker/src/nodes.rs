@@ -74,6 +74,23 @@ impl Nodes {
         true
     }
 
+    /// Stops node `i`'s process (SIGSTOP) until [`Nodes::resume`].
+    pub fn pause(&self, i: usize) {
+        self.signal(i, libc::SIGSTOP);
+    }
+
+    /// Lets a paused node `i` go on (SIGCONT).
+    pub fn resume(&self, i: usize) {
+        self.signal(i, libc::SIGCONT);
+    }
+
+    fn signal(&self, i: usize, signal: libc::c_int) {
+        if let Some(child) = &self.children[i] {
+            // SAFETY: kill(2) on a child's pid has no memory effects.
+            unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        }
+    }
+
     pub fn running(&self, i: usize) -> bool {
         self.children[i].is_some()
     }
@@ -105,9 +122,10 @@ fn append(path: &Path) -> Result<File, String> {
 /// SIGKILL after a grace time.
 impl Drop for Nodes {
     fn drop(&mut self) {
-        for child in self.children.iter().flatten() {
-            // SAFETY: kill(2) on a child's pid has no memory effects.
-            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        for i in 0..self.children.len() {
+            self.signal(i, libc::SIGTERM);
+            // A paused node must go on to act on it.
+            self.resume(i);
         }
         let deadline = Instant::now() + GRACE;
         for child in self.children.iter_mut().flatten() {

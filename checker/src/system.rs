@@ -4,7 +4,9 @@
 //! system is a variant and an arm in each match below, plus its client commands.
 
 use crate::node::Member;
-use coord::chain::{ChainNode, ConfigManager, Detector, ManagerState, NodeState, ReadMode};
+use coord::chain::{
+    ChainBug, ChainNode, ConfigManager, Detector, ManagerState, NodeState, ReadMode,
+};
 use coord::net::config::ClusterConfig;
 use coord::raft::{RaftBug, RaftServer, RaftState, Role, StateMachine};
 use coord::znode::{ZkServer, ZkServerState};
@@ -75,8 +77,8 @@ impl System {
     pub fn serve(self, config: &ClusterConfig, member: Member) -> Result<bool, String> {
         match self {
             System::Kv => {
-                let server: KvServer =
-                    (raft(config, &member).with_max_batch(KV_BATCH)).with_bug(raft_bug(config)?);
+                let server: KvServer = (raft(config, &member).with_max_batch(KV_BATCH))
+                    .with_bug(bug(config, RaftBug::named)?);
                 member.serve(server, raft_status)
             }
             System::Zk => {
@@ -113,7 +115,7 @@ impl System {
                     rejoin: None,
                     heartbeat: Some(beat),
                     copy_chunk: CHAIN_COPY_CHUNK,
-                    bug: None,
+                    bug: bug(config, ChainBug::named)?,
                 };
                 member.serve(server, chain_status)
             }
@@ -135,12 +137,15 @@ fn raft<SM: StateMachine>(config: &ClusterConfig, member: &Member) -> RaftServer
     RaftServer::new(member.peer_ids(), config.election_timeout()).with_heartbeat(config.heartbeat())
 }
 
-/// The Raft bug the cluster file names, if any.
-fn raft_bug(config: &ClusterConfig) -> Result<Option<RaftBug>, String> {
+/// The deliberate bug the cluster file names, if any, found by `named`.
+fn bug<B: std::fmt::Debug>(
+    config: &ClusterConfig,
+    named: fn(&str) -> Option<B>,
+) -> Result<Option<B>, String> {
     let Some(name) = &config.bug else {
         return Ok(None);
     };
-    let bug = RaftBug::named(name).ok_or(format!("no Raft bug named {name:?}"))?;
+    let bug = named(name).ok_or(format!("no {} bug named {name:?}", config.system))?;
     tracing::warn!(?bug, "running with a deliberate bug");
     Ok(Some(bug))
 }

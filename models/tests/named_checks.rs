@@ -107,13 +107,14 @@ fn an_exact_name_selects_only_that_check() {
     assert_eq!(names, ["raft"]);
 }
 
-/// Every Raft bug that `coord test --bug NAME` can switch on is the one its model check
-/// `raft-bug-NAME` hunts.
+/// Every bug that `coord test --bug NAME` can switch on is the one its model check
+/// `SYSTEM-bug-NAME` hunts.
 #[test]
-fn each_raft_bug_name_names_its_check() {
+fn each_bug_name_names_its_check() {
     let names: Vec<&str> = checks().iter().map(|c| c.name).collect();
-    for (name, _) in coord::raft::RaftBug::NAMED {
-        let check = format!("raft-bug-{name}");
+    let raft = coord::raft::RaftBug::NAMED.map(|(name, _)| format!("raft-bug-{name}"));
+    let chain = coord::chain::ChainBug::NAMED.map(|(name, _)| format!("chain-bug-{name}"));
+    for check in raft.iter().chain(&chain) {
         assert!(names.contains(&check.as_str()), "no check {check}");
     }
 }

@@ -1,19 +1,37 @@
-//! The Raft KV service under test: a random mix of gets, puts and conditional puts on a
-//! few shared keys, each performed by the model-checked client actor.
+//! The versioned key-value map under test, replicated by Raft or by chain replication:
+//! gets, puts and conditional puts, each performed by the model-checked client actor.
 
-use super::settle::{raft_leads, raft_settled};
+use super::settle::{raft_leader, raft_leads, raft_settled};
 use super::subject::{FirstReply, Subject, Versioned};
 use crate::client::{run_until, Cluster};
-use coord::client::ClientMsg;
+use coord::client::{Client, Wire};
+use coord::net::admit::Admit;
 use coord::net::stats::StatsReply;
-use coord::raft::Msg;
+use coord::net::Runtime;
 use coord_specs::kv::{KvOp, KvRet, KvSpec, Version};
+use serde::{de::DeserializeOwned, Serialize};
+use stateright::actor::Id;
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::net::SocketAddrV4;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-/// A Raft KV cluster.
+/// A cluster that replicates the map.
 pub struct Kv {
     pub cluster: Cluster,
+    pub service: Service,
+}
+
+/// Which protocol replicates the map, and how its clients read.
+pub enum Service {
+    Raft,
+    /// Chain replication: the nodes in chain order at `members`, then the manager. Reads
+    /// go to the tail, or with `craq` to a random node.
+    Chain {
+        members: Vec<SocketAddrV4>,
+        craq: bool,
+    },
 }
 
 impl Subject for Kv {
@@ -36,25 +54,32 @@ impl Subject for Kv {
         matches!(ret, KvRet::VersionMismatch { .. })
     }
 
-    /// One fresh client actor per operation (a new id, a random first server), as `coord
-    /// kv` runs one: it retries at other servers and follows redirects on its own. Every
-    /// read is linearizable (a ReadIndex read at the leader), strict or not.
+    /// One fresh client actor per operation, as `coord kv` and `coord chain` run one: it
+    /// retries at other servers and follows redirects on its own. A Raft client starts at
+    /// a random server, and every read is linearizable (ReadIndex). A chain client starts
+    /// at the manager, which sends a write to the head and a read to the tail; a CRAQ read
+    /// (unless `strict`) starts at a random node, which answers it.
     fn perform(
         &self,
         op: KvOp,
-        _strict: bool,
+        strict: bool,
         stop: &AtomicBool,
         deadline: Instant,
         on_reply: &mut dyn FnMut(&KvRet),
     ) -> Result<Option<KvRet>, String> {
-        let mut client = self.cluster.kv_client(vec![op])?;
         let mut reply = FirstReply::new(on_reply);
-        let observe = |_, msg: &Msg<KvOp, KvRet>| {
-            if let Msg::Client(ClientMsg::Reply { seq: 1, ret }) = msg {
-                reply.offer(|| ret.clone());
+        match &self.service {
+            Service::Raft => {
+                let client = self.cluster.kv_client(vec![op])?;
+                call(client, stop, deadline, &mut reply)?;
             }
-        };
-        run_until(&mut client, stop, Some(deadline), |s| s.next >= 1, observe)?;
+            Service::Chain { members, craq } => {
+                let craq = *craq && op.is_read() && !strict;
+                let node = craq.then(|| rand::random_range(0..members.len()));
+                let client = self.cluster.chain_client(vec![op], node)?;
+                call(client, stop, deadline, &mut reply)?;
+            }
+        }
         Ok(reply.answer)
     }
 
@@ -86,13 +111,90 @@ impl Subject for Kv {
         KvOp::Get { key: key.into() }
     }
 
-    fn leads(&self, node: &StatsReply) -> bool {
-        raft_leads(node)
+    fn ready(&self, nodes: &[StatsReply]) -> bool {
+        match &self.service {
+            Service::Raft => nodes.iter().any(raft_leads),
+            Service::Chain { members, .. } => !chain(nodes, members).is_empty(),
+        }
     }
 
-    fn settled(&self, nodes: &[StatsReply]) -> bool {
-        raft_settled(nodes)
+    /// The Raft leader; the chain's middle node, which a pause can hold in the middle of
+    /// forwarding while the manager rebuilds the chain around it.
+    fn target(&self, nodes: &[Option<StatsReply>]) -> Option<usize> {
+        match &self.service {
+            Service::Raft => raft_leader(nodes),
+            Service::Chain { members, .. } => {
+                let manager = nodes.last()?.as_ref()?;
+                let chain = chain(std::slice::from_ref(manager), members);
+                (chain.len() >= 3).then(|| chain[chain.len() / 2])
+            }
+        }
     }
+
+    fn target_role(&self) -> &'static str {
+        match self.service {
+            Service::Raft => "the leader",
+            Service::Chain { .. } => "the middle of the chain",
+        }
+    }
+
+    /// Every member but a chain's manager, which is not replicated.
+    fn faultable(&self, members: usize) -> usize {
+        match &self.service {
+            Service::Raft => members,
+            Service::Chain { .. } => members - 1,
+        }
+    }
+
+    fn rejoins(&self) -> bool {
+        matches!(self.service, Service::Chain { .. })
+    }
+
+    /// Raft: one leader and everything applied. Chain: every node back in the chain, none
+    /// still joining, and all holding the same history, all of it committed.
+    fn settled(&self, nodes: &[StatsReply]) -> bool {
+        let Service::Chain { members, .. } = &self.service else {
+            return raft_settled(nodes);
+        };
+        let lens: Vec<Option<(&str, &str, &str)>> = (nodes[..members.len()].iter())
+            .map(|n| Some((n.field("len")?, n.field("committed")?, n.field("joining")?)))
+            .collect();
+        let whole = chain(&nodes[members.len()..], members).len() == members.len();
+        let first = lens.first().copied().flatten();
+        whole
+            && first
+                .is_some_and(|(len, _, _)| (lens.iter()).all(|l| *l == Some((len, len, "false"))))
+    }
+}
+
+/// Runs a one-call `client` until its reply (kept in `reply`), `deadline` or `stop`.
+fn call<M>(
+    mut client: Runtime<Client<KvOp, KvRet, M>>,
+    stop: &AtomicBool,
+    deadline: Instant,
+    reply: &mut FirstReply<KvRet>,
+) -> Result<(), String>
+where
+    M: Wire<KvOp, KvRet> + Admit + Clone + Debug + Eq + Hash + Serialize + DeserializeOwned,
+{
+    let observe = |_, msg: &M| {
+        if let Some(coord::client::ClientMsg::Reply { seq: 1, ret }) = msg.as_client() {
+            reply.offer(|| ret.clone());
+        }
+    };
+    run_until(&mut client, stop, Some(deadline), |s| s.next >= 1, observe)?;
+    Ok(())
+}
+
+/// The chain that the manager among `nodes` publishes, as indexes into `members`, head
+/// first; empty if it does not answer.
+fn chain(nodes: &[StatsReply], members: &[SocketAddrV4]) -> Vec<usize> {
+    let Some(listed) = nodes.iter().find_map(|n| n.field("chain")) else {
+        return Vec::new();
+    };
+    (listed.split(',').filter(|m| !m.is_empty()))
+        .filter_map(|m| members.iter().position(|&a| Id::from(a).to_string() == m))
+        .collect()
 }
 
 #[cfg(test)]
@@ -136,6 +238,7 @@ mod tests {
         let target = crate::client::Target::of_members(Vec::new(), None);
         Kv {
             cluster: target.resolve(crate::system::System::Kv).unwrap(),
+            service: Service::Raft,
         }
     }
 

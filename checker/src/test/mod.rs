@@ -20,9 +20,9 @@ use crate::logging;
 use crate::nodes::Nodes;
 use crate::system::System;
 use clients::Worker;
+use coord::chain::ChainBug;
 use coord::net::config::ClusterConfig;
 use coord::net::frame::ClusterKey;
-use coord::net::stats::StatsReply;
 use coord::raft::RaftBug;
 use coord_specs::history::format::json;
 use coord_specs::history::{check, Client, History, Verdict};
@@ -39,8 +39,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use subject::{lost_writes, read_back, Op, Ret, Subject};
 
-/// How long the cluster may take to elect its first leader, and to settle after the run.
-const SETTLE: Duration = Duration::from_secs(60);
+/// How long the cluster may take to be ready to serve.
+const READY: Duration = Duration::from_secs(60);
 /// How often a progress line is printed while clients run.
 const PROGRESS: Duration = Duration::from_secs(2);
 
@@ -65,10 +65,11 @@ pub struct TestArgs {
     /// no-dedup, stale-read).
     #[arg(long)]
     bug: Option<String>,
-    /// zk: how the workload's reads are served: `sync` reads (linearizable), or `local`
-    /// reads answered by whichever server the client reaches (ZooKeeper's default).
-    #[arg(long, value_enum, default_value_t = Reads::Sync)]
-    reads: Reads,
+    /// How the workload's reads are served. zk: `sync` (the default; linearizable), or
+    /// `local`, answered by whichever server the client reaches (ZooKeeper's default).
+    /// chain: at the `tail` (the default), or `craq`, at a random node.
+    #[arg(long, value_enum)]
+    reads: Option<Reads>,
     /// Keys the clients share.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     keys: u16,
@@ -82,6 +83,9 @@ pub struct TestArgs {
     /// Node i listens on 127.0.0.1:(base-port + i) (default: free ports).
     #[arg(long)]
     base_port: Option<u16>,
+    /// Seconds to wait, after the run, for the cluster to settle (every node caught up).
+    #[arg(long, default_value_t = 60.0)]
+    settle: f64,
     /// A shared secret: peer messages and admin commands must carry an HMAC made with it.
     #[arg(long)]
     cluster_key: Option<String>,
@@ -90,11 +94,13 @@ pub struct TestArgs {
     seed: Option<u64>,
 }
 
-/// How the zk workload's reads are served.
+/// How the workload's reads are served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum Reads {
     Sync,
     Local,
+    Tail,
+    Craq,
 }
 
 pub fn run(args: &TestArgs) -> Result<bool, String> {
@@ -102,38 +108,56 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
     if args.faults.contains(&Fault::Restart) && !args.faults.contains(&Fault::Kill) {
         return Err("--faults restart needs kill: it starts killed nodes again".into());
     }
-    match (args.system, &args.bug) {
-        (_, None) => {}
-        (System::Kv, Some(name)) if RaftBug::named(name).is_some() => {}
-        (System::Kv, Some(name)) => {
-            let known: Vec<&str> = RaftBug::NAMED.iter().map(|(n, _)| *n).collect();
-            return Err(format!("no kv bug {name:?}; known: {}", known.join(", ")));
+    let known = |named: &[&str]| match &args.bug {
+        Some(name) if !named.contains(&name.as_str()) => Err(format!(
+            "no {} bug {name:?}; known: {}",
+            args.system.name(),
+            named.join(", ")
+        )),
+        _ => Ok(()),
+    };
+    match args.system {
+        System::Kv => known(&RaftBug::NAMED.map(|(n, _)| n))?,
+        System::Zk => known(&[])?,
+        System::Chain => known(&ChainBug::NAMED.map(|(n, _)| n))?,
+    }
+    let reads = match (args.system, args.reads) {
+        (System::Zk, None) => Reads::Sync,
+        (System::Chain, None) => Reads::Tail,
+        (System::Zk, Some(r @ (Reads::Sync | Reads::Local)))
+        | (System::Chain, Some(r @ (Reads::Tail | Reads::Craq))) => r,
+        (System::Kv, None) => Reads::Sync,
+        (system, Some(reads)) => {
+            return Err(format!("{} has no {reads:?} reads", system.name()));
         }
-        (System::Zk, Some(_)) => return Err("zk runs no deliberate bug yet".into()),
-        (System::Chain, Some(_)) => return Err("coord test runs kv and zk so far".into()),
-    }
-    if args.system == System::Chain {
-        return Err("coord test runs kv and zk so far".into());
-    }
-    if args.system != System::Zk && args.reads != Reads::Sync {
-        return Err("--reads is for zk: kv reads are always linearizable".into());
-    }
+    };
     let dir = data_dir(args.dir.as_deref(), "test")?;
+    let count = args.system.members(args.nodes);
     let members = match args.base_port {
-        Some(base) => local_members(base, args.nodes)?,
-        None => free_members(args.nodes)?,
+        Some(base) => local_members(base, count)?,
+        None => free_members(count)?,
     };
     let target = Target::of_members(members.clone(), args.cluster_key.clone());
     let cluster = target.resolve(args.system)?;
+    let nodes = members[..usize::from(args.nodes)].to_vec();
     let run = Run::new(args, dir, members)?;
     match args.system {
-        System::Kv => run.go(&kv::Kv { cluster }),
+        System::Kv => run.go(&kv::Kv {
+            cluster,
+            service: kv::Service::Raft,
+        }),
         System::Zk => run.go(&zk::Zk {
             cluster,
             keys: args.keys,
-            sync: args.reads == Reads::Sync,
+            sync: reads == Reads::Sync,
         }),
-        System::Chain => unreachable!("refused above"),
+        System::Chain => run.go(&kv::Kv {
+            cluster,
+            service: kv::Service::Chain {
+                members: nodes,
+                craq: reads == Reads::Craq,
+            },
+        }),
     }
 }
 
@@ -181,9 +205,14 @@ impl<'a> Run<'a> {
             .map(|f| format!("{f:?}").to_lowercase())
             .collect();
         println!(
-            "coord test {}: {} nodes, {} clients, {} s, faults: {}{}",
+            "coord test {}: {} nodes{}, {} clients, {} s, faults: {}{}",
             args.system.name(),
-            self.addrs.len(),
+            args.nodes,
+            if args.system == System::Chain {
+                " and the manager"
+            } else {
+                ""
+            },
             args.clients,
             args.duration,
             if names.is_empty() {
@@ -209,11 +238,10 @@ impl<'a> Run<'a> {
             start: Instant::now(),
         };
         let stop = self.stop.clone();
-        let has_leader = |r: &[StatsReply]| r.iter().any(|s| subject.leads(s));
-        if !settle::wait_for(&self.addrs, SETTLE, &stop, has_leader) {
+        if !settle::wait_for(&self.addrs, READY, &stop, |r| subject.ready(r)) {
             return Err(match stop.load(Ordering::Relaxed) {
                 true => "interrupted".into(),
-                false => format!("no leader within {SETTLE:?}"),
+                false => format!("the cluster did not serve within {READY:?}"),
             });
         }
         let recorder = Recorder::new(progress.start);
@@ -236,7 +264,7 @@ impl<'a> Run<'a> {
             ));
         }
         progress.line(&format!(
-            "a leader is elected; {} clients start",
+            "the cluster serves; {} clients start",
             args.clients
         ));
 
@@ -252,9 +280,10 @@ impl<'a> Run<'a> {
             return Err("interrupted".into());
         }
         progress.line(&format!("clients done, operations: {}", tally.summary()));
-        let settled = settle::wait_for(&self.addrs, SETTLE, &stop, |r| subject.settled(r));
+        let wait = Duration::from_secs_f64(args.settle.max(0.0));
+        let settled = settle::wait_for(&self.addrs, wait, &stop, |r| subject.settled(r));
         progress.line(match settled {
-            true => "the cluster has settled: one leader, every node caught up",
+            true => "the cluster has settled: every node caught up",
             false => "the cluster did NOT settle",
         });
 
@@ -277,8 +306,8 @@ impl<'a> Run<'a> {
 
         println!("operations: {}", tally.summary());
         println!(
-            "faults:     {} kills, {} restarts, {} partitions",
-            injected.kills, injected.restarts, injected.partitions
+            "faults:     {} kills, {} restarts, {} partitions, {} pauses",
+            injected.kills, injected.restarts, injected.partitions, injected.pauses
         );
         println!(
             "writes:     {} acknowledged, {} lost, {} not read back",

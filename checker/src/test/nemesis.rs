@@ -1,10 +1,10 @@
 //! The fault injector of `coord test`. It alternates calm and trouble: after a calm spell
 //! it injects one fault, holds it, and repairs it. A fault is a `kill -9` of a random node
 //! (repaired by starting it again from its data directory, with `restart`; otherwise the
-//! node stays down until the end), or a partition that cuts the leader (any node if no
-//! leader answers) off from every other node. Rule (one fault at a time, a minority at
-//! most): a majority stays up and connected, so the service can go on. At the end
-//! everything is repaired: partitions healed, every node running.
+//! node stays down until the end), a partition that cuts the system's target (its leader)
+//! off from every other member, or a pause (SIGSTOP, then SIGCONT) of the target. Rule (one
+//! fault at a time, a minority at most): a majority stays up and connected, so the service
+//! can go on. At the end everything is repaired: partitions healed, every node running.
 
 use super::progress::Progress;
 use super::subject::Subject;
@@ -24,10 +24,14 @@ use std::time::{Duration, Instant};
 
 /// How long the cluster is left alone between faults, in seconds.
 const CALM: Range<f64> = 1.0..2.0;
-/// How long a fault lasts before it is repaired, in seconds: well over an election.
+/// How long a fault lasts before it is repaired, in seconds: well over an election, and
+/// over the chain manager's failure detection.
 const HOLD: Range<f64> = 2.0..4.0;
 /// How long to wait for a node to answer a command or a stats request.
 const ASK: Duration = Duration::from_secs(2);
+/// How long a resumed node runs before it is restarted to rejoin (see
+/// [`Subject::rejoins`]): long enough to act on what waited in its socket.
+const DRAIN: Duration = Duration::from_millis(500);
 
 /// The kinds of fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -36,8 +40,12 @@ pub enum Fault {
     Kill,
     /// Start a killed node again from its data (without it a killed node stays down).
     Restart,
-    /// Cut a node (the leader, if one answers) off from all the others.
+    /// Cut the target (the leader, if one answers) off from all the other members.
     Partition,
+    /// Stop the target's process (SIGSTOP) and later let it go on (SIGCONT), as a long
+    /// garbage-collection pause or a stalled disk would: it resumes where it stood, with
+    /// whatever arrived meanwhile waiting in its socket.
+    Pause,
 }
 
 /// How many faults of each kind were injected.
@@ -46,6 +54,7 @@ pub struct Injected {
     pub kills: usize,
     pub restarts: usize,
     pub partitions: usize,
+    pub pauses: usize,
 }
 
 /// The cluster as the injector sees it.
@@ -59,8 +68,12 @@ pub struct Nemesis<'a> {
     pub injected: Injected,
     /// Nodes killed and not started again.
     down: BTreeSet<usize>,
-    /// Whether a partition is in force.
-    partitioned: bool,
+    /// The node a partition cuts off, if one is in force.
+    cut: Option<usize>,
+    /// The node stopped by a pause, if one is.
+    paused: Option<usize>,
+    /// Whether a node cut off or paused is restarted when the fault is repaired.
+    rejoin: bool,
 }
 
 impl<'a> Nemesis<'a> {
@@ -86,7 +99,9 @@ impl<'a> Nemesis<'a> {
             progress,
             injected: Injected::default(),
             down: BTreeSet::new(),
-            partitioned: false,
+            cut: None,
+            paused: None,
+            rejoin: false,
         }
     }
 
@@ -101,7 +116,9 @@ impl<'a> Nemesis<'a> {
         let kinds: Vec<Fault> = (self.faults.iter().copied())
             .filter(|&f| f != Fault::Restart)
             .collect();
-        let minority = (self.nodes.len() - 1) / 2;
+        let faultable = subject.faultable(self.nodes.len());
+        self.rejoin = subject.rejoins();
+        let minority = faultable.saturating_sub(1) / 2;
         if !kinds.is_empty() && minority == 0 {
             self.progress
                 .line("no faults: a cluster of fewer than 3 nodes has no minority to fault");
@@ -115,9 +132,17 @@ impl<'a> Nemesis<'a> {
                 // Killed nodes stay down without `restart`: no room for another fault.
                 continue;
             }
+            let up: Vec<usize> = (0..faultable).filter(|i| !self.down.contains(i)).collect();
             match kinds[rng.random_range(0..kinds.len())] {
-                Fault::Kill => self.kill(rng),
-                Fault::Partition => self.partition(subject, rng),
+                Fault::Kill => self.kill(up[rng.random_range(0..up.len())]),
+                Fault::Partition => {
+                    let (target, role) = self.target(subject, &up, rng);
+                    self.partition(target, role);
+                }
+                Fault::Pause => {
+                    let (target, role) = self.target(subject, &up, rng);
+                    self.stop(target, role);
+                }
                 Fault::Restart => unreachable!("not a fault of its own"),
             }
             let held = pause(rng.random_range(HOLD), end, stop);
@@ -132,64 +157,87 @@ impl<'a> Nemesis<'a> {
         Ok(())
     }
 
-    /// `kill -9` a random running node.
-    fn kill(&mut self, rng: &mut StdRng) {
-        let up: Vec<usize> = (0..self.nodes.len())
-            .filter(|i| !self.down.contains(i))
+    /// The subject's target if it is among `up`, else a random one of `up`; with how to
+    /// name it.
+    fn target<S: Subject>(
+        &self,
+        subject: &S,
+        up: &[usize],
+        rng: &mut StdRng,
+    ) -> (usize, &'static str) {
+        let stats: Vec<Option<StatsReply>> = (self.addrs.iter())
+            .enumerate()
+            .map(|(i, &a)| match self.down.contains(&i) {
+                true => None,
+                false => request_stats(a, ASK).ok(),
+            })
             .collect();
-        let victim = up[rng.random_range(0..up.len())];
+        match subject.target(&stats).filter(|t| up.contains(t)) {
+            Some(target) => (target, subject.target_role()),
+            None => (up[rng.random_range(0..up.len())], "a random node"),
+        }
+    }
+
+    /// `kill -9` node `victim`.
+    fn kill(&mut self, victim: usize) {
         self.nodes.kill(victim);
         self.down.insert(victim);
         self.injected.kills += 1;
         self.progress.line(&format!("fault: kill -9 node {victim}"));
     }
 
-    /// Cuts the leader (a random running node if none answers) off from every other node:
-    /// it drops all its peers, and each of them drops it.
-    fn partition<S: Subject>(&mut self, subject: &S, rng: &mut StdRng) {
-        let up: Vec<usize> = (0..self.nodes.len())
-            .filter(|i| !self.down.contains(i))
-            .collect();
-        let stats: Vec<(usize, StatsReply)> = (up.iter())
-            .filter_map(|&i| Some((i, request_stats(self.addrs[i], ASK).ok()?)))
-            .collect();
-        let leader = stats
-            .iter()
-            .find(|(_, s)| subject.leads(s))
-            .map(|&(i, _)| i);
-        let cut = leader.unwrap_or_else(|| up[rng.random_range(0..up.len())]);
+    /// Cuts node `cut` off from every other member: it drops all its peers, and each of
+    /// them drops it.
+    fn partition(&mut self, cut: usize, role: &str) {
         let others: Vec<Id> = (0..self.ids.len())
             .filter(|&i| i != cut)
             .map(|i| self.ids[i])
             .collect();
-        let role = if leader.is_some() {
-            " (the leader)"
-        } else {
-            ""
-        };
         self.progress.line(&format!(
-            "fault: partition: node {cut}{role} cut off from the others"
+            "fault: partition: node {cut} ({role}) cut off from the others"
         ));
         self.tell(cut, AdminCommand::Partition { peers: others });
-        for &i in up.iter().filter(|&&i| i != cut) {
-            self.tell(
-                i,
-                AdminCommand::Partition {
-                    peers: vec![self.ids[cut]],
-                },
-            );
+        for i in (0..self.ids.len()).filter(|&i| i != cut && !self.down.contains(&i)) {
+            let peers = vec![self.ids[cut]];
+            self.tell(i, AdminCommand::Partition { peers });
         }
         self.injected.partitions += 1;
-        self.partitioned = true;
+        self.cut = Some(cut);
     }
 
-    /// Heals every partition, and starts the killed nodes again if `restart`.
+    /// Stops node `target`'s process.
+    fn stop(&mut self, target: usize, role: &str) {
+        self.progress
+            .line(&format!("fault: pause: node {target} ({role}) stopped"));
+        self.nodes.pause(target);
+        self.injected.pauses += 1;
+        self.paused = Some(target);
+    }
+
+    /// Heals a partition, lets a paused node go on, and starts the killed nodes again if
+    /// `restart`. Where nodes must rejoin, the node cut off is killed before the heal and
+    /// the paused one after it has run a moment, and each is started again.
     fn repair(&mut self, restart: bool) -> Result<(), String> {
-        if std::mem::take(&mut self.partitioned) {
-            for i in (0..self.nodes.len()).filter(|i| !self.down.contains(i)) {
+        if let Some(cut) = self.cut.take() {
+            if self.rejoin {
+                self.nodes.kill(cut);
+            }
+            for i in (0..self.nodes.len()).filter(|&i| self.nodes.running(i)) {
                 self.tell(i, AdminCommand::Heal);
             }
-            self.progress.line("repair: partition healed");
+            self.progress
+                .line(&format!("repair: the partition of node {cut} healed"));
+            self.rejoined(cut)?;
+        }
+        if let Some(paused) = self.paused.take() {
+            self.nodes.resume(paused);
+            self.progress
+                .line(&format!("repair: node {paused} goes on"));
+            if self.rejoin {
+                std::thread::sleep(DRAIN);
+                self.nodes.kill(paused);
+            }
+            self.rejoined(paused)?;
         }
         if restart {
             for i in std::mem::take(&mut self.down) {
@@ -198,6 +246,18 @@ impl<'a> Nemesis<'a> {
                 self.progress
                     .line(&format!("repair: node {i} started again from its data"));
             }
+        }
+        Ok(())
+    }
+
+    /// Starts node `i` again (killed to rejoin), where nodes must rejoin.
+    fn rejoined(&mut self, i: usize) -> Result<(), String> {
+        if self.rejoin {
+            self.nodes.start(i)?;
+            self.injected.restarts += 1;
+            self.progress.line(&format!(
+                "repair: node {i} restarted from its data, to rejoin"
+            ));
         }
         Ok(())
     }

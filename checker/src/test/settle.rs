@@ -38,6 +38,13 @@ pub fn raft_leads(node: &StatsReply) -> bool {
     node.field("role") == Some("leader")
 }
 
+/// The index of the Raft server among `nodes` that says it leads, if any.
+pub fn raft_leader(nodes: &[Option<StatsReply>]) -> Option<usize> {
+    nodes
+        .iter()
+        .position(|n| n.as_ref().is_some_and(raft_leads))
+}
+
 /// True if there is one Raft leader and every server has applied all it holds, as far as
 /// the leader has committed.
 pub fn raft_settled(nodes: &[StatsReply]) -> bool {

@@ -60,9 +60,27 @@ pub trait Subject: Sync {
     /// A read of `key`.
     fn read(&self, key: &str) -> Op<Self>;
 
-    /// True if the node whose stats these are leads (the fault injector cuts the leader
-    /// off, to make a deposed leader's mistakes likely).
-    fn leads(&self, node: &StatsReply) -> bool;
+    /// True if the cluster whose members' stats these are can serve (a leader is
+    /// elected, a chain is published).
+    fn ready(&self, nodes: &[StatsReply]) -> bool;
+
+    /// The member a partition or a pause hits, among the members whose stats these are
+    /// (`None`: no answer): the one whose mistakes under it are likeliest (a deposed
+    /// leader's); `None` for any.
+    fn target(&self, nodes: &[Option<StatsReply>]) -> Option<usize>;
+
+    /// What [`Subject::target`] picks, for the fault injector to print.
+    fn target_role(&self) -> &'static str;
+
+    /// How many members, the first ones, the fault injector may hit.
+    fn faultable(&self, members: usize) -> usize;
+
+    /// True if a node that was cut off or paused takes part again only once restarted:
+    /// chain replication's manager drops a silent node for good, and the node, alive,
+    /// would go on in the old configuration. The fault injector then restarts it.
+    fn rejoins(&self) -> bool {
+        false
+    }
 
     /// True if every node's state has caught up with the others' (all answered).
     fn settled(&self, nodes: &[StatsReply]) -> bool;

@@ -5,7 +5,7 @@
 //! Histories are judged against the znode spec without zxids ([`ZnodeDataSpec`]): the
 //! leader's own closes of expired sessions take zxids that no call records.
 
-use super::settle::{raft_leads, raft_settled};
+use super::settle::{raft_leader, raft_leads, raft_settled};
 use super::subject::{FirstReply, Subject, Versioned};
 use crate::client::{run_until, Cluster};
 use coord::client::ClientMsg;
@@ -98,8 +98,20 @@ impl Subject for Zk {
         get(key)
     }
 
-    fn leads(&self, node: &StatsReply) -> bool {
-        raft_leads(node)
+    fn ready(&self, nodes: &[StatsReply]) -> bool {
+        nodes.iter().any(raft_leads)
+    }
+
+    fn target(&self, nodes: &[Option<StatsReply>]) -> Option<usize> {
+        raft_leader(nodes)
+    }
+
+    fn target_role(&self) -> &'static str {
+        "the leader"
+    }
+
+    fn faultable(&self, members: usize) -> usize {
+        members
     }
 
     fn settled(&self, nodes: &[StatsReply]) -> bool {

@@ -52,6 +52,22 @@ pub enum ChainBug {
     KeepStale,
 }
 
+impl ChainBug {
+    /// Each bug by name: the check `chain-bug-NAME` hunts it in the model, and
+    /// `coord test chain --bug NAME` switches it on in a running chain.
+    pub const NAMED: [(&'static str, ChainBug); 4] = [
+        ("old-epoch", ChainBug::OldEpoch),
+        ("no-resend", ChainBug::NoResend),
+        ("early-reply", ChainBug::EarlyReply),
+        ("keep-stale", ChainBug::KeepStale),
+    ];
+
+    /// The bug called `name` in [`ChainBug::NAMED`].
+    pub fn named(name: &str) -> Option<ChainBug> {
+        (Self::NAMED.iter()).find_map(|&(n, bug)| (n == name).then_some(bug))
+    }
+}
+
 /// The node's timers in the models: fail-stop (the paper's failure model) and the
 /// recovery of a failed node. When `Halt` fires the node halts and the manager's failure
 /// detector reports it; when `Rejoin` fires a halted node restarts from what it stored,
