@@ -4,6 +4,7 @@
 //! system is a variant and an arm in each match below, plus its client commands.
 
 use crate::node::Member;
+use coord::bug::NamedBug;
 use coord::chain::{
     ChainBug, ChainNode, ConfigManager, Detector, ManagerState, NodeState, ReadMode,
 };

@@ -20,6 +20,7 @@ use crate::logging;
 use crate::nodes::Nodes;
 use crate::system::System;
 use clients::Worker;
+use coord::bug::NamedBug;
 use coord::chain::ChainBug;
 use coord::net::config::ClusterConfig;
 use coord::net::frame::ClusterKey;
@@ -117,9 +118,9 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
         _ => Ok(()),
     };
     match args.system {
-        System::Kv => known(&RaftBug::NAMED.map(|(n, _)| n))?,
+        System::Kv => known(&RaftBug::names())?,
         System::Zk => known(&[])?,
-        System::Chain => known(&ChainBug::NAMED.map(|(n, _)| n))?,
+        System::Chain => known(&ChainBug::names())?,
     }
     let reads = match (args.system, args.reads) {
         (System::Zk, None) => Reads::Sync,

@@ -8,6 +8,7 @@
 
 use super::store::{advance, latest, note, History, View};
 use super::types::{ChainStorage, Config, Msg, Update};
+use crate::bug::NamedBug;
 use crate::client::ClientMsg;
 use crate::kv::KvStore;
 use coord_specs::kv::{KvOp, KvRet};
@@ -52,20 +53,13 @@ pub enum ChainBug {
     KeepStale,
 }
 
-impl ChainBug {
-    /// Each bug by name: the check `chain-bug-NAME` hunts it in the model, and
-    /// `coord test chain --bug NAME` switches it on in a running chain.
-    pub const NAMED: [(&'static str, ChainBug); 4] = [
+impl NamedBug for ChainBug {
+    const NAMED: &'static [(&'static str, ChainBug)] = &[
         ("old-epoch", ChainBug::OldEpoch),
         ("no-resend", ChainBug::NoResend),
         ("early-reply", ChainBug::EarlyReply),
         ("keep-stale", ChainBug::KeepStale),
     ];
-
-    /// The bug called `name` in [`ChainBug::NAMED`].
-    pub fn named(name: &str) -> Option<ChainBug> {
-        (Self::NAMED.iter()).find_map(|&(n, bug)| (n == name).then_some(bug))
-    }
 }
 
 /// The node's timers in the models: fail-stop (the paper's failure model) and the

@@ -6,6 +6,7 @@
 use super::log::Log;
 use super::replica::{Replica, StateMachine};
 use super::types::{Entry, Index, Msg, RaftStorage, Term};
+use crate::bug::NamedBug;
 use crate::client::ClientMsg;
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
@@ -32,20 +33,13 @@ pub enum RaftBug {
     LocalReads,
 }
 
-impl RaftBug {
-    /// Each bug by name: the check `raft-bug-NAME` hunts it in the model, and
-    /// `coord test kv --bug NAME` switches it on in a running cluster.
-    pub const NAMED: [(&'static str, RaftBug); 4] = [
+impl NamedBug for RaftBug {
+    const NAMED: &'static [(&'static str, RaftBug)] = &[
         ("forgotten-vote", RaftBug::ForgetVote),
         ("old-term-commit", RaftBug::CommitOldTerm),
         ("no-dedup", RaftBug::NoDedup),
         ("stale-read", RaftBug::LocalReads),
     ];
-
-    /// The bug called `name` in [`RaftBug::NAMED`].
-    pub fn named(name: &str) -> Option<RaftBug> {
-        (Self::NAMED.iter()).find_map(|&(n, bug)| (n == name).then_some(bug))
-    }
 }
 
 /// The server's timers.
