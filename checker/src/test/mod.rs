@@ -129,7 +129,8 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
         | (System::Chain, Some(r @ (Reads::Tail | Reads::Craq))) => r,
         (System::Kv, None) => Reads::Sync,
         (system, Some(reads)) => {
-            return Err(format!("{} has no {reads:?} reads", system.name()));
+            let reads = format!("{reads:?}").to_lowercase();
+            return Err(format!("{} has no {reads} reads", system.name()));
         }
     };
     let dir = data_dir(args.dir.as_deref(), "test")?;
