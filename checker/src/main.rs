@@ -12,8 +12,10 @@ mod history;
 mod kv;
 mod logging;
 mod node;
+mod nodes;
 mod stats;
 mod system;
+mod test;
 mod zk;
 
 use clap::{Parser, Subcommand};
@@ -71,6 +73,9 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Check recorded client histories for linearizability, or benchmark that checker.
     History(history::HistoryArgs),
+    /// Test a real cluster under faults (kill, restart, partition): record what clients
+    /// see, read back every acknowledged write, and check the history.
+    Test(test::TestArgs),
 }
 
 /// Size overrides shared by `check` and `explore`.
@@ -142,6 +147,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => stats::run(&args),
         Command::Bench(command) => bench::run(&command),
         Command::History(args) => history::run(&args),
+        Command::Test(args) => test::run(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

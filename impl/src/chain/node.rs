@@ -8,6 +8,7 @@
 
 use super::store::{advance, latest, note, History, View};
 use super::types::{ChainStorage, Config, Msg, Update};
+use crate::bug::NamedBug;
 use crate::client::ClientMsg;
 use crate::kv::KvStore;
 use coord_specs::kv::{KvOp, KvRet};
@@ -50,6 +51,15 @@ pub enum ChainBug {
     /// comes after it, so updates the chain never committed (a head's write it had not
     /// forwarded) stay in its history and it commits them as the new tail.
     KeepStale,
+}
+
+impl NamedBug for ChainBug {
+    const NAMED: &'static [(&'static str, ChainBug)] = &[
+        ("old-epoch", ChainBug::OldEpoch),
+        ("no-resend", ChainBug::NoResend),
+        ("early-reply", ChainBug::EarlyReply),
+        ("keep-stale", ChainBug::KeepStale),
+    ];
 }
 
 /// The node's timers in the models: fail-stop (the paper's failure model) and the
