@@ -1,72 +1,105 @@
-//! `coord bench kv`: throughput and latency of a running KV cluster, measured with N
-//! concurrent copies of the model-checked client actor, first writing, then reading.
+//! `coord bench kv|zk`: throughput and latency of a running cluster, measured with N
+//! concurrent copies of the model-checked client actor of its system, one phase after
+//! another (writes, then reads), each for a fixed duration.
 
-use crate::client::Target;
+use crate::client::{run_until, Cluster, Target};
 use crate::logging;
-use coord::client::ClientMsg;
-use coord::raft::Msg;
+use crate::system::System;
+use coord::client::{ClientMsg, Wire};
+use coord::net::admit::Admit;
+use coord::net::Runtime;
+use coord::znode::client::{Call, Next, Program};
 use coord_specs::kv::KvOp;
+use coord_specs::znode::build::{create, get, set};
+use coord_specs::znode::{CreateMode, ZkRet, ANY_VERSION};
+use serde::{de::DeserializeOwned, Serialize};
+use stateright::actor::{Actor, Id};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-/// Keys per client: writes cycle through them, and reads then find them written.
-const KEYS: usize = 64;
-/// Operations in each client's script: more than any client completes in a phase.
+/// Keys (znodes) per client: writes cycle through them, and reads then find them written.
+const KEYS: u64 = 64;
+/// Operations in each KV client's script: more than any client completes in a phase.
 const SCRIPT: usize = 100_000;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum BenchCommand {
-    /// Puts, then gets, each for a fixed duration.
-    Kv(KvBenchArgs),
+    /// Puts, then ReadIndex gets.
+    Kv(BenchArgs),
+    /// Creates and sets, then reads at the client's server, then reads after a sync.
+    Zk(BenchArgs),
+    /// Puts; then classic reads at the tail against CRAQ reads at every node, read-only
+    /// and with about one client in ten writing; with the share of reads each node served.
+    Chain(BenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
-pub struct KvBenchArgs {
+pub struct BenchArgs {
     /// Concurrent clients, each with one operation in flight.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     clients: u16,
-    /// Seconds per phase (writes, then reads).
+    /// Seconds per phase.
     #[arg(long, default_value_t = 5.0)]
     duration: f64,
     #[command(flatten)]
     target: Target,
 }
 
-/// What one phase measured.
+/// What one phase measured: each client's answers (latency, and the server that sent
+/// it), and how long the phase took.
 struct Phase {
-    ops: usize,
-    latencies: Vec<Duration>,
+    answers: Vec<Vec<(Duration, Id)>>,
     seconds: f64,
+}
+
+impl Phase {
+    /// Answers per second, all clients together.
+    fn rate(&self) -> f64 {
+        self.answers.iter().map(Vec::len).sum::<usize>() as f64 / self.seconds
+    }
 }
 
 pub fn run(command: &BenchCommand) -> Result<bool, String> {
     logging::init();
-    let BenchCommand::Kv(args) = command;
-    let servers = args.target.servers()?.len();
-    let duration = Duration::from_secs_f64(args.duration.max(0.1));
+    let (system, args) = match command {
+        BenchCommand::Kv(args) => (System::Kv, args),
+        BenchCommand::Zk(args) => (System::Zk, args),
+        BenchCommand::Chain(args) => (System::Chain, args),
+    };
+    let cluster = args.target.resolve(system)?;
+    let bench = Bench {
+        clients: args.clients,
+        duration: Duration::from_secs_f64(args.duration.max(0.1)),
+    };
     println!(
-        "kv bench: {servers} servers, {} clients, {:.1} s per phase",
-        args.clients,
-        duration.as_secs_f64()
+        "{} bench: {} servers, {} clients, {:.1} s per phase",
+        system.name(),
+        cluster.size(),
+        bench.clients,
+        bench.duration.as_secs_f64()
     );
     println!(
-        "{:<7} {:>8} {:>10} {:>9} {:>9}",
+        "{:<13} {:>8} {:>10} {:>9} {:>9}",
         "phase", "ops", "ops/s", "p50 ms", "p99 ms"
     );
     let cpu_before = cpu_seconds();
     let wall = Instant::now();
-    for (name, write) in [("writes", true), ("reads", false)] {
-        let phase = run_phase(args, write, duration)?;
-        if phase.ops == 0 {
-            return Err(format!("no {name} completed: is the cluster up?"));
+    let cluster = &cluster;
+    match system {
+        System::Kv => {
+            let kv = |write| move |c| cluster.kv_client(kv_script(c, write));
+            bench.phase("writes", kv(true))?;
+            bench.phase("reads", kv(false))?;
         }
-        println!(
-            "{name:<7} {:>8} {:>10.1} {:>9.2} {:>9.2}",
-            phase.ops,
-            phase.ops as f64 / phase.seconds,
-            percentile(&phase.latencies, 50.0),
-            percentile(&phase.latencies, 99.0)
-        );
+        System::Zk => {
+            let zk = |call: fn(u16, u64) -> Call| {
+                move |c| cluster.zk_client(|_| Load { client: c, call })
+            };
+            bench.phase("writes", zk(zk_write))?;
+            bench.phase("reads", zk(|c, i| Call::plain(zk_read(c, i))))?;
+            bench.phase("synced reads", zk(|c, i| Call::synced(zk_read(c, i))))?;
+        }
+        System::Chain => chain_phases(&bench, cluster)?,
     }
     let cpu = cpu_seconds() - cpu_before;
     let wall = wall.elapsed().as_secs_f64();
@@ -77,38 +110,67 @@ pub fn run(command: &BenchCommand) -> Result<bool, String> {
     Ok(true)
 }
 
-/// Runs every client in its own thread until the phase's deadline.
-fn run_phase(args: &KvBenchArgs, write: bool, duration: Duration) -> Result<Phase, String> {
-    let start = Instant::now();
-    let deadline = start + duration;
-    let results = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..args.clients)
-            .map(|c| scope.spawn(move || run_client(&args.target, c, write, deadline)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a bench client panicked"))
-            .collect::<Result<Vec<_>, String>>()
-    })?;
-    let latencies: Vec<Duration> = results.into_iter().flatten().collect();
-    Ok(Phase {
-        ops: latencies.len(),
-        latencies,
-        seconds: start.elapsed().as_secs_f64(),
-    })
+/// The chain's phases: puts (which also write the keys read later); then, for classic
+/// reads at the tail and for CRAQ reads (the readers spread evenly over the N nodes), a
+/// read-only phase
+/// and a mixed one in which some clients write the keys that the others read. Enough
+/// writers for about one operation in ten to be a write are estimated from the rates of
+/// the write phase and of the read-only phase. Each read phase prints the share of reads
+/// each node served, and the mixed phases the share of operations that were writes.
+fn chain_phases(bench: &Bench, cluster: &Cluster) -> Result<(), String> {
+    let n = bench.clients;
+    let nodes = &cluster.ids()[..cluster.size() - 1];
+    let client = |c: u16, writers: u16, craq: bool| {
+        let at = craq.then_some(usize::from(c.saturating_sub(writers)) % nodes.len());
+        match c < writers {
+            true => cluster.chain_client(kv_script(c, true), None),
+            false => cluster.chain_client(kv_script(c % writers.max(1), false), at),
+        }
+    };
+    let written = bench.phase("writes", |c| client(c, n, false))?;
+    let per_client = |phase: &Phase| phase.rate() / f64::from(n);
+    let write_rate = per_client(&written);
+    for (mode, craq) in [("tail", false), ("craq", true)] {
+        let reads = bench.phase(&format!("{mode} reads"), |c| client(c, 0, craq))?;
+        println!("    reads served: {}", shares(&reads, nodes, 0));
+        let read_rate = per_client(&reads);
+        let estimate = 0.1 * f64::from(n) * read_rate / (0.9 * write_rate + 0.1 * read_rate);
+        let writers = (estimate.round() as u16).clamp(1, n.saturating_sub(1).max(1));
+        let mixed = bench.phase(&format!("{mode} mixed"), |c| client(c, writers, craq))?;
+        let count = |answers: &[Vec<(Duration, Id)>]| answers.iter().map(Vec::len).sum::<usize>();
+        let (writes, reads) = mixed.answers.split_at(usize::from(writers));
+        let share = count(writes) as f64 / (count(writes) + count(reads)).max(1) as f64;
+        println!(
+            "    reads served: {}; {writers} of {n} clients writing, writes {:.0}% of operations",
+            shares(&mixed, nodes, writers),
+            100.0 * share
+        );
+    }
+    Ok(())
 }
 
-/// One client's latencies. The client sends its next request as soon as a reply comes, so
-/// each answer's latency is the time since the previous answer (or the start).
-fn run_client(
-    target: &Target,
-    c: u16,
-    write: bool,
-    deadline: Instant,
-) -> Result<Vec<Duration>, String> {
-    let script = (0..SCRIPT)
+/// The share of the reads of `phase` (its clients from `writers` on) each node served.
+fn shares(phase: &Phase, nodes: &[Id], writers: u16) -> String {
+    let reads: Vec<Id> = phase.answers[usize::from(writers)..]
+        .iter()
+        .flatten()
+        .map(|a| a.1)
+        .collect();
+    let total = reads.len().max(1) as f64;
+    (nodes.iter().enumerate())
+        .map(|(i, node)| {
+            let served = reads.iter().filter(|&&s| s == *node).count();
+            format!("n{i} {:.0}%", 100.0 * served as f64 / total)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// KV client `c`'s script: puts or gets cycling through its keys.
+fn kv_script(c: u16, write: bool) -> Vec<KvOp> {
+    (0..SCRIPT)
         .map(|i| {
-            let key = format!("bench/{c}/{}", i % KEYS).into();
+            let key = format!("bench/{c}/{}", i as u64 % KEYS).into();
             match write {
                 true => KvOp::Put {
                     key,
@@ -118,26 +180,131 @@ fn run_client(
                 false => KvOp::Get { key },
             }
         })
-        .collect();
-    let mut client = target.client(script)?;
+        .collect()
+}
+
+/// zk client `c`'s write `i`: create `/bench`, then its nodes, then set them in turn.
+fn zk_write(c: u16, i: u64) -> Call {
+    let op = match i {
+        0 => create("/bench", "", CreateMode::Persistent, 0),
+        i if i <= KEYS => create(&zk_node(c, i), "", CreateMode::Persistent, 0),
+        i => set(&zk_node(c, i), &i.to_string(), ANY_VERSION),
+    };
+    Call::plain(op)
+}
+
+fn zk_read(c: u16, i: u64) -> coord_specs::znode::ZkOp {
+    get(&zk_node(c, i))
+}
+
+fn zk_node(c: u16, i: u64) -> String {
+    format!("/bench/{c}-{}", i % KEYS)
+}
+
+/// A bench client's endless program: call `i` is `call(client, i)`. Its state counts the
+/// answers, so that it stays small however many calls the client makes.
+#[derive(Clone, Debug)]
+struct Load {
+    client: u16,
+    call: fn(u16, u64) -> Call,
+}
+
+impl Program for Load {
+    type State = u64;
+
+    fn start(&self) -> (u64, Next) {
+        (0, Next::Call((self.call)(self.client, 0)))
+    }
+
+    fn on_return(&self, answered: &mut u64, _ret: &ZkRet) -> Next {
+        *answered += 1;
+        Next::Call((self.call)(self.client, *answered))
+    }
+
+    fn on_wake(&self, answered: &mut u64) -> Next {
+        Next::Call((self.call)(self.client, *answered))
+    }
+}
+
+/// How a bench runs its phases.
+struct Bench {
+    clients: u16,
+    duration: Duration,
+}
+
+impl Bench {
+    /// Runs one phase with the clients `start(c)`, each in its own thread, until the
+    /// phase's deadline, and prints its row.
+    fn phase<A, Op, Ret>(
+        &self,
+        name: &str,
+        start: impl Fn(u16) -> Result<Runtime<A>, String> + Sync,
+    ) -> Result<Phase, String>
+    where
+        A: Actor<Storage = ()>,
+        A::Msg: Admit + Serialize + DeserializeOwned + Wire<Op, Ret>,
+    {
+        let started = Instant::now();
+        let deadline = started + self.duration;
+        let results = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..self.clients)
+                .map(|c| {
+                    let start = &start;
+                    scope.spawn(move || time_client(start(c)?, deadline))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a bench client panicked"))
+                .collect::<Result<Vec<_>, String>>()
+        })?;
+        let phase = Phase {
+            answers: results,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        let latencies: Vec<Duration> = phase.answers.iter().flatten().map(|a| a.0).collect();
+        let ops = latencies.len();
+        if ops == 0 {
+            return Err(format!("no {name} completed: is the cluster up?"));
+        }
+        println!(
+            "{name:<13} {ops:>8} {:>10.1} {:>9.2} {:>9.2}",
+            phase.rate(),
+            percentile(&latencies, 50.0),
+            percentile(&latencies, 99.0)
+        );
+        Ok(phase)
+    }
+}
+
+/// One client's answers until `deadline`: latency and sender. The client sends its next
+/// request as soon as a reply comes, so each answer's latency is the time since the
+/// previous answer (or the start).
+fn time_client<A, Op, Ret>(
+    mut client: Runtime<A>,
+    deadline: Instant,
+) -> Result<Vec<(Duration, Id)>, String>
+where
+    A: Actor<Storage = ()>,
+    A::Msg: Admit + Serialize + DeserializeOwned + Wire<Op, Ret>,
+{
     let mut latencies = Vec::new();
     let mut sent = Instant::now();
-    client
-        .run(
-            &AtomicBool::new(false),
-            Some(deadline),
-            |state| state.next >= SCRIPT,
-            |_, msg| {
-                if let Msg::Client(ClientMsg::Reply { seq, .. }) = msg {
-                    if *seq == latencies.len() as u64 + 1 {
-                        let now = Instant::now();
-                        latencies.push(now - sent);
-                        sent = now;
-                    }
+    run_until(
+        &mut client,
+        &AtomicBool::new(false),
+        Some(deadline),
+        |_| false,
+        |src, msg| {
+            if let Some(ClientMsg::Reply { seq, .. }) = msg.as_client() {
+                if *seq == latencies.len() as u64 + 1 {
+                    let now = Instant::now();
+                    latencies.push((now - sent, src));
+                    sent = now;
                 }
-            },
-        )
-        .map_err(|e| e.to_string())?;
+            }
+        },
+    )?;
     Ok(latencies)
 }
 

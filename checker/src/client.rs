@@ -1,17 +1,28 @@
-//! Running the model-checked KV client actor against a real cluster: where the servers
-//! are, and a client runtime on a fresh random id.
+//! Running the model-checked client actors against a real cluster: where the servers are
+//! (a config file, a list of addresses, or the default addresses of `coord cluster up`),
+//! and a client runtime on a fresh random id.
 
+use crate::cluster::{local_members, DEFAULT_BASE_PORT, DEFAULT_NODES};
+use crate::system::System;
 use coord::client::ClientState;
+use coord::net::admit::Admit;
 use coord::net::config::ClusterConfig;
 use coord::net::frame::ClusterKey;
-use coord::net::{Endpoint, Runtime};
+use coord::net::runtime::{client_id, Describe};
+use coord::net::{Endpoint, Outcome, Runtime};
+use coord::znode::client::{Program, ZkClient, ZkClientState};
+use coord::znode::server::session_of;
+use coord_models::chain::ChainClient;
 use coord_models::raft::KvClient;
 use coord_specs::kv::KvOp;
-use stateright::actor::Id;
-use std::net::{SocketAddr, SocketAddrV4};
+use coord_specs::znode::SessionId;
+use serde::{de::DeserializeOwned, Serialize};
+use stateright::actor::{Actor, Id};
+use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
 use std::ops::Range;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
 
 /// How long a client waits for an answer before it retries at another server.
 const RETRY: Range<Duration> = Duration::from_millis(300)..Duration::from_millis(600);
@@ -19,7 +30,9 @@ const RETRY: Range<Duration> = Duration::from_millis(300)..Duration::from_millis
 /// Which cluster a client talks to.
 #[derive(clap::Args, Clone, Debug)]
 pub struct Target {
-    /// The servers' addresses, comma separated.
+    /// The servers' addresses, comma separated [default: 127.0.0.1, ports 7100 to 7102,
+    /// where `coord cluster up` puts them; for a chain, the nodes in chain order and then
+    /// the manager, ports 7100 to 7103].
     #[arg(long, value_delimiter = ',', conflicts_with = "config")]
     cluster: Vec<SocketAddrV4>,
     /// The cluster's config file (as written by `coord cluster up`).
@@ -30,50 +43,205 @@ pub struct Target {
     cluster_key: Option<String>,
     /// Seconds to keep trying before giving up.
     #[arg(long, default_value_t = 10.0)]
-    pub timeout: f64,
+    timeout: f64,
 }
 
 impl Target {
-    pub fn servers(&self) -> Result<Vec<SocketAddrV4>, String> {
-        match &self.config {
-            Some(path) => Ok(ClusterConfig::load(path)?.members),
-            None if self.cluster.is_empty() => {
-                Err("name the cluster with --cluster ADDR,ADDR,.. or --config FILE".into())
-            }
-            None => Ok(self.cluster.clone()),
+    /// The servers at `members`, as `coord test` talks to the cluster it started (it
+    /// bounds each client's run itself).
+    pub fn of_members(members: Vec<SocketAddrV4>, cluster_key: Option<String>) -> Self {
+        Target {
+            cluster: members,
+            config: None,
+            cluster_key,
+            timeout: 0.0,
         }
     }
 
-    pub fn timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.timeout.max(0.0))
+    /// The cluster of `system` this target names: its config file (which must run
+    /// `system`), or the given or default addresses with the default timeouts.
+    pub fn resolve(&self, system: System) -> Result<Cluster, String> {
+        let config = match &self.config {
+            Some(path) => {
+                let config = ClusterConfig::load(path)?;
+                if config.system != system.name() {
+                    return Err(format!(
+                        "{} describes a {} cluster, not {}",
+                        path.display(),
+                        config.system,
+                        system.name()
+                    ));
+                }
+                config
+            }
+            None => {
+                let members = match self.cluster.is_empty() {
+                    true => local_members(DEFAULT_BASE_PORT, system.members(DEFAULT_NODES))?,
+                    false => self.cluster.clone(),
+                };
+                ClusterConfig::new(system.name(), members, PathBuf::new())
+            }
+        };
+        Ok(Cluster {
+            config,
+            key: self.cluster_key.as_deref().map(ClusterKey::new),
+            timeout: Duration::from_secs_f64(self.timeout.max(0.0)),
+        })
+    }
+}
+
+/// A resolved cluster, ready to start clients of.
+pub struct Cluster {
+    config: ClusterConfig,
+    key: Option<ClusterKey>,
+    /// How long a client keeps trying.
+    pub timeout: Duration,
+}
+
+impl Cluster {
+    pub fn size(&self) -> usize {
+        self.config.members.len()
     }
 
-    /// A client that runs `script` against the servers, starting at a random one.
-    pub fn client(&self, script: Vec<KvOp>) -> Result<Runtime<KvClient>, String> {
-        let servers = self.servers()?;
-        let ids: Vec<Id> = servers.iter().map(|&a| Id::from(a)).collect();
-        let first = rand::random_range(0..ids.len());
-        let client = KvClient::new(ids.clone(), first, script, RETRY);
+    /// The members' actor ids, in order.
+    pub fn ids(&self) -> Vec<Id> {
+        self.config.ids()
+    }
+
+    /// The deadline of a client started now.
+    pub fn deadline(&self) -> Instant {
+        Instant::now() + self.timeout
+    }
+
+    /// The error of a client that got no answer in time: `what` (a leader, a server) was
+    /// not reachable.
+    pub fn unreachable(&self, what: &str) -> String {
+        format!(
+            "no {what} reachable within {:?} (servers: {})",
+            self.timeout,
+            self.size()
+        )
+    }
+
+    /// A KV client that runs `script`.
+    pub fn kv_client(&self, script: Vec<KvOp>) -> Result<Runtime<KvClient>, String> {
+        self.start(
+            |_, servers, first| KvClient::new(servers, first, script, RETRY),
+            describe_kv,
+        )
+    }
+
+    /// A ZooKeeper client session that runs the program `program(session)` and sends
+    /// keepalives while it runs.
+    pub fn zk_client<P: Program>(
+        &self,
+        program: impl FnOnce(SessionId) -> P,
+    ) -> Result<Runtime<ZkClient<P>>, String> {
+        let ping = self.config.ping_interval();
+        self.start(
+            |id, servers, first| {
+                ZkClient::new(servers, first, program(session_of(id)), RETRY).with_ping(Some(ping))
+            },
+            describe_zk::<P::State>,
+        )
+    }
+
+    /// A chain client that runs `script`, starting at the manager (which redirects a
+    /// write to the head and a read to the tail), or at node `at`, which answers reads
+    /// itself (CRAQ).
+    pub fn chain_client(
+        &self,
+        script: Vec<KvOp>,
+        at: Option<usize>,
+    ) -> Result<Runtime<ChainClient>, String> {
+        let first = at.unwrap_or(self.size() - 1);
+        self.start_at(
+            |_, servers, first| ChainClient::new(servers, first, script, RETRY),
+            describe_kv,
+            Some(first),
+        )
+    }
+
+    /// Starts the client `make(id, servers, first)` on a fresh id, with a random first
+    /// server.
+    fn start<A>(
+        &self,
+        make: impl FnOnce(Id, Vec<Id>, usize) -> A,
+        describe: Describe<A>,
+    ) -> Result<Runtime<A>, String>
+    where
+        A: Actor<Storage = ()>,
+        A::Msg: Admit + Serialize + DeserializeOwned,
+    {
+        self.start_at(make, describe, None)
+    }
+
+    /// Starts the client `make(id, servers, first)` on a fresh id, first at server
+    /// `first`, or at a random one.
+    fn start_at<A>(
+        &self,
+        make: impl FnOnce(Id, Vec<Id>, usize) -> A,
+        describe: Describe<A>,
+        first: Option<usize>,
+    ) -> Result<Runtime<A>, String>
+    where
+        A: Actor<Storage = ()>,
+        A::Msg: Admit + Serialize + DeserializeOwned,
+    {
+        let ids = self.config.ids();
+        let first = first.unwrap_or_else(|| rand::random_range(0..ids.len()));
+        let bind = local_address(self.config.members[first])
+            .map_err(|e| format!("client: no local address: {e}"))?;
+        let id = client_id(bind, rand::random());
+        let client = make(id, ids.clone(), first);
         let endpoint = Endpoint {
-            id: fresh_id(),
-            bind: SocketAddr::from(([0, 0, 0, 0], 0)),
-            peers: ids
-                .into_iter()
-                .zip(servers.into_iter().map(SocketAddr::from))
+            id,
+            bind: SocketAddr::from(bind),
+            peers: (ids.into_iter())
+                .zip(self.config.members.iter().map(|&a| SocketAddr::from(a)))
                 .collect(),
-            key: self.cluster_key.as_deref().map(ClusterKey::new),
+            key: self.key.clone(),
             data: None,
         };
         Runtime::start(client, endpoint, describe).map_err(|e| format!("client: {e}"))
     }
 }
 
-/// A random client id with the top bit set, so it is never a server's (an address-derived
-/// id has its top 16 bits clear) and a later client reusing a port is a new client.
-fn fresh_id() -> Id {
-    Id::from((rand::random::<u64>() | 1 << 63) as usize)
+/// Runs `client` until `done` holds for its state (true), or until `stop` is set or
+/// `deadline` passes (false).
+pub fn run_until<A>(
+    client: &mut Runtime<A>,
+    stop: &AtomicBool,
+    deadline: Option<Instant>,
+    done: impl FnMut(&A::State) -> bool,
+    observe: impl FnMut(Id, &A::Msg),
+) -> Result<bool, String>
+where
+    A: Actor<Storage = ()>,
+    A::Msg: Admit + Serialize + DeserializeOwned,
+{
+    let outcome = client
+        .run(stop, deadline, done, observe)
+        .map_err(|e| e.to_string())?;
+    Ok(outcome == Outcome::Done)
 }
 
-fn describe(state: &ClientState) -> String {
+/// A free local address from which `server` is reachable: the client binds it and its id
+/// names it (see `client_id`), so that any server can answer it, not only those it
+/// wrote to. In the znode service the id is also the client's session id.
+fn local_address(server: SocketAddrV4) -> std::io::Result<SocketAddrV4> {
+    let probe = UdpSocket::bind(SocketAddr::from(([0, 0, 0, 0], 0)))?;
+    probe.connect(server)?;
+    match probe.local_addr()? {
+        SocketAddr::V4(addr) => Ok(addr),
+        SocketAddr::V6(_) => Err(std::io::Error::other("not an IPv4 address")),
+    }
+}
+
+fn describe_kv(state: &ClientState) -> String {
     format!("next={} target={}", state.next, state.target)
+}
+
+fn describe_zk<S>(state: &ZkClientState<S>) -> String {
+    format!("seq={} target={}", state.seq, state.target)
 }

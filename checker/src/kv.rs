@@ -1,60 +1,83 @@
-//! `coord kv put|get`: one operation by the very client actor the models check.
+//! `coord kv put|get` (and the same operations for `coord chain`): one operation by the
+//! very client actor the models check.
 
-use crate::client::Target;
+use crate::client::{run_until, Cluster, Target};
 use crate::logging;
-use coord::client::ClientMsg;
-use coord::net::Outcome;
-use coord::raft::Msg;
+use crate::system::System;
+use coord::client::{ClientMsg, Wire};
+use coord::net::admit::Admit;
+use coord::net::Runtime;
 use coord_specs::kv::{KvOp, KvRet};
+use serde::{de::DeserializeOwned, Serialize};
+use stateright::actor::Actor;
+use std::cell::RefCell;
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum KvCommand {
     /// Store VALUE under KEY (only if KEY is at version V, with --expect-version V).
-    Put {
-        key: String,
-        value: String,
-        /// Put only if the key's version is this (0: only if absent).
-        #[arg(long)]
-        expect_version: Option<u64>,
-        #[command(flatten)]
-        target: Target,
-    },
+    Put(PutArgs),
     /// Print KEY's value and version.
-    Get {
-        key: String,
-        #[command(flatten)]
-        target: Target,
-    },
+    Get(GetArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PutArgs {
+    key: String,
+    value: String,
+    /// Put only if the key's version is this (0: only if absent).
+    #[arg(long)]
+    expect_version: Option<u64>,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct GetArgs {
+    key: String,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+impl PutArgs {
+    pub fn op(&self) -> KvOp {
+        KvOp::Put {
+            key: self.key.as_str().into(),
+            value: self.value.as_str().into(),
+            expected: self.expect_version,
+        }
+    }
+}
+
+impl GetArgs {
+    pub fn op(&self) -> KvOp {
+        KvOp::Get {
+            key: self.key.as_str().into(),
+        }
+    }
 }
 
 pub fn run(command: &KvCommand) -> Result<bool, String> {
     logging::init();
     let (op, target) = match command {
-        KvCommand::Put {
-            key,
-            value,
-            expect_version,
-            target,
-        } => (
-            KvOp::Put {
-                key: key.into(),
-                value: value.into(),
-                expected: *expect_version,
-            },
-            target,
-        ),
-        KvCommand::Get { key, target } => (KvOp::Get { key: key.into() }, target),
+        KvCommand::Put(put) => (put.op(), &put.target),
+        KvCommand::Get(get) => (get.op(), &get.target),
     };
-    let ret = match perform(target, op.clone()) {
+    let cluster = target.resolve(System::Kv)?;
+    let client = cluster.kv_client(vec![op.clone()])?;
+    report(&op, answer(&cluster, client, "leader"))
+}
+
+/// Prints the answer to `op` (or the error), and whether it is a success.
+pub fn report(op: &KvOp, answer: Result<KvRet, String>) -> Result<bool, String> {
+    let ret = match answer {
         Ok(ret) => ret,
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(false);
         }
     };
-    match (&op, ret) {
+    match (op, ret) {
         (_, KvRet::PutOk { version }) => println!("ok: {} is at version {version}", op.key()),
         (
             _,
@@ -82,29 +105,26 @@ pub fn run(command: &KvCommand) -> Result<bool, String> {
     Ok(true)
 }
 
-/// Runs one operation to its answer, or fails when no leader answered in time.
-fn perform(target: &Target, op: KvOp) -> Result<KvRet, String> {
-    let mut client = target.client(vec![op])?;
-    let deadline = Instant::now() + target.timeout();
-    let mut answer = None;
-    let outcome = client
-        .run(
-            &AtomicBool::new(false),
-            Some(deadline),
-            |state| state.next >= 1,
-            |_, msg| {
-                if let Msg::Client(ClientMsg::Reply { seq: 1, ret }) = msg {
-                    answer = Some(ret.clone());
-                }
-            },
-        )
-        .map_err(|e| e.to_string())?;
-    match (outcome, answer) {
-        (Outcome::Done, Some(ret)) => Ok(ret),
-        _ => Err(format!(
-            "no leader reachable within {:?} (servers: {})",
-            target.timeout(),
-            target.servers()?.len()
-        )),
-    }
+/// Runs a client of one operation to its answer, or fails when no `server` (a leader,
+/// the head or tail) answered in time.
+pub fn answer<A>(cluster: &Cluster, mut client: Runtime<A>, server: &str) -> Result<KvRet, String>
+where
+    A: Actor<Storage = ()>,
+    A::Msg: Admit + Serialize + DeserializeOwned + Wire<KvOp, KvRet>,
+{
+    let answer = RefCell::new(None);
+    run_until(
+        &mut client,
+        &AtomicBool::new(false),
+        Some(cluster.deadline()),
+        |_| answer.borrow().is_some(),
+        |_, msg| {
+            if let Some(ClientMsg::Reply { seq: 1, ret }) = msg.as_client() {
+                *answer.borrow_mut() = Some(ret.clone());
+            }
+        },
+    )?;
+    answer
+        .into_inner()
+        .ok_or_else(|| cluster.unreachable(server))
 }

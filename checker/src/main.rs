@@ -2,15 +2,21 @@
 //! `coord-models`.
 
 mod bench;
+mod chain;
 mod check;
 mod client;
 mod cluster;
+mod counter;
 mod explore;
 mod history;
 mod kv;
 mod logging;
 mod node;
+mod nodes;
 mod stats;
+mod system;
+mod test;
+mod zk;
 
 use clap::{Parser, Subcommand};
 use coord_models::Bounds;
@@ -51,6 +57,15 @@ enum Command {
     /// Put and get keys in a running KV cluster.
     #[command(subcommand)]
     Kv(kv::KvCommand),
+    /// Put and get keys in a running chain (reads at the tail, or anywhere with --craq).
+    #[command(subcommand)]
+    Chain(chain::ChainCommand),
+    /// Create, read, change, delete and watch znodes in a running zk cluster.
+    #[command(subcommand)]
+    Zk(zk::ZkCommand),
+    /// The counter recipe on a running zk cluster.
+    #[command(subcommand)]
+    Counter(counter::CounterCommand),
     /// Print a running node's status and counters.
     Stats(stats::StatsArgs),
     /// Measure a running cluster's throughput and latency.
@@ -58,6 +73,9 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Check recorded client histories for linearizability, or benchmark that checker.
     History(history::HistoryArgs),
+    /// Test a real cluster under faults (kill, restart, partition): record what clients
+    /// see, read back every acknowledged write, and check the history.
+    Test(test::TestArgs),
 }
 
 /// Size overrides shared by `check` and `explore`.
@@ -106,6 +124,10 @@ impl SizeArgs {
 }
 
 fn main() -> ExitCode {
+    // Like other command-line tools, end quietly when the reader of our output goes away
+    // (`coord list | head`) rather than panic on the failed write.
+    // SAFETY: restoring a signal's default disposition before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     let result = match cli.command {
         Command::List => {
@@ -119,9 +141,13 @@ fn main() -> ExitCode {
         Command::Cluster(command) => cluster::run(&command),
         Command::Node(args) => node::run(&args),
         Command::Kv(command) => kv::run(&command),
+        Command::Chain(command) => chain::run(&command),
+        Command::Zk(command) => zk::run(&command),
+        Command::Counter(command) => counter::run(&command),
         Command::Stats(args) => stats::run(&args),
         Command::Bench(command) => bench::run(&command),
         Command::History(args) => history::run(&args),
+        Command::Test(args) => test::run(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -130,5 +156,16 @@ fn main() -> ExitCode {
             eprintln!("coord: {message}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
     }
 }

@@ -1,25 +1,26 @@
 //! `coord node`: one member of a cluster described by a config file, in the foreground
-//! until SIGINT or SIGTERM, when it prints its counters.
+//! until SIGINT or SIGTERM, when it prints its counters. Which server it runs is the
+//! cluster's system's business (`system.rs`); this is what every node shares.
 
 use crate::logging;
-use coord::kv::KvStore;
+use crate::system::System;
+use coord::net::admit::Admit;
 use coord::net::config::ClusterConfig;
+use coord::net::durable::Durable;
 use coord::net::frame::ClusterKey;
+use coord::net::runtime::Describe;
 use coord::net::{Endpoint, Outcome, Runtime};
-use coord::raft::{RaftState, Role};
-use coord_models::raft::KvServer;
+use serde::{de::DeserializeOwned, Serialize};
+use stateright::actor::{Actor, Id};
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// The most log entries in one AppendEntries: a batch of small puts well under a datagram.
-const MAX_BATCH: usize = 128;
-
 #[derive(clap::Args, Debug)]
 pub struct NodeArgs {
-    /// The cluster's config file (members, data directory, timeouts).
+    /// The cluster's config file (system, members, data directory, timeouts).
     #[arg(long)]
     config: PathBuf,
     /// Which member this is: an index into the config's members.
@@ -30,31 +31,10 @@ pub struct NodeArgs {
     cluster_key: Option<String>,
 }
 
-/// A Raft KV server's one-line status, as `coord stats` prints it.
-pub fn describe(state: &RaftState<KvStore>) -> String {
-    let role = match state.role {
-        Role::Follower { .. } => "follower",
-        Role::Candidate { .. } => "candidate",
-        Role::Leader(_) => "leader",
-    };
-    format!(
-        "role={role} term={} last={} commit={} applied={}",
-        state.term,
-        state.last_index(),
-        state.commit,
-        state.replica.applied
-    )
-}
-
 pub fn run(args: &NodeArgs) -> Result<bool, String> {
     logging::init();
     let config = ClusterConfig::load(&args.config)?;
-    if config.system != "kv" {
-        return Err(format!(
-            "system {:?} cannot run yet (only kv)",
-            config.system
-        ));
-    }
+    let system = System::named(&config.system)?;
     let Some(&addr) = config.members.get(args.id) else {
         return Err(format!(
             "no member {} in {}",
@@ -62,48 +42,77 @@ pub fn run(args: &NodeArgs) -> Result<bool, String> {
             args.config.display()
         ));
     };
-    let ids = config.ids();
-    let me = ids[args.id];
-    let peers: Vec<_> = ids
-        .iter()
-        .zip(&config.members)
-        .filter(|(&id, _)| id != me)
-        .map(|(&id, &a)| (id, SocketAddr::from(a)))
-        .collect();
-    let server = KvServer::new(
-        peers.iter().map(|p| p.0).collect(),
-        config.election_timeout(),
-    )
-    .with_heartbeat(config.heartbeat())
-    .with_max_batch(MAX_BATCH);
-    let endpoint = Endpoint {
-        id: me,
-        bind: SocketAddr::from(addr),
-        peers,
-        key: args.cluster_key.as_deref().map(ClusterKey::new),
-        data: Some(config.node_dir(args.id)),
-    };
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
-        .map_err(|e| format!("cannot handle signals: {e}"))?;
-    let mut runtime =
-        Runtime::start(server, endpoint, describe).map_err(|e| format!("node {addr}: {e}"))?;
-    let outcome = runtime.run(&stop, None, |_| false, |_, _| {});
-    // One write, so that nodes stopping together do not interleave their lines.
-    let report = format!(
-        "node {} ({addr}) stopping: {}\n{}",
-        args.id,
-        describe(runtime.state()),
-        runtime.stats()
-    );
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout
-        .write_all(report.as_bytes())
-        .and_then(|()| stdout.flush());
-    match outcome {
-        Ok(Outcome::Stopped) => Ok(true),
-        Ok(other) => Err(format!("node {addr} stopped unexpectedly: {other:?}")),
-        Err(e) => Err(format!("node {addr} cannot save its state: {e}")),
+    let member = Member::new(&config, args.id, addr, args.cluster_key.as_deref());
+    system.serve(&config, member)
+}
+
+/// One member of a cluster: where it listens, whom it trusts, where it keeps its data.
+pub struct Member {
+    index: usize,
+    addr: SocketAddrV4,
+    endpoint: Endpoint,
+}
+
+impl Member {
+    fn new(config: &ClusterConfig, index: usize, addr: SocketAddrV4, key: Option<&str>) -> Self {
+        let me = Id::from(addr);
+        let peers = (config.ids().into_iter().zip(&config.members))
+            .filter(|&(id, _)| id != me)
+            .map(|(id, &a)| (id, SocketAddr::from(a)))
+            .collect();
+        let endpoint = Endpoint {
+            id: me,
+            bind: SocketAddr::from(addr),
+            peers,
+            key: key.map(ClusterKey::new),
+            data: Some(config.node_dir(index)),
+        };
+        Member {
+            index,
+            addr,
+            endpoint,
+        }
+    }
+
+    /// Which member this is: its index in the cluster file.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The other members' actor ids.
+    pub fn peer_ids(&self) -> Vec<Id> {
+        self.endpoint.peers.iter().map(|p| p.0).collect()
+    }
+
+    /// Runs `server` here until SIGINT or SIGTERM, then prints its status and counters.
+    pub fn serve<A>(self, server: A, describe: Describe<A>) -> Result<bool, String>
+    where
+        A: Actor,
+        A::Msg: Admit + Serialize + DeserializeOwned,
+        A::Storage: Durable,
+    {
+        let (index, addr) = (self.index, self.addr);
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+            .map_err(|e| format!("cannot handle signals: {e}"))?;
+        let mut runtime = Runtime::start(server, self.endpoint, describe)
+            .map_err(|e| format!("node {addr}: {e}"))?;
+        let outcome = runtime.run(&stop, None, |_| false, |_, _| {});
+        // One write, so that nodes stopping together do not interleave their lines.
+        let report = format!(
+            "node {index} ({addr}) stopping: {}\n{}",
+            describe(runtime.state()),
+            runtime.stats()
+        );
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout
+            .write_all(report.as_bytes())
+            .and_then(|()| stdout.flush());
+        match outcome {
+            Ok(Outcome::Stopped) => Ok(true),
+            Ok(other) => Err(format!("node {addr} stopped unexpectedly: {other:?}")),
+            Err(e) => Err(format!("node {addr} cannot save its state: {e}")),
+        }
     }
 }

@@ -1,27 +1,84 @@
-//! `coord bench kv` drives a real cluster and reports both phases.
+//! `coord bench kv|zk|chain` drives a real cluster and reports every phase.
 
 mod common;
 
 use common::{expect_ok, Cluster};
 
-#[test]
-fn bench_reports_writes_and_reads_against_a_real_cluster() {
-    let cluster = Cluster::start(3, None);
-    // Wait for a leader first, so that the short phases measure a serving cluster.
-    cluster.put("warm", "up");
-    let out = expect_ok(cluster.coord(&["bench", "kv", "--clients", "2", "--duration", "0.5"]));
-    for phase in ["writes", "reads"] {
+/// Runs a short `coord bench SYSTEM` on `cluster` and checks that each of `phases`
+/// completed operations; returns the leader's last log index.
+fn bench(cluster: &Cluster, system: &str, phases: &[&str]) -> u64 {
+    run_phases(cluster, system, phases);
+    let leader = cluster.leader();
+    let status = cluster.stats(leader).unwrap().status;
+    Cluster::field(&status, "last").unwrap().parse().unwrap()
+}
+
+/// Runs a short `coord bench SYSTEM` on `cluster`, checks that each of `phases`
+/// completed operations, and returns what it printed.
+fn run_phases(cluster: &Cluster, system: &str, phases: &[&str]) -> String {
+    let args = ["bench", system, "--clients", "3", "--duration", "0.5"];
+    let out = expect_ok(cluster.coord(&args));
+    for phase in phases {
         let row = out
             .lines()
-            .find(|l| l.starts_with(phase))
+            .find(|l| l.starts_with(phase) && l[phase.len()..].starts_with("  "))
             .unwrap_or_else(|| panic!("no {phase} row in:\n{out}"));
-        let ops: u64 = row.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let ops: u64 = row[phase.len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(ops > 0, "{out}");
     }
     assert!(out.contains("client CPU:"), "{out}");
+    out
+}
+
+#[test]
+fn bench_kv_reports_writes_and_reads_against_a_real_cluster() {
+    let cluster = Cluster::start(3, None);
+    // Wait for a leader first, so that the short phases measure a serving cluster.
+    cluster.put("warm", "up");
     // The writes really happened: the leader's log holds them.
-    let leader = cluster.leader();
-    let status = cluster.stats(leader).unwrap().status;
-    let last: u64 = Cluster::field(&status, "last").unwrap().parse().unwrap();
-    assert!(last > 1, "{status}");
+    assert!(bench(&cluster, "kv", &["writes", "reads"]) > 1);
+}
+
+#[test]
+fn bench_zk_reports_writes_and_both_reads_against_a_real_cluster() {
+    let cluster = Cluster::start_with("zk", 3, None, |_| {});
+    expect_ok(cluster.coord(&["zk", "create", "/warm"]));
+    let last = bench(&cluster, "zk", &["writes", "reads", "synced reads"]);
+    assert!(last > 1);
+    // The bench's nodes are in the tree.
+    let nodes = expect_ok(cluster.coord(&["zk", "ls", "/bench", "--sync"]));
+    assert!(nodes.lines().any(|n| n == "0-1"), "{nodes}");
+}
+
+#[test]
+fn bench_chain_compares_tail_reads_with_craq_reads_and_says_who_served_them() {
+    let cluster = Cluster::start_with("chain", 4, None, |_| {});
+    expect_ok(cluster.coord(&["chain", "put", "warm", "up"]));
+    let phases = [
+        "writes",
+        "tail reads",
+        "tail mixed",
+        "craq reads",
+        "craq mixed",
+    ];
+    let out = run_phases(&cluster, "chain", &phases);
+    let served: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("reads served:"))
+        .collect();
+    assert_eq!(served.len(), 4, "{out}");
+    // Classic reads are all served by the tail; CRAQ readers are spread over the nodes.
+    assert!(served[0].ends_with("n0 0%, n1 0%, n2 100%"), "{out}");
+    assert!(served[1].contains("n0 0%, n1 0%, n2 100%;"), "{out}");
+    assert!(!served[2].contains("n2 100%"), "{out}");
+    assert!(served[3].contains("writes"), "{out}");
+    // The writes really happened: the tail holds them.
+    let status = cluster.stats(2).unwrap().status;
+    let len: u64 = Cluster::field(&status, "len").unwrap().parse().unwrap();
+    assert!(len > 1, "{status}");
 }

@@ -59,8 +59,10 @@ impl Drop for Up {
     }
 }
 
-#[test]
-fn cluster_up_serves_clients_and_stops_every_node_on_interrupt() {
+/// Starts `cluster up SYSTEM` on three free ports, runs `write` then `read` (client
+/// commands of that system, each with its expected output) through it, interrupts it and
+/// checks that every node stopped.
+fn cluster_up_serves(system: &str, write: (&[&str], &str), read: (&[&str], &str)) {
     let dir = tempfile::tempdir().unwrap();
     let base = three_consecutive_ports();
     let out_path = dir.path().join("up.out");
@@ -68,7 +70,7 @@ fn cluster_up_serves_clients_and_stops_every_node_on_interrupt() {
         .args([
             "cluster",
             "up",
-            "kv",
+            system,
             "--nodes",
             "3",
             "--base-port",
@@ -85,20 +87,16 @@ fn cluster_up_serves_clients_and_stops_every_node_on_interrupt() {
         base + 1,
         base + 2
     );
-    let kv = |args: &[&str]| {
+    let client = |args: &[&str]| {
         let out = Command::new(COORD)
-            .arg("kv")
             .args(args)
             .args(["--cluster", &cluster, "--timeout", common::CLIENT_TIMEOUT])
             .output()
             .unwrap();
         expect_ok(out)
     };
-    assert_eq!(
-        kv(&["put", "greeting", "hello"]).trim(),
-        "ok: greeting is at version 1"
-    );
-    assert_eq!(kv(&["get", "greeting"]).trim(), "hello (version 1)");
+    assert_eq!(client(write.0).trim(), write.1);
+    assert_eq!(client(read.0).trim(), read.1);
 
     up.interrupt();
     assert!(up.wait(), "cluster up did not stop cleanly");
@@ -115,4 +113,25 @@ fn cluster_up_serves_clients_and_stops_every_node_on_interrupt() {
             "port {port} is still taken after the cluster stopped"
         );
     }
+}
+
+#[test]
+fn cluster_up_kv_serves_clients_and_stops_every_node_on_interrupt() {
+    cluster_up_serves(
+        "kv",
+        (
+            &["kv", "put", "greeting", "hello"],
+            "ok: greeting is at version 1",
+        ),
+        (&["kv", "get", "greeting"], "hello (version 1)"),
+    );
+}
+
+#[test]
+fn cluster_up_zk_serves_clients_and_stops_every_node_on_interrupt() {
+    cluster_up_serves(
+        "zk",
+        (&["zk", "create", "/greeting", "hello"], "created /greeting"),
+        (&["zk", "get", "/greeting", "--sync"], "hello"),
+    );
 }

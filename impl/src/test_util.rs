@@ -54,3 +54,13 @@ pub fn p1() -> Id {
 pub fn p2() -> Id {
     Id::from(2)
 }
+
+/// A log entry of `term` carrying the string `op`, for tests of the log and its storage.
+pub fn string_entry(term: crate::raft::Term, op: &str) -> crate::raft::Entry<String> {
+    crate::raft::Entry {
+        term,
+        client: Id::from(9),
+        seq: 1,
+        op: op.to_string(),
+    }
+}

@@ -26,20 +26,37 @@ pub type ChainModel = ActorModel<ChainActor, ChainCfg, Seen>;
 pub type State = ActorModelState<ChainActor, Seen>;
 
 /// What the clients have seen: the history checked for linearizability, and the order of
-/// the versions each client read from each node.
+/// the versions each client read from each node; and what the run's nodes did that their
+/// states forget: how many failed, and which one restarted to rejoin.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Seen {
     pub history: History<KvSpec>,
     pub reads: ReadOrder,
+    pub failures: u8,
+    pub rejoined: Option<Id>,
 }
 
 impl Seen {
+    /// A client's first send of a request is an invocation; a node's failure notice and
+    /// join request are counted.
     fn on_send(cfg: &ChainCfg, seen: &Self, env: Envelope<&ChainMsg>) -> Option<Self> {
-        let history = History::on_send(cfg, &seen.history, env)?;
-        Some(Seen {
-            history,
-            reads: seen.reads.clone(),
-        })
+        match env.msg {
+            Msg::Halted => Some(Seen {
+                failures: seen.failures + 1,
+                ..seen.clone()
+            }),
+            Msg::Join => Some(Seen {
+                rejoined: Some(env.src),
+                ..seen.clone()
+            }),
+            _ => {
+                let history = History::on_send(cfg, &seen.history, env)?;
+                Some(Seen {
+                    history,
+                    ..seen.clone()
+                })
+            }
+        }
     }
 
     /// A client's first answer to its current request, also recorded in the read order
@@ -50,6 +67,7 @@ impl Seen {
         Some(Seen {
             history,
             reads: reads.unwrap_or_else(|| seen.reads.clone()),
+            ..seen.clone()
         })
     }
 }
@@ -63,6 +81,8 @@ pub struct ChainCfg {
     pub ops: usize,
     /// How many nodes may fail (fail-stop) in a run.
     pub max_failures: usize,
+    /// Whether a failed node restarts from its storage and rejoins at the tail.
+    pub rejoin: bool,
     /// States where the clients together have resent more requests are not explored.
     pub max_resends: u8,
     pub reads: ReadMode,
@@ -110,11 +130,15 @@ impl ChainCfg {
                 members: members.clone(),
                 reads: self.reads,
                 halt: Some(model_timeout()),
+                heartbeat: None,
+                rejoin: self.rejoin.then(model_timeout),
+                copy_chunk: usize::MAX,
                 bug: self.bug,
             }))
         });
         let manager = Node::Server(Node::Client(ConfigManager {
             members: members.clone(),
+            detector: None,
         }));
         let mut servers = members.clone();
         servers.push(self.manager());
@@ -130,6 +154,8 @@ impl ChainCfg {
         let seen = Seen {
             history: History::new(KvSpec::default()),
             reads: ReadOrder::default(),
+            failures: 0,
+            rejoined: None,
         };
         let mut model = ActorModel::new(self.clone(), seen)
             .actors(nodes)
@@ -205,7 +231,7 @@ pub fn ignored_forever(receiver: &ActorState, _src: Id, msg: &ChainMsg) -> bool 
 type Condition = fn(&ChainModel, &State) -> bool;
 
 /// Every property of the chain model; a check includes those it judges.
-pub const PROPERTIES: [(Expectation, &str, Condition); 10] = [
+pub const PROPERTIES: [(Expectation, &str, Condition); 11] = [
     (Expectation::Always, "linearizable", linearizable),
     (
         Expectation::Always,
@@ -240,6 +266,11 @@ pub const PROPERTIES: [(Expectation, &str, Condition); 10] = [
     ),
     (
         Expectation::Sometimes,
+        "a failed node rejoins at the tail and a later write commits",
+        rejoined_and_committed,
+    ),
+    (
+        Expectation::Sometimes,
         "a dirty read is resolved by the tail",
         dirty_read_resolved,
     ),
@@ -263,6 +294,12 @@ fn live_nodes(state: &State) -> impl Iterator<Item = (Id, &NodeState)> {
     nodes(state).filter(|(_, n)| !n.halted)
 }
 
+/// The nodes that serve: live, and not joining (a joining node's history is a partial
+/// copy, or stale updates from before its failure, and it acts on neither).
+fn serving(state: &State, id: Id) -> Option<&NodeState> {
+    node(state, id).filter(|n| !n.halted && !n.is_joining())
+}
+
 fn node(state: &State, id: Id) -> Option<&NodeState> {
     match &*state.actor_states[usize::from(id)] {
         Node::Server(Node::Server(n)) => Some(n),
@@ -273,7 +310,7 @@ fn node(state: &State, id: Id) -> Option<&NodeState> {
 /// The manager's (newest) configuration.
 fn newest(model: &ChainModel, state: &State) -> coord::chain::Config {
     match &*state.actor_states[usize::from(model.cfg.manager())] {
-        Node::Server(Node::Client(config)) => config.clone(),
+        Node::Server(Node::Client(manager)) => manager.config.clone(),
         _ => unreachable!("the manager sits after the nodes"),
     }
 }
@@ -282,11 +319,12 @@ fn clients(state: &State) -> impl Iterator<Item = &ClientState> {
     state.actor_states.iter().filter_map(|a| a.client())
 }
 
-/// The bounds of the search: at most `max_failures` halted nodes and `max_resends` resends.
+/// The bounds of the search: at most `max_failures` failures (a rejoined node's included)
+/// and `max_resends` resends.
 fn within_boundary(cfg: &ChainCfg, state: &State) -> bool {
-    let failed = nodes(state).filter(|(_, n)| n.halted).count();
     let resends: usize = clients(state).map(|c| usize::from(c.resends)).sum();
-    failed <= cfg.max_failures && resends <= usize::from(cfg.max_resends)
+    usize::from(state.history.failures) <= cfg.max_failures
+        && resends <= usize::from(cfg.max_resends)
 }
 
 fn linearizable(_: &ChainModel, state: &State) -> bool {
@@ -308,26 +346,25 @@ fn no_split_brain(model: &ChainModel, state: &State) -> bool {
 }
 
 /// Update propagation (van Renesse and Schneider, section 3): along the newest chain,
-/// each live node's history is a prefix of its live predecessor's.
+/// each serving node's history is a prefix of its serving predecessor's.
 fn update_propagation(model: &ChainModel, state: &State) -> bool {
-    let live = |id| node(state, id).filter(|n| !n.halted);
-    newest(model, state)
-        .members
-        .windows(2)
-        .all(|pair| match (live(pair[0]), live(pair[1])) {
-            (Some(a), Some(b)) => a.history.starts_with(&b.history),
+    newest(model, state).members.windows(2).all(|pair| {
+        match (serving(state, pair[0]), serving(state, pair[1])) {
+            (Some(a), Some(b)) => a.extends(b),
             _ => true,
-        })
+        }
+    })
 }
 
-/// Every write a client has seen acknowledged is held by every live member of the newest
-/// configuration, so no failure within the bounds can lose it.
+/// Every write a client has seen acknowledged is held by every serving member of the
+/// newest configuration (a joining member holds it once its copy is complete), so no
+/// failure within the bounds can lose it.
 fn acknowledged_writes_kept(model: &ChainModel, state: &State) -> bool {
     let cfg = &model.cfg;
     let holders: Vec<&NodeState> = newest(model, state)
         .members
         .iter()
-        .filter_map(|&id| node(state, id).filter(|n| !n.halted))
+        .filter_map(|&id| serving(state, id))
         .collect();
     clients(state).enumerate().all(|(c, client)| {
         let id = cfg.client_id(c);
@@ -370,7 +407,19 @@ fn recovers_after(state: &State, position: Position) -> bool {
         .min();
     failed_epoch.is_some_and(|epoch| {
         live_nodes(state).any(|(id, n)| {
-            n.is_tail(id) && n.history[..n.committed].iter().any(|u| u.epoch > epoch)
+            n.is_tail(id) && n.history.iter().take(n.committed).any(|u| u.epoch > epoch)
+        })
+    })
+}
+
+/// Extending a chain: the node that failed and restarted is the tail, its copy complete,
+/// and it has committed a write that the head accepted in its current epoch, after it
+/// joined.
+fn rejoined_and_committed(_: &ChainModel, state: &State) -> bool {
+    state.history.rejoined.is_some_and(|id| {
+        serving(state, id).is_some_and(|n| {
+            let epoch = n.config.epoch;
+            n.is_tail(id) && n.history.iter().take(n.committed).any(|u| u.epoch == epoch)
         })
     })
 }
@@ -394,6 +443,7 @@ pub fn base() -> ChainCfg {
         clients: 2,
         ops: 2,
         max_failures: 1,
+        rejoin: false,
         max_resends: 2,
         reads: ReadMode::Tail,
         bug: None,

@@ -12,16 +12,28 @@ use stateright::semantics::{
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::sync::Arc;
 
 /// Invocations and returns as seen by every client, checked for linearizability and,
 /// when asked, for sequential consistency (each client's order kept, real time ignored).
+///
+/// The record sits behind an `Arc`: the checker copies a state's history with every step
+/// and for every representative it computes, and only a client's send or receive changes
+/// it, so copies share one record until then.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct History<Spec: SequentialSpec>
+pub struct History<Spec: SequentialSpec>(Arc<Record<Spec>>)
+where
+    Spec::Op: Clone + Debug + Eq + Hash,
+    Spec::Ret: Clone + Debug + Eq + Hash;
+
+/// What a [`History`] holds.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Record<Spec: SequentialSpec>
 where
     Spec::Op: Clone + Debug + Eq + Hash,
     Spec::Ret: Clone + Debug + Eq + Hash,
 {
-    pub tester: LinearizabilityTester<Id, Spec>,
+    tester: LinearizabilityTester<Id, Spec>,
     /// The sequential-consistency tester and its verdict, for models that judge it.
     sequential: Option<(SequentialConsistencyTester<Id, Spec>, bool)>,
     /// Each client's latest invoked sequence number and whether it has returned.
@@ -37,21 +49,21 @@ where
     Spec::Ret: Clone + Debug + Eq + Hash,
 {
     pub fn new(init: Spec) -> Self {
-        History {
+        History(Arc::new(Record {
             tester: LinearizabilityTester::new(init),
             sequential: None,
             last: BTreeMap::new(),
             linearizable: true,
-        }
+        }))
     }
 
     /// A history also checked for sequential consistency.
     pub fn with_sequential(init: Spec) -> Self {
         let sequential = Some((SequentialConsistencyTester::new(init.clone()), true));
-        History {
+        History(Arc::new(Record {
             sequential,
-            ..History::new(init)
-        }
+            ..Arc::unwrap_or_clone(History::new(init).0)
+        }))
     }
 
     /// `record_msg_out` hook: a client's first send of a request is an invocation.
@@ -63,10 +75,10 @@ where
         let Some(ClientMsg::Request { seq, op }) = env.msg.as_client() else {
             return None;
         };
-        if history.last.get(&env.src).is_some_and(|(s, _)| s >= seq) {
+        if history.0.last.get(&env.src).is_some_and(|(s, _)| s >= seq) {
             return None;
         }
-        let mut next = history.clone();
+        let mut next = Record::clone(&history.0);
         next.tester.on_invoke(env.src, op.clone()).ok()?;
         if let Some((tester, consistent)) = &mut next.sequential {
             tester.on_invoke(env.src, op.clone()).ok()?;
@@ -74,7 +86,7 @@ where
         }
         next.last.insert(env.src, (*seq, false));
         next.linearizable = next.tester.serialized_history().is_some();
-        Some(next)
+        Some(History(Arc::new(next)))
     }
 
     /// `record_msg_in` hook: the first reply a client receives for its current request is
@@ -87,10 +99,10 @@ where
         let Some(ClientMsg::Reply { seq, ret }) = env.msg.as_client() else {
             return None;
         };
-        if history.last.get(&env.dst) != Some(&(*seq, false)) {
+        if history.0.last.get(&env.dst) != Some(&(*seq, false)) {
             return None;
         }
-        let mut next = history.clone();
+        let mut next = Record::clone(&history.0);
         next.tester.on_return(env.dst, ret.clone()).ok()?;
         if let Some((tester, consistent)) = &mut next.sequential {
             tester.on_return(env.dst, ret.clone()).ok()?;
@@ -98,18 +110,19 @@ where
         }
         next.last.insert(env.dst, (*seq, true));
         next.linearizable = next.tester.serialized_history().is_some();
-        Some(next)
+        Some(History(Arc::new(next)))
     }
 
     /// True if some interleaving of the operations respects real-time order and the spec.
     pub fn is_linearizable(&self) -> bool {
-        self.linearizable
+        self.0.linearizable
     }
 
     /// True if some interleaving of the operations keeps each client's order and the
     /// spec (real-time order aside); true when not judged.
     pub fn is_sequentially_consistent(&self) -> bool {
-        self.sequential
+        self.0
+            .sequential
             .as_ref()
             .is_none_or(|(_, consistent)| *consistent)
     }

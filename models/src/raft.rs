@@ -9,11 +9,11 @@ use crate::history::{ClientRecord, History};
 use crate::node::Node;
 use crate::registry::{Bounds, ModelCfg, Representative};
 use crate::restart::Restarting;
-use crate::symmetry::{hash_key, sort_servers};
+use crate::symmetry::{canonical, hash_key};
 use crate::workload::kv_script;
 use coord::client::{Client, ClientState, Wire};
 use coord::kv::KvStore;
-use coord::raft::{Msg, RaftBug, RaftServer, RaftState, Role, Term};
+use coord::raft::{Index, Msg, RaftBug, RaftServer, RaftState, Role, Term};
 use coord_specs::kv::{KvOp, KvRet, KvSpec};
 use stateright::actor::{model_timeout, Actor, ActorModel, ActorModelState, Envelope, Id, Network};
 use stateright::Expectation;
@@ -208,14 +208,20 @@ impl ModelCfg<RaftNode, Observed> for RaftCfg {
 
 /// The state without the messages that no receiver will act on (see
 /// [`drop_dead_messages`]), and without the note of a crashed leader once a later leader
-/// has been seen (only [`leader_after_crash`] reads it).
+/// has been seen (see [`forget_crash_note`]).
 fn forget(state: &State) -> State {
     let mut state = state.clone();
     drop_dead_messages(&mut state, ignored_forever);
-    if leader_after_crash_seen(&state) {
+    forget_crash_note(&mut state);
+    state
+}
+
+/// Drops the note of a crashed leader once a later leader has been seen: only
+/// [`leader_after_crash`] reads it, and it holds from then on.
+fn forget_crash_note(state: &mut State) {
+    if leader_after_crash_seen(state) {
         state.history.crashed_leader = None;
     }
-    state
 }
 
 /// Whether an actor in state `receiver` will never act on `msg` from `src`.
@@ -226,17 +232,19 @@ pub fn ignored_forever(receiver: &NodeState, src: Id, msg: &RaftMsg) -> bool {
     }
 }
 
-/// [`forget`], then servers renamed in the order of their term, role, log and commit
-/// index (see [`sort_servers`]).
+/// [`forget`], with the servers renamed in the order of their term, role, log and commit
+/// index (see [`canonical`]).
 fn forget_and_sort(state: &State) -> State {
-    sort_servers(forget(state), |s, crashed| {
+    let mut state = canonical(state, ignored_forever, |s, crashed| {
         let role = match s.role {
             Role::Follower { .. } => 0,
             Role::Candidate { .. } => 1,
             Role::Leader(_) => 2,
         };
         hash_key((crashed, s.term, role, &s.log, s.commit))
-    })
+    });
+    forget_crash_note(&mut state);
+    state
 }
 
 type Condition = fn(&RaftActors, &State) -> bool;
@@ -304,7 +312,9 @@ fn within_boundary(cfg: &RaftCfg, state: &State) -> bool {
             let in_turn = cfg.campaigners >= cfg.servers
                 || (i < cfg.campaigners
                     && (s.term as usize).saturating_sub(1) % cfg.campaigners == i);
-            s.term <= cfg.max_term && s.log.len() <= cfg.max_log && (!campaigns || in_turn)
+            s.term <= cfg.max_term
+                && s.last_index() <= cfg.max_log as Index
+                && (!campaigns || in_turn)
         });
     let resends: usize = clients(state).map(|c| usize::from(c.resends)).sum();
     crashes_ok && servers_ok && resends <= usize::from(cfg.max_resends)
@@ -328,9 +338,9 @@ fn log_matching(_: &RaftActors, state: &State) -> bool {
     let servers: Vec<_> = live_servers(state).map(|(_, s)| s).collect();
     servers.iter().enumerate().all(|(i, a)| {
         servers[i + 1..].iter().all(|b| {
-            let common = a.log.len().min(b.log.len());
-            match (0..common).rev().find(|&k| a.log[k].term == b.log[k].term) {
-                Some(k) => a.log[..=k] == b.log[..=k],
+            let common = a.last_index().min(b.last_index());
+            match (1..=common).rev().find(|&k| a.term_at(k) == b.term_at(k)) {
+                Some(k) => a.log.same_upto(&b.log, k),
                 None => true,
             }
         })
@@ -344,10 +354,7 @@ fn leader_completeness(_: &RaftActors, state: &State) -> bool {
     live_servers(state).all(|(_, s)| {
         live_servers(state)
             .filter(|(_, l)| l.is_leader() && l.term >= s.term)
-            .all(|(_, l)| {
-                let n = s.commit as usize;
-                l.log.len() >= n && l.log[..n] == s.log[..n]
-            })
+            .all(|(_, l)| l.log.same_upto(&s.log, s.commit))
     })
 }
 
@@ -355,10 +362,9 @@ fn leader_completeness(_: &RaftActors, state: &State) -> bool {
 fn state_machine_safety(_: &RaftActors, state: &State) -> bool {
     let servers: Vec<_> = live_servers(state).map(|(_, s)| s).collect();
     servers.iter().enumerate().all(|(i, a)| {
-        servers[i + 1..].iter().all(|b| {
-            let n = a.commit.min(b.commit) as usize;
-            a.log[..n] == b.log[..n]
-        })
+        servers[i + 1..]
+            .iter()
+            .all(|b| a.log.same_upto(&b.log, a.commit.min(b.commit)))
     })
 }
 
@@ -371,7 +377,7 @@ fn leader_elected(_: &RaftActors, state: &State) -> bool {
 }
 
 fn write_commits(_: &RaftActors, state: &State) -> bool {
-    live_servers(state).any(|(_, s)| s.log[..s.commit as usize].iter().any(|e| !e.op.is_read()))
+    live_servers(state).any(|(_, s)| s.log.upto(s.commit).any(|e| !e.op.is_read()))
 }
 
 /// A leader crashed, and a live server leads a later term.
@@ -389,7 +395,7 @@ fn leader_after_crash_seen(state: &State) -> bool {
 /// Some server has applied two log entries with the same (client, sequence).
 fn duplicate_suppressed(_: &RaftActors, state: &State) -> bool {
     live_servers(state).any(|(_, s)| {
-        let applied = &s.log[..s.replica.applied as usize];
+        let applied: Vec<_> = s.log.upto(s.replica.applied).collect();
         applied.iter().enumerate().any(|(i, a)| {
             applied[i + 1..]
                 .iter()

@@ -1,6 +1,9 @@
 //! Every named check, run at its reduced size: each verdict must be the expected one, and
 //! each deliberate bug must come with a counterexample.
 
+use coord::bug::NamedBug;
+use coord::chain::ChainBug;
+use coord::raft::RaftBug;
 use coord_models::{checks, Bounds, RunOptions, Verdict};
 
 /// Runs the check `name` at its quick size and asserts every verdict.
@@ -65,6 +68,8 @@ named_checks! {
     chain => "chain",
     craq => "craq",
     craq_eventual => "craq-eventual",
+    chain_rejoin => "chain-rejoin",
+    chain_bug_keep_stale => "chain-bug-keep-stale",
     chain_bug_old_epoch => "chain-bug-old-epoch",
     chain_bug_no_resend => "chain-bug-no-resend",
     chain_bug_early_reply => "chain-bug-early-reply",
@@ -110,4 +115,20 @@ fn an_exact_name_selects_only_that_check() {
         .map(|c| c.name)
         .collect();
     assert_eq!(names, ["raft"]);
+}
+
+/// Every bug that `coord test --bug NAME` can switch on is the one its model check
+/// `SYSTEM-bug-NAME` hunts.
+#[test]
+fn each_bug_name_names_its_check() {
+    let names: Vec<&str> = checks().iter().map(|c| c.name).collect();
+    let raft = RaftBug::names()
+        .into_iter()
+        .map(|name| format!("raft-bug-{name}"));
+    let chain = ChainBug::names()
+        .into_iter()
+        .map(|name| format!("chain-bug-{name}"));
+    for check in raft.chain(chain) {
+        assert!(names.contains(&check.as_str()), "no check {check}");
+    }
 }

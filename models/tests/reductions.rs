@@ -8,6 +8,8 @@
 //!   one, and tidying changes no verdict.
 //! - Symmetry: renaming servers maps the transition system onto itself (the successors of
 //!   a renamed state are the renamed successors) and changes no property.
+//! - Both at once: the one-pass representative is the renamed state without its ignored
+//!   messages.
 //! - Crashes as restarts: every state with crashed servers, reachable with crash periods,
 //!   becomes a state reachable with restarts once its crashed servers recover, and every
 //!   Always property that holds there holds in the state with servers down.
@@ -15,9 +17,11 @@
 use coord::recipes::counter::Counter;
 use coord::recipes::scalable_lock::ScalableLock;
 use coord_models::chain::{self, ChainCfg};
+use coord_models::dead_messages::drop_dead_messages;
+use coord_models::raft::Links;
 use coord_models::raft::{self, ignored_forever, RaftCfg, State, PROPERTIES};
 use coord_models::registry::ModelCfg;
-use coord_models::symmetry::{rename, Renaming};
+use coord_models::symmetry::{canonical, rename, server_order, Renaming};
 use coord_models::znode::{self, lock};
 use coord_models::Bounds;
 use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Id};
@@ -290,7 +294,7 @@ fn renaming_servers_maps_steps_onto_steps_and_keeps_every_property() {
         for state in &states {
             for perm in &perms {
                 let plan = renaming(perm, actors);
-                let renamed = rename(state, &plan);
+                let renamed = rename(state, &plan, |_, _, _| true);
                 for (_, property, holds) in PROPERTIES {
                     assert_eq!(
                         holds(&model.actors, state),
@@ -300,7 +304,7 @@ fn renaming_servers_maps_steps_onto_steps_and_keeps_every_property() {
                 }
                 let expected: HashSet<State> = successors(&model, state)
                     .iter()
-                    .map(|s| rename(s, &plan))
+                    .map(|s| rename(s, &plan, |_, _, _| true))
                     .collect();
                 let actual: HashSet<State> = successors(&model, &renamed).into_iter().collect();
                 assert_eq!(
@@ -370,4 +374,35 @@ fn crash_periods_end_in_states_that_restarts_reach() {
         with_crashes > 1000,
         "only {with_crashes} states with a crash seen"
     );
+}
+
+#[test]
+fn the_representative_is_the_sorted_state_without_its_ignored_messages() {
+    let links = [Links::Reordering, Links::Duplicating, Links::Fifo];
+    for links in links {
+        let cfg = RaftCfg {
+            ops: 1,
+            links,
+            ..raft::base()
+        };
+        let model = cfg.into_model(&[]);
+        // A key that ties often, so that both sorted and unsorted states occur.
+        let key = |s: &coord::raft::RaftState<coord::kv::KvStore>, crashed: bool| {
+            (crashed, s.term, s.last_index())
+        };
+        let mut renamed = 0;
+        for state in reachable(&model, usize::MAX, CAP / 10) {
+            let plan = server_order(&state, key);
+            renamed += usize::from(plan.is_some());
+            let mut expected =
+                plan.map_or_else(|| state.clone(), |p| rename(&state, &p, |_, _, _| true));
+            drop_dead_messages(&mut expected, ignored_forever);
+            assert_eq!(
+                canonical(&state, ignored_forever, key),
+                expected,
+                "{links:?}: the one-pass representative differs"
+            );
+        }
+        assert!(renamed > 100, "{links:?}: only {renamed} states renamed");
+    }
 }

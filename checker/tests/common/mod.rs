@@ -40,16 +40,27 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// A KV cluster of `n` nodes.
     pub fn start(n: usize, key: Option<&str>) -> Cluster {
+        Cluster::start_with("kv", n, key, |_| {})
+    }
+
+    /// A cluster of `n` nodes running `system`, its config changed by `tweak` first.
+    pub fn start_with(
+        system: &str,
+        n: usize,
+        key: Option<&str>,
+        tweak: impl FnOnce(&mut ClusterConfig),
+    ) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let addrs: Vec<SocketAddrV4> = free_ports(n)
             .into_iter()
             .map(|p| SocketAddrV4::new(Ipv4Addr::LOCALHOST, p))
             .collect();
         let config = dir.path().join("cluster.json");
-        ClusterConfig::new("kv", addrs.clone(), dir.path().to_path_buf())
-            .save(&config)
-            .unwrap();
+        let mut cluster_config = ClusterConfig::new(system, addrs.clone(), dir.path().into());
+        tweak(&mut cluster_config);
+        cluster_config.save(&config).unwrap();
         let mut cluster = Cluster {
             dir,
             config,
@@ -93,8 +104,26 @@ impl Cluster {
     /// Runs `coord ARGS --config FILE`, with the generous client timeout unless ARGS
     /// name one.
     pub fn coord(&self, args: &[&str]) -> Output {
+        self.client(args).output().unwrap()
+    }
+
+    /// `coord ARGS --config FILE` (with the generous client timeout unless ARGS name
+    /// one), to run or spawn.
+    pub fn client(&self, args: &[&str]) -> Command {
         let mut command = Command::new(COORD);
         command.args(args).arg("--config").arg(&self.config);
+        if !args.contains(&"--timeout") {
+            command.args(["--timeout", CLIENT_TIMEOUT]);
+        }
+        command
+    }
+
+    /// Runs `coord ARGS` against node `i` alone (`--cluster ADDR`).
+    pub fn coord_at(&self, i: usize, args: &[&str]) -> Output {
+        let mut command = Command::new(COORD);
+        command
+            .args(args)
+            .args(["--cluster", &self.addrs[i].to_string()]);
         if !args.contains(&"--timeout") {
             command.args(["--timeout", CLIENT_TIMEOUT]);
         }
@@ -162,6 +191,41 @@ impl Drop for Cluster {
         for node in self.nodes.iter_mut().flatten() {
             let _ = node.kill();
             let _ = node.wait();
+        }
+    }
+}
+
+/// A client process started in the background, its output piped; killed when dropped
+/// unless it was finished.
+pub struct Background(Option<Child>);
+
+impl Background {
+    pub fn spawn(mut command: Command) -> Background {
+        let child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Background(Some(child))
+    }
+
+    /// The process's stdout, to read as it runs.
+    pub fn stdout(&mut self) -> std::process::ChildStdout {
+        let child = self.0.as_mut().expect("running");
+        child.stdout.take().expect("stdout not taken yet")
+    }
+
+    /// Waits for the process to end (its own timeouts bound the wait); its output.
+    pub fn finish(mut self) -> Output {
+        self.0.take().unwrap().wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }

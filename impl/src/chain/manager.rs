@@ -13,6 +13,9 @@ use coord_specs::kv::{KvOp, KvRet};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::time::Duration;
 
 /// A change of membership, the manager's only input.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -23,6 +26,10 @@ pub enum ConfigOp {
     /// Remove a failed member. Its predecessor and successor become neighbours: removing
     /// the head makes its successor head, removing the tail makes its predecessor tail.
     Remove(Id),
+    /// Add a recovered or new node at the tail (moving it there if it is still a member,
+    /// since a restarted node cannot tell which of its updates were committed). Its
+    /// predecessor becomes the old tail, which hands it a copy of its history.
+    Join(Id),
 }
 
 impl StateMachine for Config {
@@ -41,6 +48,11 @@ impl StateMachine for Config {
                 self.members.retain(|m| m != node);
                 self.epoch += 1;
             }
+            ConfigOp::Join(node) => {
+                self.members.retain(|m| m != node);
+                self.members.push(*node);
+                self.epoch += 1;
+            }
             ConfigOp::Start(_) | ConfigOp::Remove(_) => {}
         }
         self.clone()
@@ -51,44 +63,133 @@ impl StateMachine for Config {
     }
 }
 
-/// The manager actor: the configuration state machine, fed by failure notices.
+/// The failure detector of a real run (van Renesse and Schneider, section 3: the master
+/// detects failures): members send a heartbeat every period, and one that has missed
+/// `misses` checks in a row is taken for failed. Off in the models, where a node's
+/// fail-stop sends the notice itself (as Raft's heartbeats are off there).
+#[derive(Clone, Debug)]
+pub struct Detector {
+    /// How often the manager checks.
+    pub every: Range<Duration>,
+    pub misses: u32,
+}
+
+/// The manager actor: the configuration state machine, fed by failure notices, join
+/// requests and, at run time, its failure detector.
 #[derive(Clone, Debug)]
 pub struct ConfigManager {
     /// The chain at epoch 0, head first.
     pub members: Vec<Id>,
+    pub detector: Option<Detector>,
+}
+
+/// The manager's state: the configuration, and for the failure detector how many checks
+/// in a row each member has been silent.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ManagerState {
+    pub config: Config,
+    pub silent: BTreeMap<Id, u32>,
+}
+
+/// The failure detector's timer: check who has been silent.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ManagerTimer {
+    Check,
+}
+
+impl ConfigManager {
+    /// Applies `op` and publishes the configuration to every member if it changed (saved
+    /// first: a restarted manager must not go back to an older epoch).
+    fn change(&self, state: &mut Cow<ManagerState>, op: ConfigOp, o: &mut Out<Self>) {
+        let mut config = state.config.clone();
+        config.apply(&op);
+        if config == state.config {
+            return;
+        }
+        let state = state.to_mut();
+        state.config = config.clone();
+        state.silent.retain(|m, _| config.members.contains(m));
+        o.save(config.clone());
+        o.broadcast(&config.members, &Msg::NewConfig(config.clone()));
+    }
 }
 
 impl Actor for ConfigManager {
     type Msg = Msg<KvOp, KvRet>;
-    type State = Config;
-    type Timer = ();
-    type Storage = ();
+    type State = ManagerState;
+    type Timer = ManagerTimer;
+    type Storage = Config;
     type Random = ();
 
-    fn on_start(&self, _id: Id, _storage: &Option<()>, _o: &mut Out<Self>) -> Config {
-        let mut config = Config::default();
-        config.apply(&ConfigOp::Start(self.members.clone()));
-        config
+    /// Starts from the stored configuration, or else from the first chain.
+    fn on_start(&self, _id: Id, storage: &Option<Config>, o: &mut Out<Self>) -> ManagerState {
+        if let Some(detector) = &self.detector {
+            o.set_timer(ManagerTimer::Check, detector.every.clone());
+        }
+        let config = storage.clone().unwrap_or_else(|| {
+            let mut config = Config::default();
+            config.apply(&ConfigOp::Start(self.members.clone()));
+            config
+        });
+        ManagerState {
+            config,
+            silent: BTreeMap::new(),
+        }
     }
 
-    /// A failure notice removes the node and publishes the new configuration to every
-    /// remaining member. A client asking the manager learns where its request goes: writes
+    /// A failure notice removes the node, a join request adds it at the tail, and either
+    /// publishes the new configuration to every member. A client asking the manager learns where its request goes: writes
     /// to the head, reads to the tail.
-    fn on_msg(&self, _id: Id, state: &mut Cow<Config>, src: Id, msg: Self::Msg, o: &mut Out<Self>) {
+    fn on_msg(
+        &self,
+        _id: Id,
+        state: &mut Cow<ManagerState>,
+        src: Id,
+        msg: Self::Msg,
+        o: &mut Out<Self>,
+    ) {
         match msg {
-            Msg::Halted if state.members.contains(&src) => {
-                let config = state.to_mut().apply(&ConfigOp::Remove(src));
-                o.broadcast(&config.members, &Msg::NewConfig(config.clone()));
+            Msg::Halted => self.change(state, ConfigOp::Remove(src), o),
+            Msg::Join => self.change(state, ConfigOp::Join(src), o),
+            Msg::Alive if state.silent.get(&src).is_some_and(|&n| n > 0) => {
+                state.to_mut().silent.insert(src, 0);
             }
             Msg::Client(ClientMsg::Request { seq, op }) => {
                 let leader = if op.is_read() {
-                    state.tail()
+                    state.config.tail()
                 } else {
-                    state.head()
+                    state.config.head()
                 };
                 o.send(src, Msg::Client(ClientMsg::Redirect { seq, leader }));
             }
             _ => {}
+        }
+    }
+
+    /// A check of the failure detector: every member's silence grows by one (a heartbeat
+    /// resets it); a member silent for `misses` checks is removed, one per check, so that
+    /// each removal is published before the next.
+    fn on_timeout(
+        &self,
+        _id: Id,
+        state: &mut Cow<ManagerState>,
+        _timer: &ManagerTimer,
+        o: &mut Out<Self>,
+    ) {
+        let Some(detector) = &self.detector else {
+            return;
+        };
+        o.set_timer(ManagerTimer::Check, detector.every.clone());
+        let members = state.config.members.clone();
+        let silent = &mut state.to_mut().silent;
+        for member in &members {
+            *silent.entry(*member).or_default() += 1;
+        }
+        let failed = members
+            .into_iter()
+            .find(|m| silent.get(m).is_some_and(|&n| n >= detector.misses));
+        if let Some(failed) = failed {
+            self.change(state, ConfigOp::Remove(failed), o);
         }
     }
 }

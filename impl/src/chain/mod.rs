@@ -15,6 +15,6 @@ pub mod types;
 #[cfg(test)]
 mod tests;
 
-pub use manager::{ConfigManager, ConfigOp};
+pub use manager::{ConfigManager, ConfigOp, Detector, ManagerState, ManagerTimer};
 pub use node::{ChainBug, ChainNode, ChainTimer, NodeState, ReadMode};
 pub use types::{ChainStorage, Config, Epoch, Msg, Update};

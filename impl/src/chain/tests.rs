@@ -11,6 +11,7 @@ use crate::raft::StateMachine;
 use crate::test_util::{run, sends, Step};
 use coord_specs::kv::{KvOp, KvRet};
 use stateright::actor::{Actor, Command, Id, Out};
+use std::time::Duration;
 
 type M = Msg<KvOp, KvRet>;
 
@@ -36,6 +37,9 @@ fn chain(reads: ReadMode, bug: Option<ChainBug>) -> ChainNode {
         members: vec![h(), m(), t()],
         reads,
         halt: None,
+        heartbeat: None,
+        rejoin: None,
+        copy_chunk: 2,
         bug,
     }
 }
@@ -79,6 +83,14 @@ fn update(seq: u64, value: &str) -> Update<KvOp> {
     }
 }
 
+/// A read's answer: `value` at `version`.
+fn got(value: &str, version: u64) -> KvRet {
+    KvRet::GetOk {
+        value: Some(value.into()),
+        version,
+    }
+}
+
 fn request(seq: u64, op: KvOp) -> M {
     Msg::Client(ClientMsg::Request { seq, op })
 }
@@ -97,11 +109,14 @@ fn fresh(n: &ChainNode) -> NodeState {
 
 /// A node in the epoch-0 chain holding `history`, of which `committed` is committed.
 fn holding(history: Vec<Update<KvOp>>, committed: usize) -> NodeState {
-    NodeState {
-        history,
-        committed,
-        ..fresh(&node())
-    }
+    let mut state = NodeState::recovered(epoch0(), history.into(), 0);
+    state.commit_to(committed);
+    state
+}
+
+/// The history made of `updates`.
+fn hist(updates: Vec<Update<KvOp>>) -> store::History {
+    updates.into()
 }
 
 fn deliver(n: &ChainNode, me: Id, state: &NodeState, src: Id, msg: M) -> Step<ChainNode> {
@@ -124,7 +139,7 @@ fn a_write_at_the_head_is_saved_then_forwarded_and_not_answered() {
         client(),
         request(1, put("a")),
     );
-    assert_eq!(step.state.history, vec![update(1, "a")]);
+    assert_eq!(step.state.history, hist(vec![update(1, "a")]));
     assert!(
         matches!(step.cmds[0], Command::Save(_)),
         "saved before the send"
@@ -209,10 +224,7 @@ fn the_tail_commits_answers_the_client_and_acknowledges() {
         ]
     );
     let read = deliver(&node(), t(), &step.state, client(), request(2, get()));
-    let value = KvRet::GetOk {
-        value: Some("a".into()),
-        version: 1,
-    };
+    let value = got("a", 1);
     assert_eq!(sends(&read.cmds), vec![(client(), reply(2, value))]);
 }
 
@@ -306,10 +318,7 @@ fn craq_reads_a_clean_key_locally_and_asks_the_tail_for_a_dirty_one() {
     let craq = chain(ReadMode::Craq, None);
     let clean = holding(vec![update(1, "a")], 1);
     let step = deliver(&craq, m(), &clean, client(), request(2, get()));
-    let a = KvRet::GetOk {
-        value: Some("a".into()),
-        version: 1,
-    };
+    let a = got("a", 1);
     assert_eq!(sends(&step.cmds), vec![(client(), reply(2, a.clone()))]);
 
     let dirty = holding(vec![update(1, "a"), update(2, "b")], 1);
@@ -341,10 +350,7 @@ fn eventual_reads_return_the_newest_local_version() {
     let newest = chain(ReadMode::Newest, None);
     let dirty = holding(vec![update(1, "a"), update(2, "b")], 1);
     let step = deliver(&newest, m(), &dirty, client(), request(3, get()));
-    let b = KvRet::GetOk {
-        value: Some("b".into()),
-        version: 2,
-    };
+    let b = got("b", 2);
     assert_eq!(sends(&step.cmds), vec![(client(), reply(3, b))]);
 }
 
@@ -377,18 +383,245 @@ fn a_halted_node_tells_the_manager_and_does_nothing_more() {
 }
 
 #[test]
-fn a_restarted_node_resumes_from_its_storage() {
+fn a_restarted_node_resumes_from_its_storage_and_asks_to_join() {
     let storage = ChainStorage {
         config: without(h()),
-        history: vec![update(1, "a")],
+        history: hist(vec![update(1, "a")]),
+        cuts: 0,
     };
-    let state = node().on_start(m(), &Some(storage), &mut Out::new());
+    let mut o = Out::new();
+    let state = node().on_start(m(), &Some(storage), &mut o);
     assert_eq!(state.config, without(h()));
-    assert_eq!(state.history, vec![update(1, "a")]);
+    assert_eq!(state.history, hist(vec![update(1, "a")]));
     assert_eq!(
         state.committed, 0,
         "nothing is known committed after a restart"
     );
+    assert_eq!(state.copied, Some(0), "its stored history is not trusted");
+    let cmds: Vec<_> = o.into_iter().collect();
+    assert_eq!(sends(&cmds), vec![(mgr(), Msg::Join)]);
+}
+
+#[test]
+fn a_new_node_outside_the_first_chain_joins_and_a_first_member_does_not() {
+    let mut o = Out::new();
+    let newcomer = node().on_start(Id::from(4), &None, &mut o);
+    assert_eq!(newcomer.copied, Some(0));
+    let cmds: Vec<_> = o.into_iter().collect();
+    assert_eq!(sends(&cmds), vec![(mgr(), Msg::Join)]);
+    let mut o = Out::new();
+    let member = node().on_start(t(), &None, &mut o);
+    assert_eq!(member.copied, None);
+    assert!(o.into_iter().next().is_none());
+}
+
+// ---------------------------------------------------------------------------------------
+// Extending the chain: a restarted node rejoins at the tail.
+// ---------------------------------------------------------------------------------------
+
+/// The chain after the head failed (epoch 1) and then rejoined at the tail (epoch 2).
+fn rejoined() -> Config {
+    let mut config = without(h());
+    config.apply(&ConfigOp::Join(h()));
+    config
+}
+
+/// The old head restarted with a stale update `b` that it accepted and never forwarded.
+fn restarted_head() -> NodeState {
+    NodeState {
+        copied: Some(0),
+        ..holding(vec![update(1, "a"), update(2, "b")], 0)
+    }
+}
+
+fn fetch(from: usize) -> M {
+    Msg::Fetch {
+        config: rejoined(),
+        from,
+    }
+}
+
+fn copy(from: usize, updates: Vec<Update<KvOp>>, total: usize, committed: usize) -> M {
+    Msg::Copy {
+        config: rejoined(),
+        from,
+        updates,
+        total,
+        committed,
+    }
+}
+
+#[test]
+fn the_manager_adds_a_joining_node_at_the_tail_with_a_new_epoch() {
+    assert_eq!(
+        rejoined(),
+        Config {
+            epoch: 2,
+            members: vec![m(), t(), h()]
+        }
+    );
+    let mut config = epoch0();
+    assert_eq!(
+        config.apply(&ConfigOp::Join(m())).members,
+        vec![h(), t(), m()],
+        "a member that restarted moves to the tail"
+    );
+    let step = run(&managing(without(h())), |cow, o| {
+        manager().on_msg(mgr(), cow, h(), Msg::Join, o)
+    });
+    assert_eq!(step.state.config, rejoined());
+    assert!(
+        matches!(step.cmds[0], Command::Save(_)),
+        "saved before published"
+    );
+    let publish = Msg::NewConfig(rejoined());
+    assert_eq!(
+        sends(&step.cmds),
+        vec![
+            (m(), publish.clone()),
+            (t(), publish.clone()),
+            (h(), publish)
+        ]
+    );
+}
+
+#[test]
+fn a_joining_node_serves_nothing_and_fetches_from_its_new_predecessor() {
+    let joining = restarted_head();
+    let write = deliver(&node(), h(), &joining, client(), request(3, put("c")));
+    assert!(!write.changed && write.cmds.is_empty(), "not serving yet");
+    let ack = Msg::Ack {
+        config: epoch0(),
+        upto: 2,
+    };
+    let acked = deliver(&node(), h(), &joining, m(), ack);
+    assert!(!acked.changed && acked.cmds.is_empty());
+    let step = deliver(&node(), h(), &joining, mgr(), Msg::NewConfig(rejoined()));
+    assert!(step.state.is_tail(h()));
+    assert_eq!(step.state.committed, 0, "a joining tail commits nothing");
+    assert_eq!(sends(&step.cmds), vec![(t(), fetch(0))]);
+}
+
+#[test]
+fn the_old_tail_sends_its_history_in_chunks_then_forwards_again() {
+    let old_tail = NodeState {
+        config: rejoined(),
+        synced: false,
+        ..holding(vec![update(1, "a"), update(3, "c"), update(4, "d")], 3)
+    };
+    let step = deliver(&node(), t(), &old_tail, h(), fetch(0));
+    assert!(step.state.synced);
+    assert_eq!(
+        sends(&step.cmds),
+        vec![
+            (h(), copy(0, vec![update(1, "a"), update(3, "c")], 3, 3)),
+            (h(), copy(2, vec![update(4, "d")], 3, 3)),
+        ]
+    );
+    let stranger = deliver(&node(), t(), &old_tail, m(), fetch(0));
+    assert!(
+        !stranger.changed && stranger.cmds.is_empty(),
+        "only its successor"
+    );
+    let step = deliver(&node(), t(), &old_tail, h(), fetch(3));
+    assert_eq!(sends(&step.cmds), vec![(h(), copy(3, vec![], 3, 3))]);
+}
+
+#[test]
+fn a_joining_node_replaces_its_stale_history_and_commits_once_complete() {
+    let installed = NodeState {
+        config: rejoined(),
+        ..restarted_head()
+    };
+    let first = deliver(
+        &node(),
+        h(),
+        &installed,
+        t(),
+        copy(0, vec![update(1, "a"), update(3, "c")], 3, 2),
+    );
+    assert_eq!(
+        first.state.history,
+        hist(vec![update(1, "a"), update(3, "c")])
+    );
+    assert_eq!(first.state.cuts, 1, "the stale suffix was cut");
+    assert_eq!(first.state.copied, Some(2));
+    assert!(
+        sends(&first.cmds).is_empty(),
+        "not complete: nothing committed"
+    );
+    let repeated = deliver(&node(), h(), &first.state, t(), copy(0, vec![], 3, 2));
+    assert!(!repeated.changed, "a chunk that does not continue the copy");
+    let last = deliver(
+        &node(),
+        h(),
+        &first.state,
+        t(),
+        copy(2, vec![update(4, "d")], 3, 2),
+    );
+    assert_eq!(last.state.copied, None);
+    assert_eq!(last.state.committed, 3);
+    assert!(matches!(last.cmds[0], Command::Save(_)));
+    assert_eq!(
+        sends(&last.cmds),
+        vec![
+            (client(), reply(4, KvRet::PutOk { version: 3 })),
+            (
+                t(),
+                Msg::Ack {
+                    config: rejoined(),
+                    upto: 3
+                }
+            ),
+        ],
+        "only the update its predecessor had not seen committed is answered"
+    );
+    let read = deliver(&node(), h(), &last.state, client(), request(5, get()));
+    let d = got("d", 3);
+    assert_eq!(sends(&read.cmds), vec![(client(), reply(5, d))]);
+}
+
+#[test]
+fn the_keep_stale_bug_trusts_the_stored_history() {
+    let buggy = chain(ReadMode::Tail, Some(ChainBug::KeepStale));
+    let storage = ChainStorage {
+        config: epoch0(),
+        history: hist(vec![update(1, "a"), update(2, "b")]),
+        cuts: 0,
+    };
+    let state = buggy.on_start(h(), &Some(storage), &mut Out::new());
+    assert_eq!(state.copied, Some(2));
+    let step = deliver(&buggy, h(), &state, mgr(), Msg::NewConfig(rejoined()));
+    assert_eq!(sends(&step.cmds), vec![(t(), fetch(2))]);
+}
+
+#[test]
+fn a_halted_node_that_may_rejoin_keeps_its_history_and_restarts_from_it() {
+    let rejoining = ChainNode {
+        rejoin: Some(Duration::from_secs(1)..Duration::from_secs(2)),
+        ..node()
+    };
+    let state = holding(vec![update(1, "a")], 1);
+    let halted = run(&state, |cow, o| {
+        rejoining.on_timeout(h(), cow, &ChainTimer::Halt, o)
+    });
+    assert!(halted.state.halted);
+    assert_eq!(halted.state.history, hist(vec![update(1, "a")]));
+    assert!(halted
+        .cmds
+        .iter()
+        .any(|c| matches!(c, Command::SetTimer(ChainTimer::Rejoin, _))));
+    let back = run(&halted.state, |cow, o| {
+        rejoining.on_timeout(h(), cow, &ChainTimer::Rejoin, o)
+    });
+    assert_eq!(
+        back.state,
+        NodeState {
+            copied: Some(0),
+            ..NodeState::recovered(epoch0(), hist(vec![update(1, "a")]), 0)
+        }
+    );
+    assert_eq!(sends(&back.cmds), vec![(mgr(), Msg::Join)]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -398,7 +631,100 @@ fn a_restarted_node_resumes_from_its_storage() {
 fn manager() -> ConfigManager {
     ConfigManager {
         members: vec![h(), m(), t()],
+        detector: None,
     }
+}
+
+/// The manager's state with `config` and no member silent.
+fn managing(config: Config) -> ManagerState {
+    ManagerState {
+        config,
+        silent: Default::default(),
+    }
+}
+
+fn detecting() -> ConfigManager {
+    ConfigManager {
+        detector: Some(Detector {
+            every: Duration::from_millis(100)..Duration::from_millis(100),
+            misses: 2,
+        }),
+        ..manager()
+    }
+}
+
+fn check(state: &ManagerState) -> Step<ConfigManager> {
+    run(state, |cow, o| {
+        detecting().on_timeout(mgr(), cow, &ManagerTimer::Check, o)
+    })
+}
+
+#[test]
+fn the_detector_removes_a_member_silent_for_its_misses_and_a_heartbeat_resets_silence() {
+    let mut o = Out::new();
+    let start = detecting().on_start(mgr(), &None, &mut o);
+    assert!(o
+        .into_iter()
+        .any(|c| matches!(c, Command::SetTimer(ManagerTimer::Check, _))));
+    let first = check(&start);
+    assert_eq!(first.state.config, epoch0(), "one miss is not enough");
+    let beat = run(&first.state, |cow, o| {
+        detecting().on_msg(mgr(), cow, m(), Msg::Alive, o)
+    });
+    assert_eq!(beat.state.silent[&m()], 0);
+    let beat = run(&beat.state, |cow, o| {
+        detecting().on_msg(mgr(), cow, t(), Msg::Alive, o)
+    });
+    let second = check(&beat.state);
+    assert_eq!(
+        second.state.config,
+        without(h()),
+        "the silent head is removed"
+    );
+    let publish = Msg::NewConfig(without(h()));
+    assert_eq!(
+        sends(&second.cmds),
+        vec![(m(), publish.clone()), (t(), publish)]
+    );
+    assert!(
+        !second.state.silent.contains_key(&h()),
+        "a removed member is no longer watched"
+    );
+    let quiet = run(&second.state, |cow, o| {
+        manager().on_timeout(mgr(), cow, &ManagerTimer::Check, o)
+    });
+    assert!(
+        !quiet.changed && quiet.cmds.is_empty(),
+        "no detector, no check"
+    );
+}
+
+#[test]
+fn a_node_with_heartbeats_on_beats_at_start_and_on_every_beat() {
+    let beating = ChainNode {
+        heartbeat: Some(Duration::from_millis(50)..Duration::from_millis(50)),
+        ..node()
+    };
+    let mut o = Out::new();
+    let state = beating.on_start(h(), &None, &mut o);
+    assert!(o
+        .into_iter()
+        .any(|c| matches!(c, Command::SetTimer(ChainTimer::Beat, _))));
+    let step = run(&state, |cow, o| {
+        beating.on_timeout(h(), cow, &ChainTimer::Beat, o)
+    });
+    assert!(!step.changed);
+    assert_eq!(sends(&step.cmds), vec![(mgr(), Msg::Alive)]);
+    assert!(step
+        .cmds
+        .iter()
+        .any(|c| matches!(c, Command::SetTimer(ChainTimer::Beat, _))));
+}
+
+#[test]
+fn a_restarted_manager_resumes_from_its_stored_configuration() {
+    let state = manager().on_start(mgr(), &Some(without(m())), &mut Out::new());
+    assert_eq!(state.config, without(m()));
 }
 
 #[test]
@@ -426,11 +752,11 @@ fn removing_a_member_raises_the_epoch_and_keeps_the_order() {
 #[test]
 fn the_manager_publishes_the_chain_without_a_halted_node() {
     let start = manager().on_start(mgr(), &None, &mut Out::new());
-    assert_eq!(start, epoch0());
+    assert_eq!(start, managing(epoch0()));
     let step = run(&start, |cow, o| {
         manager().on_msg(mgr(), cow, t(), Msg::Halted, o)
     });
-    assert_eq!(step.state, without(t()));
+    assert_eq!(step.state.config, without(t()));
     let publish = Msg::NewConfig(without(t()));
     assert_eq!(
         sends(&step.cmds),
@@ -444,7 +770,7 @@ fn the_manager_publishes_the_chain_without_a_halted_node() {
 
 #[test]
 fn the_manager_tells_a_client_where_to_go() {
-    let config = epoch0();
+    let config = managing(epoch0());
     let write = run(&config, |cow, o| {
         manager().on_msg(mgr(), cow, client(), request(1, put("a")), o)
     });

@@ -56,10 +56,14 @@ pub struct Update<Op> {
 
 /// What a node must find again after a restart: its history of updates and its
 /// configuration (with the epoch), saved before any message that depends on them.
+/// `cuts` counts the times the history lost a suffix (a joining node's stale updates
+/// replaced by its copy): between two saves with the same count, the newer history
+/// extends the older, so a save can be written as the appended updates alone.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ChainStorage<Op> {
+pub struct ChainStorage<Op: Clone> {
     pub config: Config,
-    pub history: Vec<Update<Op>>,
+    pub history: im::Vector<Update<Op>>,
+    pub cuts: u64,
 }
 
 /// Every message of a chain: configuration from the manager, the update-propagation and
@@ -94,6 +98,24 @@ pub enum Msg<Op, Ret> {
     },
     /// A node has halted (fail-stop): what the manager's failure detector reports.
     Halted,
+    /// A node's heartbeat to the manager's failure detector (at run time only).
+    Alive,
+    /// A recovered or new node asks the manager to add it at the tail (van Renesse and
+    /// Schneider, section 3, "extending a chain").
+    Join,
+    /// A joining tail asks its predecessor for a copy of its history from update `from`
+    /// on (the first `from` updates it has already copied).
+    Fetch { config: Config, from: usize },
+    /// One chunk of the predecessor's history, `updates` starting at index `from`, for a
+    /// joining tail: the copy is complete when it holds `total` updates, of which the
+    /// first `committed` are known to be committed.
+    Copy {
+        config: Config,
+        from: usize,
+        updates: Vec<Update<Op>>,
+        total: usize,
+        committed: usize,
+    },
     /// A client's request or an answer to a client.
     Client(ClientMsg<Op, Ret>),
 }
@@ -107,8 +129,10 @@ impl<Op, Ret> Msg<Op, Ret> {
             | Msg::Ack { config, .. }
             | Msg::Holding { config, .. }
             | Msg::Query { config, .. }
-            | Msg::Committed { config, .. } => Some(config),
-            Msg::Halted | Msg::Client(_) => None,
+            | Msg::Committed { config, .. }
+            | Msg::Fetch { config, .. }
+            | Msg::Copy { config, .. } => Some(config),
+            Msg::Halted | Msg::Alive | Msg::Join | Msg::Client(_) => None,
         }
     }
 }

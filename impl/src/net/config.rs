@@ -23,6 +23,15 @@ pub struct ClusterConfig {
     /// Leader heartbeat interval, in milliseconds.
     #[serde(default = "default_heartbeat_ms")]
     pub heartbeat_ms: u64,
+    /// Session timeout of the systems that have sessions (zk), in milliseconds: the
+    /// leader's expiry tick, so a silent session expires 1 to 2 timeouts after it was
+    /// last heard from.
+    #[serde(default = "default_session_ms")]
+    pub session_ms: u64,
+    /// The name of a deliberate-bug variant every server runs (`coord test --bug NAME`);
+    /// none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bug: Option<String>,
 }
 
 fn default_election_ms() -> (u64, u64) {
@@ -31,6 +40,11 @@ fn default_election_ms() -> (u64, u64) {
 
 fn default_heartbeat_ms() -> u64 {
     60
+}
+
+/// ZooKeeper's smallest session timeout with its default tick (2 ticks of 2 s).
+fn default_session_ms() -> u64 {
+    4_000
 }
 
 impl ClusterConfig {
@@ -42,6 +56,8 @@ impl ClusterConfig {
             data,
             election_ms: default_election_ms(),
             heartbeat_ms: default_heartbeat_ms(),
+            session_ms: default_session_ms(),
+            bug: None,
         }
     }
 
@@ -77,6 +93,18 @@ impl ClusterConfig {
 
     pub fn heartbeat(&self) -> Range<Duration> {
         let ms = Duration::from_millis(self.heartbeat_ms);
+        ms..ms
+    }
+
+    pub fn session_timeout(&self) -> Range<Duration> {
+        let ms = Duration::from_millis(self.session_ms.max(1));
+        ms..ms
+    }
+
+    /// How often a client sends a keepalive: a third of the session timeout, as
+    /// ZooKeeper's client does, so that two lost pings do not expire a live session.
+    pub fn ping_interval(&self) -> Range<Duration> {
+        let ms = Duration::from_millis((self.session_ms / 3).max(1));
         ms..ms
     }
 }

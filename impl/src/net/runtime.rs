@@ -12,8 +12,11 @@
 
 use super::admit::Admit;
 use super::durable::Durable;
-use super::frame::{decode, decode_body, encode, ClusterKey, FrameError, Kind, MAX_DATAGRAM};
+use super::frame::{
+    decode, decode_body, encode, ClusterKey, Frame, FrameError, Kind, MAX_DATAGRAM,
+};
 use super::journal::Journal;
+use super::partition::{self, AdminCommand, Partition};
 use super::stats::{Stats, StatsReply};
 use rand::Rng;
 use serde::{de::DeserializeOwned, Serialize};
@@ -21,7 +24,7 @@ use stateright::actor::{Actor, Command, Id, Out};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, ErrorKind};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -77,7 +80,8 @@ where
     peers: HashMap<Id, SocketAddr>,
     key: Option<ClusterKey>,
     journal: Option<Journal<A::Storage>>,
-    state: A::State,
+    /// Always `Some`, except while a handler runs: see [`Runtime::step`].
+    state: Option<A::State>,
     timers: HashMap<A::Timer, Instant>,
     randoms: BTreeMap<String, Vec<A::Random>>,
     /// The latest storage saved since the last flush, not yet durable.
@@ -85,6 +89,8 @@ where
     /// Messages sent since the last flush, waiting for `unsaved` to be durable.
     outbox: Vec<(Id, A::Msg)>,
     routes: HashMap<Id, SocketAddr>,
+    /// The peers an operator cut this node off from.
+    partition: Partition,
     stats: Stats,
     describe: Describe<A>,
     span: tracing::Span,
@@ -123,12 +129,13 @@ where
             peers: endpoint.peers.into_iter().collect(),
             key: endpoint.key,
             journal,
-            state,
+            state: Some(state),
             timers: HashMap::new(),
             randoms: BTreeMap::new(),
             unsaved: None,
             outbox: Vec::new(),
             routes: HashMap::new(),
+            partition: Partition::default(),
             stats: Stats::default(),
             describe,
             span,
@@ -140,7 +147,7 @@ where
     }
 
     pub fn state(&self) -> &A::State {
-        &self.state
+        self.state.as_ref().expect("no handler is running")
     }
 
     pub fn stats(&self) -> &Stats {
@@ -163,7 +170,7 @@ where
         let mut buf = vec![0u8; MAX_DATAGRAM + 1];
         loop {
             self.flush()?;
-            if until(&self.state) {
+            if until(self.state()) {
                 return Ok(Outcome::Done);
             }
             if stop.load(Ordering::Relaxed) {
@@ -250,13 +257,8 @@ where
         self.timers.remove(&timer);
         self.stats.timers_fired += 1;
         tracing::trace!(?timer, "timer fired");
-        let mut out = Out::new();
-        let mut state = Cow::Borrowed(&self.state);
-        self.actor.on_timeout(self.id, &mut state, &timer, &mut out);
-        if let Cow::Owned(state) = state {
-            self.state = state;
-        }
-        self.execute(out);
+        let id = self.id;
+        self.step(|actor, state, out| actor.on_timeout(id, state, &timer, out));
         self.resolve_randoms();
         true
     }
@@ -285,6 +287,15 @@ where
                 tracing::debug!(%src, "ignoring a stats reply");
                 return;
             }
+            Kind::Admin => {
+                self.on_admin(&frame, src);
+                return;
+            }
+        }
+        if self.partition.cuts(frame.sender) {
+            self.stats.partitioned_in += 1;
+            tracing::trace!(sender = %frame.sender, "dropped: partitioned");
+            return;
         }
         let msg: A::Msg = match decode_body(frame.body) {
             Ok(msg) => msg,
@@ -314,14 +325,8 @@ where
         self.stats.msgs_in += 1;
         tracing::debug!(%sender, ?msg, "received");
         observe(sender, &msg);
-        let mut out = Out::new();
-        let mut state = Cow::Borrowed(&self.state);
-        self.actor
-            .on_msg(self.id, &mut state, sender, msg, &mut out);
-        if let Cow::Owned(state) = state {
-            self.state = state;
-        }
-        self.execute(out);
+        let id = self.id;
+        self.step(|actor, state, out| actor.on_msg(id, state, sender, msg, out));
         self.resolve_randoms();
     }
 
@@ -333,10 +338,33 @@ where
         tracing::warn!(%src, error = %e, "dropped a datagram");
     }
 
+    /// An operator's command, obeyed only from this machine (and signed, with a key), and
+    /// acknowledged with the node's stats.
+    fn on_admin(&mut self, frame: &Frame, src: SocketAddr) {
+        let keyed = self.key.is_some();
+        if let Err(refusal) = partition::admit(src, keyed, frame.authenticated) {
+            self.stats.dropped_admin += 1;
+            tracing::warn!(%src, %refusal, "refused an admin command");
+            return;
+        }
+        let command: AdminCommand = match decode_body(frame.body) {
+            Ok(command) => command,
+            Err(e) => {
+                self.count_bad(&e, src);
+                return;
+            }
+        };
+        tracing::info!(?command, "admin command");
+        self.stats.admin_commands += 1;
+        self.partition.apply(command);
+        self.send_stats(src);
+    }
+
     fn send_stats(&mut self, to: SocketAddr) {
         let reply = StatsReply {
             stats: self.stats.clone(),
-            status: (self.describe)(&self.state),
+            status: (self.describe)(self.state()),
+            partitioned_from: self.partition.peers(),
         };
         match encode(Kind::StatsReply, self.id, &reply, self.key.as_ref()) {
             Ok(bytes) => {
@@ -346,6 +374,18 @@ where
             }
             Err(e) => tracing::warn!(error = %e, "stats reply does not encode"),
         }
+    }
+
+    /// Runs one handler and executes its commands. The handler gets the state owned, so
+    /// that changing it does not copy the whole state first, as a borrowed `Cow` would
+    /// (a Raft log grows with every write); the handler sees the same state either way.
+    fn step(&mut self, handle: impl FnOnce(&A, &mut Cow<A::State>, &mut Out<A>)) {
+        let mut out = Out::new();
+        let state = self.state.take().expect("no handler is running");
+        let mut state = Cow::Owned(state);
+        handle(&self.actor, &mut state, &mut out);
+        self.state = Some(state.into_owned());
+        self.execute(out);
     }
 
     /// Executes commands in order; saves and sends wait for the next flush.
@@ -379,19 +419,20 @@ where
             };
             let choice = &choices[rand::rng().random_range(0..choices.len())];
             tracing::trace!(key, ?choice, "random choice");
-            let mut out = Out::new();
-            let mut state = Cow::Borrowed(&self.state);
-            self.actor.on_random(self.id, &mut state, choice, &mut out);
-            if let Cow::Owned(state) = state {
-                self.state = state;
-            }
-            self.execute(out);
+            let id = self.id;
+            self.step(|actor, state, out| actor.on_random(id, state, choice, out));
         }
         tracing::warn!("random choices still pending after {MAX_CHOICES} in a row");
     }
 
     fn send(&mut self, dst: Id, msg: &A::Msg) {
-        let Some(to) = self.peers.get(&dst).or(self.routes.get(&dst)).copied() else {
+        if self.partition.cuts(dst) {
+            self.stats.partitioned_out += 1;
+            tracing::trace!(%dst, "not sent: partitioned");
+            return;
+        }
+        let route = self.peers.get(&dst).or(self.routes.get(&dst)).copied();
+        let Some(to) = route.or_else(|| client_address(dst)) else {
             self.stats.unroutable += 1;
             tracing::debug!(%dst, "no address for a message");
             return;
@@ -416,6 +457,23 @@ where
             }
         }
     }
+}
+
+/// The address a client's id names, if it is a client's: a client that a node never
+/// heard from directly (the tail of a chain answers the writes that clients sent to the
+/// head) is reached there. A client id has its top bit set and its address in its low
+/// 48 bits, as stateright's address-derived ids (see [`client_id`]).
+fn client_address(id: Id) -> Option<SocketAddr> {
+    let raw = usize::from(id) as u64;
+    (raw >> 63 == 1).then(|| SocketAddr::from(SocketAddrV4::from(id)))
+}
+
+/// A client id for a client at `addr`: a random 15-bit tag above the top bit, so that it
+/// is never a server's (an address-derived id has its top 16 bits clear) and a later
+/// client on the same port is most likely a new client, and the address below them.
+pub fn client_id(addr: SocketAddrV4, tag: u16) -> Id {
+    let raw = u64::from(tag | 0x8000) << 48 | usize::from(Id::from(addr)) as u64;
+    Id::from(raw as usize)
 }
 
 /// A uniformly random duration in `range` (its start if the range is empty).

@@ -2,11 +2,13 @@
 //! as one pure actor generic over the replicated state machine.
 //!
 //! - [`types`]: terms, log entries, the persistent storage and the wire messages.
+//! - [`Log`]: the log, a persistent vector that is cheap to copy and to save.
 //! - [`replica`]: the replicated state with duplicate suppression by (client, sequence).
 //! - [`server`]: the server actor: election, replication, commitment, ReadIndex reads.
 //! - `stale`: which messages a server will never act on (the models drop them).
 //! - `rewrite`: renaming servers in states and messages, for symmetry reduction.
 
+mod log;
 pub mod replica;
 mod rewrite;
 pub mod server;
@@ -16,6 +18,7 @@ pub mod types;
 #[cfg(test)]
 mod tests;
 
+pub use log::Log;
 pub use replica::{Replica, StateMachine};
 pub use server::{LeaderState, PendingRead, RaftBug, RaftServer, RaftState, RaftTimer, Role};
 pub use types::{Entry, Index, Msg, RaftStorage, Term};

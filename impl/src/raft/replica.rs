@@ -4,7 +4,6 @@
 
 use super::types::Entry;
 use stateright::actor::Id;
-use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -24,6 +23,8 @@ pub trait StateMachine: Clone + Debug + Default + Hash + Eq {
 /// The state machine, how much of the log it has applied, and for each client the last
 /// sequence number applied with its result.
 ///
+/// The session table is a persistent map: a server's copy of its state shares it.
+///
 /// Rule: an entry whose (client, seq) is not newer than the client's last applied sequence
 /// is a duplicate; it does not touch the state machine, and the cached result is returned
 /// for the latest one.
@@ -31,7 +32,7 @@ pub trait StateMachine: Clone + Debug + Default + Hash + Eq {
 pub struct Replica<SM: StateMachine> {
     pub sm: SM,
     pub applied: u64,
-    pub sessions: BTreeMap<Id, (u64, SM::Ret)>,
+    pub sessions: im::OrdMap<Id, (u64, SM::Ret)>,
 }
 
 impl<SM: StateMachine> Default for Replica<SM> {
@@ -39,7 +40,7 @@ impl<SM: StateMachine> Default for Replica<SM> {
         Replica {
             sm: SM::default(),
             applied: 0,
-            sessions: BTreeMap::new(),
+            sessions: im::OrdMap::new(),
         }
     }
 }

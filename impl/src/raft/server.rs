@@ -3,8 +3,10 @@
 //! Each handler names the rule of the Raft paper's figure 2 (or section) that it enforces.
 //! Persistent state is saved with `o.save(..)` before any message that depends on it.
 
+use super::log::Log;
 use super::replica::{Replica, StateMachine};
 use super::types::{Entry, Index, Msg, RaftStorage, Term};
+use crate::bug::NamedBug;
 use crate::client::ClientMsg;
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
@@ -29,6 +31,15 @@ pub enum RaftBug {
     /// The leader answers reads from its own state without a heartbeat round confirming it
     /// is still leader: a deposed leader serves stale reads.
     LocalReads,
+}
+
+impl NamedBug for RaftBug {
+    const NAMED: &'static [(&'static str, RaftBug)] = &[
+        ("forgotten-vote", RaftBug::ForgetVote),
+        ("old-term-commit", RaftBug::CommitOldTerm),
+        ("no-dedup", RaftBug::NoDedup),
+        ("stale-read", RaftBug::LocalReads),
+    ];
 }
 
 /// The server's timers.
@@ -104,7 +115,7 @@ pub enum Role<Op> {
 pub struct RaftState<SM: StateMachine> {
     pub term: Term,
     pub voted_for: Option<Id>,
-    pub log: Vec<Entry<SM::Op>>,
+    pub log: Log<SM::Op>,
     pub role: Role<SM::Op>,
     /// Highest log index known to be committed.
     pub commit: Index,
@@ -114,15 +125,12 @@ pub struct RaftState<SM: StateMachine> {
 
 impl<SM: StateMachine> RaftState<SM> {
     pub fn last_index(&self) -> Index {
-        self.log.len() as Index
+        self.log.last_index()
     }
 
     /// The term of the entry at `index`; 0 for index 0 (or past the end).
     pub fn term_at(&self, index: Index) -> Term {
-        match index {
-            0 => 0,
-            i => self.log.get(i as usize - 1).map_or(0, |e| e.term),
-        }
+        self.log.term_at(index)
     }
 
     pub fn is_leader(&self) -> bool {
@@ -288,8 +296,7 @@ impl<SM: StateMachine> RaftServer<SM> {
                 term: state.term,
                 prev_index,
                 prev_term: state.term_at(prev_index),
-                entries: state.log[prev_index as usize..]
-                    .iter()
+                entries: (state.log.from(next))
                     .take(self.max_batch.unwrap_or(usize::MAX))
                     .cloned()
                     .collect(),
@@ -313,7 +320,10 @@ impl<SM: StateMachine> RaftServer<SM> {
     fn apply_committed(&self, state: &mut RaftState<SM>, o: &mut Out<Self>) {
         let dedup = !self.has_bug(RaftBug::NoDedup);
         while state.replica.applied < state.commit {
-            let entry = &state.log[state.replica.applied as usize];
+            let entry = state
+                .log
+                .get(state.replica.applied + 1)
+                .expect("committed entries are in the log");
             let ret = state.replica.apply(entry, dedup);
             if let (true, true, Some(ret)) = (state.is_leader(), entry.term == state.term, ret) {
                 let reply = ClientMsg::Reply {
@@ -511,7 +521,7 @@ impl<SM: StateMachine> RaftServer<SM> {
                     continue;
                 }
                 let log = &mut state.to_mut().log;
-                log.truncate(index as usize - 1);
+                log.truncate(index - 1);
                 log.push(entry.clone());
                 changed = true;
             }
@@ -712,7 +722,7 @@ impl<SM: StateMachine> Actor for RaftServer<SM> {
         let saved = storage.clone().unwrap_or(RaftStorage {
             term: 0,
             voted_for: None,
-            log: Vec::new(),
+            log: Log::default(),
         });
         self.reset_election_timer(o);
         RaftState {

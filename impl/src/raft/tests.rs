@@ -150,7 +150,7 @@ fn follower_with(s: &Server, term: Term, log: Vec<Entry<KvOp>>) -> State {
         Some(RaftStorage {
             term,
             voted_for: None,
-            log,
+            log: log.into(),
         }),
     )
     .0
@@ -306,7 +306,7 @@ fn election_timeout_makes_a_follower_campaign_in_the_next_term() {
         vec![RaftStorage {
             term: 3,
             voted_for: Some(me()),
-            log: entries(&[1, 2]),
+            log: entries(&[1, 2]).into(),
         }]
     );
     assert_saved_before(&step.cmds, |m| matches!(m, Msg::RequestVote { .. }));
@@ -428,7 +428,7 @@ fn a_vote_is_refused_to_a_candidate_with_a_lower_last_term() {
         vec![RaftStorage {
             term: 3,
             voted_for: None,
-            log: entries(&[1, 2]),
+            log: entries(&[1, 2]).into(),
         }]
     );
     assert!(
@@ -466,7 +466,7 @@ fn a_higher_term_is_adopted_and_saved_before_the_vote_is_sent() {
         Some(RaftStorage {
             term: 4,
             voted_for: Some(p2()),
-            log: entries(&[1]),
+            log: entries(&[1]).into(),
         }),
     )
     .0;
@@ -478,7 +478,7 @@ fn a_higher_term_is_adopted_and_saved_before_the_vote_is_sent() {
         vec![RaftStorage {
             term: 5,
             voted_for: Some(p1()),
-            log: entries(&[1]),
+            log: entries(&[1]).into(),
         }]
     );
     assert_saved_before(&step.cmds, |m| matches!(m, Msg::Vote { .. }));
@@ -636,7 +636,7 @@ fn a_vote_with_a_higher_term_makes_a_candidate_follow() {
         vec![RaftStorage {
             term: 4,
             voted_for: None,
-            log: vec![],
+            log: Log::default(),
         }]
     );
     assert!(sets_timer(&step.cmds, RaftTimer::Election));
@@ -1253,7 +1253,7 @@ fn a_leader_applying_a_duplicate_entry_answers_with_the_cached_result() {
     // The client retried before the first copy committed: two entries for seq 1.
     let leader = deliver(&s, &leader, client(), request(1, put("x", "a"))).state;
     let leader = deliver(&s, &leader, client(), request(1, put("x", "a"))).state;
-    assert_eq!(leader.log.len(), 2);
+    assert_eq!(leader.log.last_index(), 2);
     let step = deliver(&s, &leader, p1(), appended(1, 2, 0));
     assert_eq!(step.state.commit, 2);
     assert_eq!(
@@ -1282,7 +1282,7 @@ fn with_no_dedup_a_retried_request_is_appended_and_applied_again() {
     let leader = leader_with_committed_put(&s);
 
     let step = deliver(&s, &leader, client(), request(1, put("x", "a")));
-    assert_eq!(step.state.log.len(), 2, "appended again");
+    assert_eq!(step.state.log.last_index(), 2, "appended again");
     let step = deliver(&s, &step.state, p1(), appended(1, 2, 0));
     assert_eq!(
         to_client(&step.cmds, client()),
@@ -1305,7 +1305,7 @@ fn a_read_is_answered_only_after_a_majority_confirms_the_heartbeat_round() {
     // The read starts heartbeat round 1 and waits.
     let step = deliver(&s, &leader, client(), request(2, get("x")));
     assert_eq!(
-        step.state.log.len(),
+        step.state.log.last_index(),
         1,
         "a read does not go through the log"
     );
@@ -1412,7 +1412,7 @@ fn a_leader_whose_old_term_entries_are_committed_still_logs_reads() {
     let step = leader_with_old_entry_on_p1(&s);
     assert_eq!(step.state.commit, 1);
     let step = deliver(&s, &step.state, client(), request(2, get("x")));
-    assert_eq!(step.state.log.len(), 2);
+    assert_eq!(step.state.log.last_index(), 2);
     assert!(leader_state(&step.state).reads.is_empty());
 }
 
@@ -1426,7 +1426,7 @@ fn a_restarted_server_recovers_term_vote_and_log_as_a_follower() {
     let storage = RaftStorage {
         term: 7,
         voted_for: Some(p2()),
-        log: entries(&[1, 3, 7]),
+        log: entries(&[1, 3, 7]).into(),
     };
     let (state, cmds) = start(&s, Some(storage));
     assert_eq!(state.term, 7);
@@ -1461,7 +1461,7 @@ fn with_forget_vote_the_vote_never_reaches_storage() {
         vec![RaftStorage {
             term: 1,
             voted_for: None,
-            log: vec![],
+            log: Log::default(),
         }]
     );
 

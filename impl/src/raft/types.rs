@@ -1,6 +1,7 @@
 //! Raft's vocabulary: terms, indexes, log entries, persistent storage and messages
 //! (Raft paper, figure 2).
 
+use super::log::Log;
 use crate::client::{ClientMsg, Wire};
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
@@ -23,10 +24,14 @@ pub struct Entry<Op> {
 /// What a server must have on stable storage before it answers an RPC (figure 2,
 /// "Persistent state on all servers"): current term, vote, and log.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct RaftStorage<Op> {
+#[serde(bound(
+    serialize = "Op: Clone + Serialize",
+    deserialize = "Op: Clone + Deserialize<'de>"
+))]
+pub struct RaftStorage<Op: Clone> {
     pub term: Term,
     pub voted_for: Option<Id>,
-    pub log: Vec<Entry<Op>>,
+    pub log: Log<Op>,
 }
 
 /// Every message of a Raft cluster: the two RPCs with their replies, and client traffic.

@@ -2,7 +2,8 @@
 //! increment, and conditionally set; retry on failure; exponential backoff reduces load".
 //!
 //! The set carries the version the read returned, so it takes effect only if nobody wrote
-//! in between: the read-modify-write is atomic although it is two calls.
+//! in between: the read-modify-write is atomic although it is two calls. So the values
+//! that successful increments set are distinct: each one is the counter's new value.
 
 use crate::znode::client::{Call, Next, Program};
 use coord_specs::znode::build::{create, get, set};
@@ -32,13 +33,18 @@ pub enum Phase {
     /// Backing off after a conflict.
     Sleeping,
     Done,
+    /// Given up on an error no retry can mend (an invalid path, a missing or ephemeral
+    /// parent, the counter deleted between the read and the set).
+    Failed(ZkError),
 }
 
-/// The counter client's progress: its phase and how many conditional sets failed.
+/// The counter client's progress: its phase, how many conditional sets failed, and the
+/// value of the latest set (once done, the counter's value after this increment).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CounterState {
     pub phase: Phase,
     pub conflicts: u32,
+    pub value: u64,
 }
 
 impl Counter {
@@ -71,6 +77,7 @@ impl Program for Counter {
         let mut state = CounterState {
             phase: Phase::Reading,
             conflicts: 0,
+            value: 0,
         };
         let read = self.read(&mut state);
         (state, read)
@@ -79,7 +86,7 @@ impl Program for Counter {
     /// Read: set value + 1 at the version read (a value that is not a number, such as
     /// empty data, counts as 0); no such node: create it with value 0 and read again (also
     /// if someone else created it first). Set: done. A bad version is a conflict: back off,
-    /// then read again.
+    /// then read again. Any other error ends the increment as failed.
     fn on_return(&self, state: &mut CounterState, ret: &ZkRet) -> Next {
         match (state.phase, ret) {
             (Phase::Reading, ZkRet::Err(ZkError::NoNode)) => {
@@ -92,8 +99,8 @@ impl Program for Counter {
             }
             (Phase::Reading, ZkRet::Data { data, stat }) => {
                 state.phase = Phase::Setting;
-                let value = data.parse::<u64>().unwrap_or(0) + 1;
-                let set = set(&self.path, &value.to_string(), stat.version);
+                state.value = data.parse::<u64>().unwrap_or(0) + 1;
+                let set = set(&self.path, &state.value.to_string(), stat.version);
                 Next::Call(Call::plain(set))
             }
             (Phase::Setting, ZkRet::Set(_)) => {
@@ -104,6 +111,10 @@ impl Program for Counter {
                 state.conflicts += 1;
                 state.phase = Phase::Sleeping;
                 Next::Sleep(self.backoff(state.conflicts))
+            }
+            (_, ZkRet::Err(error)) => {
+                state.phase = Phase::Failed(*error);
+                Next::Done
             }
             (phase, ret) => panic!("counter: unexpected {ret} while {phase:?}"),
         }

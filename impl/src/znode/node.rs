@@ -2,7 +2,6 @@
 
 use super::path::Name;
 use coord_specs::znode::{Data, SessionId, Stat, Version, Zxid};
-use std::collections::BTreeMap;
 
 /// A node of the tree, owning its children by name (ZooKeeper's `DataNode`).
 ///
@@ -23,8 +22,10 @@ pub struct Znode {
     pub cversion: Version,
     /// The session that owns an ephemeral node; 0 for a persistent one.
     pub ephemeral_owner: SessionId,
-    /// The children, by name; a `BTreeMap`, so they list in sorted order.
-    pub children: BTreeMap<Name, Znode>,
+    /// The children, by name, in sorted order. A persistent map, so that a copy of the
+    /// tree (the server takes one to learn what each applied write changed) shares its
+    /// structure rather than copying every node.
+    pub children: im::OrdMap<Name, Znode>,
 }
 
 impl Znode {

@@ -390,9 +390,9 @@ fn replay(before: &Replica<ZnodeTree>, next: &RaftState<ZnodeTree>) -> Vec<Appli
         return Vec::new();
     }
     let mut copy = before.clone();
-    let entries = &next.log[before.applied as usize..next.replica.applied as usize];
+    let entries =
+        (next.log.from(before.applied + 1)).take((next.replica.applied - before.applied) as usize);
     let applied = entries
-        .iter()
         .map(|entry| {
             let applied = copy.apply_with(entry, true, |tree, op| tree.apply_with_changes(op));
             let (ret, changes) = applied.map_or((None, Vec::new()), |(r, c)| (Some(r), c));

@@ -7,7 +7,6 @@ use coord_specs::znode::{
     CreateMode, Data, MultiOp, OpResult, Path, SessionId, Stat, Version, ZkError, ZkOp, ZkRet,
     Zxid, ANY_VERSION,
 };
-use std::collections::BTreeSet;
 use ZkError::{
     BadArguments, BadVersion, NoChildrenForEphemerals, NoNode, NodeExists, NotEmpty, SessionExpired,
 };
@@ -25,7 +24,7 @@ use ZkError::{
 pub struct ZnodeTree {
     zxid: Zxid,
     root: Znode,
-    closed: BTreeSet<SessionId>,
+    closed: im::OrdSet<SessionId>,
     /// A deliberate mistake in the state machine, `None` when correct (see [`ZkBug`]).
     bug: Option<ZkBug>,
 }

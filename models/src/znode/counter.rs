@@ -27,10 +27,16 @@ impl Judged for Counter {
 }
 
 /// When every client is done, the counter equals the number of increments, as read at the
-/// live server that has applied the most (the leader, once all is committed).
+/// live server that has applied the most (the leader, once all is committed), and the
+/// increments set the values 1 to n, each once (what `coord counter incr` prints).
 fn no_lost_update(model: &ZnodeModel<Counter>, state: &State<Counter>) -> bool {
     if !clients(state).all(|c| c.done) {
         return true;
+    }
+    let mut values: Vec<u64> = clients(state).map(|c| c.program.value).collect();
+    values.sort_unstable();
+    if !values.iter().copied().eq(1..=values.len() as u64) {
+        return false;
     }
     let Some((_, freshest)) = live_servers(state).max_by_key(|(_, s)| s.raft.replica.applied)
     else {

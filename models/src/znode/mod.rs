@@ -21,7 +21,7 @@ use crate::node::Node;
 use crate::registry::{Action, Bounds, ModelCfg};
 use crate::restart::Restarting;
 use coord::client::RETRY_AT;
-use coord::raft::{RaftServer, Role, Term};
+use coord::raft::{Index, RaftServer, Role, Term};
 use coord::recipes::fencing::{Resource, ResourceState};
 use coord::znode::client::{Program, ZkClient, ZkClientState};
 use coord::znode::server::session_of;
@@ -330,7 +330,7 @@ fn within_boundary<P: Judged>(cfg: &ZnodeCfg<P>, state: &State<P>) -> bool {
     let servers_ok = servers(state).enumerate().all(|(i, s)| {
         let campaigns = !matches!(s.raft.role, Role::Follower { .. });
         s.raft.term <= cfg.max_term
-            && s.raft.log.len() <= cfg.max_log
+            && s.raft.last_index() <= cfg.max_log as Index
             && (i < cfg.campaigners || !campaigns)
     });
     let resends: usize = clients(state).map(|c| usize::from(c.resends)).sum();

@@ -29,6 +29,7 @@ fn one_increment_reads_and_sets_at_the_version_read() {
     let done = CounterState {
         phase: Phase::Done,
         conflicts: 0,
+        value: 42,
     };
     assert_eq!(state, done);
 }
@@ -94,4 +95,38 @@ fn backoff_doubles_up_to_its_cap() {
             ms(40)..ms(80)
         ]
     );
+}
+
+#[test]
+fn the_value_after_a_conflict_is_the_one_finally_set() {
+    let c = counter();
+    let (mut state, _) = c.start();
+    c.on_return(&mut state, &value("4", 4));
+    c.on_return(&mut state, &ZkRet::Err(ZkError::BadVersion));
+    c.on_wake(&mut state);
+    c.on_return(&mut state, &value("6", 6));
+    let ok = ZkRet::Set(stat(1, 2, 1, 7, 0, 1, 0));
+    assert_eq!(c.on_return(&mut state, &ok), Next::Done);
+    assert_eq!((state.phase, state.value), (Phase::Done, 7));
+}
+
+#[test]
+fn an_error_no_retry_mends_fails_the_increment() {
+    let c = counter();
+    // The parent of the counter is missing: its creation fails.
+    let (mut state, _) = c.start();
+    c.on_return(&mut state, &ZkRet::Err(ZkError::NoNode));
+    let no_parent = ZkRet::Err(ZkError::NoNode);
+    assert_eq!(c.on_return(&mut state, &no_parent), Next::Done);
+    assert_eq!(state.phase, Phase::Failed(ZkError::NoNode));
+    // The counter was deleted between the read and the set.
+    let (mut state, _) = c.start();
+    c.on_return(&mut state, &value("1", 1));
+    assert_eq!(c.on_return(&mut state, &no_parent), Next::Done);
+    assert_eq!(state.phase, Phase::Failed(ZkError::NoNode));
+    // An invalid path.
+    let (mut state, _) = Counter::new("c", ms(10)..ms(20), 2).start();
+    let bad = ZkRet::Err(ZkError::BadArguments);
+    assert_eq!(c.on_return(&mut state, &bad), Next::Done);
+    assert_eq!(state.phase, Phase::Failed(ZkError::BadArguments));
 }

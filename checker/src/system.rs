@@ -1,0 +1,200 @@
+//! The systems a cluster can run. Whatever differs between them (the server a node runs,
+//! its status line, the command `cluster up` suggests) is one match arm per system here;
+//! everything else (endpoints, signals, counters, clients' retries) is shared. Adding a
+//! system is a variant and an arm in each match below, plus its client commands.
+
+use crate::node::Member;
+use coord::bug::NamedBug;
+use coord::chain::{
+    ChainBug, ChainNode, ConfigManager, Detector, ManagerState, NodeState, ReadMode,
+};
+use coord::net::config::ClusterConfig;
+use coord::raft::{RaftBug, RaftServer, RaftState, Role, StateMachine};
+use coord::znode::{ZkServer, ZkServerState};
+use coord_models::raft::KvServer;
+
+/// The most log entries in one KV AppendEntries: a batch of small puts well under a datagram.
+const KV_BATCH: usize = 128;
+/// The largest path and data `coord zk` sends...
+pub const ZK_MAX_PATH: usize = 512;
+pub const ZK_MAX_DATA: usize = 1024;
+/// ...so that this many entries of at most about 1.6 KB each (path, data, a sequential
+/// suffix, ids and tags) fit in one datagram with room to spare.
+const ZK_BATCH: usize = 32;
+
+/// The most updates in one chain `Copy` message: small puts, well under a datagram.
+const CHAIN_COPY_CHUNK: usize = 64;
+/// The chain manager checks its members' heartbeats every this many heartbeat periods...
+const CHAIN_CHECK_BEATS: u32 = 5;
+/// ...and removes a member silent for this many checks in a row.
+const CHAIN_MISSES: u32 = 3;
+
+/// A system that `coord cluster up` and `coord node` run.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum System {
+    /// Raft replicating a versioned key-value map.
+    Kv,
+    /// ZooKeeper's znode service over Raft: sessions, ephemeral and sequential nodes, watches.
+    Zk,
+    /// Chain replication of the key-value map with CRAQ reads: the nodes, in chain order,
+    /// and the configuration manager as the last member.
+    Chain,
+}
+
+impl System {
+    /// The name used on the command line and in the cluster file.
+    pub fn name(self) -> &'static str {
+        match self {
+            System::Kv => "kv",
+            System::Zk => "zk",
+            System::Chain => "chain",
+        }
+    }
+
+    /// How many members (processes) a cluster of `nodes` nodes has: chain replication's
+    /// configuration manager is one more.
+    pub fn members(self, nodes: u16) -> u16 {
+        match self {
+            System::Kv | System::Zk => nodes,
+            System::Chain => nodes + 1,
+        }
+    }
+
+    /// What member `i` of `members` is, for `cluster up` to print.
+    pub fn role(self, i: usize, members: usize) -> &'static str {
+        match self {
+            System::Chain if i + 1 == members => "manager",
+            _ => "node",
+        }
+    }
+
+    /// The system a cluster file names.
+    pub fn named(name: &str) -> Result<System, String> {
+        <System as clap::ValueEnum>::from_str(name, false)
+            .map_err(|_| format!("unknown system {name:?} (known: kv, zk, chain)"))
+    }
+
+    /// Runs `member` of the cluster until SIGINT or SIGTERM.
+    pub fn serve(self, config: &ClusterConfig, member: Member) -> Result<bool, String> {
+        match self {
+            System::Kv => {
+                let server: KvServer = (raft(config, &member).with_max_batch(KV_BATCH))
+                    .with_bug(bug(config, RaftBug::named)?);
+                member.serve(server, raft_status)
+            }
+            System::Zk => {
+                if let Some(bug) = &config.bug {
+                    return Err(format!(
+                        "zk runs no deliberate bug (the cluster file names {bug:?})"
+                    ));
+                }
+                let server = ZkServer::new(raft(config, &member).with_max_batch(ZK_BATCH))
+                    .with_session_timeout(Some(config.session_timeout()));
+                member.serve(server, zk_status)
+            }
+            System::Chain => {
+                let mut ids = config.ids();
+                let manager = ids.pop().ok_or("a chain needs a manager")?;
+                let beat = config.heartbeat();
+                if member.index() == ids.len() {
+                    let every = beat.start * CHAIN_CHECK_BEATS..beat.end * CHAIN_CHECK_BEATS;
+                    let detector = Some(Detector {
+                        every,
+                        misses: CHAIN_MISSES,
+                    });
+                    let server = ConfigManager {
+                        members: ids,
+                        detector,
+                    };
+                    return member.serve(server, manager_status);
+                }
+                let server = ChainNode {
+                    manager,
+                    members: ids,
+                    reads: ReadMode::Craq,
+                    halt: None,
+                    rejoin: None,
+                    heartbeat: Some(beat),
+                    copy_chunk: CHAIN_COPY_CHUNK,
+                    bug: bug(config, ChainBug::named)?,
+                };
+                member.serve(server, chain_status)
+            }
+        }
+    }
+
+    /// A first client command to try against a running cluster.
+    pub fn example(self) -> &'static str {
+        match self {
+            System::Kv => "coord kv put greeting hello",
+            System::Zk => "coord zk create /a hello",
+            System::Chain => "coord chain put greeting hello",
+        }
+    }
+}
+
+/// A Raft server for `member` with the cluster's timeouts and heartbeats on.
+fn raft<SM: StateMachine>(config: &ClusterConfig, member: &Member) -> RaftServer<SM> {
+    RaftServer::new(member.peer_ids(), config.election_timeout()).with_heartbeat(config.heartbeat())
+}
+
+/// The deliberate bug the cluster file names, if any, found by `named`.
+fn bug<B: std::fmt::Debug>(
+    config: &ClusterConfig,
+    named: fn(&str) -> Option<B>,
+) -> Result<Option<B>, String> {
+    let Some(name) = &config.bug else {
+        return Ok(None);
+    };
+    let bug = named(name).ok_or(format!("no {} bug named {name:?}", config.system))?;
+    tracing::warn!(?bug, "running with a deliberate bug");
+    Ok(Some(bug))
+}
+
+/// A Raft server's one-line status, as `coord stats` prints it.
+fn raft_status<SM: StateMachine>(state: &RaftState<SM>) -> String {
+    let role = match state.role {
+        Role::Follower { .. } => "follower",
+        Role::Candidate { .. } => "candidate",
+        Role::Leader(_) => "leader",
+    };
+    format!(
+        "role={role} term={} last={} commit={} applied={}",
+        state.term,
+        state.last_index(),
+        state.commit,
+        state.replica.applied
+    )
+}
+
+/// A znode server's status: Raft's, then the tree's zxid, the sessions the leader tracks,
+/// the watches held here and the calls waiting here for the log.
+fn zk_status(state: &ZkServerState) -> String {
+    format!(
+        "{} zxid={} sessions={} watches={} waiting={}",
+        raft_status(&state.raft),
+        state.tree().zxid(),
+        state.sessions.len(),
+        state.watches.len(),
+        state.waiting.len()
+    )
+}
+
+/// A chain node's status: its epoch, the chain's length, its history and how much of it
+/// is committed, and whether it is still joining (copying its predecessor's history).
+fn chain_status(state: &NodeState) -> String {
+    format!(
+        "epoch={} members={} len={} committed={} joining={}",
+        state.config.epoch,
+        state.config.members.len(),
+        state.history.len(),
+        state.committed,
+        state.is_joining()
+    )
+}
+
+/// The manager's status: the epoch and the chain, head first, by member id.
+fn manager_status(state: &ManagerState) -> String {
+    let members: Vec<String> = state.config.members.iter().map(|m| m.to_string()).collect();
+    format!("epoch={} chain={}", state.config.epoch, members.join(","))
+}
