@@ -1,5 +1,6 @@
 //! The runtime over real loopback sockets: a node obeys partition and heal commands from
-//! its operator, drops traffic from and to the peers cut off, and counts what it dropped.
+//! its operator, drops traffic from and to the peers cut off, and counts what it dropped;
+//! a timer fired from outside runs at once.
 
 use super::admin::command;
 use super::admit::Admit;
@@ -28,7 +29,8 @@ impl Admit for Note {
     }
 }
 
-/// An actor that passes every note it gets on to all its peers.
+/// An actor that passes every note it gets on to all its peers, and sends them note 0
+/// when its timer fires.
 struct Echo {
     peers: Vec<Id>,
 }
@@ -44,6 +46,10 @@ impl Actor for Echo {
 
     fn on_msg(&self, _id: Id, _state: &mut Cow<()>, _src: Id, msg: Note, o: &mut Out<Self>) {
         o.broadcast(&self.peers, &msg);
+    }
+
+    fn on_timeout(&self, _id: Id, _state: &mut Cow<()>, _timer: &(), o: &mut Out<Self>) {
+        o.broadcast(&self.peers, &Note(0));
     }
 }
 
@@ -84,8 +90,8 @@ impl Peer {
     }
 }
 
-/// Runs an [`Echo`] node whose peers are `peers` while `body` talks to it at its address.
-fn with_node(peers: &[&Peer], key: Option<ClusterKey>, body: impl FnOnce(SocketAddr)) {
+/// An [`Echo`] node whose peers are `peers`, started but not running, and its address.
+fn echo_node(peers: &[&Peer], key: Option<ClusterKey>) -> (Runtime<Echo>, SocketAddr) {
     let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let addr = loopback(&socket);
     drop(socket);
@@ -102,8 +108,13 @@ fn with_node(peers: &[&Peer], key: Option<ClusterKey>, body: impl FnOnce(SocketA
     let echo = Echo {
         peers: peers.iter().map(|p| p.id).collect(),
     };
-    let mut node = Runtime::start(echo, endpoint, |_| "echo".into()).unwrap();
-    let addr = SocketAddr::from(addr);
+    let node = Runtime::start(echo, endpoint, |_| "echo".into()).unwrap();
+    (node, SocketAddr::from(addr))
+}
+
+/// Runs an [`Echo`] node whose peers are `peers` while `body` talks to it at its address.
+fn with_node(peers: &[&Peer], key: Option<ClusterKey>, body: impl FnOnce(SocketAddr)) {
+    let (mut node, addr) = echo_node(peers, key);
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let running = scope.spawn(|| {
@@ -185,4 +196,14 @@ fn with_a_cluster_key_only_a_signed_command_is_obeyed() {
         let healed = obey(node, AdminCommand::Heal, Some(&key));
         assert_eq!(healed.stats.partitioned_in, 1);
     });
+}
+
+#[test]
+fn a_timer_fired_from_outside_runs_at_once_and_sends_what_it_sends() {
+    let b = Peer::new();
+    let (mut node, _) = echo_node(&[&b], None);
+    assert!(b.got_nothing());
+    node.fire(()).unwrap();
+    assert_eq!(b.receive(), 0);
+    assert_eq!(node.stats().timers_fired, 1);
 }
