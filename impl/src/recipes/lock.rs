@@ -20,7 +20,8 @@ use std::time::Duration;
 /// was missing), `Creating`, `Listing` (the scalable lock's children), `Checking` (an
 /// `exists` that leaves a watch), `Waiting` (for that watch). Holding: `Paused`, `Using`,
 /// `Holding`. Then `Releasing` and `Released`; `Lost` if the client's node vanished
-/// before it got the lock (its session expired).
+/// before it got the lock (its session expired); `Failed` if no node could be created
+/// there at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Phase {
     CreatingParent,
@@ -37,6 +38,9 @@ pub enum Phase {
     Releasing,
     Released,
     Lost,
+    /// Given up on an error no retry can mend (the lock node's parent is missing, or the
+    /// lock node is ephemeral and can have no children).
+    Failed(ZkError),
 }
 
 impl Phase {
@@ -169,6 +173,12 @@ fn on_released(state: &mut LockState, ret: &ZkRet) -> Next {
 /// client gives up (ZooKeeper's client would report the expiry).
 pub fn lost(state: &mut LockState) -> Next {
     state.phase = Phase::Lost;
+    Next::Done
+}
+
+/// The client's node cannot be created where the lock lives (`error`): the client gives up.
+pub fn failed(state: &mut LockState, error: ZkError) -> Next {
+    state.phase = Phase::Failed(error);
     Next::Done
 }
 

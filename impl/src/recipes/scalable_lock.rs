@@ -14,7 +14,7 @@
 //! A client finds its node in the children by its guid (its session id), not by the
 //! create's answer, so an answer lost with a connection would not lose the node.
 
-use super::lock::{lost, watch, Acquire, Hold, LockBug, LockState, Phase};
+use super::lock::{failed, lost, watch, Acquire, Hold, LockBug, LockState, Phase};
 use crate::znode::client::{Call, Next};
 use coord_specs::znode::build::{create, kids};
 use coord_specs::znode::{CreateMode, Path, SessionId, ZkError, ZkRet};
@@ -121,7 +121,9 @@ impl Acquire for ScalableLock {
         Next::Call(Call::plain(node))
     }
 
-    /// Created: list (a missing lock node is created first). Listed: hold or watch.
+    /// Created: list (a missing lock node is created first). Listed: hold or watch. A
+    /// node that cannot be created (no parent for the lock node, an ephemeral lock node)
+    /// ends the try as failed.
     fn on_answer(&self, state: &mut LockState, ret: &ZkRet) -> Option<Next> {
         Some(match (state.phase, ret) {
             (Phase::Creating, ZkRet::Created(_)) => self.list(state),
@@ -135,6 +137,7 @@ impl Acquire for ScalableLock {
             }
             (Phase::Creating, ZkRet::Err(ZkError::SessionExpired))
             | (Phase::Listing, ZkRet::Err(ZkError::NoNode)) => lost(state),
+            (Phase::Creating | Phase::CreatingParent, ZkRet::Err(error)) => failed(state, *error),
             (Phase::Listing, ZkRet::Children(names)) => self.on_children(state, names),
             _ => return None,
         })

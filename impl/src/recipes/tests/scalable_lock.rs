@@ -123,6 +123,22 @@ fn a_missing_lock_node_is_created_first() {
 }
 
 #[test]
+fn a_lock_node_that_cannot_be_made_or_hold_children_fails_the_try() {
+    let l = lock(use_now());
+    // The lock node's parent is missing.
+    let (mut state, _) = l.start();
+    let missing = ZkRet::Err(ZkError::NoNode);
+    l.on_return(&mut state, &missing);
+    assert_eq!(l.on_return(&mut state, &missing), Next::Done);
+    assert_eq!(state.phase, Phase::Failed(ZkError::NoNode));
+    // The lock node is ephemeral.
+    let (mut state, _) = l.start();
+    let ephemeral = ZkRet::Err(ZkError::NoChildrenForEphemerals);
+    assert_eq!(l.on_return(&mut state, &ephemeral), Next::Done);
+    assert_eq!(state.phase, Phase::Failed(ZkError::NoChildrenForEphemerals));
+}
+
+#[test]
 fn a_client_whose_node_vanished_has_lost() {
     let l = lock(use_now());
     let (mut state, _) = l.start();
