@@ -3,10 +3,12 @@
 
 use super::admin::command;
 use super::admit::Admit;
+use super::durable::Durable;
 use super::frame::{decode, decode_body, encode, ClusterKey, Kind, MAX_DATAGRAM};
 use super::partition::AdminCommand;
 use super::stats::StatsReply;
 use super::{Endpoint, Runtime};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
@@ -44,6 +46,42 @@ impl Actor for Echo {
 
     fn on_msg(&self, _id: Id, _state: &mut Cow<()>, _src: Id, msg: Note, o: &mut Out<Self>) {
         o.broadcast(&self.peers, &msg);
+    }
+}
+
+/// An actor that answers each note with whether its timer, set for a second when it
+/// starts, has fired; note 0 holds the node past that second, as a process paused by the
+/// operating system is held, while the next note waits in its socket.
+struct Gate {
+    peers: Vec<Id>,
+}
+
+/// [`Gate`]'s one timer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Close;
+
+impl Actor for Gate {
+    type Msg = Note;
+    type State = bool;
+    type Timer = Close;
+    type Random = ();
+    type Storage = ();
+
+    fn on_start(&self, _id: Id, _storage: &Option<()>, o: &mut Out<Self>) -> bool {
+        o.set_timer(Close, Duration::from_secs(1)..Duration::from_secs(1));
+        false
+    }
+
+    fn on_msg(&self, _id: Id, closed: &mut Cow<bool>, _src: Id, note: Note, o: &mut Out<Self>) {
+        let reply = Note(u64::from(**closed));
+        if note.0 == 0 {
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        o.broadcast(&self.peers, &reply);
+    }
+
+    fn on_timeout(&self, _id: Id, closed: &mut Cow<bool>, _timer: &Close, _o: &mut Out<Self>) {
+        *closed.to_mut() = true;
     }
 }
 
@@ -86,6 +124,20 @@ impl Peer {
 
 /// Runs an [`Echo`] node whose peers are `peers` while `body` talks to it at its address.
 fn with_node(peers: &[&Peer], key: Option<ClusterKey>, body: impl FnOnce(SocketAddr)) {
+    let echo = Echo {
+        peers: peers.iter().map(|p| p.id).collect(),
+    };
+    with_actor(echo, peers, key, body)
+}
+
+/// Runs `actor` as a node whose peers are `peers` while `body` talks to it at its address.
+fn with_actor<A>(actor: A, peers: &[&Peer], key: Option<ClusterKey>, body: impl FnOnce(SocketAddr))
+where
+    A: Actor,
+    A::Msg: Admit + Serialize + DeserializeOwned,
+    A::Storage: Durable,
+    Runtime<A>: Send,
+{
     let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let addr = loopback(&socket);
     drop(socket);
@@ -99,10 +151,7 @@ fn with_node(peers: &[&Peer], key: Option<ClusterKey>, body: impl FnOnce(SocketA
         key,
         data: None,
     };
-    let echo = Echo {
-        peers: peers.iter().map(|p| p.id).collect(),
-    };
-    let mut node = Runtime::start(echo, endpoint, |_| "echo".into()).unwrap();
+    let mut node = Runtime::start(actor, endpoint, |_| "test node".into()).unwrap();
     let addr = SocketAddr::from(addr);
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
@@ -163,6 +212,21 @@ fn a_partitioned_node_drops_traffic_from_and_to_the_cut_peers_until_healed() {
 
         b.send(node, 4, None);
         assert_eq!((b.receive(), d.receive()), (4, 4));
+    });
+}
+
+#[test]
+fn a_timer_that_came_due_while_a_datagram_waited_fires_before_it_is_handled() {
+    let b = Peer::new();
+    with_actor(Gate { peers: vec![b.id] }, &[&b], None, |node| {
+        b.send(node, 0, None);
+        b.send(node, 1, None);
+        assert_eq!(b.receive(), 0, "note 0 is handled before its timer is due");
+        assert_eq!(
+            b.receive(),
+            1,
+            "the timer, due by then, fired before note 1"
+        );
     });
 }
 
