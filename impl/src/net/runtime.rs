@@ -282,6 +282,11 @@ where
         src: SocketAddr,
         observe: &mut impl FnMut(Id, &A::Msg),
     ) {
+        // A timer whose deadline passed while the datagram waited fires first, as it
+        // would have had the process not been held up (a pause, a slow batch): a lease
+        // that ran out while a node was stopped must be over before it answers anyone.
+        let now = Instant::now();
+        while self.fire_due_timer(now) {}
         self.stats.bytes_in += bytes.len() as u64;
         let frame = match decode(bytes, self.key.as_ref()) {
             Ok(frame) => frame,

@@ -1,13 +1,16 @@
 //! The runtime over real loopback sockets: a node obeys partition and heal commands from
 //! its operator, drops traffic from and to the peers cut off, and counts what it dropped;
-//! a timer fired from outside runs at once.
+//! a timer that came due while a datagram waited fires first; a timer fired from outside
+//! runs at once.
 
 use super::admin::command;
 use super::admit::Admit;
+use super::durable::Durable;
 use super::frame::{decode, decode_body, encode, ClusterKey, Kind, MAX_DATAGRAM};
 use super::partition::AdminCommand;
 use super::stats::StatsReply;
 use super::{Endpoint, Runtime};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
@@ -53,6 +56,42 @@ impl Actor for Echo {
     }
 }
 
+/// An actor that answers each note with whether its timer, set for a second when it
+/// starts, has fired; note 0 holds the node past that second, as a process paused by the
+/// operating system is held, while the next note waits in its socket.
+struct Gate {
+    peers: Vec<Id>,
+}
+
+/// [`Gate`]'s one timer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Close;
+
+impl Actor for Gate {
+    type Msg = Note;
+    type State = bool;
+    type Timer = Close;
+    type Random = ();
+    type Storage = ();
+
+    fn on_start(&self, _id: Id, _storage: &Option<()>, o: &mut Out<Self>) -> bool {
+        o.set_timer(Close, Duration::from_secs(1)..Duration::from_secs(1));
+        false
+    }
+
+    fn on_msg(&self, _id: Id, closed: &mut Cow<bool>, _src: Id, note: Note, o: &mut Out<Self>) {
+        let reply = Note(u64::from(**closed));
+        if note.0 == 0 {
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        o.broadcast(&self.peers, &reply);
+    }
+
+    fn on_timeout(&self, _id: Id, closed: &mut Cow<bool>, _timer: &Close, _o: &mut Out<Self>) {
+        *closed.to_mut() = true;
+    }
+}
+
 /// A peer played by the test: a socket on loopback and the id derived from it.
 struct Peer {
     socket: UdpSocket,
@@ -90,8 +129,25 @@ impl Peer {
     }
 }
 
-/// An [`Echo`] node whose peers are `peers`, started but not running, and its address.
-fn echo_node(peers: &[&Peer], key: Option<ClusterKey>) -> (Runtime<Echo>, SocketAddr) {
+/// Runs an [`Echo`] node whose peers are `peers` while `body` talks to it at its address.
+fn with_node(peers: &[&Peer], key: Option<ClusterKey>, body: impl FnOnce(SocketAddr)) {
+    with_actor(echo(peers), peers, key, body)
+}
+
+/// An [`Echo`] to `peers`.
+fn echo(peers: &[&Peer]) -> Echo {
+    Echo {
+        peers: peers.iter().map(|p| p.id).collect(),
+    }
+}
+
+/// `actor` as a node whose peers are `peers`, started but not running, and its address.
+fn start_actor<A>(actor: A, peers: &[&Peer], key: Option<ClusterKey>) -> (Runtime<A>, SocketAddr)
+where
+    A: Actor,
+    A::Msg: Admit + Serialize + DeserializeOwned,
+    A::Storage: Durable,
+{
     let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let addr = loopback(&socket);
     drop(socket);
@@ -105,16 +161,19 @@ fn echo_node(peers: &[&Peer], key: Option<ClusterKey>) -> (Runtime<Echo>, Socket
         key,
         data: None,
     };
-    let echo = Echo {
-        peers: peers.iter().map(|p| p.id).collect(),
-    };
-    let node = Runtime::start(echo, endpoint, |_| "echo".into()).unwrap();
+    let node = Runtime::start(actor, endpoint, |_| "test node".into()).unwrap();
     (node, SocketAddr::from(addr))
 }
 
-/// Runs an [`Echo`] node whose peers are `peers` while `body` talks to it at its address.
-fn with_node(peers: &[&Peer], key: Option<ClusterKey>, body: impl FnOnce(SocketAddr)) {
-    let (mut node, addr) = echo_node(peers, key);
+/// Runs `actor` as a node whose peers are `peers` while `body` talks to it at its address.
+fn with_actor<A>(actor: A, peers: &[&Peer], key: Option<ClusterKey>, body: impl FnOnce(SocketAddr))
+where
+    A: Actor,
+    A::Msg: Admit + Serialize + DeserializeOwned,
+    A::Storage: Durable,
+    Runtime<A>: Send,
+{
+    let (mut node, addr) = start_actor(actor, peers, key);
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let running = scope.spawn(|| {
@@ -178,6 +237,21 @@ fn a_partitioned_node_drops_traffic_from_and_to_the_cut_peers_until_healed() {
 }
 
 #[test]
+fn a_timer_that_came_due_while_a_datagram_waited_fires_before_it_is_handled() {
+    let b = Peer::new();
+    with_actor(Gate { peers: vec![b.id] }, &[&b], None, |node| {
+        b.send(node, 0, None);
+        b.send(node, 1, None);
+        assert_eq!(b.receive(), 0, "note 0 is handled before its timer is due");
+        assert_eq!(
+            b.receive(),
+            1,
+            "the timer, due by then, fired before note 1"
+        );
+    });
+}
+
+#[test]
 fn with_a_cluster_key_only_a_signed_command_is_obeyed() {
     let key = ClusterKey::new("secret");
     let b = Peer::new();
@@ -201,7 +275,7 @@ fn with_a_cluster_key_only_a_signed_command_is_obeyed() {
 #[test]
 fn a_timer_fired_from_outside_runs_at_once_and_sends_what_it_sends() {
     let b = Peer::new();
-    let (mut node, _) = echo_node(&[&b], None);
+    let (mut node, _) = start_actor(echo(&[&b]), &[&b], None);
     assert!(b.got_nothing());
     node.fire(()).unwrap();
     assert_eq!(b.receive(), 0);
