@@ -10,6 +10,7 @@ mod counter;
 mod explore;
 mod history;
 mod kv;
+mod lock;
 mod logging;
 mod node;
 mod nodes;
@@ -66,6 +67,9 @@ enum Command {
     /// The counter recipe on a running zk cluster.
     #[command(subcommand)]
     Counter(counter::CounterCommand),
+    /// The scalable lock recipe on a running zk cluster.
+    #[command(subcommand)]
+    Lock(lock::LockCommand),
     /// Print a running node's status and counters.
     Stats(stats::StatsArgs),
     /// Measure a running cluster's throughput and latency.
@@ -144,6 +148,7 @@ fn main() -> ExitCode {
         Command::Chain(command) => chain::run(&command),
         Command::Zk(command) => zk::run(&command),
         Command::Counter(command) => counter::run(&command),
+        Command::Lock(command) => lock::run(&command),
         Command::Stats(args) => stats::run(&args),
         Command::Bench(command) => bench::run(&command),
         Command::History(args) => history::run(&args),

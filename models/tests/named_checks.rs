@@ -81,6 +81,13 @@ named_checks! {
     znode_bug_ignore_version => "znode-bug-ignore-version",
     znode_bug_keep_ephemerals => "znode-bug-keep-ephemerals",
     znode_bug_early_watch => "znode-bug-early-watch",
+    lock_scalable => "lock-scalable",
+    lock_basic => "lock-basic",
+    lock_no_fencing => "lock-no-fencing",
+    election => "election",
+    lock_bug_watch_lowest => "lock-bug-watch-lowest",
+    lock_bug_no_recheck => "lock-bug-no-recheck",
+    znode_bug_watches_outlive_session => "znode-bug-watches-outlive-session",
 }
 
 #[test]

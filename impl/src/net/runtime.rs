@@ -254,13 +254,26 @@ where
         let Some(timer) = due else {
             return false;
         };
+        self.fire_timer(timer);
+        true
+    }
+
+    /// Fires `timer` now, whether it is set or not, and sends what the actor sends: how
+    /// whoever runs an actor wakes it from outside (a command line lock holder told to
+    /// release). An error means a save failed, as in [`Runtime::run`].
+    pub fn fire(&mut self, timer: A::Timer) -> io::Result<()> {
+        let _entered = self.span.clone().entered();
+        self.fire_timer(timer);
+        self.flush()
+    }
+
+    fn fire_timer(&mut self, timer: A::Timer) {
         self.timers.remove(&timer);
         self.stats.timers_fired += 1;
         tracing::trace!(?timer, "timer fired");
         let id = self.id;
         self.step(|actor, state, out| actor.on_timeout(id, state, &timer, out));
         self.resolve_randoms();
-        true
     }
 
     fn on_datagram(

@@ -1,5 +1,7 @@
 //! The runtime over real loopback sockets: a node obeys partition and heal commands from
-//! its operator, drops traffic from and to the peers cut off, and counts what it dropped.
+//! its operator, drops traffic from and to the peers cut off, and counts what it dropped;
+//! a timer that came due while a datagram waited fires first; a timer fired from outside
+//! runs at once.
 
 use super::admin::command;
 use super::admit::Admit;
@@ -30,7 +32,8 @@ impl Admit for Note {
     }
 }
 
-/// An actor that passes every note it gets on to all its peers.
+/// An actor that passes every note it gets on to all its peers, and sends them note 0
+/// when its timer fires.
 struct Echo {
     peers: Vec<Id>,
 }
@@ -46,6 +49,10 @@ impl Actor for Echo {
 
     fn on_msg(&self, _id: Id, _state: &mut Cow<()>, _src: Id, msg: Note, o: &mut Out<Self>) {
         o.broadcast(&self.peers, &msg);
+    }
+
+    fn on_timeout(&self, _id: Id, _state: &mut Cow<()>, _timer: &(), o: &mut Out<Self>) {
+        o.broadcast(&self.peers, &Note(0));
     }
 }
 
@@ -124,19 +131,22 @@ impl Peer {
 
 /// Runs an [`Echo`] node whose peers are `peers` while `body` talks to it at its address.
 fn with_node(peers: &[&Peer], key: Option<ClusterKey>, body: impl FnOnce(SocketAddr)) {
-    let echo = Echo {
-        peers: peers.iter().map(|p| p.id).collect(),
-    };
-    with_actor(echo, peers, key, body)
+    with_actor(echo(peers), peers, key, body)
 }
 
-/// Runs `actor` as a node whose peers are `peers` while `body` talks to it at its address.
-fn with_actor<A>(actor: A, peers: &[&Peer], key: Option<ClusterKey>, body: impl FnOnce(SocketAddr))
+/// An [`Echo`] to `peers`.
+fn echo(peers: &[&Peer]) -> Echo {
+    Echo {
+        peers: peers.iter().map(|p| p.id).collect(),
+    }
+}
+
+/// `actor` as a node whose peers are `peers`, started but not running, and its address.
+fn start_actor<A>(actor: A, peers: &[&Peer], key: Option<ClusterKey>) -> (Runtime<A>, SocketAddr)
 where
     A: Actor,
     A::Msg: Admit + Serialize + DeserializeOwned,
     A::Storage: Durable,
-    Runtime<A>: Send,
 {
     let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let addr = loopback(&socket);
@@ -151,8 +161,19 @@ where
         key,
         data: None,
     };
-    let mut node = Runtime::start(actor, endpoint, |_| "test node".into()).unwrap();
-    let addr = SocketAddr::from(addr);
+    let node = Runtime::start(actor, endpoint, |_| "test node".into()).unwrap();
+    (node, SocketAddr::from(addr))
+}
+
+/// Runs `actor` as a node whose peers are `peers` while `body` talks to it at its address.
+fn with_actor<A>(actor: A, peers: &[&Peer], key: Option<ClusterKey>, body: impl FnOnce(SocketAddr))
+where
+    A: Actor,
+    A::Msg: Admit + Serialize + DeserializeOwned,
+    A::Storage: Durable,
+    Runtime<A>: Send,
+{
+    let (mut node, addr) = start_actor(actor, peers, key);
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let running = scope.spawn(|| {
@@ -249,4 +270,14 @@ fn with_a_cluster_key_only_a_signed_command_is_obeyed() {
         let healed = obey(node, AdminCommand::Heal, Some(&key));
         assert_eq!(healed.stats.partitioned_in, 1);
     });
+}
+
+#[test]
+fn a_timer_fired_from_outside_runs_at_once_and_sends_what_it_sends() {
+    let b = Peer::new();
+    let (mut node, _) = start_actor(echo(&[&b]), &[&b], None);
+    assert!(b.got_nothing());
+    node.fire(()).unwrap();
+    assert_eq!(b.receive(), 0);
+    assert_eq!(node.stats().timers_fired, 1);
 }
