@@ -96,8 +96,12 @@ impl System {
                 let mut ids = config.ids();
                 let manager = ids.pop().ok_or("a chain needs a manager")?;
                 let beat = config.heartbeat();
+                let every = beat.start * CHAIN_CHECK_BEATS..beat.end * CHAIN_CHECK_BEATS;
+                // The detector removes a member no sooner than `misses - 1` checks after
+                // its last heartbeat arrived; a lease runs half of that from when the
+                // heartbeat left, the other half a margin for clocks that run apart.
+                let lease = every.start * (CHAIN_MISSES - 1) / 2;
                 if member.index() == ids.len() {
-                    let every = beat.start * CHAIN_CHECK_BEATS..beat.end * CHAIN_CHECK_BEATS;
                     let detector = Some(Detector {
                         every,
                         misses: CHAIN_MISSES,
@@ -115,6 +119,7 @@ impl System {
                     halt: None,
                     rejoin: None,
                     heartbeat: Some(beat),
+                    lease: Some(lease..lease),
                     copy_chunk: CHAIN_COPY_CHUNK,
                     bug: bug(config, ChainBug::named)?,
                 };

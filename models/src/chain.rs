@@ -131,6 +131,7 @@ impl ChainCfg {
                 reads: self.reads,
                 halt: Some(model_timeout()),
                 heartbeat: None,
+                lease: None,
                 rejoin: self.rejoin.then(model_timeout),
                 copy_chunk: usize::MAX,
                 bug: self.bug,

@@ -6,7 +6,9 @@
 //! - [`store`]: what a history means: the map after a prefix, CRAQ's clean/dirty keys.
 //! - [`node`]: the chain node actor: update propagation, acknowledgements, reads.
 //! - [`manager`]: the configuration manager, a deterministic state machine of membership.
+//! - [`lease`]: a node's read lease from the manager at run time.
 
+pub mod lease;
 pub mod manager;
 pub mod node;
 pub mod store;

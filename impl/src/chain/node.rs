@@ -6,6 +6,7 @@
 //! its history is committed (its "sent" list is the rest). The history and configuration
 //! are saved with `o.save(..)` before any message that depends on them.
 
+use super::lease::Lease;
 use super::store::{advance, latest, note, History, View};
 use super::types::{ChainStorage, Config, Msg, Update};
 use crate::bug::NamedBug;
@@ -51,6 +52,9 @@ pub enum ChainBug {
     /// comes after it, so updates the chain never committed (a head's write it had not
     /// forwarded) stay in its history and it commits them as the new tail.
     KeepStale,
+    /// At run time, reads are answered without a lease: a node the manager removed while
+    /// it was paused or cut off answers from a history the chain has moved past.
+    NoLease,
 }
 
 impl NamedBug for ChainBug {
@@ -59,6 +63,7 @@ impl NamedBug for ChainBug {
         ("no-resend", ChainBug::NoResend),
         ("early-reply", ChainBug::EarlyReply),
         ("keep-stale", ChainBug::KeepStale),
+        ("no-lease", ChainBug::NoLease),
     ];
 }
 
@@ -72,6 +77,8 @@ pub enum ChainTimer {
     Rejoin,
     /// At run time: send the manager a heartbeat.
     Beat,
+    /// At run time: the lease asked for by heartbeat `n` runs out.
+    LeaseEnd(u64),
 }
 
 /// A chain node's configuration.
@@ -91,6 +98,10 @@ pub struct ChainNode {
     /// How often to send the manager a heartbeat, or `None` for never (the models, where
     /// failures are reported by the failing node itself).
     pub heartbeat: Option<Range<Duration>>,
+    /// How long a lease runs from the heartbeat that asked for it: shorter than the
+    /// manager's detector takes to remove a silent member. `None` in the models, where no
+    /// node is removed while it runs, and reads need no lease.
+    pub lease: Option<Range<Duration>>,
     /// The most updates in one `Copy` message (a datagram's worth at run time).
     pub copy_chunk: usize,
     pub bug: Option<ChainBug>,
@@ -123,6 +134,8 @@ pub struct NodeState {
     /// it failed, which the copy replaces. A joining node serves nothing, commits nothing
     /// and forwards nothing until its copy is complete.
     pub copied: Option<usize>,
+    /// At run time: the read lease from the manager.
+    pub lease: Lease,
 }
 
 impl NodeState {
@@ -139,6 +152,7 @@ impl NodeState {
             synced: true,
             halted: false,
             copied: None,
+            lease: Lease::default(),
         }
     }
 
@@ -372,6 +386,47 @@ impl ChainNode {
         o.send(self.manager, Msg::Join);
     }
 
+    /// A node starts again from what it stored, as a restarted process does, and joins:
+    /// after a halt in the models, or at run time once it learns the manager removed it
+    /// (it was silent too long: paused, cut off). Its heartbeats and their timers go on.
+    fn rejoin(&self, state: &mut NodeState, o: &mut Out<Self>) {
+        let lease = std::mem::take(&mut state.lease);
+        let stored = (state.config.clone(), state.history.clone(), state.cuts);
+        *state = NodeState::recovered(stored.0, stored.1, stored.2);
+        state.lease = lease;
+        self.join(state, o);
+    }
+
+    /// The manager's answer to a heartbeat. A node it names a member in the node's epoch
+    /// (after adopting a newer one) holds a lease; a node it no longer names, unless it is
+    /// joining already, was removed while it ran, and joins again at the tail.
+    fn on_lease(
+        &self,
+        me: Id,
+        state: &mut Cow<NodeState>,
+        beat: u64,
+        config: Config,
+        o: &mut Out<Self>,
+    ) {
+        if config.epoch < state.config.epoch || state.is_joining() {
+            return;
+        }
+        if !config.members.contains(&me) {
+            return self.rejoin(state.to_mut(), o);
+        }
+        let state = state.to_mut();
+        if config.epoch > state.config.epoch {
+            self.install(me, state, config, o);
+        }
+        state.lease.grant(beat);
+    }
+
+    /// Whether this node may answer a read from its own state: always in the models, and
+    /// at run time while it holds a lease.
+    fn may_read(&self, state: &NodeState) -> bool {
+        self.lease.is_none() || state.lease.holds() || self.has_bug(ChainBug::NoLease)
+    }
+
     /// A client's request: writes at the head, reads where the read mode allows;
     /// anywhere else the client is sent to the right node.
     fn on_request(
@@ -387,6 +442,9 @@ impl ChainNode {
             return;
         }
         if op.is_read() {
+            if !self.may_read(state) {
+                return;
+            }
             return self.on_read(me, state, client, seq, op, o);
         }
         if !state.is_head(me) {
@@ -485,7 +543,7 @@ impl ChainNode {
             }
             Msg::Query {
                 client, seq, op, ..
-            } if state.is_tail(me) => {
+            } if state.is_tail(me) && self.may_read(state) => {
                 let config = state.config.clone();
                 let upto = state.committed;
                 o.send(
@@ -553,7 +611,8 @@ impl Actor for ChainNode {
             Msg::Client(ClientMsg::Request { seq, op }) => {
                 self.on_request(me, state, src, seq, op, o)
             }
-            Msg::Client(_) | Msg::Halted | Msg::Alive | Msg::Join => {}
+            Msg::Lease { beat, config } => self.on_lease(me, state, beat, config, o),
+            Msg::Client(_) | Msg::Halted | Msg::Alive { .. } | Msg::Join => {}
             peer => self.on_peer(me, state, src, peer, o),
         }
     }
@@ -583,18 +642,18 @@ impl Actor for ChainNode {
                 }
                 o.send(self.manager, Msg::Halted);
             }
-            ChainTimer::Rejoin if state.halted => {
-                let stored = (state.config.clone(), state.history.clone(), state.cuts);
-                let state = state.to_mut();
-                *state = NodeState::recovered(stored.0, stored.1, stored.2);
-                self.join(state, o);
-            }
+            ChainTimer::Rejoin if state.halted => self.rejoin(state.to_mut(), o),
             ChainTimer::Beat => {
-                if let Some(beat) = &self.heartbeat {
-                    o.set_timer(ChainTimer::Beat, beat.clone());
+                if let Some(every) = &self.heartbeat {
+                    o.set_timer(ChainTimer::Beat, every.clone());
                 }
-                o.send(self.manager, Msg::Alive);
+                let beat = state.to_mut().lease.ask();
+                if let Some(lease) = &self.lease {
+                    o.set_timer(ChainTimer::LeaseEnd(beat), lease.clone());
+                }
+                o.send(self.manager, Msg::Alive { beat });
             }
+            ChainTimer::LeaseEnd(beat) => state.to_mut().lease.expire(*beat),
             ChainTimer::Halt | ChainTimer::Rejoin => {}
         }
     }
