@@ -65,6 +65,7 @@ impl NamedBug for ChainBug {
         ("keep-stale", ChainBug::KeepStale),
         ("no-lease", ChainBug::NoLease),
     ];
+    const RUN_TIME_ONLY: &'static [&'static str] = &["no-lease"];
 }
 
 /// The node's timers in the models: fail-stop (the paper's failure model) and the
