@@ -4,7 +4,7 @@
 //! system is a variant and an arm in each match below, plus its client commands.
 
 use crate::node::Member;
-use coord::chain::{ChainNode, ConfigManager, Detector, ManagerState, NodeState, ReadMode};
+use coord::chain::{ChainNode, ConfigManager, Detector, Links, ManagerState, NodeState, ReadMode};
 use coord::net::config::ClusterConfig;
 use coord::raft::{RaftServer, RaftState, Role, StateMachine};
 use coord::znode::{ZkServer, ZkServerState};
@@ -25,6 +25,10 @@ const CHAIN_COPY_CHUNK: usize = 64;
 const CHAIN_CHECK_BEATS: u32 = 5;
 /// ...and removes a member silent for this many checks in a row.
 const CHAIN_MISSES: u32 = 3;
+/// UDP may lose a message: a chain node says again what it holds (or, joining, asks
+/// again for its copy or its place) every this many heartbeat periods, and the manager
+/// publishes its configuration again at every check.
+const CHAIN_RESEND_BEATS: u32 = 5;
 
 /// A system that `coord cluster up` and `coord node` run.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,15 +91,16 @@ impl System {
                 let mut ids = config.ids();
                 let manager = ids.pop().ok_or("a chain needs a manager")?;
                 let beat = config.heartbeat();
+                let beats = |n: u32| beat.start * n..beat.end * n;
                 if member.index() == ids.len() {
-                    let every = beat.start * CHAIN_CHECK_BEATS..beat.end * CHAIN_CHECK_BEATS;
-                    let detector = Some(Detector {
-                        every,
-                        misses: CHAIN_MISSES,
-                    });
+                    let every = beats(CHAIN_CHECK_BEATS);
                     let server = ConfigManager {
                         members: ids,
-                        detector,
+                        republish: Some(every.clone()),
+                        detector: Some(Detector {
+                            every,
+                            misses: CHAIN_MISSES,
+                        }),
                     };
                     return member.serve(server, manager_status);
                 }
@@ -105,6 +110,9 @@ impl System {
                     reads: ReadMode::Craq,
                     halt: None,
                     rejoin: None,
+                    links: Links::Lossy {
+                        resend: beats(CHAIN_RESEND_BEATS),
+                    },
                     heartbeat: Some(beat),
                     copy_chunk: CHAIN_COPY_CHUNK,
                     bug: None,
