@@ -47,6 +47,17 @@ pub struct Target {
 }
 
 impl Target {
+    /// The servers at `members`, as `coord test` talks to the cluster it started (it
+    /// bounds each client's run itself).
+    pub fn of_members(members: Vec<SocketAddrV4>, cluster_key: Option<String>) -> Self {
+        Target {
+            cluster: members,
+            config: None,
+            cluster_key,
+            timeout: 0.0,
+        }
+    }
+
     /// The cluster of `system` this target names: its config file (which must run
     /// `system`), or the given or default addresses with the default timeouts.
     pub fn resolve(&self, system: System) -> Result<Cluster, String> {

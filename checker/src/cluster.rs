@@ -1,16 +1,14 @@
 //! `coord cluster up`: a local cluster of real `coord node` processes on 127.0.0.1, in the
 //! foreground until Ctrl-C, when every node is stopped.
 
+use crate::nodes::Nodes;
 use crate::system::System;
 use coord::net::config::ClusterConfig;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// How long a node may take to stop after SIGTERM before it is killed.
-const GRACE: Duration = Duration::from_secs(3);
 /// Where a cluster listens unless told otherwise; clients look there by default.
 pub const DEFAULT_BASE_PORT: u16 = 7100;
 pub const DEFAULT_NODES: u16 = 3;
@@ -43,13 +41,7 @@ pub struct UpArgs {
 
 pub fn run(command: &ClusterCommand) -> Result<bool, String> {
     let ClusterCommand::Up(args) = command;
-    let data = args.data.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("coord-cluster-{}", std::process::id()))
-    });
-    std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
-    let data = data
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", data.display()))?;
+    let data = data_dir(args.data.as_deref(), "cluster")?;
     let members = local_members(args.base_port, args.system.members(args.nodes))?;
     let config = ClusterConfig::new(args.system.name(), members.clone(), data.clone());
     let config_path = data.join("cluster.json");
@@ -60,25 +52,11 @@ pub fn run(command: &ClusterCommand) -> Result<bool, String> {
         let _ = tx.send(());
     })
     .map_err(|e| format!("cannot handle signals: {e}"))?;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find coord itself: {e}"))?;
-    let mut nodes = Nodes(Vec::new());
+    let mut nodes = Nodes::new(&config_path, members.len(), args.cluster_key.clone(), None)?;
     for (i, addr) in members.iter().enumerate() {
-        let mut command = Command::new(&exe);
-        command
-            .arg("node")
-            .arg("--config")
-            .arg(&config_path)
-            .arg("--id")
-            .arg(i.to_string());
-        if let Some(key) = &args.cluster_key {
-            command.arg("--cluster-key").arg(key);
-        }
-        let child = command
-            .spawn()
-            .map_err(|e| format!("cannot start node {i}: {e}"))?;
+        let pid = nodes.start(i)?;
         let role = args.system.role(i, members.len());
-        println!("{role} {i}: {addr} (pid {})", child.id());
-        nodes.0.push(child);
+        println!("{role} {i}: {addr} (pid {pid})");
     }
     println!("config: {}", config_path.display());
     println!("data:   {}", data.display());
@@ -96,13 +74,10 @@ pub fn run(command: &ClusterCommand) -> Result<bool, String> {
         if rx.recv_timeout(Duration::from_millis(500)).is_ok() {
             break;
         }
-        for (i, node) in nodes.0.iter_mut().enumerate() {
-            if let Ok(Some(status)) = node.try_wait() {
-                eprintln!("node {i} exited ({status}); the others keep running");
-            }
+        for (i, status) in nodes.reap() {
+            eprintln!("node {i} exited ({status}); the others keep running");
         }
-        nodes.0.retain_mut(|n| matches!(n.try_wait(), Ok(None)));
-        if nodes.0.is_empty() {
+        if (0..nodes.len()).all(|i| !nodes.running(i)) {
             return Err("every node has exited".into());
         }
     }
@@ -121,22 +96,13 @@ pub fn local_members(base: u16, nodes: u16) -> Result<Vec<SocketAddrV4>, String>
         .collect()
 }
 
-/// The node processes; dropping it stops them (SIGTERM, then SIGKILL after a grace time).
-struct Nodes(Vec<Child>);
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for node in &self.0 {
-            // SAFETY: kill(2) on a child's pid has no memory effects.
-            unsafe { libc::kill(node.id() as libc::pid_t, libc::SIGTERM) };
-        }
-        let deadline = Instant::now() + GRACE;
-        for node in &mut self.0 {
-            while matches!(node.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = node.kill();
-            let _ = node.wait();
-        }
-    }
+/// The directory `given`, or a new one named `coord-WHAT-PID` in the temp dir: created,
+/// and as an absolute path (the nodes resolve it from the config file).
+pub fn data_dir(given: Option<&Path>, what: &str) -> Result<PathBuf, String> {
+    let pid = std::process::id();
+    let dir = (given.map(Path::to_path_buf))
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("coord-{what}-{pid}")));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    dir.canonicalize()
+        .map_err(|e| format!("{}: {e}", dir.display()))
 }

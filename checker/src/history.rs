@@ -9,6 +9,7 @@ use coord_specs::history::{check, History, HistorySpec, Verdict};
 use coord_specs::jepsen_kv::JepsenKvSpec;
 use coord_specs::kv::KvSpec;
 use coord_specs::register::RegisterSpec;
+use coord_specs::znode::data::ZnodeDataSpec;
 use coord_specs::znode::ZnodeSpec;
 use serde::de::DeserializeOwned;
 use std::path::PathBuf;
@@ -49,6 +50,8 @@ enum SpecArg {
     JepsenKv,
     /// ZooKeeper's znode tree.
     Znode,
+    /// The znode tree, its results compared without zxids (as `coord test zk` checks).
+    ZnodeData,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -84,6 +87,7 @@ fn run_check(args: &CheckArgs) -> Result<bool, String> {
         (Format::Json, Some(SpecArg::Register)) => json_verdict::<RegisterSpec>(&text),
         (Format::Json, Some(SpecArg::JepsenKv)) => json_verdict::<JepsenKvSpec>(&text),
         (Format::Json, Some(SpecArg::Znode)) => json_verdict::<ZnodeSpec>(&text),
+        (Format::Json, Some(SpecArg::ZnodeData)) => json_verdict::<ZnodeDataSpec>(&text),
         (Format::Json, None) => return Err(format!("{name}: a JSON history needs --spec")),
         (Format::JepsenEdn, None | Some(SpecArg::JepsenKv)) => {
             verdict::<JepsenKvSpec>(jepsen_edn(&text))

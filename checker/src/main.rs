@@ -10,10 +10,13 @@ mod counter;
 mod explore;
 mod history;
 mod kv;
+mod lock;
 mod logging;
 mod node;
+mod nodes;
 mod stats;
 mod system;
+mod test;
 mod zk;
 
 use clap::{Parser, Subcommand};
@@ -64,6 +67,9 @@ enum Command {
     /// The counter recipe on a running zk cluster.
     #[command(subcommand)]
     Counter(counter::CounterCommand),
+    /// The scalable lock recipe on a running zk cluster.
+    #[command(subcommand)]
+    Lock(lock::LockCommand),
     /// Print a running node's status and counters.
     Stats(stats::StatsArgs),
     /// Measure a running cluster's throughput and latency.
@@ -71,6 +77,9 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Check recorded client histories for linearizability, or benchmark that checker.
     History(history::HistoryArgs),
+    /// Test a real cluster under faults (kill, restart, partition): record what clients
+    /// see, read back every acknowledged write, and check the history.
+    Test(test::TestArgs),
 }
 
 /// Size overrides shared by `check` and `explore`.
@@ -139,9 +148,11 @@ fn main() -> ExitCode {
         Command::Chain(command) => chain::run(&command),
         Command::Zk(command) => zk::run(&command),
         Command::Counter(command) => counter::run(&command),
+        Command::Lock(command) => lock::run(&command),
         Command::Stats(args) => stats::run(&args),
         Command::Bench(command) => bench::run(&command),
         Command::History(args) => history::run(&args),
+        Command::Test(args) => test::run(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

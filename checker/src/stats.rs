@@ -17,6 +17,14 @@ pub fn run(args: &StatsArgs) -> Result<bool, String> {
     let timeout = Duration::from_secs_f64(args.timeout);
     let reply = request_stats(args.addr, timeout).map_err(|e| format!("{}: {e}", args.addr))?;
     println!("status {}", reply.status);
+    if !reply.partitioned_from.is_empty() {
+        let peers: Vec<String> = reply
+            .partitioned_from
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        println!("partitioned from {}", peers.join(" "));
+    }
     print!("{}", reply.stats);
     Ok(true)
 }

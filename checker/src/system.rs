@@ -4,9 +4,12 @@
 //! system is a variant and an arm in each match below, plus its client commands.
 
 use crate::node::Member;
-use coord::chain::{ChainNode, ConfigManager, Detector, Links, ManagerState, NodeState, ReadMode};
+use coord::bug::NamedBug;
+use coord::chain::{
+    ChainBug, ChainNode, ConfigManager, Detector, Links, ManagerState, NodeState, ReadMode,
+};
 use coord::net::config::ClusterConfig;
-use coord::raft::{RaftServer, RaftState, Role, StateMachine};
+use coord::raft::{RaftBug, RaftServer, RaftState, Role, StateMachine};
 use coord::znode::{ZkServer, ZkServerState};
 use coord_models::raft::KvServer;
 
@@ -79,10 +82,16 @@ impl System {
     pub fn serve(self, config: &ClusterConfig, member: Member) -> Result<bool, String> {
         match self {
             System::Kv => {
-                let server: KvServer = raft(config, &member).with_max_batch(KV_BATCH);
+                let server: KvServer = (raft(config, &member).with_max_batch(KV_BATCH))
+                    .with_bug(bug(config, RaftBug::named)?);
                 member.serve(server, raft_status)
             }
             System::Zk => {
+                if let Some(bug) = &config.bug {
+                    return Err(format!(
+                        "zk runs no deliberate bug (the cluster file names {bug:?})"
+                    ));
+                }
                 let server = ZkServer::new(raft(config, &member).with_max_batch(ZK_BATCH))
                     .with_session_timeout(Some(config.session_timeout()));
                 member.serve(server, zk_status)
@@ -115,7 +124,7 @@ impl System {
                     },
                     heartbeat: Some(beat),
                     copy_chunk: CHAIN_COPY_CHUNK,
-                    bug: None,
+                    bug: bug(config, ChainBug::named)?,
                 };
                 member.serve(server, chain_status)
             }
@@ -135,6 +144,19 @@ impl System {
 /// A Raft server for `member` with the cluster's timeouts and heartbeats on.
 fn raft<SM: StateMachine>(config: &ClusterConfig, member: &Member) -> RaftServer<SM> {
     RaftServer::new(member.peer_ids(), config.election_timeout()).with_heartbeat(config.heartbeat())
+}
+
+/// The deliberate bug the cluster file names, if any, found by `named`.
+fn bug<B: std::fmt::Debug>(
+    config: &ClusterConfig,
+    named: fn(&str) -> Option<B>,
+) -> Result<Option<B>, String> {
+    let Some(name) = &config.bug else {
+        return Ok(None);
+    };
+    let bug = named(name).ok_or(format!("no {} bug named {name:?}", config.system))?;
+    tracing::warn!(?bug, "running with a deliberate bug");
+    Ok(Some(bug))
 }
 
 /// A Raft server's one-line status, as `coord stats` prints it.

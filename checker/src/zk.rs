@@ -326,7 +326,7 @@ fn event_line(event: &WatchEvent) -> String {
 
 /// Prints `text` and flushes it at once: a watcher's first line tells whoever reads it
 /// that the watch is in place.
-fn print_now(text: &str) {
+pub fn print_now(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout
         .write_all(text.as_bytes())

@@ -4,6 +4,7 @@
 //! only as timers and durability only as `Save` commands, so the same code is model checked
 //! in `coord-models` and run over UDP by `net`.
 
+pub mod bug;
 pub mod chain;
 pub mod client;
 pub mod kv;

@@ -6,11 +6,12 @@
 use crate::chain::{self, ChainCfg};
 use crate::raft::{self, Links, RaftCfg};
 use crate::run::{Runnable, Search, Verdict};
-use crate::znode::{counter, script, Judged, ZnodeCfg};
+use crate::znode::{counter, lock, script, Judged, ZnodeCfg};
 use coord::chain::{ChainBug, ReadMode};
 use coord::raft::RaftBug;
+use coord::recipes::lock::LockBug;
 use coord::znode::ZkBug;
-use stateright::actor::{Actor, ActorModelState, Id};
+use stateright::actor::{Actor, ActorModelAction, ActorModelState, Id};
 
 /// Size overrides from the command line; `None` keeps the check's own value.
 #[derive(Clone, Debug, Default)]
@@ -63,6 +64,21 @@ pub trait ModelCfg<A: Actor, H> {
         true
     }
 
+    /// Whether `action` may happen in `state`: a timing assumption that an untimed model
+    /// would otherwise break (a timer that real time would not let fire yet). Applies to
+    /// models run through [`crate::restart::Restarting`].
+    fn allows(&self, _state: &ActorModelState<A, H>, _action: &Action<A>) -> bool {
+        true
+    }
+
+    /// Removes from `state` what no property and no later step can tell from its absence
+    /// (a message its receiver will never act on, say). Unlike a [`Self::representative`],
+    /// this changes the states the model reaches: a message dropped from the middle of a
+    /// FIFO channel no longer holds back the messages behind it, where dropping it only
+    /// to compare states would leave them stuck behind it. Applies after every step of
+    /// models run through [`crate::restart::Restarting`].
+    fn tidy(&self, _state: &mut ActorModelState<A, H>) {}
+
     /// The history to keep when an actor whose state was `before` restarts from storage,
     /// for properties that need to know about the crash; `None` keeps `history` as it is.
     fn on_restart(&self, _before: &A::State, _history: &H) -> Option<H> {
@@ -72,6 +88,9 @@ pub trait ModelCfg<A: Actor, H> {
 
 /// See [`ModelCfg::representative`].
 pub type Representative<A, H> = fn(&ActorModelState<A, H>) -> ActorModelState<A, H>;
+
+/// A step of an actor model of `A`.
+pub type Action<A> = ActorModelAction<<A as Actor>::Msg, <A as Actor>::Timer, <A as Actor>::Random>;
 
 /// One named check.
 pub struct Check {
@@ -373,10 +392,128 @@ fn znode_checks() -> Vec<Check> {
     ]
 }
 
+/// The quick size of the lock checks that need three clients: one znode server.
+const ONE_SERVER: Bounds = Bounds {
+    servers: Some(1),
+    ..NO_BOUNDS
+};
+
+const MUTEX: &str = "mutual exclusion among live holders";
+const NO_HERD: &str = "at most one watch notification per release";
+const FENCED: &str = "the resource accepts no operation with an older token than one it accepted";
+const EVERY_CLIENT_LOCKS: &str = "every client gets the lock";
+const NOTIFIES: &str = "a release notifies a waiter";
+
+/// The checks of the locks and the election.
+fn lock_checks() -> Vec<Check> {
+    vec![
+        Check {
+            name: "lock-scalable",
+            about: "scalable lock, 3 clients using a fenced resource, c0 stalls while holding, 1 may halt: mutual exclusion, no herd, fencing",
+            search: Search::Dfs,
+            expect: all_hold(&[&[
+                MUTEX,
+                NO_HERD,
+                FENCED,
+                EVERY_CLIENT_LOCKS,
+                "a crashed holder's lock passes on after session expiry",
+                NOTIFIES,
+                "the resource refuses a holder paused past its session's expiry",
+            ]]),
+            quick: Bounds {
+                clients: Some(2),
+                ..NO_BOUNDS
+            },
+            build: |b, judged| znode_model(lock::scalable(b, true), b, judged),
+        },
+        Check {
+            name: "lock-basic",
+            about: "basic lock, 3 clients: mutual exclusion holds; each release wakes every waiter (the herd)",
+            search: Search::Dfs,
+            expect: vec![
+                (MUTEX, Holds),
+                (NO_HERD, Violated),
+                (EVERY_CLIENT_LOCKS, Holds),
+                (NOTIFIES, Holds),
+            ],
+            quick: ONE_SERVER,
+            build: |b, judged| znode_model(lock::basic(b), b, judged),
+        },
+        Check {
+            name: "lock-no-fencing",
+            about: "lock-scalable with a resource that checks no token, no halts: a holder stalled past its session's expiry acts after the next holder",
+            search: Search::Bfs,
+            expect: vec![(FENCED, Violated)],
+            quick: Bounds {
+                clients: Some(2),
+                ..NO_BOUNDS
+            },
+            build: |b, judged| {
+                // No halts, so that the stall is the run's one fault: with halts, a
+                // holder's operation still on its way when it halts shows the same.
+                let cfg = ZnodeCfg {
+                    halts: false,
+                    ..lock::scalable(b, false)
+                };
+                znode_model(cfg, b, judged)
+            },
+        },
+        Check {
+            name: "election",
+            about: "leader election on the scalable lock's nodes, 3 candidates, 1 may halt: one leader among live sessions, a new one after expiry",
+            search: Search::Dfs,
+            expect: all_hold(&[&[
+                "at most one leader among live sessions",
+                NO_HERD,
+                "a new leader after the leader's session expires",
+                "a candidate leads",
+            ]]),
+            quick: Bounds {
+                clients: Some(2),
+                ..NO_BOUNDS
+            },
+            build: |b, judged| znode_model(lock::election(b), b, judged),
+        },
+        Check {
+            name: "lock-bug-watch-lowest",
+            about: "deliberate bug: waiters watch the lowest node, not their predecessor, so a release wakes them all",
+            search: Search::Bfs,
+            expect: vec![(NO_HERD, Violated)],
+            quick: ONE_SERVER,
+            build: |b, judged| {
+                znode_model(lock::scalable_bug(b, LockBug::WatchLowest, false), b, judged)
+            },
+        },
+        Check {
+            name: "znode-bug-watches-outlive-session",
+            about: "deliberate bug: a server keeps a closed session's watches, so a crashed waiter's watch fires with its successor's",
+            search: Search::Dfs,
+            expect: vec![(NO_HERD, Violated)],
+            quick: ONE_SERVER,
+            build: |b, judged| {
+                let cfg = ZnodeCfg {
+                    bug: Some(ZkBug::WatchesOutliveSession),
+                    ..lock::scalable(b, true)
+                };
+                znode_model(cfg, b, judged)
+            },
+        },
+        Check {
+            name: "lock-bug-no-recheck",
+            about: "deliberate bug: a waiter takes its predecessor's deletion as the lock, so a middle waiter's expiry makes two holders",
+            search: Search::Bfs,
+            expect: vec![(MUTEX, Violated)],
+            quick: ONE_SERVER,
+            build: |b, judged| znode_model(lock::scalable_bug(b, LockBug::NoRecheck, true), b, judged),
+        },
+    ]
+}
+
 /// Every named check, in the order `coord list` prints them.
 pub fn checks() -> Vec<Check> {
     let mut checks = raft_checks();
     checks.extend(znode_checks());
+    checks.extend(lock_checks());
     checks
 }
 

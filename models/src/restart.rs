@@ -23,7 +23,9 @@ use std::fmt::Debug;
 use std::hash::Hash;
 
 /// An actor model whose `Crash(id)` crashes the actor and restarts it from its storage in
-/// one step; actors the configuration does not let crash ([`ModelCfg::may_crash`]) never do.
+/// one step; actors the configuration does not let crash ([`ModelCfg::may_crash`]) never do,
+/// no step happens that the configuration does not allow ([`ModelCfg::allows`]), and every
+/// state is tidied ([`ModelCfg::tidy`]).
 pub struct Restarting<A, C, H>
 where
     A: Actor,
@@ -115,25 +117,32 @@ where
     type Action = ActorModelAction<A::Msg, A::Timer, A::Random>;
 
     fn init_states(&self) -> Vec<Self::State> {
-        self.actors.init_states()
+        let mut states = self.actors.init_states();
+        states.iter_mut().for_each(|s| self.actors.cfg.tidy(s));
+        states
     }
 
-    /// The wrapped model's actions, with crashes only of actors that may crash. No actor
-    /// is ever down, so there is nothing to recover.
+    /// The wrapped model's actions that the configuration allows, with crashes only of
+    /// actors that may crash. No actor is ever down, so there is nothing to recover.
     fn actions(&self, state: &Self::State, actions: &mut Vec<Self::Action>) {
         self.actors.actions(state, actions);
         let cfg = &self.actors.cfg;
-        actions.retain(|a| match a {
-            ActorModelAction::Crash(id) => cfg.may_crash(*id),
-            _ => true,
+        actions.retain(|a| {
+            let crash_ok = match a {
+                ActorModelAction::Crash(id) => cfg.may_crash(*id),
+                _ => true,
+            };
+            crash_ok && cfg.allows(state, a)
         });
     }
 
     fn next_state(&self, state: &Self::State, action: Self::Action) -> Option<Self::State> {
-        match action {
+        let mut next = match action {
             ActorModelAction::Crash(id) => self.restart(state, id),
             action => self.actors.next_state(state, action),
-        }
+        }?;
+        self.actors.cfg.tidy(&mut next);
+        Some(next)
     }
 
     fn format_action(&self, action: &Self::Action) -> String {

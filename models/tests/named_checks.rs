@@ -1,6 +1,9 @@
 //! Every named check, run at its reduced size: each verdict must be the expected one, and
 //! each deliberate bug must come with a counterexample.
 
+use coord::bug::NamedBug;
+use coord::chain::ChainBug;
+use coord::raft::RaftBug;
 use coord_models::{checks, Bounds, RunOptions, Verdict};
 
 /// Runs the check `name` at its quick size and asserts every verdict.
@@ -81,6 +84,13 @@ named_checks! {
     znode_bug_ignore_version => "znode-bug-ignore-version",
     znode_bug_keep_ephemerals => "znode-bug-keep-ephemerals",
     znode_bug_early_watch => "znode-bug-early-watch",
+    lock_scalable => "lock-scalable",
+    lock_basic => "lock-basic",
+    lock_no_fencing => "lock-no-fencing",
+    election => "election",
+    lock_bug_watch_lowest => "lock-bug-watch-lowest",
+    lock_bug_no_recheck => "lock-bug-no-recheck",
+    znode_bug_watches_outlive_session => "znode-bug-watches-outlive-session",
 }
 
 #[test]
@@ -108,4 +118,20 @@ fn an_exact_name_selects_only_that_check() {
         .map(|c| c.name)
         .collect();
     assert_eq!(names, ["raft"]);
+}
+
+/// Every bug that `coord test --bug NAME` can switch on is the one its model check
+/// `SYSTEM-bug-NAME` hunts.
+#[test]
+fn each_bug_name_names_its_check() {
+    let names: Vec<&str> = checks().iter().map(|c| c.name).collect();
+    let raft = RaftBug::names()
+        .into_iter()
+        .map(|name| format!("raft-bug-{name}"));
+    let chain = ChainBug::names()
+        .into_iter()
+        .map(|name| format!("chain-bug-{name}"));
+    for check in raft.chain(chain) {
+        assert!(names.contains(&check.as_str()), "no check {check}");
+    }
 }

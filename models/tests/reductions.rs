@@ -1,8 +1,11 @@
-//! The state-space reductions of the Raft and chain models are sound: checked on every
-//! state of small models explored without them.
+//! The state-space reductions of the Raft, chain and znode models are sound: checked on
+//! every state of small models explored without them.
 //!
 //! - Dropping ignored messages: a message declared ignored forever is not acted on when
 //!   delivered, and stays declared so after every step.
+//! - Tidying znode states (dropping ignored messages, forgetting what a halted client no
+//!   longer needs): the tidied model reaches exactly the tidied states of the untidied
+//!   one, and tidying changes no verdict.
 //! - Symmetry: renaming servers maps the transition system onto itself (the successors of
 //!   a renamed state are the renamed successors) and changes no property.
 //! - Both at once: the one-pass representative is the renamed state without its ignored
@@ -11,11 +14,16 @@
 //!   becomes a state reachable with restarts once its crashed servers recover, and every
 //!   Always property that holds there holds in the state with servers down.
 
+use coord::recipes::counter::Counter;
+use coord::recipes::scalable_lock::ScalableLock;
 use coord_models::chain::{self, ChainCfg};
 use coord_models::dead_messages::drop_dead_messages;
 use coord_models::raft::Links;
 use coord_models::raft::{self, ignored_forever, RaftCfg, State, PROPERTIES};
+use coord_models::registry::ModelCfg;
 use coord_models::symmetry::{canonical, rename, server_order, Renaming};
+use coord_models::znode::{self, lock};
+use coord_models::Bounds;
 use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Id};
 use stateright::{Expectation, Model, RewritePlan};
 use std::collections::{HashSet, VecDeque};
@@ -173,6 +181,98 @@ fn chain_messages_dropped_as_ignored_are_never_acted_on_and_stay_ignored() {
         ..chain::base()
     };
     assert_ignored_sound("chain", &cfg.into_model(&[]), chain::ignored_forever, 1000);
+}
+
+/// The lock model the znode reductions are checked on: `lock-scalable` with one server and
+/// two clients (one stalls while it holds the lock, one may halt).
+fn small_lock_model() -> znode::Checked<ScalableLock> {
+    let b = Bounds {
+        servers: Some(1),
+        clients: Some(2),
+        ..Bounds::default()
+    };
+    let cfg = lock::scalable(&b, true);
+    let judged: Vec<&str> = coord_models::checks()
+        .into_iter()
+        .find(|c| c.name == "lock-scalable")
+        .expect("lock-scalable is registered")
+        .expect
+        .iter()
+        .map(|(p, _)| *p)
+        .collect();
+    cfg.with(&b).into_model(&judged).unwrap()
+}
+
+#[test]
+fn znode_messages_dropped_as_ignored_are_never_acted_on_and_stay_ignored() {
+    let model = small_lock_model();
+    let dead = znode::ignored_forever::<ScalableLock>;
+    assert_ignored_sound("lock-scalable", &model.actors, dead, 100);
+    let counter = znode::counter::base().into_model(&[]).unwrap();
+    let dead = znode::ignored_forever::<Counter>;
+    assert_ignored_sound("znode-counter", &counter.actors, dead, 100);
+}
+
+/// Every state reachable from `init` by `next` (no cap: for small models only).
+fn closure<S: Clone + Eq + Hash>(init: Vec<S>, next: impl Fn(&S) -> Vec<S>) -> HashSet<S> {
+    let mut seen: HashSet<S> = HashSet::new();
+    let mut queue: VecDeque<S> = init.into();
+    while let Some(state) = queue.pop_front() {
+        if seen.insert(state.clone()) {
+            queue.extend(next(&state));
+        }
+    }
+    seen
+}
+
+#[test]
+fn tidying_znode_states_reaches_exactly_the_tidied_states_and_keeps_every_verdict() {
+    let model = small_lock_model();
+    let (actors, cfg) = (&model.actors, &model.actors.cfg);
+    let tidy = |s: &znode::State<ScalableLock>| {
+        let mut s = s.clone();
+        cfg.tidy(&mut s);
+        s
+    };
+    // The same steps, untidied.
+    let untidied = closure(actors.init_states(), |s| {
+        let mut actions = Vec::new();
+        actors.actions(s, &mut actions);
+        (actions.into_iter())
+            .filter(|a| cfg.allows(s, a))
+            .filter_map(|a| actors.next_state(s, a))
+            .filter(|t| actors.within_boundary(t))
+            .collect()
+    });
+    let tidied = closure(model.init_states(), |s| successors(&model, s));
+    let images: HashSet<_> = untidied.iter().map(tidy).collect();
+    assert!(
+        tidied.len() < untidied.len(),
+        "tidying reduced nothing ({} states)",
+        tidied.len()
+    );
+    assert!(
+        tidied == images,
+        "tidying reaches other states than the tidied ones"
+    );
+    let halted = untidied
+        .iter()
+        .filter(|s| tidy(s).actor_states != s.actor_states);
+    assert!(
+        halted.count() > 1000,
+        "few states with a halted client to forget"
+    );
+    for state in &untidied {
+        let tidied = tidy(state);
+        assert_eq!(
+            actors.within_boundary(state),
+            actors.within_boundary(&tidied)
+        );
+        for p in actors.properties() {
+            let (before, after) = ((p.condition)(actors, state), (p.condition)(actors, &tidied));
+            assert_eq!(before, after, "tidying changes {:?}", p.name);
+        }
+    }
 }
 
 /// The renaming that maps server `i` to `perm[i]` and leaves clients alone.

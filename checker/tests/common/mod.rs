@@ -215,6 +215,13 @@ impl Background {
         child.stdout.take().expect("stdout not taken yet")
     }
 
+    /// Sends the process SIGINT, as Ctrl-C does.
+    pub fn interrupt(&self) {
+        let child = self.0.as_ref().expect("running");
+        // SAFETY: kill(2) on our own child's pid has no memory effects.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    }
+
     /// Waits for the process to end (its own timeouts bound the wait); its output.
     pub fn finish(mut self) -> Output {
         self.0.take().unwrap().wait_with_output().unwrap()

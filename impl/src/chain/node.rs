@@ -25,6 +25,7 @@
 
 use super::store::{advance, latest, note, History, View};
 use super::types::{ChainStorage, Config, Epoch, Msg, Update};
+use crate::bug::NamedBug;
 use crate::client::ClientMsg;
 use crate::kv::KvStore;
 use coord_specs::kv::{KvOp, KvRet};
@@ -71,6 +72,16 @@ pub enum ChainBug {
     /// (what the paper's FIFO links that lose nothing allow): after a lost update the next
     /// one lands one place early, and a repeated one lands twice.
     NoPosition,
+}
+
+impl NamedBug for ChainBug {
+    const NAMED: &'static [(&'static str, ChainBug)] = &[
+        ("old-epoch", ChainBug::OldEpoch),
+        ("no-resend", ChainBug::NoResend),
+        ("early-reply", ChainBug::EarlyReply),
+        ("keep-stale", ChainBug::KeepStale),
+        ("no-position", ChainBug::NoPosition),
+    ];
 }
 
 /// The node's timers in the models: fail-stop (the paper's failure model) and the

@@ -28,6 +28,10 @@ pub struct ClusterConfig {
     /// last heard from.
     #[serde(default = "default_session_ms")]
     pub session_ms: u64,
+    /// The name of a deliberate-bug variant every server runs (`coord test --bug NAME`);
+    /// none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bug: Option<String>,
 }
 
 fn default_election_ms() -> (u64, u64) {
@@ -53,6 +57,7 @@ impl ClusterConfig {
             election_ms: default_election_ms(),
             heartbeat_ms: default_heartbeat_ms(),
             session_ms: default_session_ms(),
+            bug: None,
         }
     }
 

@@ -18,7 +18,7 @@ use std::fmt;
 
 const MAGIC: &[u8; 3] = b"CRD";
 /// Bumped on any incompatible change of the header or of a message type.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 const HEADER: usize = 3 + 1 + 1 + 8;
 const TAG: usize = 32;
 const SIGNED: u8 = 0x80;
@@ -32,8 +32,10 @@ pub enum Kind {
     Msg = 0,
     /// A request for the receiver's counters and status.
     StatsRequest = 1,
-    /// The counters and status, in answer to a `StatsRequest`.
+    /// The counters and status, in answer to a `StatsRequest` or an `Admin` command.
     StatsReply = 2,
+    /// An operator's command to the receiver (a partition, a heal), from its own machine.
+    Admin = 3,
 }
 
 /// A datagram whose header was read: who sent it, what kind, and its undecoded body.
@@ -131,6 +133,7 @@ pub fn decode<'a>(bytes: &'a [u8], key: Option<&ClusterKey>) -> Result<Frame<'a>
         0 => Kind::Msg,
         1 => Kind::StatsRequest,
         2 => Kind::StatsReply,
+        3 => Kind::Admin,
         k => return Err(FrameError::BadKind(k)),
     };
     let sender = Id::from(u64::from_be_bytes(bytes[5..HEADER].try_into().unwrap()) as usize);

@@ -6,7 +6,8 @@
 //! - [`admit`]: which messages strangers (clients) may send.
 //! - [`durable`] and [`journal`]: incremental, crash-safe storage.
 //! - [`runtime`]: the event loop that drives any actor.
-//! - [`stats`] and [`admin`]: counters, and asking a node for them.
+//! - [`stats`] and [`admin`]: counters, and asking a node for them or commanding it.
+//! - [`partition`]: the peers a node is told to cut itself off from.
 //! - [`config`]: the cluster file.
 
 pub mod admin;
@@ -15,7 +16,11 @@ pub mod config;
 pub mod durable;
 pub mod frame;
 pub mod journal;
+pub mod partition;
 pub mod runtime;
 pub mod stats;
 
 pub use runtime::{Endpoint, Outcome, Runtime};
+
+#[cfg(test)]
+mod tests;

@@ -12,8 +12,11 @@
 
 use super::admit::Admit;
 use super::durable::Durable;
-use super::frame::{decode, decode_body, encode, ClusterKey, FrameError, Kind, MAX_DATAGRAM};
+use super::frame::{
+    decode, decode_body, encode, ClusterKey, Frame, FrameError, Kind, MAX_DATAGRAM,
+};
 use super::journal::Journal;
+use super::partition::{self, AdminCommand, Partition};
 use super::stats::{Stats, StatsReply};
 use rand::Rng;
 use serde::{de::DeserializeOwned, Serialize};
@@ -86,6 +89,8 @@ where
     /// Messages sent since the last flush, waiting for `unsaved` to be durable.
     outbox: Vec<(Id, A::Msg)>,
     routes: HashMap<Id, SocketAddr>,
+    /// The peers an operator cut this node off from.
+    partition: Partition,
     stats: Stats,
     describe: Describe<A>,
     span: tracing::Span,
@@ -130,6 +135,7 @@ where
             unsaved: None,
             outbox: Vec::new(),
             routes: HashMap::new(),
+            partition: Partition::default(),
             stats: Stats::default(),
             describe,
             span,
@@ -248,13 +254,26 @@ where
         let Some(timer) = due else {
             return false;
         };
+        self.fire_timer(timer);
+        true
+    }
+
+    /// Fires `timer` now, whether it is set or not, and sends what the actor sends: how
+    /// whoever runs an actor wakes it from outside (a command line lock holder told to
+    /// release). An error means a save failed, as in [`Runtime::run`].
+    pub fn fire(&mut self, timer: A::Timer) -> io::Result<()> {
+        let _entered = self.span.clone().entered();
+        self.fire_timer(timer);
+        self.flush()
+    }
+
+    fn fire_timer(&mut self, timer: A::Timer) {
         self.timers.remove(&timer);
         self.stats.timers_fired += 1;
         tracing::trace!(?timer, "timer fired");
         let id = self.id;
         self.step(|actor, state, out| actor.on_timeout(id, state, &timer, out));
         self.resolve_randoms();
-        true
     }
 
     fn on_datagram(
@@ -263,6 +282,11 @@ where
         src: SocketAddr,
         observe: &mut impl FnMut(Id, &A::Msg),
     ) {
+        // A timer whose deadline passed while the datagram waited fires first, as it
+        // would have had the process not been held up (a pause, a slow batch): a lease
+        // that ran out while a node was stopped must be over before it answers anyone.
+        let now = Instant::now();
+        while self.fire_due_timer(now) {}
         self.stats.bytes_in += bytes.len() as u64;
         let frame = match decode(bytes, self.key.as_ref()) {
             Ok(frame) => frame,
@@ -281,6 +305,15 @@ where
                 tracing::debug!(%src, "ignoring a stats reply");
                 return;
             }
+            Kind::Admin => {
+                self.on_admin(&frame, src);
+                return;
+            }
+        }
+        if self.partition.cuts(frame.sender) {
+            self.stats.partitioned_in += 1;
+            tracing::trace!(sender = %frame.sender, "dropped: partitioned");
+            return;
         }
         let msg: A::Msg = match decode_body(frame.body) {
             Ok(msg) => msg,
@@ -323,10 +356,33 @@ where
         tracing::warn!(%src, error = %e, "dropped a datagram");
     }
 
+    /// An operator's command, obeyed only from this machine (and signed, with a key), and
+    /// acknowledged with the node's stats.
+    fn on_admin(&mut self, frame: &Frame, src: SocketAddr) {
+        let keyed = self.key.is_some();
+        if let Err(refusal) = partition::admit(src, keyed, frame.authenticated) {
+            self.stats.dropped_admin += 1;
+            tracing::warn!(%src, %refusal, "refused an admin command");
+            return;
+        }
+        let command: AdminCommand = match decode_body(frame.body) {
+            Ok(command) => command,
+            Err(e) => {
+                self.count_bad(&e, src);
+                return;
+            }
+        };
+        tracing::info!(?command, "admin command");
+        self.stats.admin_commands += 1;
+        self.partition.apply(command);
+        self.send_stats(src);
+    }
+
     fn send_stats(&mut self, to: SocketAddr) {
         let reply = StatsReply {
             stats: self.stats.clone(),
             status: (self.describe)(self.state()),
+            partitioned_from: self.partition.peers(),
         };
         match encode(Kind::StatsReply, self.id, &reply, self.key.as_ref()) {
             Ok(bytes) => {
@@ -388,6 +444,11 @@ where
     }
 
     fn send(&mut self, dst: Id, msg: &A::Msg) {
+        if self.partition.cuts(dst) {
+            self.stats.partitioned_out += 1;
+            tracing::trace!(%dst, "not sent: partitioned");
+            return;
+        }
         let route = self.peers.get(&dst).or(self.routes.get(&dst)).copied();
         let Some(to) = route.or_else(|| client_address(dst)) else {
             self.stats.unroutable += 1;

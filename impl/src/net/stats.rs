@@ -2,6 +2,7 @@
 //! was saved. Printed on shutdown and sent to anyone who asks with a stats datagram.
 
 use serde::{Deserialize, Serialize};
+use stateright::actor::Id;
 use std::fmt;
 
 /// Counters of one node since it started.
@@ -27,17 +28,34 @@ pub struct Stats {
     pub saves: u64,
     pub bytes_saved: u64,
     pub timers_fired: u64,
+    /// Admin commands obeyed (partitions and heals).
+    pub admin_commands: u64,
+    /// Admin datagrams refused: not from this machine, or unsigned in a keyed cluster.
+    pub dropped_admin: u64,
+    /// Messages dropped because their sender is cut off by a partition.
+    pub partitioned_in: u64,
+    /// Messages not sent because their destination is cut off by a partition.
+    pub partitioned_out: u64,
 }
 
-/// The answer to a stats request: counters plus the actor's own one-line status.
+/// The answer to a stats request or an admin command: counters, the actor's own one-line
+/// status, and the peers a partition cuts the node off from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatsReply {
     pub stats: Stats,
     pub status: String,
+    pub partitioned_from: Vec<Id>,
+}
+
+impl StatsReply {
+    /// A `name=value` field of the status line, such as `role` in `role=leader term=2`.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        (self.status.split_whitespace()).find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+    }
 }
 
 impl Stats {
-    fn fields(&self) -> [(&'static str, u64); 13] {
+    fn fields(&self) -> [(&'static str, u64); 17] {
         [
             ("msgs_in", self.msgs_in),
             ("msgs_out", self.msgs_out),
@@ -52,6 +70,10 @@ impl Stats {
             ("saves", self.saves),
             ("bytes_saved", self.bytes_saved),
             ("timers_fired", self.timers_fired),
+            ("admin_commands", self.admin_commands),
+            ("dropped_admin", self.dropped_admin),
+            ("partitioned_in", self.partitioned_in),
+            ("partitioned_out", self.partitioned_out),
         ]
     }
 }

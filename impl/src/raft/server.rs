@@ -6,6 +6,7 @@
 use super::log::Log;
 use super::replica::{Replica, StateMachine};
 use super::types::{Entry, Index, Msg, RaftStorage, Term};
+use crate::bug::NamedBug;
 use crate::client::ClientMsg;
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
@@ -30,6 +31,15 @@ pub enum RaftBug {
     /// The leader answers reads from its own state without a heartbeat round confirming it
     /// is still leader: a deposed leader serves stale reads.
     LocalReads,
+}
+
+impl NamedBug for RaftBug {
+    const NAMED: &'static [(&'static str, RaftBug)] = &[
+        ("forgotten-vote", RaftBug::ForgetVote),
+        ("old-term-commit", RaftBug::CommitOldTerm),
+        ("no-dedup", RaftBug::NoDedup),
+        ("stale-read", RaftBug::LocalReads),
+    ];
 }
 
 /// The server's timers.

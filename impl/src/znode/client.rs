@@ -3,9 +3,12 @@
 //!
 //! Call `i` carries sequence number `i`, and every retry of it the same number, so that
 //! servers suppress duplicates. A call that gets no answer in time is resent to another
-//! server, chosen at random. Watch events are kept, in the order they arrive.
+//! server, chosen at random. Watch events are kept, in the order they arrive, and passed
+//! to a program that waits for one (so do the answers of a resource the program guards).
+//!
+//! In the models a client may fail-stop (its `Halt` timer), as a chain node does.
 
-use super::msg::{Serve, ZkMsg};
+use super::msg::{ResourceMsg, Serve, ZkMsg};
 use super::server::session_of;
 use super::watch::WatchEvent;
 use crate::client::{retry_choices, ClientMsg, RETRY_AT};
@@ -56,6 +59,13 @@ pub enum Next {
     Call(Call),
     /// Wait for a time in this range, then ask the program again ([`Program::on_wake`]).
     Sleep(Range<Duration>),
+    /// Wait, with nothing in flight and no timer, for a watch event
+    /// ([`Program::on_event`]), or for whoever runs the client to fire its `Wake` timer
+    /// ([`Program::on_wake`]; a command line tool does this when told to go on).
+    Wait,
+    /// Send this message to the resource `Id` outside ZooKeeper, then wait for its
+    /// answer ([`Program::on_resource`]).
+    Send(Id, ResourceMsg),
     Done,
 }
 
@@ -69,8 +79,20 @@ pub trait Program: Clone + Debug {
     /// The call in flight returned `ret`.
     fn on_return(&self, state: &mut Self::State, ret: &ZkRet) -> Next;
 
-    /// A sleep is over.
+    /// A sleep is over, or a wait was ended by a wake-up from outside.
     fn on_wake(&self, state: &mut Self::State) -> Next;
+
+    /// A watch event arrived while no call was in flight: the next step, or `None` to go
+    /// on as before. By default events are only kept (in the client's `events`).
+    fn on_event(&self, _state: &mut Self::State, _event: &WatchEvent) -> Option<Next> {
+        None
+    }
+
+    /// A resource answered while no call was in flight: the next step, or `None` to go on
+    /// as before.
+    fn on_resource(&self, _state: &mut Self::State, _answer: &ResourceMsg) -> Option<Next> {
+        None
+    }
 }
 
 /// A fixed list of calls. Its state is the results so far.
@@ -109,6 +131,8 @@ pub enum ZkClientTimer {
     Wake,
     /// Time to send a keepalive.
     Ping,
+    /// Fail-stop: the client stops for good (in the models only).
+    Halt,
 }
 
 /// A client's configuration.
@@ -122,6 +146,9 @@ pub struct ZkClient<P> {
     /// The keepalive interval; `None` sends none (the session then lives only as long as
     /// its calls keep the leader hearing from it).
     pub ping: Option<Range<Duration>>,
+    /// When the client may fail-stop, or `None` for never (a real client's process just
+    /// dies).
+    pub halt: Option<Range<Duration>>,
 }
 
 /// A client's state.
@@ -139,6 +166,23 @@ pub struct ZkClientState<S> {
     pub resends: u8,
     /// The watch events received, each with the server that sent it.
     pub events: Vec<(Id, WatchEvent)>,
+    /// Fail-stop: a halted client does nothing more; its program state is as it was.
+    pub halted: bool,
+}
+
+impl<S> ZkClientState<S> {
+    /// True if the client will never act on `msg`, now or after any later step: a halted
+    /// client acts on nothing, and a reply to a call that is no longer in flight stays
+    /// stale (`seq` never decreases). A model may drop such a message from its network.
+    pub fn ignores_forever(&self, msg: &ZkMsg) -> bool {
+        match msg {
+            _ if self.halted => true,
+            ZkMsg::Client(ClientMsg::Reply { seq, .. }, _) => {
+                *seq < self.seq || (*seq == self.seq && self.call.is_none())
+            }
+            _ => false,
+        }
+    }
 }
 
 impl<P: Program> ZkClient<P> {
@@ -150,6 +194,7 @@ impl<P: Program> ZkClient<P> {
             program,
             retry_timeout,
             ping: None,
+            halt: None,
         }
     }
 
@@ -158,25 +203,50 @@ impl<P: Program> ZkClient<P> {
         self
     }
 
+    pub fn with_halt(mut self, halt: Option<Range<Duration>>) -> Self {
+        self.halt = halt;
+        self
+    }
+
     /// Does what the program decided.
     fn follow(&self, state: &mut ZkClientState<P::State>, next: Next, o: &mut Out<Self>) {
-        match next {
-            Next::Call(call) => {
-                state.seq += 1;
-                state.call = Some(call);
-                self.send_call(state, o);
+        let Next::Call(call) = next else {
+            state.call = None;
+            o.cancel_timer(ZkClientTimer::Retry);
+            match next {
+                Next::Sleep(range) => o.set_timer(ZkClientTimer::Wake, range),
+                Next::Send(resource, msg) => o.send(resource, ZkMsg::Resource(msg)),
+                Next::Done => {
+                    state.done = true;
+                    o.cancel_timer(ZkClientTimer::Ping);
+                    o.cancel_timer(ZkClientTimer::Halt);
+                }
+                Next::Wait | Next::Call(_) => {}
             }
-            Next::Sleep(range) => {
-                state.call = None;
-                o.cancel_timer(ZkClientTimer::Retry);
-                o.set_timer(ZkClientTimer::Wake, range);
-            }
-            Next::Done => {
-                state.call = None;
-                state.done = true;
-                o.cancel_timer(ZkClientTimer::Retry);
-                o.cancel_timer(ZkClientTimer::Ping);
-            }
+            return;
+        };
+        state.seq += 1;
+        state.call = Some(call);
+        self.send_call(state, o);
+    }
+
+    /// Asks the program, idle (no call in flight, not done), what to do about something
+    /// that arrived (`ask`), and does it; the state is left untouched if the program goes
+    /// on as before.
+    fn consult(
+        &self,
+        state: &mut Cow<ZkClientState<P::State>>,
+        o: &mut Out<Self>,
+        ask: impl FnOnce(&mut P::State) -> Option<Next>,
+    ) {
+        if state.call.is_some() || state.done {
+            return;
+        }
+        let mut program = state.program.clone();
+        if let Some(next) = ask(&mut program) {
+            let state = state.to_mut();
+            state.program = program;
+            self.follow(state, next, o);
         }
     }
 
@@ -214,15 +284,20 @@ impl<P: Program> Actor for ZkClient<P> {
             target: self.servers[self.first],
             resends: 0,
             events: Vec::new(),
+            halted: false,
         };
         if let Some(ping) = &self.ping {
             o.set_timer(ZkClientTimer::Ping, ping.clone());
+        }
+        if let Some(halt) = &self.halt {
+            o.set_timer(ZkClientTimer::Halt, halt.clone());
         }
         self.follow(&mut state, next, o);
         state
     }
 
-    /// The answer to the call in flight goes to the program; a watch event is kept.
+    /// The answer to the call in flight goes to the program; a watch event is kept, and
+    /// goes to an idle program with a resource's answer.
     fn on_msg(
         &self,
         _id: Id,
@@ -231,6 +306,9 @@ impl<P: Program> Actor for ZkClient<P> {
         msg: ZkMsg,
         o: &mut Out<Self>,
     ) {
+        if state.halted {
+            return;
+        }
         match msg {
             ZkMsg::Client(ClientMsg::Reply { seq, ret }, _)
                 if state.call.is_some() && seq == state.seq =>
@@ -242,7 +320,13 @@ impl<P: Program> Actor for ZkClient<P> {
                 let next = self.program.on_return(&mut state.program, &ret);
                 self.follow(state, next, o);
             }
-            ZkMsg::Event(event) => state.to_mut().events.push((src, event)),
+            ZkMsg::Event(event) => {
+                self.consult(state, o, |program| self.program.on_event(program, &event));
+                state.to_mut().events.push((src, event));
+            }
+            ZkMsg::Resource(answer) => self.consult(state, o, |program| {
+                self.program.on_resource(program, &answer)
+            }),
             _ => {}
         }
     }
@@ -254,6 +338,9 @@ impl<P: Program> Actor for ZkClient<P> {
         timer: &ZkClientTimer,
         o: &mut Out<Self>,
     ) {
+        if state.halted {
+            return;
+        }
         match timer {
             ZkClientTimer::Retry if state.call.is_some() => {
                 let choices = retry_choices(&self.servers, state.target);
@@ -273,12 +360,23 @@ impl<P: Program> Actor for ZkClient<P> {
                     o.set_timer(ZkClientTimer::Ping, ping.clone());
                 }
             }
+            ZkClientTimer::Halt if !state.done => {
+                state.to_mut().halted = true;
+                for timer in [
+                    ZkClientTimer::Retry,
+                    ZkClientTimer::Wake,
+                    ZkClientTimer::Ping,
+                ] {
+                    o.cancel_timer(timer);
+                }
+                o.remove_random(RETRY_AT);
+            }
             _ => {}
         }
     }
 
     fn on_random(&self, _id: Id, state: &mut Cow<Self::State>, server: &Id, o: &mut Out<Self>) {
-        if state.call.is_none() {
+        if state.call.is_none() || state.halted {
             return;
         }
         let state = state.to_mut();

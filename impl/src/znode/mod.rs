@@ -82,6 +82,10 @@ pub enum ZkBug {
     /// before the write is committed and applied there: the client may hear of a change
     /// that a read at that server does not show yet, or never.
     EarlyWatch,
+    /// A server keeps the watches of a closed session, and leaves new ones for its late
+    /// reads: a waiter of the scalable lock that crashed and expired is still notified,
+    /// besides the waiter that took its place (a herd of the dead).
+    WatchesOutliveSession,
 }
 
 impl StateMachine for ZnodeTree {

@@ -34,6 +34,22 @@ pub enum ZkMsg {
     Ping { session: SessionId },
     /// A watch fired: from the server that held it to its client.
     Event(WatchEvent),
+    /// Between a client and a resource outside ZooKeeper that its program guards (see
+    /// [`ResourceMsg`]). Servers ignore it.
+    Resource(ResourceMsg),
+}
+
+/// An operation on a resource that a lock protects, and the resource's answer
+/// (Kleppmann's fencing: the lock service hands out a token with the lock, and the
+/// resource checks it). Not part of ZooKeeper's protocol: it travels on the same wire so
+/// that one client actor can talk to both.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ResourceMsg {
+    /// Do the operation, as the holder of the lock with this fencing token (`None`: the
+    /// holder shows no token).
+    Use { token: Option<u64> },
+    /// Whether the resource did the operation.
+    Answer { accepted: bool },
 }
 
 impl Wire<ZkOp, ZkRet> for ZkMsg {

@@ -9,8 +9,10 @@
 //!   that server sees them too (FIFO client order).
 //! - Watches are held by the client's server and fired as that server applies the change,
 //!   in the same step and before any reply that could show the new data.
-//! - The leader tracks sessions; one not heard from for a whole expiry period expires, and
-//!   its close is committed through the log, which deletes its ephemeral nodes.
+//! - The leader tracks sessions, each with its own deadline, pushed back whenever the leader
+//!   hears from the session. A session whose deadline passes expires: its close is
+//!   committed through the log, which deletes its ephemeral nodes, and every server drops
+//!   its watches as it applies the close.
 
 use super::msg::{Serve, ZkMsg};
 use super::watch::{fire, Watch, WatchKind};
@@ -19,7 +21,7 @@ use crate::client::ClientMsg;
 use crate::raft::{
     Entry, Msg, RaftServer, RaftState, RaftStorage, RaftTimer, Replica, StateMachine,
 };
-use coord_specs::znode::{SessionId, ZkOp, ZkRet};
+use coord_specs::znode::{SessionId, ZkOp, ZkRet, Zxid};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Command, Id, Out};
 use std::borrow::Cow;
@@ -51,8 +53,9 @@ pub struct ZkServer {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ZkTimer {
     Raft(RaftTimer),
-    /// At the leader: expire the sessions not heard from since the last time it fired.
-    Expire,
+    /// At the leader: this session's deadline passed without a word from it, so it
+    /// expires (ZooKeeper's session tracker, one deadline per session).
+    Expire(SessionId),
 }
 
 /// A client's call that waits for the log at the client's server.
@@ -71,15 +74,26 @@ pub struct ZkServerState {
     pub waiting: BTreeMap<Id, Waiting>,
     /// The watches left here.
     pub watches: BTreeSet<Watch>,
-    /// At the leader: each known session, and whether it was heard from since the last
-    /// expiry tick.
-    pub sessions: BTreeMap<SessionId, bool>,
+    /// At the leader: the sessions it tracks, each with its [`ZkTimer::Expire`] deadline.
+    pub sessions: BTreeSet<SessionId>,
 }
 
 impl ZkServerState {
     /// The tree as this server has applied it.
     pub fn tree(&self) -> &ZnodeTree {
         &self.raft.replica.sm
+    }
+
+    /// True if this server will never act on `msg` from `src`, now or after any later step:
+    /// Raft traffic that Raft ignores forever (see `RaftState::ignores_forever`), and what
+    /// is meant for clients. A model may drop such a message from its network.
+    pub fn ignores_forever(&self, src: Id, msg: &ZkMsg) -> bool {
+        match msg {
+            ZkMsg::Peer(msg) => self.raft.ignores_forever(src, msg),
+            ZkMsg::Client(msg, _) => !msg.is_request(),
+            ZkMsg::Event(_) | ZkMsg::Resource(_) => true,
+            ZkMsg::Forward { .. } | ZkMsg::Ping { .. } => false,
+        }
     }
 }
 
@@ -88,6 +102,9 @@ struct Applied {
     entry: Entry<ZkOp>,
     ret: Option<ZkRet>,
     changes: Vec<Change>,
+    /// The tree's zxid once this entry is applied: the zxid of the write that made the
+    /// changes (a step may apply several entries).
+    zxid: Zxid,
 }
 
 impl ZkServer {
@@ -150,10 +167,19 @@ impl ZkServer {
     /// An entry applied here: its changes fire this server's watches (first, so that the
     /// client hears of a change before any answer showing it), then the client waiting
     /// here for this entry gets its answer.
+    ///
+    /// Rule: a closed session hears of nothing more. Its watches go with it (in ZooKeeper
+    /// they belong to its connection), before the close's own changes fire any.
     fn on_applied(&self, state: &mut ZkServerState, applied: Applied, o: &mut Out<Self>) {
-        let zxid = state.tree().zxid();
+        if let (ZkOp::CloseSession { session }, Some(ZkRet::SessionClosed)) =
+            (&applied.entry.op, &applied.ret)
+        {
+            if self.bug != Some(ZkBug::WatchesOutliveSession) {
+                state.watches.retain(|w| session_of(w.client) != *session);
+            }
+        }
         for change in &applied.changes {
-            for (client, event) in fire(&mut state.watches, change, zxid) {
+            for (client, event) in fire(&mut state.watches, change, applied.zxid) {
                 o.send(client, ZkMsg::Event(event));
             }
         }
@@ -165,7 +191,7 @@ impl ZkServer {
             return;
         }
         let waiting = state.waiting.remove(&client).expect("checked above");
-        if let Some(watch) = leaves_watch(client, &waiting, &ret) {
+        if let Some(watch) = self.leaves_watch(state.tree(), client, &waiting, &ret) {
             state.watches.insert(watch);
         }
         reply(client, seq, ret, o);
@@ -215,15 +241,20 @@ impl ZkServer {
             raft.propose(st, client, seq, op, out)
         });
         if leads {
-            self.heard_from(state, session_of(client));
+            self.heard_from(state, session_of(client), o);
         }
     }
 
-    /// At the leader: `session` is alive.
-    fn heard_from(&self, state: &mut Cow<ZkServerState>, session: SessionId) {
-        if self.session_timeout.is_some() && state.sessions.get(&session) != Some(&true) {
-            state.to_mut().sessions.insert(session, true);
+    /// At the leader: `session` is alive, so its deadline is a whole period away (setting
+    /// a timer that is already set moves it).
+    fn heard_from(&self, state: &mut Cow<ZkServerState>, session: SessionId, o: &mut Out<Self>) {
+        let Some(timeout) = &self.session_timeout else {
+            return;
+        };
+        if !state.sessions.contains(&session) {
+            state.to_mut().sessions.insert(session);
         }
+        o.set_timer(ZkTimer::Expire(session), timeout.clone());
     }
 
     /// A client's request. A read without `sync` is answered here and now from the local
@@ -241,7 +272,7 @@ impl ZkServer {
         if op.is_read() && !serve.sync {
             let ret = state.tree().read(&op).expect("a read");
             let call = Waiting { seq, op, serve };
-            if let Some(watch) = leaves_watch(client, &call, &ret) {
+            if let Some(watch) = self.leaves_watch(state.tree(), client, &call, &ret) {
                 state.to_mut().watches.insert(watch);
             }
             reply(client, seq, ret, o);
@@ -291,49 +322,58 @@ impl ZkServer {
         o: &mut Out<Self>,
     ) {
         match state.raft.leader_hint(id) {
-            Some(leader) if leader == id => self.heard_from(state, session),
+            Some(leader) if leader == id => self.heard_from(state, session, o),
             Some(leader) => o.send(leader, ZkMsg::Ping { session }),
             None => {}
         }
     }
 
-    /// The leader's expiry tick: every session not heard from since the last tick expires,
-    /// and its close goes through the log (as the leader's own request, numbered by its log
-    /// index so that it is never mistaken for a duplicate); the others must be heard from
-    /// again before the next tick.
-    fn on_expire(&self, id: Id, state: &mut Cow<ZkServerState>, o: &mut Out<Self>) {
-        if let Some(timeout) = &self.session_timeout {
-            o.set_timer(ZkTimer::Expire, timeout.clone());
-        }
-        if !state.raft.is_leader() || state.sessions.is_empty() {
+    /// Rule: a read with `watch` leaves a watch on its path, unless it failed (`exists` always
+    /// leaves one: it also watches for the node's creation), or the client's session is
+    /// closed in `tree` (a closed session hears of nothing more; a read of its may still
+    /// arrive, sent before its client stopped).
+    fn leaves_watch(
+        &self,
+        tree: &ZnodeTree,
+        client: Id,
+        call: &Waiting,
+        ret: &ZkRet,
+    ) -> Option<Watch> {
+        let (kind, path) = WatchKind::of(&call.op)?;
+        let failed = matches!(ret, ZkRet::Err(_));
+        let open =
+            self.bug == Some(ZkBug::WatchesOutliveSession) || !tree.is_closed(session_of(client));
+        (open && call.serve.watch && (kind == WatchKind::Exists || !failed)).then(|| Watch {
+            path: path.clone(),
+            kind,
+            client,
+            seq: call.seq,
+        })
+    }
+
+    /// `session`'s deadline passed: at the leader, the session expires and its close goes
+    /// through the log (as the leader's own request, numbered by its log index so that it
+    /// is never mistaken for a duplicate). A server that no longer leads forgets the
+    /// session; the next leader tracks it once it hears from it.
+    fn on_expire(
+        &self,
+        id: Id,
+        state: &mut Cow<ZkServerState>,
+        session: SessionId,
+        o: &mut Out<Self>,
+    ) {
+        if !state.sessions.contains(&session) {
             return;
         }
-        let sessions = std::mem::take(&mut state.to_mut().sessions);
-        for (session, heard) in sessions {
-            if heard {
-                state.to_mut().sessions.insert(session, false);
-            } else {
-                let seq = state.raft.last_index() + 1;
-                let close = ZkOp::CloseSession { session };
-                self.raft_step(id, state, o, |raft, st, out| {
-                    raft.propose(st, id, seq, close, out)
-                });
-            }
+        state.to_mut().sessions.remove(&session);
+        if state.raft.is_leader() {
+            let seq = state.raft.last_index() + 1;
+            let close = ZkOp::CloseSession { session };
+            self.raft_step(id, state, o, |raft, st, out| {
+                raft.propose(st, id, seq, close, out)
+            });
         }
     }
-}
-
-/// Rule: a read with `watch` leaves a watch on its path, unless it failed (`exists` always
-/// leaves one: it also watches for the node's creation).
-fn leaves_watch(client: Id, call: &Waiting, ret: &ZkRet) -> Option<Watch> {
-    let (kind, path) = WatchKind::of(&call.op)?;
-    let failed = matches!(ret, ZkRet::Err(_));
-    (call.serve.watch && (kind == WatchKind::Exists || !failed)).then(|| Watch {
-        path: path.clone(),
-        kind,
-        client,
-        seq: call.seq,
-    })
 }
 
 /// Answers `client`'s request `seq`.
@@ -360,6 +400,7 @@ fn replay(before: &Replica<ZnodeTree>, next: &RaftState<ZnodeTree>) -> Vec<Appli
                 entry: entry.clone(),
                 ret,
                 changes,
+                zxid: copy.sm.zxid(),
             }
         })
         .collect();
@@ -396,14 +437,11 @@ impl Actor for ZkServer {
         let mut raft = self.raft.on_start(id, storage, &mut out);
         lift(out, o);
         raft.replica.sm = ZnodeTree::with_bug(self.bug);
-        if let Some(timeout) = &self.session_timeout {
-            o.set_timer(ZkTimer::Expire, timeout.clone());
-        }
         ZkServerState {
             raft,
             waiting: BTreeMap::new(),
             watches: BTreeSet::new(),
-            sessions: BTreeMap::new(),
+            sessions: BTreeSet::new(),
         }
     }
 
@@ -424,7 +462,7 @@ impl Actor for ZkServer {
             }
             ZkMsg::Forward { client, seq, op } => self.propose(id, state, client, seq, op, o),
             ZkMsg::Ping { session } => self.on_ping(id, state, session, o),
-            ZkMsg::Client(..) | ZkMsg::Event(_) => {}
+            ZkMsg::Client(..) | ZkMsg::Event(_) | ZkMsg::Resource(_) => {}
         }
     }
 
@@ -433,7 +471,7 @@ impl Actor for ZkServer {
             ZkTimer::Raft(t) => self.raft_step(id, state, o, |raft, st, out| {
                 raft.on_timeout(id, st, t, out)
             }),
-            ZkTimer::Expire => self.on_expire(id, state, o),
+            ZkTimer::Expire(session) => self.on_expire(id, state, *session, o),
         }
     }
 }

@@ -1,37 +1,115 @@
 //! The znode models: ZooKeeper's client protocol over Raft (3 servers unless a check says
-//! otherwise) on FIFO channels, with clients running scripts of calls or the counter recipe, and the
-//! properties of the notes' ZooKeeper parts: linearizable writes, possibly stale reads,
-//! `sync`, sessions and ephemeral nodes, watches, mini-transactions.
+//! otherwise) on FIFO channels, with clients running scripts of calls or recipes (the
+//! counter, the locks, the election), and the properties of the notes' ZooKeeper parts:
+//! linearizable writes, possibly stale reads, `sync`, sessions and ephemeral nodes,
+//! watches, mini-transactions, locks.
 //!
 //! - this module: the configuration, the model, the bounds and the properties every znode
 //!   model shares;
 //! - [`counter`]: the counter recipe's checks;
+//! - [`lock`]: the checks of the locks and the election;
 //! - [`script`]: the checks of clients running scripts (reads, sync, ephemerals, watches).
 
 pub mod counter;
+pub mod lock;
 pub mod script;
 
 use crate::build::client_model;
-use crate::history::History;
+use crate::dead_messages::drop_dead_messages;
+use crate::history::{ClientRecord, History};
 use crate::node::Node;
-use crate::registry::{Bounds, ModelCfg};
+use crate::registry::{Action, Bounds, ModelCfg};
+use crate::restart::Restarting;
 use coord::client::RETRY_AT;
 use coord::raft::{Index, RaftServer, Role, Term};
+use coord::recipes::fencing::{Resource, ResourceState};
 use coord::znode::client::{Program, ZkClient, ZkClientState};
-use coord::znode::{ZkBug, ZkMsg, ZkServer, ZkServerState};
-use coord_specs::znode::ZnodeSpec;
-use stateright::actor::{model_timeout, Actor, ActorModel, ActorModelState, Id, Network};
+use coord::znode::server::session_of;
+use coord::znode::watch::WatchEvent;
+use coord::znode::{Change, ZkBug, ZkMsg, ZkServer, ZkServerState, ZkTimer};
+use coord_specs::znode::{ZnodeSpec, Zxid};
+use stateright::actor::{
+    model_timeout, Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, Network,
+};
 use stateright::Expectation;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
-pub type ZnodeNode<P> = Node<ZkServer, ZkClient<P>>;
-pub type ZnodeModel<P> = ActorModel<ZnodeNode<P>, ZnodeCfg<P>, History<ZnodeSpec>>;
-pub type State<P> = ActorModelState<ZnodeNode<P>, History<ZnodeSpec>>;
-pub type Condition<P> = fn(&ZnodeModel<P>, &State<P>) -> bool;
-pub type Property<P> = crate::build::Property<ZnodeNode<P>, ZnodeCfg<P>, History<ZnodeSpec>>;
+/// A znode server, or the resource that a lock protects: the two kinds of server.
+pub type Server = Node<ZkServer, Resource>;
+pub type ZnodeNode<P> = Node<Server, ZkClient<P>>;
+pub type ZnodeModel<P> = ActorModel<ZnodeNode<P>, ZnodeCfg<P>, Seen>;
+/// The model that is checked: see [`Restarting`] (server crashes are restarts) and
+/// [`ZnodeCfg::allows`] (a session expires only once its client is silent).
+pub type Checked<P> = Restarting<ZnodeNode<P>, ZnodeCfg<P>, Seen>;
+pub type State<P> = ActorModelState<ZnodeNode<P>, Seen>;
+pub type Property<P> = crate::build::Property<ZnodeNode<P>, ZnodeCfg<P>, Seen>;
 
 /// A program whose model has properties of its own (beyond those of every znode model).
 pub trait Judged: Program<State: Send + Sync> + Send + Sync + 'static {
     fn properties() -> Vec<Property<Self>>;
+
+    /// Whether clients running this program keep their sessions alive. If they do, the
+    /// models assume that a running client's keepalives reach the leader in time: its
+    /// session expires only while it is silent (halted, or [`Judged::silent`]), and an
+    /// expiry of a client that has not halted counts as one of the model's client faults.
+    /// If not (the default), the models send no keepalives, and a session lives only while
+    /// its calls keep the leader hearing from it (as in `znode-ephemeral`).
+    const KEEPS_SESSION: bool = false;
+
+    /// For a program that keeps its session: whether a client whose program is in state
+    /// `program` is silent (it stalls, sending nothing, not even keepalives).
+    fn silent(_program: &Self::State) -> bool {
+        false
+    }
+
+    /// What of a halted client's program state the properties read, the rest forgotten;
+    /// `None` (the default) keeps it all. A halted client never acts again, so states
+    /// that differ only in what is forgotten have the same futures (see
+    /// [`ZnodeCfg::tidy`]).
+    fn forget_halted(_program: &Self::State) -> Option<Self::State> {
+        None
+    }
+}
+
+/// What the znode models record of a run besides the actors' states: the history of the
+/// clients' calls, if a property judges it (a history tells apart states that differ
+/// only in the order of past calls, so it is kept only when needed), and how many watch
+/// notifications each deletion sent, by the zxid of the deletion (the herd effect of a
+/// lock's release).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Seen {
+    pub history: Option<History<ZnodeSpec>>,
+    pub notified: BTreeMap<Zxid, u8>,
+}
+
+impl ClientRecord<ZkMsg> for Seen {
+    /// A client's first send of a request is an invocation; a server's notification of a
+    /// deletion is counted.
+    fn on_send<C>(cfg: &C, seen: &Self, env: Envelope<&ZkMsg>) -> Option<Self> {
+        if let ZkMsg::Event(WatchEvent {
+            change: Change::Deleted(_),
+            zxid,
+            ..
+        }) = env.msg
+        {
+            let mut next = seen.clone();
+            let count = next.notified.entry(*zxid).or_default();
+            *count = count.saturating_add(1);
+            return Some(next);
+        }
+        let history = History::on_send(cfg, seen.history.as_ref()?, env)?;
+        let notified = seen.notified.clone();
+        let history = Some(history);
+        Some(Seen { history, notified })
+    }
+
+    fn on_receive<C>(cfg: &C, seen: &Self, env: Envelope<&ZkMsg>) -> Option<Self> {
+        let history = History::on_receive(cfg, seen.history.as_ref()?, env)?;
+        let notified = seen.notified.clone();
+        let history = Some(history);
+        Some(Seen { history, notified })
+    }
 }
 
 /// The size, bounds and faults of one znode model.
@@ -40,11 +118,18 @@ pub struct ZnodeCfg<P> {
     pub servers: usize,
     /// Each client's first server (an index into the servers) and program.
     pub clients: Vec<(usize, P)>,
+    /// A resource the clients' programs use, the actor right after the servers.
+    pub resource: Option<Resource>,
     /// Only servers `s0` up to this many may campaign (1: a leader fixed in term 1).
     pub campaigners: usize,
     pub max_term: Term,
     pub max_log: usize,
     pub max_crashes: usize,
+    /// Whether clients may fail-stop (each client's `Halt` timer is set).
+    pub halts: bool,
+    /// How many clients may fail in a run: halt, or, for a program that keeps its
+    /// session, lose the session by a stall ([`Judged::KEEPS_SESSION`]).
+    pub client_faults: usize,
     /// States where the clients together have resent more calls are not explored.
     pub max_resends: u8,
     /// Whether the leader expires sessions.
@@ -60,10 +145,13 @@ impl<P: Judged> ZnodeCfg<P> {
         ZnodeCfg {
             servers: 3,
             clients,
+            resource: None,
             campaigners: 3,
             max_term: 1,
             max_log: 6,
             max_crashes: 0,
+            halts: false,
+            client_faults: 0,
             max_resends: 0,
             expiry: false,
             sequential: false,
@@ -85,9 +173,19 @@ impl<P: Judged> ZnodeCfg<P> {
         self
     }
 
+    /// The id of the first client: the clients come after the servers and the resource.
+    pub fn first_client(&self) -> usize {
+        self.servers + usize::from(self.resource.is_some())
+    }
+
+    /// The program of client `id`.
+    pub fn program(&self, id: Id) -> &P {
+        &self.clients[usize::from(id) - self.first_client()].1
+    }
+
     /// Builds the model with the properties named in `judged`.
-    pub fn into_model(self, judged: &[&str]) -> Result<ZnodeModel<P>, String> {
-        if self.servers == 0 || self.servers + self.clients.len() > 16 {
+    pub fn into_model(self, judged: &[&str]) -> Result<Checked<P>, String> {
+        if self.servers == 0 || self.first_client() + self.clients.len() > 16 {
             return Err("a znode model needs 1 to 16 actors, at least one a server".into());
         }
         let server_ids: Vec<Id> = (0..self.servers).map(Id::from).collect();
@@ -98,43 +196,82 @@ impl<P: Judged> ZnodeCfg<P> {
             let server = ZkServer::new(raft)
                 .with_session_timeout(expiry.clone())
                 .with_bug(self.bug);
-            Node::Server(server)
+            Node::Server(Node::Server(server))
         });
+        let resource = (self.resource.iter()).map(|r| Node::Server(Node::Client(r.clone())));
+        let halt = self.halts.then(model_timeout);
         let clients = self.clients.iter().map(|(first, program)| {
             let client =
-                ZkClient::new(server_ids.clone(), *first, program.clone(), model_timeout());
+                ZkClient::new(server_ids.clone(), *first, program.clone(), model_timeout())
+                    .with_halt(halt.clone());
             Node::Client(client)
         });
         // ZooKeeper runs over TCP, and its atomic broadcast relies on FIFO channels: every
         // channel (a pair of actors, one way) delivers in order, and loses nothing.
         let network = Network::new_ordered([]);
-        let history = if self.sequential {
-            History::with_sequential(ZnodeSpec::default())
-        } else {
-            History::new(ZnodeSpec::default())
+        let recorded = judged.contains(&LINEARIZABLE) || judged.contains(&SEQUENTIAL);
+        let history = recorded.then(|| {
+            if self.sequential {
+                History::with_sequential(ZnodeSpec::default())
+            } else {
+                History::new(ZnodeSpec::default())
+            }
+        });
+        let seen = Seen {
+            history,
+            notified: BTreeMap::new(),
         };
         let properties = common().into_iter().chain(P::properties());
         let model = client_model(
             self.clone(),
-            history,
-            servers.chain(clients),
+            seen,
+            servers.chain(resource).chain(clients),
             network,
             self.max_crashes,
             properties,
             judged,
         );
-        Ok(model.within_boundary(within_boundary))
+        Ok(Restarting::new(model.within_boundary(within_boundary)))
     }
 }
 
-impl<P: Judged> ModelCfg<ZnodeNode<P>, History<ZnodeSpec>> for ZnodeCfg<P> {
+impl<P: Judged> ModelCfg<ZnodeNode<P>, Seen> for ZnodeCfg<P> {
     fn actor_name(&self, id: Id) -> String {
         let i = usize::from(id);
         if i < self.servers {
             format!("s{i}")
+        } else if i < self.first_client() {
+            "r".to_string()
         } else {
-            format!("c{}", i - self.servers)
+            format!("c{}", i - self.first_client())
         }
+    }
+
+    /// Only servers crash (and restart from storage).
+    fn may_crash(&self, id: Id) -> bool {
+        usize::from(id) < self.servers
+    }
+
+    /// Messages their receiver will never act on are dropped (see [`ignored_forever`]),
+    /// and halted clients keep only what the properties read ([`Judged::forget_halted`]).
+    fn tidy(&self, state: &mut State<P>) {
+        drop_dead_messages(state, ignored_forever::<P>);
+        forget_halted(state);
+    }
+
+    /// For a program that keeps its session ([`Judged::KEEPS_SESSION`]), the leader's
+    /// deadline for a session passes only while the session's client is silent (halted,
+    /// or silent by its program). The model has no clock, so without this a timer could
+    /// fire before a running client's keepalive, however prompt.
+    fn allows(&self, state: &State<P>, action: &Action<ZnodeNode<P>>) -> bool {
+        let ActorModelAction::Timeout(_, Node::Server(Node::Server(ZkTimer::Expire(session)))) =
+            action
+        else {
+            return true;
+        };
+        let owner = usize::try_from(*session).ok();
+        let client = owner.and_then(|i| state.actor_states.get(i)?.client());
+        client.is_none_or(|c| !P::KEEPS_SESSION || c.halted || P::silent(&c.program))
     }
 
     /// The only choice is a client's: which server to retry at.
@@ -148,11 +285,48 @@ impl<P: Judged> ModelCfg<ZnodeNode<P>, History<ZnodeSpec>> for ZnodeCfg<P> {
     }
 }
 
+/// Reduces halted clients to what the properties read: their program's
+/// [`Judged::forget_halted`], their resends (a bound) and the fact that they halted. A
+/// halted client has no timer and takes no message, so nothing else of it matters.
+fn forget_halted<P: Judged>(state: &mut State<P>) {
+    for actor in state.actor_states.iter_mut() {
+        let Node::Client(c) = &**actor else {
+            continue;
+        };
+        let Some(program) = c.halted.then(|| P::forget_halted(&c.program)).flatten() else {
+            continue;
+        };
+        let forgotten = ZkClientState {
+            program,
+            seq: 0,
+            call: None,
+            done: false,
+            target: Id::from(0),
+            resends: c.resends,
+            events: Vec::new(),
+            halted: true,
+        };
+        *actor = Arc::new(Node::Client(forgotten));
+    }
+}
+
+/// Whether an actor in state `receiver` will never act on `msg` from `src`: see the
+/// servers' and the clients' `ignores_forever`. The resource acts on every operation.
+pub fn ignored_forever<P: Program>(
+    receiver: &<ZnodeNode<P> as Actor>::State,
+    src: Id,
+    msg: &ZkMsg,
+) -> bool {
+    match receiver {
+        Node::Server(Node::Server(s)) => s.ignores_forever(src, msg),
+        Node::Server(Node::Client(_)) => false,
+        Node::Client(c) => c.ignores_forever(msg),
+    }
+}
+
 /// The bounds of the search: terms, log length and campaigners as in the Raft models,
-/// resends across all clients; only servers crash.
+/// resends across all clients, client faults.
 fn within_boundary<P: Judged>(cfg: &ZnodeCfg<P>, state: &State<P>) -> bool {
-    let clients_up = (state.actor_states.iter().zip(&state.crashed))
-        .all(|(s, crashed)| s.server().is_some() || !crashed);
     let servers_ok = servers(state).enumerate().all(|(i, s)| {
         let campaigns = !matches!(s.raft.role, Role::Follower { .. });
         s.raft.term <= cfg.max_term
@@ -160,19 +334,34 @@ fn within_boundary<P: Judged>(cfg: &ZnodeCfg<P>, state: &State<P>) -> bool {
             && (i < cfg.campaigners || !campaigns)
     });
     let resends: usize = clients(state).map(|c| usize::from(c.resends)).sum();
-    clients_up && servers_ok && resends <= usize::from(cfg.max_resends)
+    let failed = clients_with_ids(state)
+        .filter(|(id, c)| c.halted || (P::KEEPS_SESSION && expired(state, *id)));
+    servers_ok && resends <= usize::from(cfg.max_resends) && failed.count() <= cfg.client_faults
 }
 
-/// Every server's state, crashed or not.
+/// Every znode server's state, crashed or not.
 fn servers<P: Program>(state: &State<P>) -> impl Iterator<Item = &ZkServerState> {
-    state.actor_states.iter().filter_map(|s| s.server())
+    state
+        .actor_states
+        .iter()
+        .filter_map(|s| s.server()?.server())
 }
 
-/// Live servers with their id.
+/// Live znode servers with their id.
 pub fn live_servers<P: Program>(state: &State<P>) -> impl Iterator<Item = (Id, &ZkServerState)> {
     (state.actor_states.iter().enumerate())
         .filter(|(i, _)| !state.crashed[*i])
-        .filter_map(|(i, s)| s.server().map(|s| (Id::from(i), s)))
+        .filter_map(|(i, s)| s.server()?.server().map(|s| (Id::from(i), s)))
+}
+
+/// True if a live znode server has applied the close of client `id`'s session.
+pub fn expired<P: Program>(state: &State<P>, id: Id) -> bool {
+    live_servers(state).any(|(_, s)| s.tree().is_closed(session_of(id)))
+}
+
+/// The resource's state, if the model has one.
+pub fn resource<P: Program>(state: &State<P>) -> Option<&ResourceState> {
+    state.actor_states.iter().find_map(|s| s.server()?.client())
 }
 
 /// Every message in flight, with its sender. (stateright 0.31's `Network::iter_all` never
@@ -199,15 +388,14 @@ pub fn clients<P: Program>(state: &State<P>) -> impl Iterator<Item = &ZkClientSt
     clients_with_ids(state).map(|(_, c)| c)
 }
 
+const LINEARIZABLE: &str = "linearizable";
+const SEQUENTIAL: &str = "sequentially consistent";
+
 /// The properties every znode model may judge.
 fn common<P: Judged>() -> Vec<Property<P>> {
     vec![
-        (Expectation::Always, "linearizable", linearizable),
-        (
-            Expectation::Always,
-            "sequentially consistent",
-            sequentially_consistent,
-        ),
+        (Expectation::Always, LINEARIZABLE, linearizable),
+        (Expectation::Always, SEQUENTIAL, sequentially_consistent),
         (
             Expectation::Sometimes,
             "a leader is elected",
@@ -220,14 +408,14 @@ fn common<P: Judged>() -> Vec<Property<P>> {
 /// Linearizability of what clients saw, against the znode spec (stateright's
 /// `LinearizabilityTester`).
 fn linearizable<P: Judged>(_: &ZnodeModel<P>, state: &State<P>) -> bool {
-    state.history.is_linearizable()
+    (state.history.history.as_ref()).is_none_or(History::is_linearizable)
 }
 
 /// Sequential consistency (stateright's `SequentialConsistencyTester`): one order of all
 /// operations that keeps each client's order, real time aside. ZooKeeper promises this
 /// for reads, and linearizability for writes.
 fn sequentially_consistent<P: Judged>(_: &ZnodeModel<P>, state: &State<P>) -> bool {
-    state.history.is_sequentially_consistent()
+    (state.history.history.as_ref()).is_none_or(History::is_sequentially_consistent)
 }
 
 fn leader_elected<P: Judged>(_: &ZnodeModel<P>, state: &State<P>) -> bool {

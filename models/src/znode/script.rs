@@ -93,16 +93,11 @@ fn ephemeral_gone(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
     })
 }
 
-/// The script of the client `id`.
-fn script(model: &ZnodeModel<Script>, id: Id) -> &Script {
-    &model.cfg.clients[usize::from(id) - model.cfg.servers].1
-}
-
 /// Every event a client received answers a call of its that left a watch, and no two
 /// events answer the same call.
 fn fires_once(model: &ZnodeModel<Script>, state: &State<Script>) -> bool {
     clients_with_ids(state).all(|(id, c)| {
-        let calls = &script(model, id).0;
+        let calls = &model.cfg.program(id).0;
         let mut seqs: Vec<u64> = c.events.iter().map(|(_, e)| e.seq).collect();
         let watched = (seqs.iter()).all(|&seq| calls[seq as usize - 1].serve.watch);
         let events = seqs.len();
@@ -132,7 +127,7 @@ fn fires_after_apply(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
 /// result has heard from the watch first.
 fn event_before_data(model: &ZnodeModel<Script>, state: &State<Script>) -> bool {
     clients_with_ids(state).all(|(id, c)| {
-        let calls = &script(model, id).0;
+        let calls = &model.cfg.program(id).0;
         let results = &c.program;
         (0..results.len()).all(|i| {
             let heard = c.events.iter().any(|(_, e)| e.seq == i as u64 + 1);

@@ -14,6 +14,7 @@ pub mod format;
 mod report;
 mod search;
 mod specs;
+mod unknown;
 
 pub use check::check;
 pub use report::{Failure, Row};
@@ -68,8 +69,10 @@ pub enum Outcome<Ret> {
 /// A sequential spec the checker can check histories against. Rule (P-compositionality):
 /// a history is linearizable iff its restriction to each independent object is.
 pub trait HistorySpec:
-    SequentialSpec<Op: Clone + Debug + Display, Ret: Clone + Debug + PartialEq + Display>
-    + Clone
+    SequentialSpec<
+        Op: Clone + Debug + Display + Eq + Hash,
+        Ret: Clone + Debug + PartialEq + Display,
+    > + Clone
     + Default
     + Eq
     + Hash
@@ -83,6 +86,20 @@ pub trait HistorySpec:
     /// operation with an unknown outcome constrains nothing, and the search need not
     /// branch on where it goes.
     fn changes_nothing(op: &Self::Op, ret: Option<&Self::Ret>) -> bool;
+
+    /// What the recorded results of a history show of the values its writes wrote (for a
+    /// map: the values its reads returned).
+    type Seen: Default;
+
+    /// Adds what `ret` shows to `seen`.
+    fn see(seen: &mut Self::Seen, ret: &Self::Ret);
+
+    /// `op` with the value it writes replaced by a placeholder, if neither that value nor
+    /// the placeholder is in `seen`; `None` if `op` writes no value or its value was seen.
+    /// Rule (an unseen value): no result can tell such writes apart, so the search may
+    /// treat all writes with an unknown outcome that differ only in an unseen value as
+    /// copies of one write.
+    fn unseen(op: &Self::Op, seen: &Self::Seen) -> Option<Self::Op>;
 }
 
 /// The history `ops` of `S`, the type the parsers return.

@@ -1,6 +1,7 @@
 //! The Wing-Gong-Lowe search over one partition of a history.
 
 use super::bitset::Linearized;
+use super::unknown::{blinded, copies};
 use super::{HistorySpec, Operation, Outcome, Time};
 use std::collections::HashSet;
 
@@ -29,7 +30,9 @@ pub(super) fn events<Op, Ret>(ops: &[Operation<Op, Ret>]) -> Vec<Event> {
 /// The operations still to linearize, as two doubly linked lists from which an operation
 /// is lifted when it is linearized and put back when the search backtracks (Knuth's
 /// dancing links): the calls and returns of operations that returned, in time order, and
-/// the calls of operations with an unknown outcome, in invocation order.
+/// the calls of operations with an unknown outcome, in invocation order. Of identical
+/// operations with an unknown outcome only the earliest pending copy is in the list: when
+/// it is lifted, the next copy takes its place (see [`copies`]).
 struct Pending {
     /// Per list index from [`FIRST`] on: its event.
     events: Vec<Event>,
@@ -38,6 +41,8 @@ struct Pending {
     /// Per operation: the list index of its call, and of its return if it has one.
     call: Vec<usize>,
     ret: Vec<Option<usize>>,
+    /// Per operation with an unknown outcome: its next identical copy.
+    later: Vec<Option<usize>>,
 }
 
 /// The sentinels: the heads and tails of the returned list and of the unknown list.
@@ -48,15 +53,21 @@ const UNKNOWN_TAIL: usize = 3;
 const FIRST: usize = 4;
 
 impl Pending {
-    fn new<Op, Ret>(ops: &[Operation<Op, Ret>]) -> Self {
+    fn new<S: HistorySpec>(ops: &[Operation<S::Op, S::Ret>]) -> Self {
         let events = events(ops);
         let len = FIRST + events.len();
+        let later = copies::<S>(ops);
+        let mut copy = vec![false; ops.len()];
+        for &l in later.iter().flatten() {
+            copy[l] = true;
+        }
         let mut pending = Pending {
             events,
             next: vec![0; len],
             prev: vec![0; len],
             call: vec![0; ops.len()],
             ret: vec![None; ops.len()],
+            later,
         };
         let (mut returned, mut unknown) = (RETURNED_HEAD, UNKNOWN_HEAD);
         for at in FIRST..len {
@@ -66,6 +77,8 @@ impl Pending {
                     let known = matches!(ops[op].outcome, Outcome::Returned { .. });
                     if known {
                         &mut returned
+                    } else if copy[op] {
+                        continue;
                     } else {
                         &mut unknown
                     }
@@ -103,16 +116,28 @@ impl Pending {
         self.prev[next] = at;
     }
 
+    /// Takes `op` out of the lists; its next copy, if any, takes its place.
     fn lift(&mut self, op: usize) {
-        self.unlink(self.call[op]);
+        let at = self.call[op];
+        if let Some(copy) = self.later[op] {
+            let copy = self.call[copy];
+            (self.prev[copy], self.next[copy]) = (self.prev[at], self.next[at]);
+            self.relink(copy);
+        } else {
+            self.unlink(at);
+        }
         if let Some(ret) = self.ret[op] {
             self.unlink(ret);
         }
     }
 
+    /// Undoes the last [`Pending::lift`], of `op`.
     fn unlift(&mut self, op: usize) {
         if let Some(ret) = self.ret[op] {
             self.relink(ret);
+        }
+        if let Some(copy) = self.later[op] {
+            self.unlink(self.call[copy]);
         }
         self.relink(self.call[op]);
     }
@@ -144,12 +169,15 @@ enum Cursor {
 /// one that never took effect is as good as one that takes effect after everything else;
 /// those that let the blocked operation go on are tried first. Operations that change
 /// nothing are tried before those that do.
+/// Rules (module `unknown`): writes of unknown outcome whose value no result shows are
+/// copies of one write, and only the earliest pending copy is a candidate.
 /// Rule (no-ops at once): a candidate that agrees and whose result says it changes nothing
 /// in any state (a read, a failed compare-and-set) can be moved to the current point of
 /// any linearization that exists, so it is no choice: when its branch fails, so does the
 /// node it was taken at.
 pub(super) fn linearizable<S: HistorySpec>(ops: &[Operation<S::Op, S::Ret>]) -> bool {
-    let mut pending = Pending::new(ops);
+    let ops = &*blinded::<S>(ops);
+    let mut pending = Pending::new::<S>(ops);
     let mut unreturned = pending.ret.iter().filter(|ret| ret.is_some()).count();
     let mut linearized = Linearized::new(ops.iter().map(|op| op.ret().is_none()));
     let mut seen = HashSet::new();
@@ -247,6 +275,11 @@ pub(super) fn linearizable<S: HistorySpec>(ops: &[Operation<S::Op, S::Ret>]) -> 
         let ret = next.invoke(&ops[i].op);
         let recorded = ops[i].ret();
         if recorded.is_some_and(|recorded| *recorded != ret) {
+            continue;
+        }
+        if recorded.is_none() && next == state {
+            // Rule (a no-op now): an unknown outcome that changes nothing here is no
+            // different from one left pending, which keeps every later choice open.
             continue;
         }
         let no_op = S::changes_nothing(&ops[i].op, recorded);

@@ -600,6 +600,7 @@ impl stateright::semantics::SequentialSpec for ZnodeSpec {
 }
 
 pub mod build;
+pub mod data;
 
 #[cfg(test)]
 mod tests;

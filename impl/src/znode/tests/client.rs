@@ -3,10 +3,12 @@
 
 use super::*;
 use crate::client::{ClientMsg, RETRY_AT};
+use crate::recipes::basic_lock::BasicLock;
 use crate::recipes::counter::Counter;
+use crate::recipes::lock::{Hold, Use};
 use crate::test_util::{run, sends, Cmd, Step};
 use crate::znode::client::{Call, Script, ZkClient, ZkClientState, ZkClientTimer};
-use crate::znode::msg::{Serve, ZkMsg};
+use crate::znode::msg::{ResourceMsg, Serve, ZkMsg};
 use crate::znode::watch::WatchEvent;
 use stateright::actor::{Actor, Command, Id, Out};
 use std::time::Duration;
@@ -145,4 +147,121 @@ fn the_counter_sleeps_after_a_conflict_and_wakes_to_read_again() {
         sends(&woke.cmds),
         [(s0(), request(3, get("/"), Serve::default()))]
     );
+}
+
+/// A basic-lock client (session 7, this client) whose holder uses resource 3.
+fn lock_client() -> ZkClient<BasicLock> {
+    let hold = Hold::Use(Use {
+        resource: Id::from(3),
+        pause: None,
+    });
+    ZkClient::new(
+        vec![s0(), s1()],
+        0,
+        BasicLock::new("/l", 7, hold),
+        timeout(),
+    )
+}
+
+/// The timers `cmds` set and cancel, in order.
+fn timer_cmds(cmds: &[Cmd<ZkClient<Script>>]) -> Vec<String> {
+    (cmds.iter())
+        .filter_map(|c| match c {
+            Command::SetTimer(t, _) => Some(format!("set {t:?}")),
+            Command::CancelTimer(t) => Some(format!("cancel {t:?}")),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_waiting_program_goes_on_when_its_watch_fires() {
+    let c = lock_client();
+    let (state, _) = start(&c);
+    let taken = deliver(&c, &state, s0(), answer(1, Fail(NodeExists)));
+    let watched = Call::watched(exists("/l"));
+    assert_eq!(
+        sends(&taken.cmds),
+        [(s0(), request(2, exists("/l"), watched.serve))]
+    );
+    let there = answer(
+        2,
+        ZkRet::Exists(Some(ZnodeTree::default().stat("/").unwrap())),
+    );
+    let waiting = deliver(&c, &taken.state, s0(), there);
+    assert!(sends(&waiting.cmds).is_empty() && waiting.state.call.is_none());
+    assert_eq!(timer_cmds(&waiting.cmds), ["cancel Retry"]);
+    let event = WatchEvent {
+        seq: 2,
+        change: Change::Deleted("/l".into()),
+        zxid: 4,
+    };
+    let woken = deliver(&c, &waiting.state, s0(), ZkMsg::Event(event.clone()));
+    let again = create("/l", "", Ephemeral, 7);
+    assert_eq!(
+        sends(&woken.cmds),
+        [(s0(), request(3, again, Serve::default()))]
+    );
+    assert_eq!(woken.state.events, [(s0(), event)]);
+}
+
+#[test]
+fn an_event_while_a_call_is_in_flight_is_only_kept() {
+    let c = lock_client();
+    let (state, _) = start(&c);
+    let event = WatchEvent {
+        seq: 1,
+        change: Change::Deleted("/l".into()),
+        zxid: 4,
+    };
+    let step = deliver(&c, &state, s0(), ZkMsg::Event(event));
+    assert!(step.cmds.is_empty());
+    assert_eq!((step.state.seq, step.state.events.len()), (1, 1));
+}
+
+#[test]
+fn a_holder_operates_on_the_resource_and_releases_on_its_answer() {
+    let c = lock_client();
+    let (state, _) = start(&c);
+    let held = deliver(&c, &state, s0(), answer(1, created("/l")));
+    let operate = ZkMsg::Resource(ResourceMsg::Use { token: None });
+    assert_eq!(sends(&held.cmds), [(Id::from(3), operate)]);
+    assert!(held.state.call.is_none());
+    let done = ZkMsg::Resource(ResourceMsg::Answer { accepted: true });
+    let released = deliver(&c, &held.state, Id::from(3), done);
+    let release = request(2, delete("/l", -1), Serve::default());
+    assert_eq!(sends(&released.cmds), [(s0(), release)]);
+}
+
+#[test]
+fn a_halted_client_does_nothing_more() {
+    let c = lock_client().with_halt(Some(timeout()));
+    let (state, cmds) = start(&c);
+    assert!(timer_cmds(&cmds).contains(&"set Halt".to_string()));
+    let halted = run(&state, |cow, o| {
+        c.on_timeout(me(), cow, &ZkClientTimer::Halt, o)
+    });
+    assert!(halted.state.halted);
+    assert_eq!(
+        timer_cmds(&halted.cmds),
+        ["cancel Retry", "cancel Wake", "cancel Ping"]
+    );
+    let late = deliver(&c, &halted.state, s0(), answer(1, created("/l")));
+    assert!(!late.changed && late.cmds.is_empty());
+    let retry = run(&halted.state, |cow, o| {
+        c.on_timeout(me(), cow, &ZkClientTimer::Retry, o)
+    });
+    assert!(!retry.changed && retry.cmds.is_empty());
+}
+
+#[test]
+fn a_client_that_is_done_no_longer_halts() {
+    let c = client(vec![Call::plain(get("/"))]).with_halt(Some(timeout()));
+    let (state, _) = start(&c);
+    let done = deliver(&c, &state, s0(), answer(1, Fail(NoNode)));
+    assert!(timer_cmds(&done.cmds).contains(&"cancel Halt".to_string()));
+    let halt = run(&done.state, |cow, o| {
+        c.on_timeout(me(), cow, &ZkClientTimer::Halt, o)
+    });
+    assert!(!halt.changed);
 }

@@ -5,11 +5,11 @@
 use super::*;
 use crate::client::ClientMsg;
 use crate::raft::{Entry, Msg, RaftServer, RaftTimer};
-use crate::test_util::{me, p1, p2, run, sends, Step};
+use crate::test_util::{me, p1, p2, run, sends, Cmd, Step};
 use crate::znode::msg::{Serve, ZkMsg};
 use crate::znode::server::{session_of, ZkServer, ZkServerState, ZkTimer};
 use crate::znode::watch::{Watch, WatchEvent, WatchKind};
-use stateright::actor::{Actor, Id, Out};
+use stateright::actor::{Actor, Command, Id, Out};
 use std::time::Duration;
 
 fn c() -> Id {
@@ -256,34 +256,117 @@ fn the_early_watch_bug_fires_when_the_write_arrives() {
     assert_eq!(step.state.tree().zxid(), 0, "nothing applied yet");
 }
 
+/// The timers `cmds` set.
+fn timers_set(cmds: &[Cmd<ZkServer>]) -> Vec<ZkTimer> {
+    (cmds.iter())
+        .filter_map(|c| match c {
+            Command::SetTimer(timer, _) => Some(timer.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn pings_reach_the_leader_which_expires_a_silent_session_through_the_log() {
     let (s, follower_state) = follower();
-    let ping = ZkMsg::Ping {
-        session: session_of(c()),
-    };
+    let session = session_of(c());
+    let ping = ZkMsg::Ping { session };
     let passed = deliver(&s, &follower_state, c(), ping.clone());
     assert_eq!(sends(&passed.cmds), [(p1(), ping.clone())]);
 
     let (s, state) = leader();
-    let heard = deliver(&s, &state, p1(), ping).state;
-    assert!(heard.sessions[&session_of(c())]);
-    // First tick: heard since the last one, so it must be heard again.
-    let first = tick(&s, &heard, ZkTimer::Expire).state;
-    assert!(!first.sessions[&session_of(c())]);
-    assert!(first.raft.log.is_empty());
-    // Second tick in silence: the session's close is committed.
-    let second = tick(&s, &first, ZkTimer::Expire).state;
-    let close = ZkOp::CloseSession {
-        session: session_of(c()),
-    };
-    assert_eq!(second.raft.log, [entry(me(), 1, close)]);
-    assert!(second.tree().is_closed(session_of(c())) && second.sessions.is_empty());
+    let heard = deliver(&s, &state, p1(), ping.clone());
+    assert!(heard.state.sessions.contains(&session));
+    assert_eq!(timers_set(&heard.cmds), [ZkTimer::Expire(session)]);
+    // Heard from again: the deadline moves, nothing else changes.
+    let again = deliver(&s, &heard.state, p1(), ping);
+    assert_eq!(timers_set(&again.cmds), [ZkTimer::Expire(session)]);
+    assert!(!again.changed);
+    // The deadline passes in silence: the session's close is committed.
+    let expired = tick(&s, &heard.state, ZkTimer::Expire(session)).state;
+    let close = ZkOp::CloseSession { session };
+    assert_eq!(expired.raft.log, [entry(me(), 1, close)]);
+    assert!(expired.tree().is_closed(session) && expired.sessions.is_empty());
 }
 
 #[test]
 fn a_session_that_writes_is_alive() {
     let (s, state) = leader();
     let step = deliver(&s, &state, c(), plain(1, create("/e", "", Ephemeral, 7)));
-    assert!(step.state.sessions[&session_of(c())]);
+    assert!(step.state.sessions.contains(&session_of(c())));
+    assert!(timers_set(&step.cmds).contains(&ZkTimer::Expire(session_of(c()))));
+}
+
+#[test]
+fn a_server_that_no_longer_leads_forgets_the_session() {
+    let (s, state) = follower();
+    let mut tracked = state.clone();
+    tracked.sessions.insert(session_of(c()));
+    let step = tick(&s, &tracked, ZkTimer::Expire(session_of(c())));
+    assert!(step.state.sessions.is_empty() && step.state.raft.log.is_empty());
+    assert!(sends(&step.cmds).is_empty());
+}
+
+#[test]
+fn a_closed_session_hears_of_nothing_more() {
+    let (s, state) = follower();
+    // C watches /x and its own ephemeral /c; D watches /c too.
+    let owned = entry(c(), 1, create("/c", "", Ephemeral, session_of(c())));
+    let state = deliver(&s, &state, p1(), append(0, vec![owned], 1)).state;
+    let state = deliver(&s, &state, c(), call(2, exists("/x"), WATCH)).state;
+    let state = deliver(&s, &state, c(), call(3, exists("/c"), WATCH)).state;
+    let state = deliver(&s, &state, d(), call(1, exists("/c"), WATCH)).state;
+    assert_eq!(state.watches.len(), 3);
+    // C's session expires: /c goes, which D hears of, and C's watches are dropped.
+    let close = entry(
+        p1(),
+        2,
+        ZkOp::CloseSession {
+            session: session_of(c()),
+        },
+    );
+    let step = deliver(&s, &state, p1(), append(1, vec![close], 2));
+    let event = ZkMsg::Event(WatchEvent {
+        seq: 1,
+        change: Change::Deleted("/c".into()),
+        zxid: 2,
+    });
+    assert_eq!(sends(&step.cmds)[1..], [(d(), event)]);
+    assert!(step.state.watches.is_empty());
+}
+
+#[test]
+fn a_watch_asked_for_after_the_session_closed_is_not_left() {
+    let (s, state) = follower();
+    let close = entry(
+        p1(),
+        1,
+        ZkOp::CloseSession {
+            session: session_of(c()),
+        },
+    );
+    let state = deliver(&s, &state, p1(), append(0, vec![close], 1)).state;
+    // C's read was on its way when C stopped: it is answered, and leaves no watch.
+    let step = deliver(&s, &state, c(), call(2, exists("/x"), WATCH));
+    assert_eq!(sends(&step.cmds), [(c(), answer(2, ZkRet::Exists(None)))]);
+    assert!(step.state.watches.is_empty());
+}
+
+#[test]
+fn each_event_carries_the_zxid_of_its_own_write() {
+    let (s, state) = follower();
+    let state = deliver(&s, &state, c(), call(1, exists("/x"), WATCH)).state;
+    let state = deliver(&s, &state, d(), call(1, exists("/y"), WATCH)).state;
+    // Two writes applied in one step.
+    let x = entry(p1(), 1, create("/x", "", Persistent, 0));
+    let y = entry(p1(), 2, create("/y", "", Persistent, 0));
+    let step = deliver(&s, &state, p1(), append(0, vec![x, y], 2));
+    let zxids: Vec<_> = sends(&step.cmds)
+        .into_iter()
+        .filter_map(|(to, m)| match m {
+            ZkMsg::Event(e) => Some((to, e.zxid)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(zxids, [(c(), 1), (d(), 2)]);
 }

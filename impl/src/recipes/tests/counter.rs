@@ -1,14 +1,10 @@
 //! The counter recipe, one story per rule: each step a result in, the next call out.
 
-use super::counter::{Counter, CounterState, Phase};
+use super::ms;
+use crate::recipes::counter::{Counter, CounterState, Phase};
 use crate::znode::client::{Call, Next, Program};
 use coord_specs::znode::build::{create, created, data, get, set, stat};
 use coord_specs::znode::{CreateMode, ZkError, ZkRet};
-use std::time::Duration;
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
 
 fn counter() -> Counter {
     Counter::new("/c", ms(10)..ms(20), 2)

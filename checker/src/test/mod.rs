@@ -1,0 +1,421 @@
+//! `coord test SYSTEM`: the running system checked the way Jepsen checks one. It starts a
+//! real cluster on 127.0.0.1, runs clients doing a random mix of operations (the very
+//! client actors the models check) and records every invocation and reply, while a fault
+//! injector kills, restarts and partitions nodes. Then it repairs every fault, waits for
+//! the cluster to settle, reads back every acknowledged write, and checks the history for
+//! linearizability with the checker in `specs/`.
+
+mod clients;
+mod kv;
+mod nemesis;
+mod progress;
+mod record;
+mod settle;
+mod subject;
+mod zk;
+
+use crate::client::Target;
+use crate::cluster::{data_dir, local_members};
+use crate::logging;
+use crate::nodes::Nodes;
+use crate::system::System;
+use clients::Worker;
+use coord::bug::NamedBug;
+use coord::chain::ChainBug;
+use coord::net::config::ClusterConfig;
+use coord::net::frame::ClusterKey;
+use coord::raft::RaftBug;
+use coord_specs::history::format::json;
+use coord_specs::history::{check, Client, History, Verdict};
+use nemesis::{Fault, Injected, Nemesis};
+use progress::{Progress, Tally};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use record::Recorder;
+use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use subject::{lost_writes, read_back, Op, Ret, Subject};
+
+/// How long the cluster may take to be ready to serve.
+const READY: Duration = Duration::from_secs(60);
+/// How often a progress line is printed while clients run.
+const PROGRESS: Duration = Duration::from_secs(2);
+
+#[derive(clap::Args, Debug)]
+pub struct TestArgs {
+    /// The system to test.
+    #[arg(value_enum)]
+    system: System,
+    /// Number of nodes.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=9))]
+    nodes: u16,
+    /// Concurrent clients, each with one operation in flight.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    clients: u16,
+    /// Seconds of operations and faults.
+    #[arg(long, default_value_t = 20.0)]
+    duration: f64,
+    /// Faults to inject, comma separated (none if not given).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    faults: Vec<Fault>,
+    /// A deliberate-bug variant every server runs (kv: forgotten-vote, old-term-commit,
+    /// no-dedup, stale-read).
+    #[arg(long)]
+    bug: Option<String>,
+    /// How the workload's reads are served. zk: `sync` (the default; linearizable), or
+    /// `local`, answered by whichever server the client reaches (ZooKeeper's default).
+    /// chain: at the `tail` (the default), or `craq`, at a random node.
+    #[arg(long, value_enum)]
+    reads: Option<Reads>,
+    /// Keys the clients share.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    keys: u16,
+    /// Operations per second to aim at, all clients together: each client pauses a random
+    /// time between operations.
+    #[arg(long, default_value_t = 200.0)]
+    rate: f64,
+    /// Where the data, the node logs and the history go (default: a new temp directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Node i listens on 127.0.0.1:(base-port + i) (default: free ports).
+    #[arg(long)]
+    base_port: Option<u16>,
+    /// Seconds to wait, after the run, for the cluster to settle (every node caught up).
+    #[arg(long, default_value_t = 60.0)]
+    settle: f64,
+    /// A shared secret: peer messages and admin commands must carry an HMAC made with it.
+    #[arg(long)]
+    cluster_key: Option<String>,
+    /// Seed of the workload's and the fault injector's random choices (default: random).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+/// How the workload's reads are served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Reads {
+    Sync,
+    Local,
+    Tail,
+    Craq,
+}
+
+pub fn run(args: &TestArgs) -> Result<bool, String> {
+    logging::init();
+    if args.faults.contains(&Fault::Restart) && !args.faults.contains(&Fault::Kill) {
+        return Err("--faults restart needs kill: it starts killed nodes again".into());
+    }
+    let known = |named: &[&str]| match &args.bug {
+        Some(name) if !named.contains(&name.as_str()) => Err(format!(
+            "no {} bug {name:?}; known: {}",
+            args.system.name(),
+            named.join(", ")
+        )),
+        _ => Ok(()),
+    };
+    match args.system {
+        System::Kv => known(&RaftBug::names())?,
+        System::Zk => known(&[])?,
+        System::Chain => known(&ChainBug::names())?,
+    }
+    let reads = match (args.system, args.reads) {
+        (System::Zk, None) => Reads::Sync,
+        (System::Chain, None) => Reads::Tail,
+        (System::Zk, Some(r @ (Reads::Sync | Reads::Local)))
+        | (System::Chain, Some(r @ (Reads::Tail | Reads::Craq))) => r,
+        (System::Kv, None) => Reads::Sync,
+        (system, Some(reads)) => {
+            let reads = format!("{reads:?}").to_lowercase();
+            return Err(format!("{} has no {reads} reads", system.name()));
+        }
+    };
+    let dir = data_dir(args.dir.as_deref(), "test")?;
+    let count = args.system.members(args.nodes);
+    let members = match args.base_port {
+        Some(base) => local_members(base, count)?,
+        None => free_members(count)?,
+    };
+    let target = Target::of_members(members.clone(), args.cluster_key.clone());
+    let cluster = target.resolve(args.system)?;
+    let nodes = members[..usize::from(args.nodes)].to_vec();
+    let run = Run::new(args, dir, members)?;
+    match args.system {
+        System::Kv => run.go(&kv::Kv {
+            cluster,
+            service: kv::Service::Raft,
+        }),
+        System::Zk => run.go(&zk::Zk {
+            cluster,
+            keys: args.keys,
+            sync: reads == Reads::Sync,
+        }),
+        System::Chain => run.go(&kv::Kv {
+            cluster,
+            service: kv::Service::Chain {
+                members: nodes,
+                craq: reads == Reads::Craq,
+            },
+        }),
+    }
+}
+
+/// One run's setup.
+struct Run<'a> {
+    args: &'a TestArgs,
+    dir: PathBuf,
+    addrs: Vec<SocketAddr>,
+    nodes: Nodes,
+    stop: Arc<AtomicBool>,
+    seed: u64,
+}
+
+impl<'a> Run<'a> {
+    /// Writes the cluster file (with the bug, if any) and starts every node.
+    fn new(args: &'a TestArgs, dir: PathBuf, members: Vec<SocketAddrV4>) -> Result<Self, String> {
+        let mut config = ClusterConfig::new(args.system.name(), members.clone(), dir.clone());
+        config.bug = args.bug.clone();
+        let config_path = dir.join("cluster.json");
+        config.save(&config_path)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+            .map_err(|e| format!("cannot handle signals: {e}"))?;
+        let key = args.cluster_key.clone();
+        let mut nodes = Nodes::new(&config_path, members.len(), key, Some(dir.clone()))?;
+        for i in 0..members.len() {
+            nodes.start(i)?;
+        }
+        Ok(Run {
+            args,
+            dir,
+            addrs: members.into_iter().map(SocketAddr::from).collect(),
+            nodes,
+            stop,
+            seed: args.seed.unwrap_or_else(rand::random),
+        })
+    }
+
+    fn go<S: Subject>(mut self, subject: &S) -> Result<bool, String> {
+        let args = self.args;
+        let faults: BTreeSet<Fault> = args.faults.iter().copied().collect();
+        let names: Vec<String> = faults
+            .iter()
+            .map(|f| format!("{f:?}").to_lowercase())
+            .collect();
+        println!(
+            "coord test {}: {} nodes{}, {} clients, {} s, faults: {}{}",
+            args.system.name(),
+            args.nodes,
+            if args.system == System::Chain {
+                " and the manager"
+            } else {
+                ""
+            },
+            args.clients,
+            args.duration,
+            if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(",")
+            },
+            args.bug
+                .as_ref()
+                .map_or(String::new(), |b| format!(", deliberate bug: {b}"))
+        );
+        println!(
+            "nodes:  {}",
+            self.addrs
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        println!("data:   {} (node logs: node-I.log)", self.dir.display());
+        println!("seed:   {}", self.seed);
+        let progress = Progress {
+            start: Instant::now(),
+        };
+        let stop = self.stop.clone();
+        if !settle::wait_for(&self.addrs, READY, &stop, |r| subject.ready(r)) {
+            return Err(match stop.load(Ordering::Relaxed) {
+                true => "interrupted".into(),
+                false => format!("the cluster did not serve within {READY:?}"),
+            });
+        }
+        let recorder = Recorder::new(progress.start);
+        // The setup and the final reads are one more client of the history.
+        let reader = Worker {
+            subject,
+            recorder: &recorder,
+            tally: &Tally::default(),
+            client: Client::from(args.clients),
+            keys: args.keys,
+            seed: 0,
+            think: Duration::ZERO,
+        };
+        let setup = subject.setup();
+        let unset = reader.strictly(&setup, &stop)?;
+        if unset > 0 {
+            return Err(format!(
+                "{unset} of {} setup operations got no answer",
+                setup.len()
+            ));
+        }
+        progress.line(&format!(
+            "the cluster serves; {} clients start",
+            args.clients
+        ));
+
+        let tally = Tally::default();
+        let injected = self.operate(subject, &recorder, &tally, &progress)?;
+        let history_path = self.dir.join("history.jsonl");
+        if stop.load(Ordering::Relaxed) {
+            recorder.write(&history_path)?;
+            println!(
+                "interrupted; the history so far: {}",
+                history_path.display()
+            );
+            return Err("interrupted".into());
+        }
+        progress.line(&format!("clients done, operations: {}", tally.summary()));
+        let wait = Duration::from_secs_f64(args.settle.max(0.0));
+        let settled = settle::wait_for(&self.addrs, wait, &stop, |r| subject.settled(r));
+        progress.line(match settled {
+            true => "the cluster has settled: every node caught up",
+            false => "the cluster did NOT settle",
+        });
+
+        // Read every acknowledged write back.
+        recorder.write(&history_path)?;
+        let reads = read_back(subject, &load::<S>(&history_path)?);
+        let unread = reader.strictly(&reads, &stop)?;
+        drop(self.nodes);
+        progress.line(&format!(
+            "read back {} keys ({unread} without an answer)",
+            reads.len()
+        ));
+
+        let events = recorder.write(&history_path)?;
+        let history = load::<S>(&history_path)?;
+        let checking = Instant::now();
+        let verdict = check::<S::Spec>(&history);
+        let seconds = checking.elapsed().as_secs_f64();
+        let writes = lost_writes(subject, &history, reader.client);
+
+        println!("operations: {}", tally.summary());
+        println!(
+            "faults:     {} kills, {} restarts, {} partitions, {} pauses",
+            injected.kills, injected.restarts, injected.partitions, injected.pauses
+        );
+        println!(
+            "writes:     {} acknowledged, {} lost, {} not read back",
+            writes.acknowledged, writes.lost, writes.unverified
+        );
+        println!(
+            "history:    {} ({events} events, times in µs; coord history check {} --spec {})",
+            history_path.display(),
+            history_path.display(),
+            S::SPEC
+        );
+        let linearizable = verdict == Verdict::Linearizable;
+        match verdict {
+            Verdict::Linearizable => println!(
+                "checked:    linearizable ({} operations in {seconds:.2} s)",
+                history.len()
+            ),
+            Verdict::NotLinearizable(failure) => {
+                println!("checked:    NOT linearizable ({seconds:.2} s)");
+                print!("{failure}");
+            }
+        }
+        let problems: Vec<&str> = [
+            (!linearizable, "not linearizable"),
+            (writes.lost > 0, "acknowledged writes lost"),
+            (writes.unverified > 0, "writes not read back"),
+            (!settled, "the cluster did not settle"),
+        ]
+        .into_iter()
+        .filter_map(|(bad, what)| bad.then_some(what))
+        .collect();
+        match problems.is_empty() {
+            true => println!("verdict:    PASS"),
+            false => println!("verdict:    FAIL: {}", problems.join("; ")),
+        }
+        Ok(problems.is_empty())
+    }
+
+    /// Runs the clients and the fault injector for the run's duration; prints progress.
+    fn operate<S: Subject>(
+        &mut self,
+        subject: &S,
+        recorder: &Recorder<Op<S>, Ret<S>>,
+        tally: &Tally,
+        progress: &Progress,
+    ) -> Result<Injected, String> {
+        let args = self.args;
+        let end = Instant::now() + Duration::from_secs_f64(args.duration.max(0.0));
+        let think = Duration::from_secs_f64(f64::from(args.clients) / args.rate.max(0.001));
+        let mut rng = StdRng::seed_from_u64(self.seed);
+        let stop: &AtomicBool = &self.stop;
+        let key = args.cluster_key.as_deref().map(ClusterKey::new);
+        let faults = args.faults.iter().copied().collect();
+        let mut nemesis = Nemesis::new(&mut self.nodes, self.addrs.clone(), key, faults, progress);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..args.clients)
+                .map(|c| {
+                    let worker = Worker {
+                        subject,
+                        recorder,
+                        tally,
+                        client: Client::from(c),
+                        keys: args.keys,
+                        seed: rng.random(),
+                        think,
+                    };
+                    scope.spawn(move || worker.run(end, stop))
+                })
+                .collect();
+            let mut nemesis_rng = StdRng::seed_from_u64(rng.random());
+            let injector = scope.spawn(move || {
+                let outcome = nemesis.run(subject, &mut nemesis_rng, end, stop);
+                outcome.map(|()| nemesis.injected)
+            });
+            let mut next = Instant::now() + PROGRESS;
+            while !workers.iter().all(|w| w.is_finished()) {
+                std::thread::sleep(Duration::from_millis(50));
+                if Instant::now() >= next {
+                    progress.line(&format!("operations: {}", tally.summary()));
+                    next += PROGRESS;
+                }
+            }
+            for worker in workers {
+                worker.join().expect("a client panicked")?;
+            }
+            injector.join().expect("the fault injector panicked")
+        })
+    }
+}
+
+/// Reads a history this run wrote.
+fn load<S: Subject>(path: &Path) -> Result<History<S::Spec>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    json::<S::Spec>(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `n` addresses on 127.0.0.1 whose UDP ports were free a moment ago.
+fn free_members(n: u16) -> Result<Vec<SocketAddrV4>, String> {
+    let sockets = (0..n)
+        .map(|_| UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("no free port: {e}"))?;
+    (sockets.iter())
+        .map(|s| match s.local_addr() {
+            Ok(SocketAddr::V4(addr)) => Ok(addr),
+            other => Err(format!("no IPv4 loopback address: {other:?}")),
+        })
+        .collect()
+}

@@ -1,0 +1,285 @@
+//! The fault injector of `coord test`. It alternates calm and trouble: after a calm spell
+//! it injects one fault, holds it, and repairs it. A fault is a `kill -9` of a random node
+//! (repaired by starting it again from its data directory, with `restart`; otherwise the
+//! node stays down until the end), a partition that cuts the system's target (its leader)
+//! off from every other member, or a pause (SIGSTOP, then SIGCONT) of the target. Rule (one
+//! fault at a time, a minority at most): a majority stays up and connected, so the service
+//! can go on. At the end everything is repaired: partitions healed, every node running.
+
+use super::progress::Progress;
+use super::subject::Subject;
+use crate::nodes::Nodes;
+use coord::net::admin::{command, request_stats};
+use coord::net::frame::ClusterKey;
+use coord::net::partition::AdminCommand;
+use coord::net::stats::StatsReply;
+use rand::rngs::StdRng;
+use rand::Rng;
+use stateright::actor::Id;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long the cluster is left alone between faults, in seconds.
+const CALM: Range<f64> = 1.0..2.0;
+/// How long a fault lasts before it is repaired, in seconds: well over an election, and
+/// over the chain manager's failure detection.
+const HOLD: Range<f64> = 2.0..4.0;
+/// How long to wait for a node to answer a command or a stats request.
+const ASK: Duration = Duration::from_secs(2);
+/// How long a resumed node runs before it is restarted to rejoin (see
+/// [`Subject::rejoins`]): long enough to act on what waited in its socket.
+const DRAIN: Duration = Duration::from_millis(500);
+
+/// The kinds of fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Fault {
+    /// `kill -9` a node.
+    Kill,
+    /// Start a killed node again from its data (without it a killed node stays down).
+    Restart,
+    /// Cut the target (the leader, if one answers) off from all the other members.
+    Partition,
+    /// Stop the target's process (SIGSTOP) and later let it go on (SIGCONT), as a long
+    /// garbage-collection pause or a stalled disk would: it resumes where it stood, with
+    /// whatever arrived meanwhile waiting in its socket.
+    Pause,
+}
+
+/// How many faults of each kind were injected.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Injected {
+    pub kills: usize,
+    pub restarts: usize,
+    pub partitions: usize,
+    pub pauses: usize,
+}
+
+/// The cluster as the injector sees it.
+pub struct Nemesis<'a> {
+    pub nodes: &'a mut Nodes,
+    pub addrs: Vec<SocketAddr>,
+    pub ids: Vec<Id>,
+    pub key: Option<ClusterKey>,
+    pub faults: BTreeSet<Fault>,
+    pub progress: &'a Progress,
+    pub injected: Injected,
+    /// Nodes killed and not started again.
+    down: BTreeSet<usize>,
+    /// The node a partition cuts off, if one is in force.
+    cut: Option<usize>,
+    /// The node stopped by a pause, if one is.
+    paused: Option<usize>,
+    /// Whether a node cut off or paused is restarted when the fault is repaired.
+    rejoin: bool,
+}
+
+impl<'a> Nemesis<'a> {
+    pub fn new(
+        nodes: &'a mut Nodes,
+        addrs: Vec<SocketAddr>,
+        key: Option<ClusterKey>,
+        faults: BTreeSet<Fault>,
+        progress: &'a Progress,
+    ) -> Self {
+        let ids = (addrs.iter())
+            .map(|a| match a {
+                SocketAddr::V4(v4) => Id::from(*v4),
+                SocketAddr::V6(_) => unreachable!("members are IPv4"),
+            })
+            .collect();
+        Nemesis {
+            nodes,
+            addrs,
+            ids,
+            key,
+            faults,
+            progress,
+            injected: Injected::default(),
+            down: BTreeSet::new(),
+            cut: None,
+            paused: None,
+            rejoin: false,
+        }
+    }
+
+    /// Injects faults until `end` or `stop`, then repairs everything.
+    pub fn run<S: Subject>(
+        &mut self,
+        subject: &S,
+        rng: &mut StdRng,
+        end: Instant,
+        stop: &AtomicBool,
+    ) -> Result<(), String> {
+        let kinds: Vec<Fault> = (self.faults.iter().copied())
+            .filter(|&f| f != Fault::Restart)
+            .collect();
+        let faultable = subject.faultable(self.nodes.len());
+        self.rejoin = subject.rejoins();
+        let minority = faultable.saturating_sub(1) / 2;
+        if !kinds.is_empty() && minority == 0 {
+            self.progress
+                .line("no faults: a cluster of fewer than 3 nodes has no minority to fault");
+        }
+        while !kinds.is_empty() && minority > 0 {
+            let calm = pause(rng.random_range(CALM), end, stop);
+            if !calm || Instant::now() + Duration::from_secs_f64(HOLD.start) > end {
+                break;
+            }
+            if self.down.len() >= minority {
+                // Killed nodes stay down without `restart`: no room for another fault.
+                continue;
+            }
+            let up: Vec<usize> = (0..faultable).filter(|i| !self.down.contains(i)).collect();
+            match kinds[rng.random_range(0..kinds.len())] {
+                Fault::Kill => self.kill(up[rng.random_range(0..up.len())]),
+                Fault::Partition => {
+                    let (target, role) = self.target(subject, &up, rng);
+                    self.partition(target, role);
+                }
+                Fault::Pause => {
+                    let (target, role) = self.target(subject, &up, rng);
+                    self.stop(target, role);
+                }
+                Fault::Restart => unreachable!("not a fault of its own"),
+            }
+            let held = pause(rng.random_range(HOLD), end, stop);
+            self.repair(self.faults.contains(&Fault::Restart))?;
+            if !held {
+                break;
+            }
+        }
+        if !stop.load(Ordering::Relaxed) {
+            self.repair(true)?;
+        }
+        Ok(())
+    }
+
+    /// The subject's target if it is among `up`, else a random one of `up`; with how to
+    /// name it.
+    fn target<S: Subject>(
+        &self,
+        subject: &S,
+        up: &[usize],
+        rng: &mut StdRng,
+    ) -> (usize, &'static str) {
+        let stats: Vec<Option<StatsReply>> = (self.addrs.iter())
+            .enumerate()
+            .map(|(i, &a)| match self.down.contains(&i) {
+                true => None,
+                false => request_stats(a, ASK).ok(),
+            })
+            .collect();
+        match subject.target(&stats).filter(|t| up.contains(t)) {
+            Some(target) => (target, subject.target_role()),
+            None => (up[rng.random_range(0..up.len())], "a random node"),
+        }
+    }
+
+    /// `kill -9` node `victim`.
+    fn kill(&mut self, victim: usize) {
+        self.nodes.kill(victim);
+        self.down.insert(victim);
+        self.injected.kills += 1;
+        self.progress.line(&format!("fault: kill -9 node {victim}"));
+    }
+
+    /// Cuts node `cut` off from every other member: it drops all its peers, and each of
+    /// them drops it.
+    fn partition(&mut self, cut: usize, role: &str) {
+        let others: Vec<Id> = (0..self.ids.len())
+            .filter(|&i| i != cut)
+            .map(|i| self.ids[i])
+            .collect();
+        self.progress.line(&format!(
+            "fault: partition: node {cut} ({role}) cut off from the others"
+        ));
+        self.tell(cut, AdminCommand::Partition { peers: others });
+        for i in (0..self.ids.len()).filter(|&i| i != cut && !self.down.contains(&i)) {
+            let peers = vec![self.ids[cut]];
+            self.tell(i, AdminCommand::Partition { peers });
+        }
+        self.injected.partitions += 1;
+        self.cut = Some(cut);
+    }
+
+    /// Stops node `target`'s process.
+    fn stop(&mut self, target: usize, role: &str) {
+        self.progress
+            .line(&format!("fault: pause: node {target} ({role}) stopped"));
+        self.nodes.pause(target);
+        self.injected.pauses += 1;
+        self.paused = Some(target);
+    }
+
+    /// Heals a partition, lets a paused node go on, and starts the killed nodes again if
+    /// `restart`. Where nodes must rejoin, the node cut off is killed before the heal and
+    /// the paused one after it has run a moment, and each is started again.
+    fn repair(&mut self, restart: bool) -> Result<(), String> {
+        if let Some(cut) = self.cut.take() {
+            if self.rejoin {
+                self.nodes.kill(cut);
+            }
+            for i in (0..self.nodes.len()).filter(|&i| self.nodes.running(i)) {
+                self.tell(i, AdminCommand::Heal);
+            }
+            self.progress
+                .line(&format!("repair: the partition of node {cut} healed"));
+            self.rejoined(cut)?;
+        }
+        if let Some(paused) = self.paused.take() {
+            self.nodes.resume(paused);
+            self.progress
+                .line(&format!("repair: node {paused} goes on"));
+            if self.rejoin {
+                std::thread::sleep(DRAIN);
+                self.nodes.kill(paused);
+            }
+            self.rejoined(paused)?;
+        }
+        if restart {
+            for i in std::mem::take(&mut self.down) {
+                self.nodes.start(i)?;
+                self.injected.restarts += 1;
+                self.progress
+                    .line(&format!("repair: node {i} started again from its data"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts node `i` again (killed to rejoin), where nodes must rejoin.
+    fn rejoined(&mut self, i: usize) -> Result<(), String> {
+        if self.rejoin {
+            self.nodes.start(i)?;
+            self.injected.restarts += 1;
+            self.progress.line(&format!(
+                "repair: node {i} restarted from its data, to rejoin"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sends `what` to node `i` until it acknowledges; says so if it does not (a node
+    /// that stopped answering is itself a finding, and the run goes on).
+    fn tell(&self, i: usize, what: AdminCommand) {
+        if let Err(e) = command(self.addrs[i], &what, self.key.as_ref(), ASK) {
+            self.progress
+                .line(&format!("node {i} did not take the command {what:?}: {e}"));
+        }
+    }
+}
+
+/// Sleeps `seconds` in short steps; false if `end` came first or `stop` was set.
+fn pause(seconds: f64, end: Instant, stop: &AtomicBool) -> bool {
+    let until = Instant::now() + Duration::from_secs_f64(seconds);
+    while Instant::now() < until {
+        if stop.load(Ordering::Relaxed) || Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}

@@ -1,0 +1,197 @@
+//! `coord test kv|zk|chain`: a real cluster under kills, restarts, partitions and pauses,
+//! with a recorded and checked history. A correct cluster passes (zk with `sync` reads); a
+//! kv leader that serves reads without confirming it still leads is caught, and so are
+//! zk's plain reads, which any server answers from what it has applied, and chain nodes
+//! that act on messages of an older epoch; Ctrl-C stops every node. No test asserts a
+//! time: each run is bounded by its own duration and timeouts, and each wait here by
+//! `WAIT`.
+
+mod common;
+
+use common::{COORD, WAIT};
+use std::fs::File;
+use std::net::{Ipv4Addr, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs `coord test SYSTEM ARGS` with its data in `dir`; returns its output.
+fn coord_test(system: &str, dir: &Path, args: &[&str]) -> Output {
+    let output = Command::new(COORD)
+        .args(["test", system, "--dir"])
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}{stderr}");
+    output
+}
+
+/// The value of the summary line `name: value`.
+fn summary<'a>(stdout: &'a str, name: &str) -> &'a str {
+    let prefix = format!("{name}:");
+    (stdout.lines())
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no line {prefix}"))
+        .trim()
+}
+
+/// A 12-second run of `system` with `faults` and `args` passes, and `coord history check`
+/// agrees with its verdict on the history it wrote.
+fn passes(system: &str, spec: &str, faults: &str, args: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [&["--duration", "12", "--faults", faults], args].concat();
+    let out = coord_test(system, dir.path(), &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "exit status {}", out.status);
+    assert_eq!(summary(&stdout, "verdict"), "PASS");
+    assert!(summary(&stdout, "checked").starts_with("linearizable"));
+    assert!(stdout.contains("fault: "), "no fault was injected");
+    assert!(stdout.contains("repair: "), "no fault was repaired");
+    let writes = summary(&stdout, "writes");
+    assert!(writes.contains(" 0 lost, 0 not read back"), "{writes}");
+    assert!(!writes.starts_with("0 acknowledged"), "nothing was written");
+
+    let history = dir.path().join("history.jsonl");
+    let recheck = Command::new(COORD)
+        .args(["history", "check", "--spec", spec])
+        .arg(&history)
+        .output()
+        .unwrap();
+    assert!(recheck.status.success(), "{recheck:?}");
+    assert!(String::from_utf8_lossy(&recheck.stdout).contains(": linearizable"));
+}
+
+/// A 20-second run of `system` with `faults` and `args` is reported not linearizable,
+/// with the window that shows why, and exits with status 1; the fault hit `fault`.
+fn caught(system: &str, faults: &str, args: &[&str], fault: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [&["--duration", "20", "--faults", faults], args].concat();
+    let out = coord_test(system, dir.path(), &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(summary(&stdout, "checked").starts_with("NOT linearizable"));
+    assert!(
+        stdout.contains("<- cannot be linearized"),
+        "no window shown"
+    );
+    assert!(summary(&stdout, "verdict").starts_with("FAIL: not linearizable"));
+    assert!(stdout.contains(fault), "no fault hit {fault}");
+}
+
+const EVERY_FAULT: &str = "kill,restart,partition,pause";
+
+#[test]
+fn a_correct_kv_cluster_passes_under_kills_restarts_partitions_and_pauses() {
+    passes("kv", "kv", EVERY_FAULT, &[]);
+}
+
+#[test]
+fn a_kv_leader_serving_stale_reads_in_a_partition_is_caught() {
+    let leader = "(the leader) cut off";
+    caught("kv", "partition", &["--bug", "stale-read"], leader);
+}
+
+#[test]
+fn zk_with_sync_reads_passes_under_kills_restarts_partitions_and_pauses() {
+    passes("zk", "znode-data", EVERY_FAULT, &[]);
+}
+
+#[test]
+fn zk_plain_reads_at_any_server_are_caught_stale() {
+    let leader = "(the leader) cut off";
+    caught("zk", "partition", &["--reads", "local"], leader);
+}
+
+/// Chain replication assumes fail-stop: a node cut off or paused is restarted to rejoin
+/// (see the README), and with tail reads a paused middle node serves no client.
+#[test]
+fn a_chain_passes_under_kills_restarts_and_pauses() {
+    passes("chain", "kv", "kill,restart,pause", &[]);
+}
+
+#[test]
+fn craq_reads_pass_under_kills_and_restarts() {
+    passes("chain", "kv", "kill,restart", &["--reads", "craq"]);
+}
+
+/// A paused middle node resumes after the manager rebuilt the chain without it and
+/// forwards what waited in its socket, stamped with the old epoch: a tail that acts on
+/// it applies those writes twice. Such a chain never settles, so the wait is short.
+#[test]
+fn a_chain_acting_on_an_older_epoch_is_caught() {
+    let args = ["--bug", "old-epoch", "--settle", "5"];
+    caught("chain", "pause", &args, "(the middle of the chain) stopped");
+}
+
+/// The `coord test` process: interrupted, then killed, when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !matches!(self.0.try_wait(), Ok(None)) {
+            return;
+        }
+        // SAFETY: kill(2) on our own running child's pid has no memory effects.
+        unsafe { libc::kill(self.0.id() as libc::pid_t, libc::SIGINT) };
+        let deadline = Instant::now() + WAIT;
+        while matches!(self.0.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_every_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("out");
+    let mut run = Running(
+        Command::new(COORD)
+            .args([
+                "test",
+                "kv",
+                "--duration",
+                "600",
+                "--faults",
+                "kill,restart",
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(File::create(&out_path).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + WAIT;
+    let read = || std::fs::read_to_string(&out_path).unwrap();
+    while !read().contains("operations: ") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        read().contains("operations: "),
+        "the run did not start: {}",
+        read()
+    );
+    // SAFETY: kill(2) on our own child's pid has no memory effects.
+    unsafe { libc::kill(run.0.id() as libc::pid_t, libc::SIGINT) };
+    let deadline = Instant::now() + WAIT;
+    while matches!(run.0.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = run.0.try_wait().unwrap().expect("coord test stopped");
+    assert_eq!(status.code(), Some(2));
+    let out = read();
+    assert!(out.contains("interrupted; the history so far"), "{out}");
+    let nodes = summary(&out, "nodes");
+    for addr in nodes.split_whitespace() {
+        let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
+        assert!(
+            UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok(),
+            "node {addr} is still running"
+        );
+    }
+}
