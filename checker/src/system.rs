@@ -101,8 +101,12 @@ impl System {
                 let manager = ids.pop().ok_or("a chain needs a manager")?;
                 let beat = config.heartbeat();
                 let beats = |n: u32| beat.start * n..beat.end * n;
+                let every = beats(CHAIN_CHECK_BEATS);
+                // The detector removes a member no sooner than `misses - 1` checks after
+                // its last heartbeat arrived; a lease runs half of that from when the
+                // heartbeat left, the other half a margin for clocks that run apart.
+                let lease = every.start * (CHAIN_MISSES - 1) / 2;
                 if member.index() == ids.len() {
-                    let every = beats(CHAIN_CHECK_BEATS);
                     let server = ConfigManager {
                         members: ids,
                         republish: Some(every.clone()),
@@ -123,6 +127,7 @@ impl System {
                         resend: beats(CHAIN_RESEND_BEATS),
                     },
                     heartbeat: Some(beat),
+                    lease: Some(lease..lease),
                     copy_chunk: CHAIN_COPY_CHUNK,
                     bug: bug(config, ChainBug::named)?,
                 };

@@ -142,6 +142,7 @@ impl ChainCfg {
                     },
                     false => Links::Fifo,
                 },
+                lease: None,
                 rejoin: self.rejoin.then(model_timeout),
                 copy_chunk: usize::MAX,
                 bug: self.bug,

@@ -56,9 +56,11 @@ impl Subject for Kv {
 
     /// One fresh client actor per operation, as `coord kv` and `coord chain` run one: it
     /// retries at other servers and follows redirects on its own. A Raft client starts at
-    /// a random server, and every read is linearizable (ReadIndex). A chain client starts
-    /// at the manager, which sends a write to the head and a read to the tail; a CRAQ read
-    /// (unless `strict`) starts at a random node, which answers it.
+    /// a random server, and every read is linearizable (ReadIndex). A chain client's write
+    /// starts at the manager, which sends it to the head; a read (unless `strict`: then
+    /// at the manager, which sends it to the tail) starts at a random node, which answers
+    /// it with CRAQ reads and otherwise sends it on to the tail it knows of, as a client
+    /// that remembers an old configuration would.
     fn perform(
         &self,
         op: KvOp,
@@ -73,9 +75,9 @@ impl Subject for Kv {
                 let client = self.cluster.kv_client(vec![op])?;
                 call(client, stop, deadline, &mut reply)?;
             }
-            Service::Chain { members, craq } => {
-                let craq = *craq && op.is_read() && !strict;
-                let node = craq.then(|| rand::random_range(0..members.len()));
+            Service::Chain { members, .. } => {
+                let anywhere = op.is_read() && !strict;
+                let node = anywhere.then(|| rand::random_range(0..members.len()));
                 let client = self.cluster.chain_client(vec![op], node)?;
                 call(client, stop, deadline, &mut reply)?;
             }
@@ -118,15 +120,21 @@ impl Subject for Kv {
         }
     }
 
-    /// The Raft leader; the chain's middle node, which a pause can hold in the middle of
-    /// forwarding while the manager rebuilds the chain around it.
+    /// The Raft leader. In a chain, a node that answers reads from its own state: the
+    /// tail, or with CRAQ reads the middle node, which a pause can also hold in the middle
+    /// of forwarding while the manager rebuilds the chain around it.
     fn target(&self, nodes: &[Option<StatsReply>]) -> Option<usize> {
         match &self.service {
             Service::Raft => raft_leader(nodes),
-            Service::Chain { members, .. } => {
+            Service::Chain { members, craq } => {
                 let manager = nodes.last()?.as_ref()?;
                 let chain = chain(std::slice::from_ref(manager), members);
-                (chain.len() >= 3).then(|| chain[chain.len() / 2])
+                let at = if *craq {
+                    chain.len() / 2
+                } else {
+                    chain.len() - 1
+                };
+                (chain.len() >= 3).then(|| chain[at])
             }
         }
     }
@@ -134,7 +142,8 @@ impl Subject for Kv {
     fn target_role(&self) -> &'static str {
         match self.service {
             Service::Raft => "the leader",
-            Service::Chain { .. } => "the middle of the chain",
+            Service::Chain { craq: true, .. } => "the middle of the chain",
+            Service::Chain { craq: false, .. } => "the tail",
         }
     }
 
@@ -144,10 +153,6 @@ impl Subject for Kv {
             Service::Raft => members,
             Service::Chain { .. } => members - 1,
         }
-    }
-
-    fn rejoins(&self) -> bool {
-        matches!(self.service, Service::Chain { .. })
     }
 
     /// Raft: one leader and everything applied. Chain: every node back in the chain, none

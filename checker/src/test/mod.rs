@@ -63,7 +63,8 @@ pub struct TestArgs {
     #[arg(long, value_enum, value_delimiter = ',')]
     faults: Vec<Fault>,
     /// A deliberate-bug variant every server runs (kv: forgotten-vote, old-term-commit,
-    /// no-dedup, stale-read).
+    /// no-dedup, stale-read; chain: old-epoch, no-resend, early-reply, keep-stale,
+    /// no-lease).
     #[arg(long)]
     bug: Option<String>,
     /// How the workload's reads are served. zk: `sync` (the default; linearizable), or

@@ -29,9 +29,6 @@ const CALM: Range<f64> = 1.0..2.0;
 const HOLD: Range<f64> = 2.0..4.0;
 /// How long to wait for a node to answer a command or a stats request.
 const ASK: Duration = Duration::from_secs(2);
-/// How long a resumed node runs before it is restarted to rejoin (see
-/// [`Subject::rejoins`]): long enough to act on what waited in its socket.
-const DRAIN: Duration = Duration::from_millis(500);
 
 /// The kinds of fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -72,8 +69,6 @@ pub struct Nemesis<'a> {
     cut: Option<usize>,
     /// The node stopped by a pause, if one is.
     paused: Option<usize>,
-    /// Whether a node cut off or paused is restarted when the fault is repaired.
-    rejoin: bool,
 }
 
 impl<'a> Nemesis<'a> {
@@ -101,7 +96,6 @@ impl<'a> Nemesis<'a> {
             down: BTreeSet::new(),
             cut: None,
             paused: None,
-            rejoin: false,
         }
     }
 
@@ -117,7 +111,6 @@ impl<'a> Nemesis<'a> {
             .filter(|&f| f != Fault::Restart)
             .collect();
         let faultable = subject.faultable(self.nodes.len());
-        self.rejoin = subject.rejoins();
         let minority = faultable.saturating_sub(1) / 2;
         if !kinds.is_empty() && minority == 0 {
             self.progress
@@ -215,29 +208,19 @@ impl<'a> Nemesis<'a> {
     }
 
     /// Heals a partition, lets a paused node go on, and starts the killed nodes again if
-    /// `restart`. Where nodes must rejoin, the node cut off is killed before the heal and
-    /// the paused one after it has run a moment, and each is started again.
+    /// `restart`.
     fn repair(&mut self, restart: bool) -> Result<(), String> {
         if let Some(cut) = self.cut.take() {
-            if self.rejoin {
-                self.nodes.kill(cut);
-            }
             for i in (0..self.nodes.len()).filter(|&i| self.nodes.running(i)) {
                 self.tell(i, AdminCommand::Heal);
             }
             self.progress
                 .line(&format!("repair: the partition of node {cut} healed"));
-            self.rejoined(cut)?;
         }
         if let Some(paused) = self.paused.take() {
             self.nodes.resume(paused);
             self.progress
                 .line(&format!("repair: node {paused} goes on"));
-            if self.rejoin {
-                std::thread::sleep(DRAIN);
-                self.nodes.kill(paused);
-            }
-            self.rejoined(paused)?;
         }
         if restart {
             for i in std::mem::take(&mut self.down) {
@@ -246,18 +229,6 @@ impl<'a> Nemesis<'a> {
                 self.progress
                     .line(&format!("repair: node {i} started again from its data"));
             }
-        }
-        Ok(())
-    }
-
-    /// Starts node `i` again (killed to rejoin), where nodes must rejoin.
-    fn rejoined(&mut self, i: usize) -> Result<(), String> {
-        if self.rejoin {
-            self.nodes.start(i)?;
-            self.injected.restarts += 1;
-            self.progress.line(&format!(
-                "repair: node {i} restarted from its data, to rejoin"
-            ));
         }
         Ok(())
     }

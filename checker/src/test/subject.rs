@@ -75,13 +75,6 @@ pub trait Subject: Sync {
     /// How many members, the first ones, the fault injector may hit.
     fn faultable(&self, members: usize) -> usize;
 
-    /// True if a node that was cut off or paused takes part again only once restarted:
-    /// chain replication's manager drops a silent node for good, and the node, alive,
-    /// would go on in the old configuration. The fault injector then restarts it.
-    fn rejoins(&self) -> bool {
-        false
-    }
-
     /// True if every node's state has caught up with the others' (all answered).
     fn settled(&self, nodes: &[StatsReply]) -> bool;
 }

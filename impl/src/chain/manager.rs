@@ -166,8 +166,9 @@ impl Actor for ConfigManager {
 
     /// A failure notice removes the node, a join request adds it at the tail, and either
     /// publishes the new configuration to every member (see `on_join` for a stale join
-    /// request). A client asking the manager
-    /// learns where its request goes: writes to the head, reads to the tail.
+    /// request). A heartbeat ends the sender's silence and is answered with the
+    /// configuration (a member's read lease). A client asking the manager learns where its
+    /// request goes: writes to the head, reads to the tail.
     fn on_msg(
         &self,
         _id: Id,
@@ -181,8 +182,12 @@ impl Actor for ConfigManager {
                 self.change(state, ConfigOp::Remove(src), o);
             }
             Msg::Join { epoch } => self.on_join(state, src, epoch, o),
-            Msg::Alive if state.silent.get(&src).is_some_and(|&n| n > 0) => {
-                state.to_mut().silent.insert(src, 0);
+            Msg::Alive { beat } => {
+                if state.silent.get(&src).is_some_and(|&n| n > 0) {
+                    state.to_mut().silent.insert(src, 0);
+                }
+                let config = state.config.clone();
+                o.send(src, Msg::Lease { beat, config });
             }
             Msg::Client(ClientMsg::Request { seq, op }) => {
                 let leader = if op.is_read() {

@@ -7,8 +7,10 @@
 //! - [`node`]: the chain node actor: update propagation, acknowledgements, reads.
 //! - [`join`]: the node's side of extending a chain: its place, its copy.
 //! - [`manager`]: the configuration manager, a deterministic state machine of membership.
+//! - [`lease`]: a node's read lease from the manager at run time.
 
 pub mod join;
+pub mod lease;
 pub mod manager;
 pub mod node;
 pub mod store;

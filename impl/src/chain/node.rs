@@ -23,6 +23,7 @@
 //!   asks again for its copy (`Fetch`) or its place (`Join`); the manager publishes its
 //!   configuration again on its own timer.
 
+use super::lease::Lease;
 use super::store::{advance, latest, note, History, View};
 use super::types::{ChainStorage, Config, Epoch, Msg, Update};
 use crate::bug::NamedBug;
@@ -72,6 +73,9 @@ pub enum ChainBug {
     /// (what the paper's FIFO links that lose nothing allow): after a lost update the next
     /// one lands one place early, and a repeated one lands twice.
     NoPosition,
+    /// At run time, reads are answered without a lease: a node the manager removed while
+    /// it was paused or cut off answers from a history the chain has moved past.
+    NoLease,
 }
 
 impl NamedBug for ChainBug {
@@ -81,6 +85,7 @@ impl NamedBug for ChainBug {
         ("early-reply", ChainBug::EarlyReply),
         ("keep-stale", ChainBug::KeepStale),
         ("no-position", ChainBug::NoPosition),
+        ("no-lease", ChainBug::NoLease),
     ];
 }
 
@@ -94,6 +99,8 @@ pub enum ChainTimer {
     Rejoin,
     /// At run time: send the manager a heartbeat.
     Beat,
+    /// At run time: the lease asked for by heartbeat `n` runs out.
+    LeaseEnd(u64),
     /// On links that may lose messages: say again what this node holds, or (joining)
     /// ask again for its copy or its place.
     Resend,
@@ -130,6 +137,10 @@ pub struct ChainNode {
     /// failures are reported by the failing node itself).
     pub heartbeat: Option<Range<Duration>>,
     pub links: Links,
+    /// How long a lease runs from the heartbeat that asked for it: shorter than the
+    /// manager's detector takes to remove a silent member. `None` in the models, where no
+    /// node is removed while it runs, and reads need no lease.
+    pub lease: Option<Range<Duration>>,
     /// The most updates in one `Copy` message (a datagram's worth at run time).
     pub copy_chunk: usize,
     pub bug: Option<ChainBug>,
@@ -163,6 +174,8 @@ pub struct NodeState {
     /// `Some` while the node joins at the tail. A joining node serves nothing, commits
     /// nothing and forwards nothing until its copy is complete.
     pub joining: Option<Joining>,
+    /// At run time: the read lease from the manager.
+    pub lease: Lease,
 }
 
 /// Where a joining node is (van Renesse and Schneider, section 3, "extending a chain").
@@ -192,6 +205,7 @@ impl NodeState {
             synced: true,
             halted: false,
             joining: None,
+            lease: Lease::default(),
         }
     }
 
@@ -417,6 +431,46 @@ impl ChainNode {
         }
     }
 
+    /// A node starts again from what it stored, as a restarted process does, and joins:
+    /// after a halt in the models, or at run time once it learns the manager removed it
+    /// (it was silent too long: paused, cut off). Its heartbeats and their timers go on.
+    fn rejoin(&self, state: &mut NodeState, o: &mut Out<Self>) {
+        let lease = std::mem::take(&mut state.lease);
+        let stored = (state.config.clone(), state.history.clone(), state.cuts);
+        *state = NodeState::recovered(stored.0, stored.1, stored.2);
+        state.lease = lease;
+        self.join(state, o);
+    }
+
+    /// The manager's answer to a heartbeat. A node it names a member in the node's epoch
+    /// (after adopting a newer one) holds a lease; a node it no longer names, unless it is
+    /// joining already, was removed while it ran, and joins again at the tail.
+    fn on_lease(
+        &self,
+        me: Id,
+        state: &mut Cow<NodeState>,
+        beat: u64,
+        config: Config,
+        o: &mut Out<Self>,
+    ) {
+        if config.epoch < state.config.epoch || state.is_joining() {
+            return;
+        }
+        if !config.members.contains(&me) {
+            return self.rejoin(state.to_mut(), o);
+        }
+        if config.epoch > state.config.epoch {
+            self.install(me, state, config, o);
+        }
+        state.to_mut().lease.grant(beat);
+    }
+
+    /// Whether this node may answer a read from its own state: always in the models, and
+    /// at run time while it holds a lease.
+    fn may_read(&self, state: &NodeState) -> bool {
+        self.lease.is_none() || state.lease.holds() || self.has_bug(ChainBug::NoLease)
+    }
+
     /// A client's request: writes at the head, reads where the read mode allows;
     /// anywhere else the client is sent to the right node.
     fn on_request(
@@ -432,6 +486,9 @@ impl ChainNode {
             return;
         }
         if op.is_read() {
+            if !self.may_read(state) {
+                return;
+            }
             return self.on_read(me, state, client, seq, op, o);
         }
         if !state.is_head(me) {
@@ -566,7 +623,7 @@ impl ChainNode {
             }
             Msg::Query {
                 client, seq, op, ..
-            } if state.is_tail(me) => {
+            } if state.is_tail(me) && self.may_read(state) => {
                 let config = state.config.clone();
                 let upto = state.committed;
                 o.send(
@@ -635,7 +692,8 @@ impl Actor for ChainNode {
             Msg::Client(ClientMsg::Request { seq, op }) => {
                 self.on_request(me, state, src, seq, op, o)
             }
-            Msg::Client(_) | Msg::Halted | Msg::Alive | Msg::Join { .. } => {}
+            Msg::Lease { beat, config } => self.on_lease(me, state, beat, config, o),
+            Msg::Client(_) | Msg::Halted | Msg::Alive { .. } | Msg::Join { .. } => {}
             peer => self.on_peer(me, state, src, peer, o),
         }
     }
@@ -670,10 +728,7 @@ impl Actor for ChainNode {
                 o.send(self.manager, Msg::Halted);
             }
             ChainTimer::Rejoin if state.halted => {
-                let stored = (state.config.clone(), state.history.clone(), state.cuts);
-                let state = state.to_mut();
-                *state = NodeState::recovered(stored.0, stored.1, stored.2);
-                self.join(state, o);
+                self.rejoin(state.to_mut(), o);
                 self.arm_resend(o);
             }
             ChainTimer::Resend if !state.halted => {
@@ -685,11 +740,16 @@ impl Actor for ChainNode {
                 }
             }
             ChainTimer::Beat => {
-                if let Some(beat) = &self.heartbeat {
-                    o.set_timer(ChainTimer::Beat, beat.clone());
+                if let Some(every) = &self.heartbeat {
+                    o.set_timer(ChainTimer::Beat, every.clone());
                 }
-                o.send(self.manager, Msg::Alive);
+                let beat = state.to_mut().lease.ask();
+                if let Some(lease) = &self.lease {
+                    o.set_timer(ChainTimer::LeaseEnd(beat), lease.clone());
+                }
+                o.send(self.manager, Msg::Alive { beat });
             }
+            ChainTimer::LeaseEnd(beat) => state.to_mut().lease.expire(*beat),
             ChainTimer::Halt | ChainTimer::Rejoin | ChainTimer::Resend => {}
         }
     }

@@ -39,6 +39,7 @@ fn chain(reads: ReadMode, bug: Option<ChainBug>) -> ChainNode {
         halt: None,
         heartbeat: None,
         links: Links::Fifo,
+        lease: None,
         rejoin: None,
         copy_chunk: 2,
         bug,
@@ -700,11 +701,16 @@ fn the_detector_removes_a_member_silent_for_its_misses_and_a_heartbeat_resets_si
     let first = check(&start);
     assert_eq!(first.state.config, epoch0(), "one miss is not enough");
     let beat = run(&first.state, |cow, o| {
-        detecting().on_msg(mgr(), cow, m(), Msg::Alive, o)
+        detecting().on_msg(mgr(), cow, m(), Msg::Alive { beat: 4 }, o)
     });
     assert_eq!(beat.state.silent[&m()], 0);
+    let lease = Msg::Lease {
+        beat: 4,
+        config: epoch0(),
+    };
+    assert_eq!(sends(&beat.cmds), vec![(m(), lease)]);
     let beat = run(&beat.state, |cow, o| {
-        detecting().on_msg(mgr(), cow, t(), Msg::Alive, o)
+        detecting().on_msg(mgr(), cow, t(), Msg::Alive { beat: 1 }, o)
     });
     let second = check(&beat.state);
     assert_eq!(
@@ -744,8 +750,7 @@ fn a_node_with_heartbeats_on_beats_at_start_and_on_every_beat() {
     let step = run(&state, |cow, o| {
         beating.on_timeout(h(), cow, &ChainTimer::Beat, o)
     });
-    assert!(!step.changed);
-    assert_eq!(sends(&step.cmds), vec![(mgr(), Msg::Alive)]);
+    assert_eq!(sends(&step.cmds), vec![(mgr(), Msg::Alive { beat: 1 })]);
     assert!(step
         .cmds
         .iter()
@@ -839,6 +844,72 @@ fn raft_can_replicate_the_manager_and_suppresses_a_repeated_removal() {
         "the cached answer, applied once"
     );
     assert_eq!(replica.sm, without(m()));
+}
+
+/// A tail at run time: heartbeats every 50 ms, leases of 100 ms.
+fn leasing(bug: Option<ChainBug>) -> ChainNode {
+    ChainNode {
+        heartbeat: Some(Duration::from_millis(50)..Duration::from_millis(50)),
+        lease: Some(Duration::from_millis(100)..Duration::from_millis(100)),
+        ..chain(ReadMode::Tail, bug)
+    }
+}
+
+/// The state after `n` heartbeats, with the commands of the last.
+fn beat(n: &ChainNode, state: &NodeState) -> Step<ChainNode> {
+    run(state, |cow, o| n.on_timeout(t(), cow, &ChainTimer::Beat, o))
+}
+
+#[test]
+fn at_run_time_a_tail_answers_reads_only_while_an_answered_heartbeat_has_not_run_out() {
+    let tail = leasing(None);
+    let state = holding(vec![update(1, "a")], 1);
+    let unleased = deliver(&tail, t(), &state, client(), request(2, get()));
+    assert!(sends(&unleased.cmds).is_empty(), "no lease yet: no answer");
+
+    let asked = beat(&tail, &state);
+    assert!(asked
+        .cmds
+        .iter()
+        .any(|c| matches!(c, Command::SetTimer(ChainTimer::LeaseEnd(1), _))));
+    let lease = Msg::Lease {
+        beat: 1,
+        config: epoch0(),
+    };
+    let leased = deliver(&tail, t(), &asked.state, mgr(), lease.clone());
+    let read = deliver(&tail, t(), &leased.state, client(), request(2, get()));
+    assert_eq!(sends(&read.cmds), vec![(client(), reply(2, got("a", 1)))]);
+
+    let ran_out = run(&leased.state, |cow, o| {
+        tail.on_timeout(t(), cow, &ChainTimer::LeaseEnd(1), o)
+    });
+    let read = deliver(&tail, t(), &ran_out.state, client(), request(3, get()));
+    assert!(sends(&read.cmds).is_empty(), "the lease ran out");
+    let late = deliver(&tail, t(), &ran_out.state, mgr(), lease);
+    let read = deliver(&tail, t(), &late.state, client(), request(3, get()));
+    assert!(sends(&read.cmds).is_empty(), "an answer read too late");
+
+    let buggy = leasing(Some(ChainBug::NoLease));
+    let read = deliver(&buggy, t(), &ran_out.state, client(), request(3, get()));
+    assert_eq!(
+        sends(&read.cmds).len(),
+        1,
+        "the bug answers without a lease"
+    );
+}
+
+#[test]
+fn a_node_the_manager_no_longer_names_joins_again_at_the_tail() {
+    let tail = leasing(None);
+    let state = holding(vec![update(1, "a")], 1);
+    let asked = beat(&tail, &state);
+    let removed = Msg::Lease {
+        beat: 1,
+        config: without(t()),
+    };
+    let step = deliver(&tail, t(), &asked.state, mgr(), removed);
+    assert!(step.state.is_joining(), "it copies its predecessor again");
+    assert_eq!(sends(&step.cmds), vec![(mgr(), Msg::Join { epoch: 0 })]);
 }
 
 mod lossy;

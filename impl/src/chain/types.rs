@@ -104,8 +104,12 @@ pub enum Msg<Op, Ret> {
     },
     /// A node has halted (fail-stop): what the manager's failure detector reports.
     Halted,
-    /// A node's heartbeat to the manager's failure detector (at run time only).
-    Alive,
+    /// A node's heartbeat `beat` to the manager's failure detector (at run time only).
+    Alive { beat: u64 },
+    /// The manager's answer to heartbeat `beat`: its configuration. If that names the
+    /// sender a member, it is a read lease (see [`super::lease`]); if not, the sender was
+    /// removed while it was alive, and joins again.
+    Lease { beat: u64, config: Config },
     /// A recovered or new node asks the manager to add it at the tail (van Renesse and
     /// Schneider, section 3, "extending a chain"), if the manager is still at `epoch`,
     /// the newest the node knows: a repeated or late request is then never applied twice.
@@ -139,7 +143,11 @@ impl<Op, Ret> Msg<Op, Ret> {
             | Msg::Committed { config, .. }
             | Msg::Fetch { config, .. }
             | Msg::Copy { config, .. } => Some(config),
-            Msg::Halted | Msg::Alive | Msg::Join { .. } | Msg::Client(_) => None,
+            Msg::Halted
+            | Msg::Alive { .. }
+            | Msg::Lease { .. }
+            | Msg::Join { .. }
+            | Msg::Client(_) => None,
         }
     }
 }
