@@ -6,6 +6,10 @@
 /// on in a running cluster.
 pub trait NamedBug: Copy + 'static {
     const NAMED: &'static [(&'static str, Self)];
+    /// The names of variants that only a running cluster shows, because they break a
+    /// rule about time that the models, without clocks, do not have: `coord test` hunts
+    /// them, and no model check does.
+    const RUN_TIME_ONLY: &'static [&'static str] = &[];
 
     /// The variant called `name`.
     fn named(name: &str) -> Option<Self> {

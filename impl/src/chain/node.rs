@@ -87,6 +87,7 @@ impl NamedBug for ChainBug {
         ("no-position", ChainBug::NoPosition),
         ("no-lease", ChainBug::NoLease),
     ];
+    const RUN_TIME_ONLY: &'static [&'static str] = &["no-lease"];
 }
 
 /// The node's timers in the models: fail-stop (the paper's failure model) and the
