@@ -6,7 +6,7 @@
 use crate::node::Member;
 use coord::bug::NamedBug;
 use coord::chain::{
-    ChainBug, ChainNode, ConfigManager, Detector, ManagerState, NodeState, ReadMode,
+    ChainBug, ChainNode, ConfigManager, Detector, Links, ManagerState, NodeState, ReadMode,
 };
 use coord::net::config::ClusterConfig;
 use coord::raft::{RaftBug, RaftServer, RaftState, Role, StateMachine};
@@ -28,6 +28,10 @@ const CHAIN_COPY_CHUNK: usize = 64;
 const CHAIN_CHECK_BEATS: u32 = 5;
 /// ...and removes a member silent for this many checks in a row.
 const CHAIN_MISSES: u32 = 3;
+/// UDP may lose a message: a chain node says again what it holds (or, joining, asks
+/// again for its copy or its place) every this many heartbeat periods, and the manager
+/// publishes its configuration again at every check.
+const CHAIN_RESEND_BEATS: u32 = 5;
 
 /// A system that `coord cluster up` and `coord node` run.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,19 +100,20 @@ impl System {
                 let mut ids = config.ids();
                 let manager = ids.pop().ok_or("a chain needs a manager")?;
                 let beat = config.heartbeat();
-                let every = beat.start * CHAIN_CHECK_BEATS..beat.end * CHAIN_CHECK_BEATS;
+                let beats = |n: u32| beat.start * n..beat.end * n;
+                let every = beats(CHAIN_CHECK_BEATS);
                 // The detector removes a member no sooner than `misses - 1` checks after
                 // its last heartbeat arrived; a lease runs half of that from when the
                 // heartbeat left, the other half a margin for clocks that run apart.
                 let lease = every.start * (CHAIN_MISSES - 1) / 2;
                 if member.index() == ids.len() {
-                    let detector = Some(Detector {
-                        every,
-                        misses: CHAIN_MISSES,
-                    });
                     let server = ConfigManager {
                         members: ids,
-                        detector,
+                        republish: Some(every.clone()),
+                        detector: Some(Detector {
+                            every,
+                            misses: CHAIN_MISSES,
+                        }),
                     };
                     return member.serve(server, manager_status);
                 }
@@ -118,6 +123,9 @@ impl System {
                     reads: ReadMode::Craq,
                     halt: None,
                     rejoin: None,
+                    links: Links::Lossy {
+                        resend: beats(CHAIN_RESEND_BEATS),
+                    },
                     heartbeat: Some(beat),
                     lease: Some(lease..lease),
                     copy_chunk: CHAIN_COPY_CHUNK,

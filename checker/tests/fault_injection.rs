@@ -2,7 +2,7 @@
 //! with a recorded and checked history. A correct cluster passes (zk with `sync` reads); a
 //! kv leader that serves reads without confirming it still leads is caught, and so are
 //! zk's plain reads, which any server answers from what it has applied, and chain nodes
-//! that act on messages of an older epoch or answer reads without a lease; Ctrl-C stops
+//! that append updates wherever they arrive or answer reads without a lease; Ctrl-C stops
 //! every node. No test asserts a time: each run is bounded by its own duration and
 //! timeouts, and each wait here by `WAIT`.
 
@@ -126,13 +126,15 @@ fn a_chain_answering_reads_without_a_lease_is_caught() {
     caught("chain", "partition,pause", &args, "(the tail)");
 }
 
-/// A paused middle node resumes after the manager rebuilt the chain without it and
-/// forwards what waited in its socket, stamped with the old epoch: a tail that acts on
-/// it applies those writes twice. Such a chain never settles, so the wait is short.
+/// Nodes that append an update wherever it arrives, whatever its position, apply writes
+/// twice: a node says what it holds on its resend timer, and the predecessor's resend
+/// meets copies still in flight, or stale ones a paused node sends as it resumes. (With
+/// positions, a paused middle's stale updates are held back even with the epoch check off,
+/// so `--bug old-epoch` is no longer caught over UDP; its model check still catches it.)
 #[test]
-fn a_chain_acting_on_an_older_epoch_is_caught() {
-    let args = ["--bug", "old-epoch", "--settle", "5", "--reads", "craq"];
-    caught("chain", "pause", &args, "(the middle of the chain) stopped");
+fn a_chain_appending_updates_wherever_they_arrive_is_caught() {
+    let args = ["--bug", "no-position", "--settle", "5"];
+    caught("chain", "pause", &args, "stopped");
 }
 
 /// The `coord test` process: interrupted, then killed, when dropped.

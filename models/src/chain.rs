@@ -1,7 +1,8 @@
 //! The chain replication model: chain nodes replicating the key-value map, the
 //! configuration manager, clients running short scripts, FIFO links (the paper's
-//! assumption), and fail-stop failures of nodes, with the properties of the chain
-//! replication and CRAQ papers plus linearizability of what clients see.
+//! assumption) or links that lose, repeat and reorder messages (UDP's), and fail-stop
+//! failures of nodes, with the properties of the chain replication and CRAQ papers plus
+//! linearizability of what clients see.
 
 use crate::dead_messages::drop_dead_messages;
 use crate::history::History;
@@ -9,7 +10,7 @@ use crate::monotonic::ReadOrder;
 use crate::node::Node;
 use crate::registry::{ModelCfg, Representative};
 use crate::workload::{get_x, kv_script};
-use coord::chain::{ChainBug, ChainNode, ConfigManager, Msg, NodeState, ReadMode};
+use coord::chain::{ChainBug, ChainNode, ConfigManager, Links, Msg, NodeState, ReadMode};
 use coord::client::{Client, ClientState, Wire};
 use coord_specs::kv::{KvOp, KvRet, KvSpec};
 use stateright::actor::{
@@ -45,7 +46,7 @@ impl Seen {
                 failures: seen.failures + 1,
                 ..seen.clone()
             }),
-            Msg::Join => Some(Seen {
+            Msg::Join { .. } => Some(Seen {
                 rejoined: Some(env.src),
                 ..seen.clone()
             }),
@@ -86,6 +87,10 @@ pub struct ChainCfg {
     /// States where the clients together have resent more requests are not explored.
     pub max_resends: u8,
     pub reads: ReadMode,
+    /// Whether links may lose and repeat messages, in any order (then the nodes and the
+    /// manager resend on their timers), or keep each link in order and lose nothing, as
+    /// the paper assumes.
+    pub lossy: bool,
     pub bug: Option<ChainBug>,
 }
 
@@ -131,6 +136,12 @@ impl ChainCfg {
                 reads: self.reads,
                 halt: Some(model_timeout()),
                 heartbeat: None,
+                links: match self.lossy {
+                    true => Links::Lossy {
+                        resend: model_timeout(),
+                    },
+                    false => Links::Fifo,
+                },
                 lease: None,
                 rejoin: self.rejoin.then(model_timeout),
                 copy_chunk: usize::MAX,
@@ -140,6 +151,7 @@ impl ChainCfg {
         let manager = Node::Server(Node::Client(ConfigManager {
             members: members.clone(),
             detector: None,
+            republish: self.lossy.then(model_timeout),
         }));
         let mut servers = members.clone();
         servers.push(self.manager());
@@ -158,12 +170,16 @@ impl ChainCfg {
             failures: 0,
             rejoined: None,
         };
+        let (network, lossy) = match self.lossy {
+            true => (Network::new_unordered_duplicating([]), LossyNetwork::Yes),
+            false => (Network::new_ordered([]), LossyNetwork::No),
+        };
         let mut model = ActorModel::new(self.clone(), seen)
             .actors(nodes)
             .actor(manager)
             .actors(clients)
-            .init_network(Network::new_ordered([]))
-            .lossy_network(LossyNetwork::No)
+            .init_network(network)
+            .lossy_network(lossy)
             .record_msg_out(Seen::on_send)
             .record_msg_in(Seen::on_receive)
             .within_boundary(within_boundary);
@@ -447,6 +463,7 @@ pub fn base() -> ChainCfg {
         rejoin: false,
         max_resends: 2,
         reads: ReadMode::Tail,
+        lossy: false,
         bug: None,
     }
 }

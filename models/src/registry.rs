@@ -193,6 +193,14 @@ const CHAIN_FAILOVERS: [&str; 4] = [
     "every client finishes",
 ];
 
+/// The failovers judged on lossy links: a head's failure needs the client's retry (its
+/// request went to the failed head), which the quick size (no resends) leaves out.
+const LOSSY_FAILOVERS: [&str; 3] = [
+    "a middle node fails and a later write commits",
+    "the tail fails and a later write commits",
+    "every client finishes",
+];
+
 const REJOIN_EXAMPLE: &str = "a failed node rejoins at the tail and a later write commits";
 
 /// The `chain-rejoin` model: the chain, where the failed node restarts from its storage
@@ -205,6 +213,33 @@ fn rejoin_base() -> ChainCfg {
         ops: 1,
         max_resends: 1,
         ..chain::base()
+    }
+}
+
+/// The `chain-lossy` model: the chain on links that lose and repeat messages, in any
+/// order, with the nodes' and the manager's resend timers on. Two nodes and two clients
+/// writing at once, so that an update can arrive after a gap as well as twice; no
+/// failure (see `chain-lossy-failover`). With 3 nodes the model has more than 5M states.
+fn lossy_base() -> ChainCfg {
+    ChainCfg {
+        lossy: true,
+        nodes: 2,
+        ops: 1,
+        max_failures: 0,
+        max_resends: 1,
+        ..chain::base()
+    }
+}
+
+/// The `chain-lossy-failover` model: 3 nodes on lossy links, one client's write, and one
+/// failure (head, middle or tail), so that configurations, `Holding` and `Halted` may be
+/// lost or repeated too.
+fn lossy_failover_base() -> ChainCfg {
+    ChainCfg {
+        nodes: 3,
+        clients: 1,
+        max_failures: 1,
+        ..lossy_base()
     }
 }
 
@@ -657,6 +692,43 @@ fn raft_checks() -> Vec<Check> {
                 ..Bounds::default()
             },
             build: |b, judged| chain_model(rejoin_base().with(b), judged),
+        },
+        Check {
+            name: "chain-lossy",
+            about: "chain of 2 on links that lose, repeat and reorder messages, 2 clients x put: positions on updates, resends on timers, retries answered from the results kept",
+            search: Search::Dfs,
+            expect: all_hold(&[&CHAIN_SAFETY, &["every client finishes"]]),
+            quick: Bounds {
+                clients: Some(1),
+                max_resends: Some(0),
+                ..Bounds::default()
+            },
+            build: |b, judged| chain_model(lossy_base().with(b), judged),
+        },
+        Check {
+            name: "chain-lossy-failover",
+            about: "chain of 3 on lossy links, 1 client x put, 1 fail-stop failure (head, middle or tail): failover when configurations, resends and failure notices may be lost or repeated",
+            search: Search::Dfs,
+            expect: all_hold(&[&CHAIN_SAFETY, &LOSSY_FAILOVERS]),
+            quick: Bounds {
+                max_resends: Some(0),
+                ..Bounds::default()
+            },
+            build: |b, judged| chain_model(lossy_failover_base().with(b), judged),
+        },
+        Check {
+            name: "chain-bug-no-position",
+            about: "deliberate bug: an update is appended wherever it arrives, so after a lost or repeated one the histories diverge",
+            search: Search::Dfs,
+            expect: vec![("update propagation", Violated)],
+            quick: Bounds::default(),
+            build: |b, judged| {
+                let cfg = ChainCfg {
+                    bug: Some(ChainBug::NoPosition),
+                    ..lossy_base()
+                };
+                chain_model(cfg.with(b), judged)
+            },
         },
         Check {
             name: "chain-bug-keep-stale",

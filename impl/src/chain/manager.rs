@@ -6,7 +6,7 @@
 //! deterministic `apply`: `Config` is a [`StateMachine`] like the key-value map that Raft
 //! replicates, so a Raft group can run the manager (see the README).
 
-use super::types::{Config, Msg};
+use super::types::{Config, Epoch, Msg};
 use crate::client::ClientMsg;
 use crate::raft::StateMachine;
 use coord_specs::kv::{KvOp, KvRet};
@@ -27,9 +27,12 @@ pub enum ConfigOp {
     /// the head makes its successor head, removing the tail makes its predecessor tail.
     Remove(Id),
     /// Add a recovered or new node at the tail (moving it there if it is still a member,
-    /// since a restarted node cannot tell which of its updates were committed). Its
-    /// predecessor becomes the old tail, which hands it a copy of its history.
-    Join(Id),
+    /// since a restarted node cannot tell which of its updates were committed), if the
+    /// configuration is still at the given epoch, the newest the node knew when it asked.
+    /// Its predecessor becomes the old tail, which hands it a copy of its history. The
+    /// condition makes the op exactly-once: once applied, the epoch has moved on, so a
+    /// repeated request changes nothing (the node learns the configuration instead).
+    Join(Id, Epoch),
 }
 
 impl StateMachine for Config {
@@ -48,12 +51,12 @@ impl StateMachine for Config {
                 self.members.retain(|m| m != node);
                 self.epoch += 1;
             }
-            ConfigOp::Join(node) => {
+            ConfigOp::Join(node, epoch) if *epoch == self.epoch => {
                 self.members.retain(|m| m != node);
                 self.members.push(*node);
                 self.epoch += 1;
             }
-            ConfigOp::Start(_) | ConfigOp::Remove(_) => {}
+            ConfigOp::Start(_) | ConfigOp::Remove(_) | ConfigOp::Join(..) => {}
         }
         self.clone()
     }
@@ -81,6 +84,9 @@ pub struct ConfigManager {
     /// The chain at epoch 0, head first.
     pub members: Vec<Id>,
     pub detector: Option<Detector>,
+    /// How often to publish the configuration again, or `None` for never (links that
+    /// lose nothing): a member that lost a `NewConfig` learns it this way.
+    pub republish: Option<Range<Duration>>,
 }
 
 /// The manager's state: the configuration, and for the failure detector how many checks
@@ -91,27 +97,45 @@ pub struct ManagerState {
     pub silent: BTreeMap<Id, u32>,
 }
 
-/// The failure detector's timer: check who has been silent.
+/// The manager's timers: the failure detector's check of who has been silent, and the
+/// periodic publication of the configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ManagerTimer {
     Check,
+    Publish,
 }
 
 impl ConfigManager {
     /// Applies `op` and publishes the configuration to every member if it changed (saved
-    /// first: a restarted manager must not go back to an older epoch).
-    fn change(&self, state: &mut Cow<ManagerState>, op: ConfigOp, o: &mut Out<Self>) {
+    /// first: a restarted manager must not go back to an older epoch). Returns whether
+    /// it changed.
+    fn change(&self, state: &mut Cow<ManagerState>, op: ConfigOp, o: &mut Out<Self>) -> bool {
         let mut config = state.config.clone();
         config.apply(&op);
         if config == state.config {
-            return;
+            return false;
         }
         let state = state.to_mut();
         state.config = config.clone();
         state.silent.retain(|m, _| config.members.contains(m));
         o.save(config.clone());
-        o.broadcast(&config.members, &Msg::NewConfig(config.clone()));
+        publish(&config, o);
+        true
     }
+
+    /// Node `node` asks to join at the tail, as of `epoch`. A request made at an older
+    /// epoch (repeated, late, or from a node that missed a change) changes nothing and is
+    /// answered with the configuration, so that the node asks again from there.
+    fn on_join(&self, state: &mut Cow<ManagerState>, node: Id, epoch: Epoch, o: &mut Out<Self>) {
+        if !self.change(state, ConfigOp::Join(node, epoch), o) {
+            o.send(node, Msg::NewConfig(state.config.clone()));
+        }
+    }
+}
+
+/// Sends `config` to each of its members.
+fn publish(config: &Config, o: &mut Out<ConfigManager>) {
+    o.broadcast(&config.members, &Msg::NewConfig(config.clone()));
 }
 
 impl Actor for ConfigManager {
@@ -126,6 +150,9 @@ impl Actor for ConfigManager {
         if let Some(detector) = &self.detector {
             o.set_timer(ManagerTimer::Check, detector.every.clone());
         }
+        if let Some(republish) = &self.republish {
+            o.set_timer(ManagerTimer::Publish, republish.clone());
+        }
         let config = storage.clone().unwrap_or_else(|| {
             let mut config = Config::default();
             config.apply(&ConfigOp::Start(self.members.clone()));
@@ -138,10 +165,10 @@ impl Actor for ConfigManager {
     }
 
     /// A failure notice removes the node, a join request adds it at the tail, and either
-    /// publishes the new configuration to every member. A heartbeat ends the sender's
-    /// silence and is answered with the configuration (a member's read lease). A client
-    /// asking the manager learns where its request goes: writes to the head, reads to the
-    /// tail.
+    /// publishes the new configuration to every member (see `on_join` for a stale join
+    /// request). A heartbeat ends the sender's silence and is answered with the
+    /// configuration (a member's read lease). A client asking the manager learns where its
+    /// request goes: writes to the head, reads to the tail.
     fn on_msg(
         &self,
         _id: Id,
@@ -151,8 +178,10 @@ impl Actor for ConfigManager {
         o: &mut Out<Self>,
     ) {
         match msg {
-            Msg::Halted => self.change(state, ConfigOp::Remove(src), o),
-            Msg::Join => self.change(state, ConfigOp::Join(src), o),
+            Msg::Halted => {
+                self.change(state, ConfigOp::Remove(src), o);
+            }
+            Msg::Join { epoch } => self.on_join(state, src, epoch, o),
             Msg::Alive { beat } => {
                 if state.silent.get(&src).is_some_and(|&n| n > 0) {
                     state.to_mut().silent.insert(src, 0);
@@ -174,14 +203,22 @@ impl Actor for ConfigManager {
 
     /// A check of the failure detector: every member's silence grows by one (a heartbeat
     /// resets it); a member silent for `misses` checks is removed, one per check, so that
-    /// each removal is published before the next.
+    /// each removal is published before the next. A publication: every member is sent
+    /// the configuration again, in case it lost it.
     fn on_timeout(
         &self,
         _id: Id,
         state: &mut Cow<ManagerState>,
-        _timer: &ManagerTimer,
+        timer: &ManagerTimer,
         o: &mut Out<Self>,
     ) {
+        if *timer == ManagerTimer::Publish {
+            if let Some(republish) = &self.republish {
+                o.set_timer(ManagerTimer::Publish, republish.clone());
+                publish(&state.config, o);
+            }
+            return;
+        }
         let Some(detector) = &self.detector else {
             return;
         };

@@ -5,9 +5,11 @@
 //! - [`types`]: configurations and epochs, updates, storage and the wire messages.
 //! - [`store`]: what a history means: the map after a prefix, CRAQ's clean/dirty keys.
 //! - [`node`]: the chain node actor: update propagation, acknowledgements, reads.
+//! - [`join`]: the node's side of extending a chain: its place, its copy.
 //! - [`manager`]: the configuration manager, a deterministic state machine of membership.
 //! - [`lease`]: a node's read lease from the manager at run time.
 
+pub mod join;
 pub mod lease;
 pub mod manager;
 pub mod node;
@@ -18,5 +20,5 @@ pub mod types;
 mod tests;
 
 pub use manager::{ConfigManager, ConfigOp, Detector, ManagerState, ManagerTimer};
-pub use node::{ChainBug, ChainNode, ChainTimer, NodeState, ReadMode};
+pub use node::{ChainBug, ChainNode, ChainTimer, Joining, Links, NodeState, ReadMode};
 pub use types::{ChainStorage, Config, Epoch, Msg, Update};

@@ -5,10 +5,27 @@
 //! the client; acknowledgements travel back up so that every node learns which prefix of
 //! its history is committed (its "sent" list is the rest). The history and configuration
 //! are saved with `o.save(..)` before any message that depends on them.
+//!
+//! The paper assumes FIFO links that lose nothing, and on such links ([`Links::Fifo`], the
+//! models' `chain`, `craq` and `chain-rejoin`) a node runs the paper's protocol as it is.
+//! UDP may lose, repeat and reorder messages ([`Links::Lossy`], the runtime and the model
+//! `chain-lossy`). The invariant kept is the paper's update propagation: along the chain,
+//! each node's history is a prefix of its predecessor's. On lossy links three more rules
+//! keep it, and keep every write moving, whatever the links do:
+//! - a `Forward` names its update's position, and a node appends only the update at its
+//!   own length; on a gap it asks its predecessor for the rest (`Holding`, the message
+//!   that repairs a middle failure), and an update it already holds is a retry: known
+//!   committed, its client is answered again and the predecessor acknowledged; not yet,
+//!   it is passed on down the chain;
+//! - a client's retry of a write the head holds drives it again: answered from the
+//!   result kept for that client if committed, passed on down the chain otherwise;
+//! - on its resend timer a node says again what it holds (`Holding`), and a joining node
+//!   asks again for its copy (`Fetch`) or its place (`Join`); the manager publishes its
+//!   configuration again on its own timer.
 
 use super::lease::Lease;
 use super::store::{advance, latest, note, History, View};
-use super::types::{ChainStorage, Config, Msg, Update};
+use super::types::{ChainStorage, Config, Epoch, Msg, Update};
 use crate::bug::NamedBug;
 use crate::client::ClientMsg;
 use crate::kv::KvStore;
@@ -52,6 +69,10 @@ pub enum ChainBug {
     /// comes after it, so updates the chain never committed (a head's write it had not
     /// forwarded) stay in its history and it commits them as the new tail.
     KeepStale,
+    /// On lossy links, a `Forward` is appended wherever it arrives, whatever its position
+    /// (what the paper's FIFO links that lose nothing allow): after a lost update the next
+    /// one lands one place early, and a repeated one lands twice.
+    NoPosition,
     /// At run time, reads are answered without a lease: a node the manager removed while
     /// it was paused or cut off answers from a history the chain has moved past.
     NoLease,
@@ -63,6 +84,7 @@ impl NamedBug for ChainBug {
         ("no-resend", ChainBug::NoResend),
         ("early-reply", ChainBug::EarlyReply),
         ("keep-stale", ChainBug::KeepStale),
+        ("no-position", ChainBug::NoPosition),
         ("no-lease", ChainBug::NoLease),
     ];
     const RUN_TIME_ONLY: &'static [&'static str] = &["no-lease"];
@@ -80,6 +102,22 @@ pub enum ChainTimer {
     Beat,
     /// At run time: the lease asked for by heartbeat `n` runs out.
     LeaseEnd(u64),
+    /// On links that may lose messages: say again what this node holds, or (joining)
+    /// ask again for its copy or its place.
+    Resend,
+}
+
+/// What the links between actors may do, which decides the rules a node follows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Links {
+    /// The paper's assumption: each link is FIFO and loses nothing. An update arrives at
+    /// its receiver's end of the history, a retried write needs no re-driving, and no
+    /// timer is needed: the paper's protocol as it is.
+    Fifo,
+    /// Links that lose, repeat and reorder messages (UDP): a `Forward` is appended only
+    /// at its position, a retried write drives its update again, and every `resend` the
+    /// node says again what it holds, or (joining) asks again for its copy or its place.
+    Lossy { resend: Range<Duration> },
 }
 
 /// A chain node's configuration.
@@ -99,6 +137,7 @@ pub struct ChainNode {
     /// How often to send the manager a heartbeat, or `None` for never (the models, where
     /// failures are reported by the failing node itself).
     pub heartbeat: Option<Range<Duration>>,
+    pub links: Links,
     /// How long a lease runs from the heartbeat that asked for it: shorter than the
     /// manager's detector takes to remove a silent member. `None` in the models, where no
     /// node is removed while it runs, and reads need no lease.
@@ -119,6 +158,9 @@ pub struct NodeState {
     pub committed: usize,
     /// The map after the first `committed` updates: the clean version of every key.
     pub clean: KvStore,
+    /// Each client's last committed update (sequence number and result), to answer a
+    /// retry whose first answer was lost, as Raft's session table does.
+    pub answers: BTreeMap<Id, (u64, KvRet)>,
     /// How many times the history lost a suffix (see [`ChainStorage`]).
     pub cuts: u64,
     /// Each client's highest sequence number in the history, for duplicate suppression
@@ -130,13 +172,23 @@ pub struct NodeState {
     /// Fail-stop: a halted node does nothing until it restarts. Unless it may rejoin,
     /// only its configuration is kept, for the models to see which position failed.
     pub halted: bool,
-    /// `Some(k)` while the node joins at the tail: it has copied the first `k` updates of
-    /// its predecessor's history; any updates after them are stale ones it stored before
-    /// it failed, which the copy replaces. A joining node serves nothing, commits nothing
-    /// and forwards nothing until its copy is complete.
-    pub copied: Option<usize>,
+    /// `Some` while the node joins at the tail. A joining node serves nothing, commits
+    /// nothing and forwards nothing until its copy is complete.
+    pub joining: Option<Joining>,
     /// At run time: the read lease from the manager.
     pub lease: Lease,
+}
+
+/// Where a joining node is (van Renesse and Schneider, section 3, "extending a chain").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Joining {
+    /// It has copied the first `copied` updates of its predecessor's history; any updates
+    /// after them are stale ones it stored before it failed, which the copy replaces.
+    pub copied: usize,
+    /// The epoch of its last `Join`. It copies only in a newer epoch, which the manager
+    /// made after that request (by applying it, or before it arrived): so no later
+    /// reconfiguration can be its own join applied late, moving it once it serves.
+    pub asked: Epoch,
 }
 
 impl NodeState {
@@ -149,10 +201,11 @@ impl NodeState {
             history,
             committed: 0,
             clean: KvStore::default(),
+            answers: BTreeMap::new(),
             cuts,
             synced: true,
             halted: false,
-            copied: None,
+            joining: None,
             lease: Lease::default(),
         }
     }
@@ -184,17 +237,38 @@ impl NodeState {
     }
 
     /// Marks the first `upto` updates (at most the history) committed, keeping the clean
-    /// map in step; returns the results of the updates newly committed.
+    /// map and the clients' answers in step; returns the results of the updates newly
+    /// committed.
     pub(crate) fn commit_to(&mut self, upto: usize) -> Vec<KvRet> {
         let upto = upto.min(self.history.len());
-        let results = advance(&mut self.clean, &self.history, self.committed, upto);
+        let from = self.committed;
+        let results = advance(&mut self.clean, &self.history, from, upto);
+        for (update, ret) in self.history.skip(from).iter().zip(&results) {
+            self.answers
+                .insert(update.client, (update.seq, ret.clone()));
+        }
         self.committed = self.committed.max(upto);
         results
     }
 
     /// True while the node is still copying its predecessor's history.
     pub fn is_joining(&self) -> bool {
-        self.copied.is_some()
+        self.joining.is_some()
+    }
+
+    /// The result of client `client`'s request `seq`, if it is the client's last
+    /// committed update.
+    fn answer(&self, client: Id, seq: u64) -> Option<&KvRet> {
+        let (last, ret) = self.answers.get(&client)?;
+        (*last == seq).then_some(ret)
+    }
+
+    /// The position of client `client`'s request `seq` among the updates not yet known
+    /// committed.
+    fn pending(&self, client: Id, seq: u64) -> Option<usize> {
+        let at = (self.history.skip(self.committed).iter())
+            .position(|u| u.client == client && u.seq == seq)?;
+        Some(self.committed + at)
     }
 
     /// True if this node will never act on `msg`, now or after any later step: a halted
@@ -203,11 +277,25 @@ impl NodeState {
     /// an older epoch stays ignored (under the epoch rule). A model may drop such a message.
     pub fn ignores_forever(&self, msg: &M) -> bool {
         let old = msg.config().is_some_and(|c| c.epoch < self.config.epoch);
-        self.halted || old
+        self.halted || old || self.knows(msg)
+    }
+
+    /// True if `msg` tells this node nothing it will ever act on, now or later: a
+    /// configuration no newer than its own, or (once it serves) an acknowledgement of no
+    /// more than it knows committed, since neither the epoch nor the committed count of
+    /// a serving node goes down. Links that repeat messages deliver these again and again.
+    fn knows(&self, msg: &M) -> bool {
+        match msg {
+            Msg::NewConfig(config) => config.epoch <= self.config.epoch,
+            Msg::Ack { config, upto } => {
+                config.epoch == self.config.epoch && !self.is_joining() && *upto <= self.committed
+            }
+            _ => false,
+        }
     }
 
     /// True if client `client`'s request `seq` (or a later one) is in the history: a
-    /// retried write enters the chain once, and its reply comes from the tail.
+    /// retried write enters the chain once (and drives it again, see `on_retry`).
     fn has_update(&self, client: Id, seq: u64) -> bool {
         self.latest
             .get(&client)
@@ -215,18 +303,28 @@ impl NodeState {
     }
 
     /// Appends `update` to the history.
-    fn append(&mut self, update: Update<KvOp>) {
+    pub(super) fn append(&mut self, update: Update<KvOp>) {
         note(&mut self.latest, &update);
         self.history.push_back(update);
     }
 }
 
 impl ChainNode {
-    fn has_bug(&self, bug: ChainBug) -> bool {
+    pub(super) fn has_bug(&self, bug: ChainBug) -> bool {
         self.bug == Some(bug)
     }
 
-    fn save(&self, state: &NodeState, o: &mut Out<Self>) {
+    fn lossy(&self) -> bool {
+        self.links != Links::Fifo
+    }
+
+    fn arm_resend(&self, o: &mut Out<Self>) {
+        if let Links::Lossy { resend } = &self.links {
+            o.set_timer(ChainTimer::Resend, resend.clone());
+        }
+    }
+
+    pub(super) fn save(&self, state: &NodeState, o: &mut Out<Self>) {
         o.save(ChainStorage {
             config: state.config.clone(),
             history: state.history.clone(),
@@ -248,16 +346,60 @@ impl ChainNode {
     fn propagate(&self, me: Id, state: &mut NodeState, o: &mut Out<Self>) {
         if state.is_tail(me) {
             self.commit_all(me, state, o);
-        } else if let (true, Some(next)) = (state.synced, state.config.successor(me)) {
-            let update = state.history.back().expect("propagating an update").clone();
+        } else {
+            self.pass_on(me, state, state.history.len() - 1, o);
+        }
+    }
+
+    /// Sends update `index` of the history to the successor, with its position, once the
+    /// successor is in sync.
+    fn pass_on(&self, me: Id, state: &NodeState, index: usize, o: &mut Out<Self>) {
+        if let (true, Some(next)) = (state.synced, state.config.successor(me)) {
             let config = state.config.clone();
-            o.send(next, Msg::Forward { config, update });
+            let update = state.history[index].clone();
+            o.send(
+                next,
+                Msg::Forward {
+                    config,
+                    index,
+                    update,
+                },
+            );
+        }
+    }
+
+    /// Update `index`, which this node holds, came again: a repeat, or a write driven
+    /// again by its client's retry. Known committed, its client is answered again (the
+    /// first answer may be lost) and the predecessor acknowledged (so may the last `Ack`
+    /// be); not yet, it is passed on, in case a later node lost it.
+    fn redrive(&self, me: Id, state: &NodeState, index: usize, o: &mut Out<Self>) {
+        if index >= state.committed {
+            return self.pass_on(me, state, index, o);
+        }
+        let update = &state.history[index];
+        if let Some(ret) = state.answer(update.client, update.seq) {
+            self.reply(update.client, update.seq, ret.clone(), o);
+        }
+        if let Some(prev) = state.config.predecessor(me) {
+            let config = state.config.clone();
+            let upto = state.committed;
+            o.send(prev, Msg::Ack { config, upto });
+        }
+    }
+
+    /// Tells the predecessor, if any, how many updates this node holds, so that it sends
+    /// the rest.
+    fn say_holding(&self, me: Id, state: &NodeState, o: &mut Out<Self>) {
+        if let Some(prev) = state.config.predecessor(me) {
+            let config = state.config.clone();
+            let len = state.history.len();
+            o.send(prev, Msg::Holding { config, len });
         }
     }
 
     /// The tail's rule: everything it holds is committed. The client of each newly
     /// committed update gets its result, and the predecessor learns the committed prefix.
-    fn commit_all(&self, me: Id, state: &mut NodeState, o: &mut Out<Self>) {
+    pub(super) fn commit_all(&self, me: Id, state: &mut NodeState, o: &mut Out<Self>) {
         let len = state.history.len();
         let from = state.committed;
         for (i, ret) in (from..).zip(state.commit_to(len)) {
@@ -275,116 +417,19 @@ impl ChainNode {
     /// it holds and forwards nothing until its successor has done the same (this is how a
     /// predecessor resends exactly what its new successor lacks after a middle failure).
     /// The tail commits what it holds, which makes the predecessor of a failed tail the
-    /// tail. A joining node instead asks its predecessor for the rest of its copy.
-    fn install(&self, me: Id, state: &mut NodeState, config: Config, o: &mut Out<Self>) {
-        state.config = config;
-        self.save(state, o);
-        state.synced = state.config.successor(me).is_none();
-        if let Some(prev) = state.config.predecessor(me) {
-            let config = state.config.clone();
-            let msg = match state.copied {
-                Some(from) => Msg::Fetch { config, from },
-                None => Msg::Holding {
-                    config,
-                    len: state.history.len(),
-                },
-            };
-            o.send(prev, msg);
+    /// tail. A joining node instead asks for the rest of its copy, or for its place.
+    fn install(&self, me: Id, state: &mut Cow<NodeState>, config: Config, o: &mut Out<Self>) {
+        let node = state.to_mut();
+        node.config = config;
+        self.save(node, o);
+        node.synced = node.config.successor(me).is_none();
+        if node.is_joining() {
+            return self.resume_join(me, state, o);
         }
-        if state.is_tail(me) && !state.is_joining() {
-            self.commit_all(me, state, o);
+        self.say_holding(me, node, o);
+        if node.is_tail(me) {
+            self.commit_all(me, node, o);
         }
-    }
-
-    /// Extending a chain (van Renesse and Schneider, section 3), the old tail's side: the
-    /// joining successor gets the history from `from` on, in chunks, with how much of it
-    /// is committed; updates that arrive later are forwarded after the copy (FIFO links).
-    /// A node that is itself still joining has no trusted history to give.
-    fn on_fetch(
-        &self,
-        me: Id,
-        state: &mut Cow<NodeState>,
-        src: Id,
-        from: usize,
-        o: &mut Out<Self>,
-    ) {
-        let len = state.history.len();
-        if state.is_joining() || state.config.successor(me) != Some(src) || from > len {
-            return;
-        }
-        state.to_mut().synced = true;
-        let chunk = self.copy_chunk.max(1);
-        let mut at = from;
-        loop {
-            let updates: Vec<_> = state.history.skip(at).iter().take(chunk).cloned().collect();
-            let n = updates.len();
-            o.send(
-                src,
-                Msg::Copy {
-                    config: state.config.clone(),
-                    from: at,
-                    updates,
-                    total: len,
-                    committed: state.committed,
-                },
-            );
-            at += n;
-            if at == len {
-                break;
-            }
-        }
-    }
-
-    /// Extending a chain, the joining node's side: a chunk that continues the copy
-    /// replaces whatever stale updates followed the copied prefix; once the node holds
-    /// all `total` updates it is a full member, and as the tail it commits them (answering
-    /// the clients of those its predecessor had not seen committed).
-    fn on_copy(&self, me: Id, state: &mut Cow<NodeState>, copy: M, o: &mut Out<Self>) {
-        let Msg::Copy {
-            from,
-            updates,
-            total,
-            committed,
-            ..
-        } = copy
-        else {
-            return;
-        };
-        if state.copied != Some(from) {
-            return;
-        }
-        let state = state.to_mut();
-        if state.history.len() > from {
-            state.history.truncate(from);
-            state.cuts += 1;
-            state.latest = latest(&state.history);
-        }
-        for update in updates {
-            state.append(update);
-        }
-        let copied = state.history.len();
-        state.copied = (copied < total).then_some(copied);
-        self.save(state, o);
-        if !state.is_joining() {
-            state.commit_to(committed);
-            if state.is_tail(me) {
-                self.commit_all(me, state, o);
-            }
-        }
-    }
-
-    /// A node starting from its storage (a restart) or not in the chain at epoch 0 (a new
-    /// node) joins at the tail: it asks the manager, then copies its predecessor's
-    /// history. Its stored history may hold updates the chain never committed, so it is
-    /// not trusted (unless the `KeepStale` bug is on).
-    fn join(&self, state: &mut NodeState, o: &mut Out<Self>) {
-        let trusted = if self.has_bug(ChainBug::KeepStale) {
-            state.history.len()
-        } else {
-            0
-        };
-        state.copied = Some(trusted);
-        o.send(self.manager, Msg::Join);
     }
 
     /// A node starts again from what it stored, as a restarted process does, and joins:
@@ -415,11 +460,10 @@ impl ChainNode {
         if !config.members.contains(&me) {
             return self.rejoin(state.to_mut(), o);
         }
-        let state = state.to_mut();
         if config.epoch > state.config.epoch {
             self.install(me, state, config, o);
         }
-        state.lease.grant(beat);
+        state.to_mut().lease.grant(beat);
     }
 
     /// Whether this node may answer a read from its own state: always in the models, and
@@ -452,6 +496,9 @@ impl ChainNode {
             return self.redirect(client, seq, state.config.head(), o);
         }
         if state.has_update(client, seq) {
+            if self.lossy() {
+                self.on_retry(me, state, client, seq, o);
+            }
             return;
         }
         let state = state.to_mut();
@@ -468,6 +515,18 @@ impl ChainNode {
             self.reply(client, seq, state.view().result_of(i), o);
         }
         self.propagate(me, state, o);
+    }
+
+    /// A retried write that the head already holds: its client is answered if it is
+    /// committed (the first answer was lost), and it is passed on down the chain if not
+    /// (its first trip may have been lost). An older request is ignored: the client is
+    /// past it.
+    fn on_retry(&self, me: Id, state: &NodeState, client: Id, seq: u64, o: &mut Out<Self>) {
+        if let Some(ret) = state.answer(client, seq) {
+            self.reply(client, seq, ret.clone(), o);
+        } else if let Some(index) = state.pending(client, seq) {
+            self.pass_on(me, state, index, o);
+        }
     }
 
     fn on_read(
@@ -503,6 +562,32 @@ impl ChainNode {
         }
     }
 
+    /// Update `index` from the predecessor. On FIFO links it is always the next one, and
+    /// appended as it arrives (the paper's rule). On lossy links it is appended if it is
+    /// the next one, else it is a gap (an update before it was lost or is late), for which
+    /// the predecessor is asked to send the rest, or one this node holds (see
+    /// [`ChainNode::redrive`]).
+    fn on_forward(
+        &self,
+        me: Id,
+        state: &mut Cow<NodeState>,
+        index: usize,
+        update: Update<KvOp>,
+        o: &mut Out<Self>,
+    ) {
+        let len = state.history.len();
+        if index == len || !self.lossy() || self.has_bug(ChainBug::NoPosition) {
+            let state = state.to_mut();
+            state.append(update);
+            self.save(state, o);
+            self.propagate(me, state, o);
+        } else if index > len {
+            self.say_holding(me, state, o);
+        } else {
+            self.redrive(me, state, index, o);
+        }
+    }
+
     /// A message from another node, stamped with its sender's configuration: an older
     /// epoch is ignored (the rule that keeps a failed node's last words out of the rebuilt
     /// chain), a newer one is adopted first.
@@ -512,18 +597,13 @@ impl ChainNode {
         }
         if let Some(config) = msg.config().filter(|c| c.epoch > state.config.epoch) {
             let config = config.clone();
-            self.install(me, state.to_mut(), config, o);
+            self.install(me, state, config, o);
         }
         if state.is_joining() {
             return self.on_copy(me, state, msg, o);
         }
         match msg {
-            Msg::Forward { update, .. } => {
-                let state = state.to_mut();
-                state.append(update);
-                self.save(state, o);
-                self.propagate(me, state, o);
-            }
+            Msg::Forward { index, update, .. } => self.on_forward(me, state, index, update, o),
             Msg::Ack { upto, .. } if upto > state.committed => {
                 let state = state.to_mut();
                 state.commit_to(upto);
@@ -533,12 +613,12 @@ impl ChainNode {
                 }
             }
             Msg::Holding { len, .. } if state.config.successor(me) == Some(src) => {
-                state.to_mut().synced = true;
+                if !state.synced {
+                    state.to_mut().synced = true;
+                }
                 if !self.has_bug(ChainBug::NoResend) {
-                    for update in state.history.skip(len).iter() {
-                        let config = state.config.clone();
-                        let update = update.clone();
-                        o.send(src, Msg::Forward { config, update });
+                    for index in len..state.history.len() {
+                        self.pass_on(me, state, index, o);
                     }
                 }
             }
@@ -588,6 +668,7 @@ impl Actor for ChainNode {
         if let Some(beat) = &self.heartbeat {
             o.set_timer(ChainTimer::Beat, beat.clone());
         }
+        self.arm_resend(o);
         let mut state = match storage {
             Some(s) => NodeState::recovered(s.config.clone(), s.history.clone(), s.cuts),
             None => {
@@ -613,7 +694,7 @@ impl Actor for ChainNode {
                 self.on_request(me, state, src, seq, op, o)
             }
             Msg::Lease { beat, config } => self.on_lease(me, state, beat, config, o),
-            Msg::Client(_) | Msg::Halted | Msg::Alive { .. } | Msg::Join => {}
+            Msg::Client(_) | Msg::Halted | Msg::Alive { .. } | Msg::Join { .. } => {}
             peer => self.on_peer(me, state, src, peer, o),
         }
     }
@@ -621,9 +702,11 @@ impl Actor for ChainNode {
     /// Fail-stop: halt and tell the manager. A node that will never rejoin forgets its
     /// history (no step reads it again); one that may rejoin keeps it, as its storage.
     /// Rejoin: a halted node restarts from what it stored, as a restarted process would.
+    /// Resend: a joining node asks again for its copy or its place, any other says again
+    /// what it holds (its last `Holding`, or an update after it, may have been lost).
     fn on_timeout(
         &self,
-        _id: Id,
+        me: Id,
         state: &mut Cow<NodeState>,
         timer: &ChainTimer,
         o: &mut Out<Self>,
@@ -634,6 +717,8 @@ impl Actor for ChainNode {
                 state.halted = true;
                 state.committed = 0;
                 state.clean = KvStore::default();
+                state.answers.clear();
+                o.cancel_timer(ChainTimer::Resend);
                 match &self.rejoin {
                     Some(rejoin) => o.set_timer(ChainTimer::Rejoin, rejoin.clone()),
                     None => {
@@ -643,7 +728,18 @@ impl Actor for ChainNode {
                 }
                 o.send(self.manager, Msg::Halted);
             }
-            ChainTimer::Rejoin if state.halted => self.rejoin(state.to_mut(), o),
+            ChainTimer::Rejoin if state.halted => {
+                self.rejoin(state.to_mut(), o);
+                self.arm_resend(o);
+            }
+            ChainTimer::Resend if !state.halted => {
+                self.arm_resend(o);
+                if state.is_joining() {
+                    self.resume_join(me, state, o);
+                } else {
+                    self.say_holding(me, state, o);
+                }
+            }
             ChainTimer::Beat => {
                 if let Some(every) = &self.heartbeat {
                     o.set_timer(ChainTimer::Beat, every.clone());
@@ -655,7 +751,7 @@ impl Actor for ChainNode {
                 o.send(self.manager, Msg::Alive { beat });
             }
             ChainTimer::LeaseEnd(beat) => state.to_mut().lease.expire(*beat),
-            ChainTimer::Halt | ChainTimer::Rejoin => {}
+            ChainTimer::Halt | ChainTimer::Rejoin | ChainTimer::Resend => {}
         }
     }
 }

@@ -38,6 +38,7 @@ fn chain(reads: ReadMode, bug: Option<ChainBug>) -> ChainNode {
         reads,
         halt: None,
         heartbeat: None,
+        links: Links::Fifo,
         lease: None,
         rejoin: None,
         copy_chunk: 2,
@@ -100,8 +101,12 @@ fn reply(seq: u64, ret: KvRet) -> M {
     Msg::Client(ClientMsg::Reply { seq, ret })
 }
 
-fn forward(config: Config, update: Update<KvOp>) -> M {
-    Msg::Forward { config, update }
+fn forward(config: Config, index: usize, update: Update<KvOp>) -> M {
+    Msg::Forward {
+        config,
+        index,
+        update,
+    }
 }
 
 fn fresh(n: &ChainNode) -> NodeState {
@@ -147,7 +152,7 @@ fn a_write_at_the_head_is_saved_then_forwarded_and_not_answered() {
     );
     assert_eq!(
         sends(&step.cmds),
-        vec![(m(), forward(epoch0(), update(1, "a")))]
+        vec![(m(), forward(epoch0(), 0, update(1, "a")))]
     );
 }
 
@@ -187,11 +192,11 @@ fn the_middle_passes_an_update_down_and_an_ack_up() {
         m(),
         &fresh(&node()),
         h(),
-        forward(epoch0(), update(1, "a")),
+        forward(epoch0(), 0, update(1, "a")),
     );
     assert_eq!(
         sends(&step.cmds),
-        vec![(t(), forward(epoch0(), update(1, "a")))]
+        vec![(t(), forward(epoch0(), 0, update(1, "a")))]
     );
     let ack = Msg::Ack {
         config: epoch0(),
@@ -209,7 +214,7 @@ fn the_tail_commits_answers_the_client_and_acknowledges() {
         t(),
         &fresh(&node()),
         m(),
-        forward(epoch0(), update(1, "a")),
+        forward(epoch0(), 0, update(1, "a")),
     );
     assert_eq!(step.state.committed, 1);
     assert_eq!(saves(&step), 1);
@@ -235,12 +240,24 @@ fn a_message_of_an_older_epoch_is_ignored() {
         config: without(m()),
         ..fresh(&node())
     };
-    let step = deliver(&node(), t(), &tail, m(), forward(epoch0(), update(1, "a")));
+    let step = deliver(
+        &node(),
+        t(),
+        &tail,
+        m(),
+        forward(epoch0(), 0, update(1, "a")),
+    );
     assert!(!step.changed);
     assert!(step.cmds.is_empty());
     // The deliberate bug acts on it.
     let buggy = chain(ReadMode::Tail, Some(ChainBug::OldEpoch));
-    let step = deliver(&buggy, t(), &tail, m(), forward(epoch0(), update(1, "a")));
+    let step = deliver(
+        &buggy,
+        t(),
+        &tail,
+        m(),
+        forward(epoch0(), 0, update(1, "a")),
+    );
     assert_eq!(step.state.history.len(), 1);
 }
 
@@ -268,7 +285,7 @@ fn when_the_head_fails_its_successor_becomes_head() {
     };
     assert_eq!(
         sends(&step.cmds),
-        vec![(t(), forward(without(h()), second))]
+        vec![(t(), forward(without(h()), 1, second))]
     );
 }
 
@@ -306,7 +323,7 @@ fn after_a_middle_failure_the_predecessor_resends_what_the_successor_lacks() {
     assert_eq!(step.state.config, without(m()), "a newer epoch is adopted");
     assert_eq!(
         sends(&step.cmds),
-        vec![(t(), forward(without(m()), update(2, "b")))]
+        vec![(t(), forward(without(m()), 1, update(2, "b")))]
     );
     let buggy = chain(ReadMode::Tail, Some(ChainBug::NoResend));
     let step = deliver(&buggy, h(), &head, t(), holding_one);
@@ -378,7 +395,7 @@ fn a_halted_node_tells_the_manager_and_does_nothing_more() {
         m(),
         &step.state,
         h(),
-        forward(epoch0(), update(2, "b")),
+        forward(epoch0(), 1, update(2, "b")),
     );
     assert!(!after.changed && after.cmds.is_empty());
 }
@@ -398,21 +415,28 @@ fn a_restarted_node_resumes_from_its_storage_and_asks_to_join() {
         state.committed, 0,
         "nothing is known committed after a restart"
     );
-    assert_eq!(state.copied, Some(0), "its stored history is not trusted");
+    assert_eq!(
+        state.joining,
+        Some(Joining {
+            copied: 0,
+            asked: 1
+        }),
+        "its stored history is not trusted"
+    );
     let cmds: Vec<_> = o.into_iter().collect();
-    assert_eq!(sends(&cmds), vec![(mgr(), Msg::Join)]);
+    assert_eq!(sends(&cmds), vec![(mgr(), Msg::Join { epoch: 1 })]);
 }
 
 #[test]
 fn a_new_node_outside_the_first_chain_joins_and_a_first_member_does_not() {
     let mut o = Out::new();
     let newcomer = node().on_start(Id::from(4), &None, &mut o);
-    assert_eq!(newcomer.copied, Some(0));
+    assert_eq!(newcomer.joining.map(|j| j.copied), Some(0));
     let cmds: Vec<_> = o.into_iter().collect();
-    assert_eq!(sends(&cmds), vec![(mgr(), Msg::Join)]);
+    assert_eq!(sends(&cmds), vec![(mgr(), Msg::Join { epoch: 0 })]);
     let mut o = Out::new();
     let member = node().on_start(t(), &None, &mut o);
-    assert_eq!(member.copied, None);
+    assert_eq!(member.joining, None);
     assert!(o.into_iter().next().is_none());
 }
 
@@ -423,14 +447,17 @@ fn a_new_node_outside_the_first_chain_joins_and_a_first_member_does_not() {
 /// The chain after the head failed (epoch 1) and then rejoined at the tail (epoch 2).
 fn rejoined() -> Config {
     let mut config = without(h());
-    config.apply(&ConfigOp::Join(h()));
+    config.apply(&ConfigOp::Join(h(), 1));
     config
 }
 
 /// The old head restarted with a stale update `b` that it accepted and never forwarded.
 fn restarted_head() -> NodeState {
     NodeState {
-        copied: Some(0),
+        joining: Some(Joining {
+            copied: 0,
+            asked: 0,
+        }),
         ..holding(vec![update(1, "a"), update(2, "b")], 0)
     }
 }
@@ -463,12 +490,12 @@ fn the_manager_adds_a_joining_node_at_the_tail_with_a_new_epoch() {
     );
     let mut config = epoch0();
     assert_eq!(
-        config.apply(&ConfigOp::Join(m())).members,
+        config.apply(&ConfigOp::Join(m(), 0)).members,
         vec![h(), t(), m()],
         "a member that restarted moves to the tail"
     );
     let step = run(&managing(without(h())), |cow, o| {
-        manager().on_msg(mgr(), cow, h(), Msg::Join, o)
+        manager().on_msg(mgr(), cow, h(), Msg::Join { epoch: 1 }, o)
     });
     assert_eq!(step.state.config, rejoined());
     assert!(
@@ -546,7 +573,7 @@ fn a_joining_node_replaces_its_stale_history_and_commits_once_complete() {
         hist(vec![update(1, "a"), update(3, "c")])
     );
     assert_eq!(first.state.cuts, 1, "the stale suffix was cut");
-    assert_eq!(first.state.copied, Some(2));
+    assert_eq!(first.state.joining.map(|j| j.copied), Some(2));
     assert!(
         sends(&first.cmds).is_empty(),
         "not complete: nothing committed"
@@ -560,7 +587,7 @@ fn a_joining_node_replaces_its_stale_history_and_commits_once_complete() {
         t(),
         copy(2, vec![update(4, "d")], 3, 2),
     );
-    assert_eq!(last.state.copied, None);
+    assert_eq!(last.state.joining, None);
     assert_eq!(last.state.committed, 3);
     assert!(matches!(last.cmds[0], Command::Save(_)));
     assert_eq!(
@@ -591,7 +618,7 @@ fn the_keep_stale_bug_trusts_the_stored_history() {
         cuts: 0,
     };
     let state = buggy.on_start(h(), &Some(storage), &mut Out::new());
-    assert_eq!(state.copied, Some(2));
+    assert_eq!(state.joining.map(|j| j.copied), Some(2));
     let step = deliver(&buggy, h(), &state, mgr(), Msg::NewConfig(rejoined()));
     assert_eq!(sends(&step.cmds), vec![(t(), fetch(2))]);
 }
@@ -618,11 +645,14 @@ fn a_halted_node_that_may_rejoin_keeps_its_history_and_restarts_from_it() {
     assert_eq!(
         back.state,
         NodeState {
-            copied: Some(0),
+            joining: Some(Joining {
+                copied: 0,
+                asked: 0
+            }),
             ..NodeState::recovered(epoch0(), hist(vec![update(1, "a")]), 0)
         }
     );
-    assert_eq!(sends(&back.cmds), vec![(mgr(), Msg::Join)]);
+    assert_eq!(sends(&back.cmds), vec![(mgr(), Msg::Join { epoch: 0 })]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -633,6 +663,7 @@ fn manager() -> ConfigManager {
     ConfigManager {
         members: vec![h(), m(), t()],
         detector: None,
+        republish: None,
     }
 }
 
@@ -878,5 +909,7 @@ fn a_node_the_manager_no_longer_names_joins_again_at_the_tail() {
     };
     let step = deliver(&tail, t(), &asked.state, mgr(), removed);
     assert!(step.state.is_joining(), "it copies its predecessor again");
-    assert_eq!(sends(&step.cmds), vec![(mgr(), Msg::Join)]);
+    assert_eq!(sends(&step.cmds), vec![(mgr(), Msg::Join { epoch: 0 })]);
 }
+
+mod lossy;

@@ -74,12 +74,18 @@ pub struct ChainStorage<Op: Clone> {
 pub enum Msg<Op, Ret> {
     /// The manager's newest configuration.
     NewConfig(Config),
-    /// An update for the successor to append to its history.
-    Forward { config: Config, update: Update<Op> },
+    /// Update `index` of the sender's history, for the successor to append if its own
+    /// history is exactly `index` long. The position makes a lost, repeated or late
+    /// update harmless: the receiver can tell a gap from a duplicate.
+    Forward {
+        config: Config,
+        index: usize,
+        update: Update<Op>,
+    },
     /// The first `upto` updates of the history are at the tail (committed).
     Ack { config: Config, upto: usize },
-    /// A node with a new predecessor tells it how many updates it holds, so that the
-    /// predecessor resends exactly the rest.
+    /// A node tells its predecessor how many updates it holds, so that the predecessor
+    /// resends exactly the rest: on a new predecessor, on a gap, and on its resend timer.
     Holding { config: Config, len: usize },
     /// CRAQ: which updates has the tail committed? Asked for client `client`'s read `seq`.
     Query {
@@ -105,8 +111,9 @@ pub enum Msg<Op, Ret> {
     /// removed while it was alive, and joins again.
     Lease { beat: u64, config: Config },
     /// A recovered or new node asks the manager to add it at the tail (van Renesse and
-    /// Schneider, section 3, "extending a chain").
-    Join,
+    /// Schneider, section 3, "extending a chain"), if the manager is still at `epoch`,
+    /// the newest the node knows: a repeated or late request is then never applied twice.
+    Join { epoch: Epoch },
     /// A joining tail asks its predecessor for a copy of its history from update `from`
     /// on (the first `from` updates it has already copied).
     Fetch { config: Config, from: usize },
@@ -136,9 +143,11 @@ impl<Op, Ret> Msg<Op, Ret> {
             | Msg::Committed { config, .. }
             | Msg::Fetch { config, .. }
             | Msg::Copy { config, .. } => Some(config),
-            Msg::Halted | Msg::Alive { .. } | Msg::Lease { .. } | Msg::Join | Msg::Client(_) => {
-                None
-            }
+            Msg::Halted
+            | Msg::Alive { .. }
+            | Msg::Lease { .. }
+            | Msg::Join { .. }
+            | Msg::Client(_) => None,
         }
     }
 }
