@@ -13,6 +13,11 @@
 //!   hears from the session. A session whose deadline passes expires: its close is
 //!   committed through the log, which deletes its ephemeral nodes, and every server drops
 //!   its watches as it applies the close.
+//! - A new leader tracks every session that owns an ephemeral node in its tree and is not
+//!   closed, each with a whole fresh period (ZooKeeper: every server knows the sessions,
+//!   and a new leader gives each a fresh timeout); so does a leader that applies the
+//!   creation of an ephemeral node for a session it does not track. A client that failed
+//!   under an earlier leader thus still loses its ephemeral nodes.
 
 use super::msg::{Serve, ZkMsg};
 use super::watch::{fire, Watch, WatchKind};
@@ -152,10 +157,18 @@ impl ZkServer {
         if let Some(next) = next {
             let applied = replay(&state.raft.replica, &next);
             let leader_changed = next.leader_hint(id) != state.raft.leader_hint(id);
+            let elected = next.is_leader() && !state.raft.is_leader();
             let inner = state.to_mut();
             inner.raft = next;
+            let mut created = BTreeSet::new();
             for applied in applied {
-                self.on_applied(inner, applied, o);
+                created.extend(self.on_applied(inner, applied, o));
+            }
+            if elected {
+                self.adopt_sessions(state, state.tree().ephemeral_owners(), o);
+            } else if state.raft.is_leader() {
+                created.retain(|session| !state.sessions.contains(session));
+                self.adopt_sessions(state, created, o);
             }
             if leader_changed {
                 self.forward_waiting(id, state, o);
@@ -164,13 +177,39 @@ impl ZkServer {
         result
     }
 
+    /// At a leader: tracks each of `sessions` that is not closed, with a whole period
+    /// before its deadline (see the module's rule on a new leader). With
+    /// [`ZkBug::ForgetSessionsOnFailover`], it tracks none of them.
+    fn adopt_sessions(
+        &self,
+        state: &mut Cow<ZkServerState>,
+        sessions: BTreeSet<SessionId>,
+        o: &mut Out<Self>,
+    ) {
+        if self.bug == Some(ZkBug::ForgetSessionsOnFailover) {
+            return;
+        }
+        for session in sessions {
+            if !state.tree().is_closed(session) {
+                self.heard_from(state, session, o);
+            }
+        }
+    }
+
     /// An entry applied here: its changes fire this server's watches (first, so that the
     /// client hears of a change before any answer showing it), then the client waiting
     /// here for this entry gets its answer.
     ///
     /// Rule: a closed session hears of nothing more. Its watches go with it (in ZooKeeper
     /// they belong to its connection), before the close's own changes fire any.
-    fn on_applied(&self, state: &mut ZkServerState, applied: Applied, o: &mut Out<Self>) {
+    ///
+    /// Returns the owners of the ephemeral nodes the entry created that are still there.
+    fn on_applied(
+        &self,
+        state: &mut ZkServerState,
+        applied: Applied,
+        o: &mut Out<Self>,
+    ) -> BTreeSet<SessionId> {
         if let (ZkOp::CloseSession { session }, Some(ZkRet::SessionClosed)) =
             (&applied.entry.op, &applied.ret)
         {
@@ -178,13 +217,30 @@ impl ZkServer {
                 state.watches.retain(|w| session_of(w.client) != *session);
             }
         }
+        let mut owners = BTreeSet::new();
         for change in &applied.changes {
             for (client, event) in fire(&mut state.watches, change, applied.zxid) {
                 o.send(client, ZkMsg::Event(event));
             }
+            if let Change::Created(path) = change {
+                let stat = state.tree().stat(path);
+                owners.extend(stat.map(|s| s.ephemeral_owner).filter(|&s| s != 0));
+            }
         }
-        let Entry { client, seq, .. } = applied.entry;
-        let (Some(ret), Some(waiting)) = (applied.ret, state.waiting.get(&client)) else {
+        self.answer_waiting(state, applied.entry, applied.ret, o);
+        owners
+    }
+
+    /// The client waiting here for `entry` gets its answer `ret`, if it waits for it.
+    fn answer_waiting(
+        &self,
+        state: &mut ZkServerState,
+        entry: Entry<ZkOp>,
+        ret: Option<ZkRet>,
+        o: &mut Out<Self>,
+    ) {
+        let Entry { client, seq, .. } = entry;
+        let (Some(ret), Some(waiting)) = (ret, state.waiting.get(&client)) else {
             return;
         };
         if waiting.seq != seq {
@@ -354,7 +410,7 @@ impl ZkServer {
     /// `session`'s deadline passed: at the leader, the session expires and its close goes
     /// through the log (as the leader's own request, numbered by its log index so that it
     /// is never mistaken for a duplicate). A server that no longer leads forgets the
-    /// session; the next leader tracks it once it hears from it.
+    /// session; the next leader tracks it from its tree, or once it hears from it.
     fn on_expire(
         &self,
         id: Id,

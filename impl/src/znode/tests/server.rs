@@ -370,3 +370,73 @@ fn each_event_carries_the_zxid_of_its_own_write() {
         .collect();
     assert_eq!(zxids, [(c(), 1), (d(), 2)]);
 }
+
+/// A server of the cluster {me, p1, p2} whose sessions expire, with `bug`.
+fn expiring_server(bug: Option<ZkBug>) -> ZkServer {
+    follower_server()
+        .with_session_timeout(Some(timeout()))
+        .with_bug(bug)
+}
+
+/// `s`, a follower of p1 that applied C's ephemeral `/c` (committed in term 1), then won
+/// the election of term 2 with p2's vote after p1 fell silent.
+fn elected_after(s: &ZkServer, commit: u64) -> Step<ZkServer> {
+    let owned = entry(c(), 1, create("/c", "", Ephemeral, session_of(c())));
+    let state = deliver(s, &start(s), p1(), append(0, vec![owned], commit)).state;
+    let state = tick(s, &state, ZkTimer::Raft(RaftTimer::Election)).state;
+    let vote = ZkMsg::Peer(Msg::Vote {
+        term: 2,
+        granted: true,
+    });
+    let step = deliver(s, &state, p2(), vote);
+    assert!(step.state.raft.is_leader());
+    step
+}
+
+#[test]
+fn a_new_leader_tracks_the_sessions_that_own_ephemeral_nodes() {
+    let s = expiring_server(None);
+    let elected = elected_after(&s, 1);
+    let session = session_of(c());
+    assert!(elected.state.sessions.contains(&session));
+    assert_eq!(timers_set(&elected.cmds), [ZkTimer::Expire(session)]);
+    // C never speaks again: its deadline passes and its close goes through the log.
+    let expired = tick(&s, &elected.state, ZkTimer::Expire(session)).state;
+    let close = ZkOp::CloseSession { session };
+    assert_eq!(expired.raft.log.last_index(), 2);
+    assert_eq!(expired.raft.log.get(2).map(|e| &e.op), Some(&close));
+}
+
+#[test]
+fn a_leader_tracks_the_owner_of_an_ephemeral_node_it_applies() {
+    let s = expiring_server(None);
+    // Elected before it learned that /c was committed: it tracks nobody yet.
+    let elected = elected_after(&s, 0);
+    assert!(elected.state.sessions.is_empty());
+    // D's write, of term 2, commits /c with it once p2 has both.
+    let state = deliver(
+        &s,
+        &elected.state,
+        d(),
+        plain(1, create("/d", "", Persistent, 0)),
+    )
+    .state;
+    let acked = ZkMsg::Peer(Msg::Appended {
+        term: 2,
+        success: true,
+        index: 2,
+        round: 0,
+    });
+    let step = deliver(&s, &state, p2(), acked);
+    assert!(step.state.tree().stat("/c").is_some());
+    assert!(step.state.sessions.contains(&session_of(c())));
+    assert!(timers_set(&step.cmds).contains(&ZkTimer::Expire(session_of(c()))));
+}
+
+#[test]
+fn the_forget_sessions_bug_leaves_a_failed_clients_session_untracked() {
+    let s = expiring_server(Some(ZkBug::ForgetSessionsOnFailover));
+    let elected = elected_after(&s, 1);
+    assert!(elected.state.sessions.is_empty());
+    assert!(timers_set(&elected.cmds).is_empty());
+}
