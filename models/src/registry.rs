@@ -275,6 +275,13 @@ const EPHEMERAL: [&str; 3] = [
     "sequential names are unique and increasing",
     "an ephemeral node disappears after expiry",
 ];
+const FAILOVER: [&str; 2] = [script::SETTLED_CLEAN, script::CLOSED_AFTER_FAILOVER];
+/// The quick size of `znode-failover-ephemeral`: two servers (a new leader needs the
+/// restarted old one's vote).
+const FAILOVER_QUICK: Bounds = Bounds {
+    servers: Some(2),
+    ..NO_BOUNDS
+};
 const WATCH: [&str; 5] = [
     "linearizable",
     "a watch fires once per registration",
@@ -323,6 +330,14 @@ fn znode_checks() -> Vec<Check> {
             build: |b, judged| znode_model(script::ephemeral(3), b, judged),
         },
         Check {
+            name: "znode-failover-ephemeral",
+            about: "znode, a client fails owning an ephemeral node, then the leader may crash: a new leader expires the session",
+            search: Search::Dfs,
+            expect: all_hold(&[&FAILOVER]),
+            quick: FAILOVER_QUICK,
+            build: |b, judged| znode_model(script::failover_ephemeral(b.servers.unwrap_or(3)), b, judged),
+        },
+        Check {
             name: "znode-watch",
             about: "znode, a watcher and a writer on one follower: a watch fires once, after the change is applied, before the new data is read",
             search: Search::Dfs,
@@ -345,6 +360,17 @@ fn znode_checks() -> Vec<Check> {
             expect: vec![("no ephemeral node of an expired session", Violated)],
             quick: FIXED_LEADER,
             build: |b, judged| znode_bug(ZkBug::KeepEphemerals, script::ephemeral(3), b, judged),
+        },
+        Check {
+            name: "znode-bug-forget-sessions-on-failover",
+            about: "deliberate bug: a new leader tracks only the sessions it hears from, so a failed client's ephemeral node stays",
+            search: Search::Dfs,
+            expect: vec![(script::SETTLED_CLEAN, Violated)],
+            quick: FAILOVER_QUICK,
+            build: |b, judged| {
+                let cfg = script::failover_ephemeral(b.servers.unwrap_or(3));
+                znode_bug(ZkBug::ForgetSessionsOnFailover, cfg, b, judged)
+            },
         },
         Check {
             name: "znode-bug-early-watch",

@@ -78,6 +78,8 @@ named_checks! {
     znode_sync_read => "znode-sync-read",
     znode_ephemeral => "znode-ephemeral",
     znode_watch => "znode-watch",
+    znode_failover_ephemeral => "znode-failover-ephemeral",
+    znode_bug_forget_sessions_on_failover => "znode-bug-forget-sessions-on-failover",
     znode_bug_ignore_version => "znode-bug-ignore-version",
     znode_bug_keep_ephemerals => "znode-bug-keep-ephemerals",
     znode_bug_early_watch => "znode-bug-early-watch",
