@@ -79,6 +79,8 @@ named_checks! {
     znode_ephemeral => "znode-ephemeral",
     znode_watch => "znode-watch",
     znode_failover_ephemeral => "znode-failover-ephemeral",
+    znode_moving_read => "znode-moving-read",
+    znode_bug_reads_go_back => "znode-bug-reads-go-back",
     znode_bug_forget_sessions_on_failover => "znode-bug-forget-sessions-on-failover",
     znode_bug_ignore_version => "znode-bug-ignore-version",
     znode_bug_keep_ephemerals => "znode-bug-keep-ephemerals",

@@ -90,6 +90,10 @@ pub enum ZkBug {
     /// nodes in its tree: a client that failed under the old leader keeps its ephemeral
     /// nodes for ever (a lock it held is never released).
     ForgetSessionsOnFailover,
+    /// A server answers a plain read whatever zxid its client has already seen: a client
+    /// whose server restarted with an empty tree, or that moved to a lagging server,
+    /// reads older data than it has read before.
+    ReadsGoBack,
 }
 
 impl StateMachine for ZnodeTree {

@@ -250,7 +250,7 @@ impl ZkServer {
         if let Some(watch) = self.leaves_watch(state.tree(), client, &waiting, &ret) {
             state.watches.insert(watch);
         }
-        reply(client, seq, ret, o);
+        reply(state.tree(), client, seq, ret, o);
     }
 
     /// Sends every waiting call to the leader: proposed directly if this server leads,
@@ -313,8 +313,15 @@ impl ZkServer {
         o.set_timer(ZkTimer::Expire(session), timeout.clone());
     }
 
+    /// Rule (ZooKeeper's `lastZxid`): a server whose tree is older than what its client
+    /// has already seen does not answer a plain read; the client's retry goes on, possibly
+    /// at another server. (Not with [`ZkBug::ReadsGoBack`].)
+    fn behind(&self, tree: &ZnodeTree, serve: &Serve) -> bool {
+        self.bug != Some(ZkBug::ReadsGoBack) && serve.zxid > tree.zxid()
+    }
+
     /// A client's request. A read without `sync` is answered here and now from the local
-    /// tree. Any other call is answered from the session table if it was already applied
+    /// tree, unless the tree is [behind](Self::behind) the client. Any other call is answered from the session table if it was already applied
     /// here (a retry), and otherwise waits here while it goes to the leader.
     fn on_request(
         &self,
@@ -326,16 +333,19 @@ impl ZkServer {
     ) {
         let Waiting { seq, op, serve } = call;
         if op.is_read() && !serve.sync {
+            if self.behind(state.tree(), &serve) {
+                return;
+            }
             let ret = state.tree().read(&op).expect("a read");
             let call = Waiting { seq, op, serve };
             if let Some(watch) = self.leaves_watch(state.tree(), client, &call, &ret) {
                 state.to_mut().watches.insert(watch);
             }
-            reply(client, seq, ret, o);
+            reply(state.tree(), client, seq, ret, o);
             return;
         }
         if let Some(ret) = state.raft.replica.cached(client, seq) {
-            reply(client, seq, ret.clone(), o);
+            reply(state.tree(), client, seq, ret.clone(), o);
             return;
         }
         if state.waiting.get(&client).is_some_and(|w| w.seq > seq) {
@@ -432,10 +442,14 @@ impl ZkServer {
     }
 }
 
-/// Answers `client`'s request `seq`.
-fn reply(client: Id, seq: u64, ret: ZkRet, o: &mut Out<ZkServer>) {
+/// Answers `client`'s request `seq` from `tree`, telling it the tree's zxid.
+fn reply(tree: &ZnodeTree, client: Id, seq: u64, ret: ZkRet, o: &mut Out<ZkServer>) {
     let reply = ClientMsg::Reply { seq, ret };
-    o.send(client, ZkMsg::Client(reply, Serve::default()));
+    let serve = Serve {
+        zxid: tree.zxid(),
+        ..Serve::default()
+    };
+    o.send(client, ZkMsg::Client(reply, serve));
 }
 
 /// The entries `next` applied beyond `before`, each replayed on a copy of `before` to learn

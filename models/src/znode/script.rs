@@ -223,6 +223,20 @@ pub fn sync_read() -> ZnodeCfg<Script> {
     writer_and_reader(Call::plain(get("/x")), Call::synced(get("/x")))
 }
 
+/// `znode-moving-read`: `znode-stale-read` where servers may crash (a restarted server's
+/// tree is empty until it relearns the commit index) and the clients may resend once, at
+/// another server, with the leader fixed at `s0`. A reader whose server restarts between
+/// its two reads, or that moves, may meet a tree older than its first read: ZooKeeper's
+/// `lastZxid` rule keeps it from reading it.
+pub fn moving_read() -> ZnodeCfg<Script> {
+    ZnodeCfg {
+        max_crashes: 1,
+        max_resends: 1,
+        campaigners: 1,
+        ..stale_read()
+    }
+}
+
 /// `znode-ephemeral`: a client creates two ephemeral sequential nodes and then goes quiet;
 /// the leader may expire its session at any time.
 pub fn ephemeral(servers: usize) -> ZnodeCfg<Script> {

@@ -53,17 +53,24 @@ fn plain(seq: u64, op: ZkOp) -> ZkMsg {
     call(seq, op, Serve::default())
 }
 
-fn answer(seq: u64, ret: ZkRet) -> ZkMsg {
-    ZkMsg::Client(ClientMsg::Reply { seq, ret }, Serve::default())
+/// A server's answer, from its tree at `zxid`.
+fn answer(seq: u64, ret: ZkRet, zxid: Zxid) -> ZkMsg {
+    let serve = Serve {
+        zxid,
+        ..Serve::default()
+    };
+    ZkMsg::Client(ClientMsg::Reply { seq, ret }, serve)
 }
 
 const WATCH: Serve = Serve {
     watch: true,
     sync: false,
+    zxid: 0,
 };
 const SYNC: Serve = Serve {
     watch: false,
     sync: true,
+    zxid: 0,
 };
 
 /// Leader p1's AppendEntries of term 1 carrying `entries` after `prev` and committing
@@ -108,7 +115,7 @@ fn a_read_is_answered_at_once_from_the_local_tree_even_if_stale() {
     let (s, state) = follower();
     // The leader has committed a create elsewhere, but this server has not heard of it.
     let step = deliver(&s, &state, c(), plain(1, get("/x")));
-    assert_eq!(sends(&step.cmds), [(c(), answer(1, Fail(NoNode)))]);
+    assert_eq!(sends(&step.cmds), [(c(), answer(1, Fail(NoNode), 0))]);
     assert!(!step.changed, "a plain read changes nothing");
 }
 
@@ -131,7 +138,7 @@ fn a_write_waits_here_and_goes_to_the_leader() {
         .into_iter()
         .filter(|(to, _)| *to == c())
         .collect();
-    assert_eq!(replies, [(c(), answer(1, created("/x")))]);
+    assert_eq!(replies, [(c(), answer(1, created("/x"), 1))]);
     assert!(applied.state.waiting.is_empty());
 }
 
@@ -173,7 +180,7 @@ fn the_leader_appends_a_forwarded_write_once_and_its_clients_server_answers() {
 fn a_client_at_the_leader_gets_one_answer() {
     let (s, state) = leader();
     let step = deliver(&s, &state, c(), plain(1, create("/x", "1", Persistent, 0)));
-    assert_eq!(sends(&step.cmds), [(c(), answer(1, created("/x")))]);
+    assert_eq!(sends(&step.cmds), [(c(), answer(1, created("/x"), 1))]);
     // Its retry is answered from the session table.
     let retry = deliver(
         &s,
@@ -181,7 +188,7 @@ fn a_client_at_the_leader_gets_one_answer() {
         c(),
         plain(1, create("/x", "1", Persistent, 0)),
     );
-    assert_eq!(sends(&retry.cmds), [(c(), answer(1, created("/x")))]);
+    assert_eq!(sends(&retry.cmds), [(c(), answer(1, created("/x"), 1))]);
     assert_eq!(retry.state.raft.log.last_index(), 1);
 }
 
@@ -200,7 +207,7 @@ fn a_synced_read_goes_through_the_log() {
     let commit = append(0, vec![w, entry(c(), 1, get("/"))], 2);
     let applied = deliver(&s, &step.state, p1(), commit);
     let root = applied.state.tree().stat("/").unwrap();
-    assert!(sends(&applied.cmds).contains(&(c(), answer(1, data("v", root)))));
+    assert!(sends(&applied.cmds).contains(&(c(), answer(1, data("v", root), 1))));
 }
 
 #[test]
@@ -235,7 +242,10 @@ fn a_watch_fires_once_when_the_change_is_applied_before_the_answer() {
         .into_iter()
         .filter(|(to, _)| *to == c() || *to == d())
         .collect();
-    assert_eq!(to_clients, [(c(), event), (d(), answer(1, created("/x")))]);
+    assert_eq!(
+        to_clients,
+        [(c(), event), (d(), answer(1, created("/x"), 1))]
+    );
     assert!(applied.state.watches.is_empty(), "a watch fires once");
 }
 
@@ -348,7 +358,10 @@ fn a_watch_asked_for_after_the_session_closed_is_not_left() {
     let state = deliver(&s, &state, p1(), append(0, vec![close], 1)).state;
     // C's read was on its way when C stopped: it is answered, and leaves no watch.
     let step = deliver(&s, &state, c(), call(2, exists("/x"), WATCH));
-    assert_eq!(sends(&step.cmds), [(c(), answer(2, ZkRet::Exists(None)))]);
+    assert_eq!(
+        sends(&step.cmds),
+        [(c(), answer(2, ZkRet::Exists(None), 1))]
+    );
     assert!(step.state.watches.is_empty());
 }
 
@@ -439,4 +452,38 @@ fn the_forget_sessions_bug_leaves_a_failed_clients_session_untracked() {
     let elected = elected_after(&s, 1);
     assert!(elected.state.sessions.is_empty());
     assert!(timers_set(&elected.cmds).is_empty());
+}
+
+/// Serves a plain read of `/x` by a client that has already seen `zxid`.
+fn read_after(zxid: Zxid) -> ZkMsg {
+    let serve = Serve {
+        zxid,
+        ..Serve::default()
+    };
+    call(1, get("/x"), serve)
+}
+
+#[test]
+fn a_server_behind_what_its_client_has_seen_answers_no_plain_read() {
+    let (s, state) = follower();
+    let x = entry(d(), 1, create("/x", "1", Persistent, 0));
+    // Nothing applied here yet: a client that has seen zxid 1 elsewhere gets no answer.
+    let behind = deliver(&s, &state, c(), read_after(1));
+    assert!(sends(&behind.cmds).is_empty() && !behind.changed);
+    // Once this server has applied zxid 1, it answers.
+    let state = deliver(&s, &state, p1(), append(0, vec![x], 1)).state;
+    let caught_up = deliver(&s, &state, c(), read_after(1));
+    let root = caught_up.state.tree().stat("/x").unwrap();
+    assert_eq!(
+        sends(&caught_up.cmds),
+        [(c(), answer(1, data("1", root), 1))]
+    );
+}
+
+#[test]
+fn the_reads_go_back_bug_answers_from_behind() {
+    let s = follower_server().with_bug(Some(ZkBug::ReadsGoBack));
+    let state = deliver(&s, &start(&s), p1(), append(0, vec![], 0)).state;
+    let step = deliver(&s, &state, c(), read_after(1));
+    assert_eq!(sends(&step.cmds), [(c(), answer(1, Fail(NoNode), 0))]);
 }
