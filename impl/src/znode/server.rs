@@ -167,7 +167,7 @@ impl ZkServer {
             if elected {
                 self.adopt_sessions(state, state.tree().ephemeral_owners(), o);
             } else if state.raft.is_leader() {
-                created.retain(|session| !state.sessions.contains(session));
+                created.retain(|s| !state.sessions.contains(s) && !closing(&state.raft, *s));
                 self.adopt_sessions(state, created, o);
             }
             if leader_changed {
@@ -440,6 +440,14 @@ impl ZkServer {
             });
         }
     }
+}
+
+/// True if the leader `raft` has already proposed `session`'s close in its own term: the
+/// close will commit while it leads, so the session needs no new deadline. (A close left
+/// by an earlier leader counts for nothing: it commits only with an entry of this term.)
+fn closing(raft: &RaftState<ZnodeTree>, session: SessionId) -> bool {
+    let close = ZkOp::CloseSession { session };
+    (raft.log.from(raft.replica.applied + 1)).any(|e| e.term == raft.term && e.op == close)
 }
 
 /// Answers `client`'s request `seq` from `tree`, telling it the tree's zxid.

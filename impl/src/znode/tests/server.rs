@@ -447,6 +447,35 @@ fn a_leader_tracks_the_owner_of_an_ephemeral_node_it_applies() {
 }
 
 #[test]
+fn a_leader_does_not_track_again_a_session_whose_close_it_proposed() {
+    let s = expiring_server(None);
+    let elected = elected_after(&s, 0);
+    let session = session_of(c());
+    // D writes (index 2); C pings, then falls silent: its close is index 3.
+    let state = deliver(
+        &s,
+        &elected.state,
+        d(),
+        plain(1, create("/d", "", Persistent, 0)),
+    )
+    .state;
+    let state = deliver(&s, &state, p2(), ZkMsg::Ping { session }).state;
+    let state = tick(&s, &state, ZkTimer::Expire(session)).state;
+    assert_eq!(state.raft.log.last_index(), 3);
+    // p2 has up to index 2: /c is applied here while its close is still on its way.
+    let acked = ZkMsg::Peer(Msg::Appended {
+        term: 2,
+        success: true,
+        index: 2,
+        round: 0,
+    });
+    let step = deliver(&s, &state, p2(), acked);
+    assert!(step.state.tree().stat("/c").is_some());
+    assert!(!step.state.sessions.contains(&session));
+    assert!(!timers_set(&step.cmds).contains(&ZkTimer::Expire(session)));
+}
+
+#[test]
 fn the_forget_sessions_bug_leaves_a_failed_clients_session_untracked() {
     let s = expiring_server(Some(ZkBug::ForgetSessionsOnFailover));
     let elected = elected_after(&s, 1);
