@@ -406,6 +406,16 @@ fn elected_after(s: &ZkServer, commit: u64) -> Step<ZkServer> {
     step
 }
 
+/// p2's answer to the leader of term 2: its log matches up to `index`.
+fn appended(index: u64) -> ZkMsg {
+    ZkMsg::Peer(Msg::Appended {
+        term: 2,
+        success: true,
+        index,
+        round: 0,
+    })
+}
+
 #[test]
 fn a_new_leader_tracks_the_sessions_that_own_ephemeral_nodes() {
     let s = expiring_server(None);
@@ -434,12 +444,7 @@ fn a_leader_tracks_the_owner_of_an_ephemeral_node_it_applies() {
         plain(1, create("/d", "", Persistent, 0)),
     )
     .state;
-    let acked = ZkMsg::Peer(Msg::Appended {
-        term: 2,
-        success: true,
-        index: 2,
-        round: 0,
-    });
+    let acked = appended(2);
     let step = deliver(&s, &state, p2(), acked);
     assert!(step.state.tree().stat("/c").is_some());
     assert!(step.state.sessions.contains(&session_of(c())));
@@ -463,12 +468,7 @@ fn a_leader_does_not_track_again_a_session_whose_close_it_proposed() {
     let state = tick(&s, &state, ZkTimer::Expire(session)).state;
     assert_eq!(state.raft.log.last_index(), 3);
     // p2 has up to index 2: /c is applied here while its close is still on its way.
-    let acked = ZkMsg::Peer(Msg::Appended {
-        term: 2,
-        success: true,
-        index: 2,
-        round: 0,
-    });
+    let acked = appended(2);
     let step = deliver(&s, &state, p2(), acked);
     assert!(step.state.tree().stat("/c").is_some());
     assert!(!step.state.sessions.contains(&session));
