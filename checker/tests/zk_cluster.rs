@@ -1,7 +1,7 @@
 //! A real 3-process znode cluster driven through the CLI: ZooKeeper's calls and their
 //! errors, an ephemeral node that goes when its session expires, sequential nodes, a
 //! watch, concurrent counter increments, `kill -9` of the leader without losing an
-//! acknowledged write, and the killed node's catch-up from its data directory; and a
+//! acknowledged write nor keeping an ephemeral node whose session died with it, and the killed node's catch-up from its data directory; and a
 //! write forwarded by a stranger, dropped.
 
 mod common;
@@ -65,6 +65,21 @@ fn catch_up(cluster: &Cluster, i: usize, leader: usize) {
     });
 }
 
+/// Waits (a bounded time) until a synced read finds no node at `path`: its owner session
+/// has expired.
+fn wait_gone(cluster: &Cluster, path: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let out = cluster.coord(&["zk", "get", path, "--sync"]);
+        if !out.status.success() {
+            assert!(failure(out).contains(&format!("error: no node {path}")));
+            return;
+        }
+        assert!(Instant::now() < deadline, "{path} outlived its session");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn znodes_survive_the_leaders_kill_and_a_restarted_node_catches_up() {
     let mut cluster = start();
@@ -104,16 +119,7 @@ fn znodes_survive_the_leaders_kill_and_a_restarted_node_catches_up() {
     let stat = zk(&cluster, &["stat", "/e", "--sync"]);
     let owner = stat.lines().find(|l| l.starts_with("ephemeral_owner"));
     assert!(owner.is_some_and(|l| l != "ephemeral_owner 0x0"), "{stat}");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let out = cluster.coord(&["zk", "get", "/e", "--sync"]);
-        if !out.status.success() {
-            assert!(failure(out).contains("error: no node /e"));
-            break;
-        }
-        assert!(Instant::now() < deadline, "/e outlived its session");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_gone(&cluster, "/e");
 
     // A watch left on a missing node fires when the node is created.
     let mut watch = Background::spawn(cluster.client(&["zk", "watch", "/w", "--wait", "60"]));
@@ -138,12 +144,16 @@ fn znodes_survive_the_leaders_kill_and_a_restarted_node_catches_up() {
     acknowledged_writes_are_there(&cluster, INCREMENTS);
 
     // The leader dies: a new one is elected, and every acknowledged write is there.
+    // Just before, a command leaves an ephemeral node and ends without closing its
+    // session: the new leader, which never heard from that session, expires it too.
+    zk(&cluster, &["create", "-e", "/f", "orphan"]);
     let leader = cluster.leader();
     cluster.kill(leader);
     acknowledged_writes_are_there(&cluster, INCREMENTS);
     zk(&cluster, &["create", "/b", "after"]);
     let incr = expect_ok(cluster.coord(&["counter", "incr", "/ctr"]));
     assert_eq!(incr.trim(), (INCREMENTS + 1).to_string());
+    wait_gone(&cluster, "/f");
 
     // The killed node recovers its log from disk and catches up.
     cluster.start_node(leader);

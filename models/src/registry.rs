@@ -310,6 +310,19 @@ const EPHEMERAL: [&str; 3] = [
     "sequential names are unique and increasing",
     "an ephemeral node disappears after expiry",
 ];
+const FAILOVER: [&str; 2] = [script::SETTLED_CLEAN, script::CLOSED_AFTER_FAILOVER];
+/// The quick size of `znode-failover-ephemeral`: two servers (a new leader needs the
+/// restarted old one's vote).
+const FAILOVER_QUICK: Bounds = Bounds {
+    servers: Some(2),
+    ..NO_BOUNDS
+};
+/// The quick size of `znode-moving-read`: no resend (a reader still meets a restarted
+/// server's empty tree).
+const NO_RESENDS: Bounds = Bounds {
+    max_resends: Some(0),
+    ..NO_BOUNDS
+};
 const WATCH: [&str; 5] = [
     "linearizable",
     "a watch fires once per registration",
@@ -317,6 +330,24 @@ const WATCH: [&str; 5] = [
     "a client hears of a change before it reads it",
     "a watch fires",
 ];
+
+/// A deliberate-bug check that DFS must catch violating `violated`.
+fn bug_check(
+    name: &'static str,
+    about: &'static str,
+    violated: &'static str,
+    quick: Bounds,
+    build: Build,
+) -> Check {
+    Check {
+        name,
+        about,
+        search: Search::Dfs,
+        expect: vec![(violated, Violated)],
+        quick,
+        build,
+    }
+}
 
 /// The znode checks.
 fn znode_checks() -> Vec<Check> {
@@ -350,12 +381,28 @@ fn znode_checks() -> Vec<Check> {
             build: |b, judged| znode_model(script::sync_read(), b, judged),
         },
         Check {
+            name: "znode-moving-read",
+            about: "znode-stale-read with server restarts and one resend elsewhere: a client never reads older data than it has seen",
+            search: Search::Dfs,
+            expect: all_hold(&[&["sequentially consistent", "every client finishes"]]),
+            quick: NO_RESENDS,
+            build: |b, judged| znode_model(script::moving_read(), b, judged),
+        },
+        Check {
             name: "znode-ephemeral",
             about: "znode, a client's session expires: its ephemeral nodes go; sequential names unique and increasing",
             search: Search::Dfs,
             expect: all_hold(&[&EPHEMERAL]),
             quick: FIXED_LEADER,
             build: |b, judged| znode_model(script::ephemeral(3), b, judged),
+        },
+        Check {
+            name: "znode-failover-ephemeral",
+            about: "znode, a client fails owning an ephemeral node, then the leader may crash: a new leader expires the session",
+            search: Search::Dfs,
+            expect: all_hold(&[&FAILOVER]),
+            quick: FAILOVER_QUICK,
+            build: |b, judged| znode_model(script::failover_ephemeral(b.servers.unwrap_or(3)), b, judged),
         },
         Check {
             name: "znode-watch",
@@ -365,30 +412,44 @@ fn znode_checks() -> Vec<Check> {
             quick: FIXED_LEADER,
             build: |b, judged| znode_model(script::watch(), b, judged),
         },
-        Check {
-            name: "znode-bug-ignore-version",
-            about: "deliberate bug: set ignores the expected version, so two increments make one",
-            search: Search::Dfs,
-            expect: vec![("no lost update", Violated)],
-            quick: FIXED_LEADER,
-            build: |b, judged| znode_bug(ZkBug::IgnoreVersion, counter::base(), b, judged),
-        },
-        Check {
-            name: "znode-bug-keep-ephemerals",
-            about: "deliberate bug: closing an expired session keeps its ephemeral nodes",
-            search: Search::Dfs,
-            expect: vec![("no ephemeral node of an expired session", Violated)],
-            quick: FIXED_LEADER,
-            build: |b, judged| znode_bug(ZkBug::KeepEphemerals, script::ephemeral(3), b, judged),
-        },
-        Check {
-            name: "znode-bug-early-watch",
-            about: "deliberate bug: a server fires a watch when the write arrives, before applying it",
-            search: Search::Dfs,
-            expect: vec![("a watch fires only after its change is applied", Violated)],
-            quick: FIXED_LEADER,
-            build: |b, judged| znode_bug(ZkBug::EarlyWatch, script::watch(), b, judged),
-        },
+        bug_check(
+            "znode-bug-ignore-version",
+            "deliberate bug: set ignores the expected version, so two increments make one",
+            "no lost update",
+            FIXED_LEADER,
+            |b, judged| znode_bug(ZkBug::IgnoreVersion, counter::base(), b, judged),
+        ),
+        bug_check(
+            "znode-bug-keep-ephemerals",
+            "deliberate bug: closing an expired session keeps its ephemeral nodes",
+            "no ephemeral node of an expired session",
+            FIXED_LEADER,
+            |b, judged| znode_bug(ZkBug::KeepEphemerals, script::ephemeral(3), b, judged),
+        ),
+        bug_check(
+            "znode-bug-forget-sessions-on-failover",
+            "deliberate bug: a new leader tracks only the sessions it hears from, so a failed client's ephemeral node stays",
+            script::SETTLED_CLEAN,
+            FAILOVER_QUICK,
+            |b, judged| {
+                let cfg = script::failover_ephemeral(b.servers.unwrap_or(3));
+                znode_bug(ZkBug::ForgetSessionsOnFailover, cfg, b, judged)
+            },
+        ),
+        bug_check(
+            "znode-bug-reads-go-back",
+            "deliberate bug: a server answers a plain read from a tree older than its client has seen",
+            "sequentially consistent",
+            NO_RESENDS,
+            |b, judged| znode_bug(ZkBug::ReadsGoBack, script::moving_read(), b, judged),
+        ),
+        bug_check(
+            "znode-bug-early-watch",
+            "deliberate bug: a server fires a watch when the write arrives, before applying it",
+            "a watch fires only after its change is applied",
+            FIXED_LEADER,
+            |b, judged| znode_bug(ZkBug::EarlyWatch, script::watch(), b, judged),
+        ),
     ]
 }
 

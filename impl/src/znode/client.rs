@@ -6,13 +6,17 @@
 //! server, chosen at random. Watch events are kept, in the order they arrive, and passed
 //! to a program that waits for one (so do the answers of a resource the program guards).
 //!
+//! Every reply tells the client the zxid of the server's tree; the client sends the
+//! highest it has seen with each call, so a server that is behind it does not answer its
+//! plain reads (ZooKeeper's `lastZxid`).
+//!
 //! In the models a client may fail-stop (its `Halt` timer), as a chain node does.
 
 use super::msg::{ResourceMsg, Serve, ZkMsg};
 use super::server::session_of;
 use super::watch::WatchEvent;
 use crate::client::{retry_choices, ClientMsg, RETRY_AT};
-use coord_specs::znode::{ZkOp, ZkRet};
+use coord_specs::znode::{ZkOp, ZkRet, Zxid};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
@@ -38,7 +42,7 @@ impl Call {
     pub fn watched(op: ZkOp) -> Self {
         let serve = Serve {
             watch: true,
-            sync: false,
+            ..Serve::default()
         };
         Call { op, serve }
     }
@@ -46,8 +50,8 @@ impl Call {
     /// A read preceded by `sync`.
     pub fn synced(op: ZkOp) -> Self {
         let serve = Serve {
-            watch: false,
             sync: true,
+            ..Serve::default()
         };
         Call { op, serve }
     }
@@ -168,6 +172,8 @@ pub struct ZkClientState<S> {
     pub events: Vec<(Id, WatchEvent)>,
     /// Fail-stop: a halted client does nothing more; its program state is as it was.
     pub halted: bool,
+    /// The highest zxid seen in any reply (ZooKeeper's `lastZxid`), sent with every call.
+    pub zxid: Zxid,
 }
 
 impl<S> ZkClientState<S> {
@@ -260,7 +266,11 @@ impl<P: Program> ZkClient<P> {
             seq: state.seq,
             op: call.op.clone(),
         };
-        o.send(state.target, ZkMsg::Client(request, call.serve));
+        let serve = Serve {
+            zxid: state.zxid,
+            ..call.serve
+        };
+        o.send(state.target, ZkMsg::Client(request, serve));
         o.set_timer(ZkClientTimer::Retry, self.retry_timeout.clone());
         o.remove_random(RETRY_AT);
     }
@@ -285,6 +295,7 @@ impl<P: Program> Actor for ZkClient<P> {
             resends: 0,
             events: Vec::new(),
             halted: false,
+            zxid: 0,
         };
         if let Some(ping) = &self.ping {
             o.set_timer(ZkClientTimer::Ping, ping.clone());
@@ -310,10 +321,11 @@ impl<P: Program> Actor for ZkClient<P> {
             return;
         }
         match msg {
-            ZkMsg::Client(ClientMsg::Reply { seq, ret }, _)
+            ZkMsg::Client(ClientMsg::Reply { seq, ret }, serve)
                 if state.call.is_some() && seq == state.seq =>
             {
                 let state = state.to_mut();
+                state.zxid = state.zxid.max(serve.zxid);
                 if self.servers.contains(&src) {
                     state.target = src;
                 }

@@ -86,6 +86,14 @@ pub enum ZkBug {
     /// reads: a waiter of the scalable lock that crashed and expired is still notified,
     /// besides the waiter that took its place (a herd of the dead).
     WatchesOutliveSession,
+    /// A new leader tracks only the sessions it hears from, not those that own ephemeral
+    /// nodes in its tree: a client that failed under the old leader keeps its ephemeral
+    /// nodes for ever (a lock it held is never released).
+    ForgetSessionsOnFailover,
+    /// A server answers a plain read whatever zxid its client has already seen: a client
+    /// whose server restarted with an empty tree, or that moved to a lagging server,
+    /// reads older data than it has read before.
+    ReadsGoBack,
 }
 
 impl StateMachine for ZnodeTree {

@@ -4,7 +4,7 @@
 use super::watch::WatchEvent;
 use crate::client::{ClientMsg, Wire};
 use crate::raft::Msg;
-use coord_specs::znode::{SessionId, ZkOp, ZkRet};
+use coord_specs::znode::{SessionId, ZkOp, ZkRet, Zxid};
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 
@@ -19,6 +19,11 @@ pub struct Serve {
     /// answered when this server applies it, so it reflects every write committed before
     /// the call (ZooKeeper's `sync` followed by the read, sent together on one connection).
     pub sync: bool,
+    /// In a request, the highest zxid the client has seen in any reply (ZooKeeper's
+    /// `lastZxid`): a server whose tree is older answers no plain read, so a client that
+    /// moves to another server never reads back in time. In a reply, the zxid of the tree
+    /// of the server that answered.
+    pub zxid: Zxid,
 }
 
 /// Every message of the znode service.
@@ -26,7 +31,8 @@ pub struct Serve {
 pub enum ZkMsg {
     /// Raft traffic between servers.
     Peer(Msg<ZkOp, ZkRet>),
-    /// A client's request with how to serve it, or a server's reply (with `Serve::default()`).
+    /// A client's request with how to serve it, or a server's reply (with the zxid of the
+    /// server's tree, see [`Serve::zxid`]).
     Client(ClientMsg<ZkOp, ZkRet>, Serve),
     /// A server passes a write (or a synced read) of its client `client` to the leader.
     Forward { client: Id, seq: u64, op: ZkOp },

@@ -2,6 +2,7 @@
 
 use super::path::Name;
 use coord_specs::znode::{Data, SessionId, Stat, Version, Zxid};
+use std::collections::BTreeSet;
 
 /// A node of the tree, owning its children by name (ZooKeeper's `DataNode`).
 ///
@@ -92,6 +93,16 @@ impl Znode {
             }
             child.collect_owned(session, prefix, out);
             prefix.pop();
+        }
+    }
+
+    /// Adds to `out` the owner session of every ephemeral descendant of this node.
+    pub fn collect_owners(&self, out: &mut BTreeSet<SessionId>) {
+        for child in self.children.values() {
+            if child.is_ephemeral() {
+                out.insert(child.ephemeral_owner);
+            }
+            child.collect_owners(out);
         }
     }
 }

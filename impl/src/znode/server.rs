@@ -13,6 +13,11 @@
 //!   hears from the session. A session whose deadline passes expires: its close is
 //!   committed through the log, which deletes its ephemeral nodes, and every server drops
 //!   its watches as it applies the close.
+//! - A new leader tracks every session that owns an ephemeral node in its tree and is not
+//!   closed, each with a whole fresh period (ZooKeeper: every server knows the sessions,
+//!   and a new leader gives each a fresh timeout); so does a leader that applies the
+//!   creation of an ephemeral node for a session it does not track. A client that failed
+//!   under an earlier leader thus still loses its ephemeral nodes.
 
 use super::msg::{Serve, ZkMsg};
 use super::watch::{fire, Watch, WatchKind};
@@ -152,10 +157,18 @@ impl ZkServer {
         if let Some(next) = next {
             let applied = replay(&state.raft.replica, &next);
             let leader_changed = next.leader_hint(id) != state.raft.leader_hint(id);
+            let elected = next.is_leader() && !state.raft.is_leader();
             let inner = state.to_mut();
             inner.raft = next;
+            let mut created = BTreeSet::new();
             for applied in applied {
-                self.on_applied(inner, applied, o);
+                created.extend(self.on_applied(inner, applied, o));
+            }
+            if elected {
+                self.adopt_sessions(state, state.tree().ephemeral_owners(), o);
+            } else if state.raft.is_leader() {
+                created.retain(|s| !state.sessions.contains(s) && !closing(&state.raft, *s));
+                self.adopt_sessions(state, created, o);
             }
             if leader_changed {
                 self.forward_waiting(id, state, o);
@@ -164,13 +177,39 @@ impl ZkServer {
         result
     }
 
+    /// At a leader: tracks each of `sessions` that is not closed, with a whole period
+    /// before its deadline (see the module's rule on a new leader). With
+    /// [`ZkBug::ForgetSessionsOnFailover`], it tracks none of them.
+    fn adopt_sessions(
+        &self,
+        state: &mut Cow<ZkServerState>,
+        sessions: BTreeSet<SessionId>,
+        o: &mut Out<Self>,
+    ) {
+        if self.bug == Some(ZkBug::ForgetSessionsOnFailover) {
+            return;
+        }
+        for session in sessions {
+            if !state.tree().is_closed(session) {
+                self.heard_from(state, session, o);
+            }
+        }
+    }
+
     /// An entry applied here: its changes fire this server's watches (first, so that the
     /// client hears of a change before any answer showing it), then the client waiting
     /// here for this entry gets its answer.
     ///
     /// Rule: a closed session hears of nothing more. Its watches go with it (in ZooKeeper
     /// they belong to its connection), before the close's own changes fire any.
-    fn on_applied(&self, state: &mut ZkServerState, applied: Applied, o: &mut Out<Self>) {
+    ///
+    /// Returns the owners of the ephemeral nodes the entry created that are still there.
+    fn on_applied(
+        &self,
+        state: &mut ZkServerState,
+        applied: Applied,
+        o: &mut Out<Self>,
+    ) -> BTreeSet<SessionId> {
         if let (ZkOp::CloseSession { session }, Some(ZkRet::SessionClosed)) =
             (&applied.entry.op, &applied.ret)
         {
@@ -178,13 +217,30 @@ impl ZkServer {
                 state.watches.retain(|w| session_of(w.client) != *session);
             }
         }
+        let mut owners = BTreeSet::new();
         for change in &applied.changes {
             for (client, event) in fire(&mut state.watches, change, applied.zxid) {
                 o.send(client, ZkMsg::Event(event));
             }
+            if let Change::Created(path) = change {
+                let stat = state.tree().stat(path);
+                owners.extend(stat.map(|s| s.ephemeral_owner).filter(|&s| s != 0));
+            }
         }
-        let Entry { client, seq, .. } = applied.entry;
-        let (Some(ret), Some(waiting)) = (applied.ret, state.waiting.get(&client)) else {
+        self.answer_waiting(state, applied.entry, applied.ret, o);
+        owners
+    }
+
+    /// The client waiting here for `entry` gets its answer `ret`, if it waits for it.
+    fn answer_waiting(
+        &self,
+        state: &mut ZkServerState,
+        entry: Entry<ZkOp>,
+        ret: Option<ZkRet>,
+        o: &mut Out<Self>,
+    ) {
+        let Entry { client, seq, .. } = entry;
+        let (Some(ret), Some(waiting)) = (ret, state.waiting.get(&client)) else {
             return;
         };
         if waiting.seq != seq {
@@ -194,7 +250,7 @@ impl ZkServer {
         if let Some(watch) = self.leaves_watch(state.tree(), client, &waiting, &ret) {
             state.watches.insert(watch);
         }
-        reply(client, seq, ret, o);
+        reply(state.tree(), client, seq, ret, o);
     }
 
     /// Sends every waiting call to the leader: proposed directly if this server leads,
@@ -257,8 +313,15 @@ impl ZkServer {
         o.set_timer(ZkTimer::Expire(session), timeout.clone());
     }
 
+    /// Rule (ZooKeeper's `lastZxid`): a server whose tree is older than what its client
+    /// has already seen does not answer a plain read; the client's retry goes on, possibly
+    /// at another server. (Not with [`ZkBug::ReadsGoBack`].)
+    fn behind(&self, tree: &ZnodeTree, serve: &Serve) -> bool {
+        self.bug != Some(ZkBug::ReadsGoBack) && serve.zxid > tree.zxid()
+    }
+
     /// A client's request. A read without `sync` is answered here and now from the local
-    /// tree. Any other call is answered from the session table if it was already applied
+    /// tree, unless the tree is [behind](Self::behind) the client. Any other call is answered from the session table if it was already applied
     /// here (a retry), and otherwise waits here while it goes to the leader.
     fn on_request(
         &self,
@@ -270,16 +333,19 @@ impl ZkServer {
     ) {
         let Waiting { seq, op, serve } = call;
         if op.is_read() && !serve.sync {
+            if self.behind(state.tree(), &serve) {
+                return;
+            }
             let ret = state.tree().read(&op).expect("a read");
             let call = Waiting { seq, op, serve };
             if let Some(watch) = self.leaves_watch(state.tree(), client, &call, &ret) {
                 state.to_mut().watches.insert(watch);
             }
-            reply(client, seq, ret, o);
+            reply(state.tree(), client, seq, ret, o);
             return;
         }
         if let Some(ret) = state.raft.replica.cached(client, seq) {
-            reply(client, seq, ret.clone(), o);
+            reply(state.tree(), client, seq, ret.clone(), o);
             return;
         }
         if state.waiting.get(&client).is_some_and(|w| w.seq > seq) {
@@ -354,7 +420,7 @@ impl ZkServer {
     /// `session`'s deadline passed: at the leader, the session expires and its close goes
     /// through the log (as the leader's own request, numbered by its log index so that it
     /// is never mistaken for a duplicate). A server that no longer leads forgets the
-    /// session; the next leader tracks it once it hears from it.
+    /// session; the next leader tracks it from its tree, or once it hears from it.
     fn on_expire(
         &self,
         id: Id,
@@ -376,10 +442,22 @@ impl ZkServer {
     }
 }
 
-/// Answers `client`'s request `seq`.
-fn reply(client: Id, seq: u64, ret: ZkRet, o: &mut Out<ZkServer>) {
+/// True if the leader `raft` has already proposed `session`'s close in its own term: the
+/// close will commit while it leads, so the session needs no new deadline. (A close left
+/// by an earlier leader counts for nothing: it commits only with an entry of this term.)
+fn closing(raft: &RaftState<ZnodeTree>, session: SessionId) -> bool {
+    let close = ZkOp::CloseSession { session };
+    (raft.log.from(raft.replica.applied + 1)).any(|e| e.term == raft.term && e.op == close)
+}
+
+/// Answers `client`'s request `seq` from `tree`, telling it the tree's zxid.
+fn reply(tree: &ZnodeTree, client: Id, seq: u64, ret: ZkRet, o: &mut Out<ZkServer>) {
     let reply = ClientMsg::Reply { seq, ret };
-    o.send(client, ZkMsg::Client(reply, Serve::default()));
+    let serve = Serve {
+        zxid: tree.zxid(),
+        ..Serve::default()
+    };
+    o.send(client, ZkMsg::Client(reply, serve));
 }
 
 /// The entries `next` applied beyond `before`, each replayed on a copy of `before` to learn

@@ -7,6 +7,7 @@ use coord_specs::znode::{
     CreateMode, Data, MultiOp, OpResult, Path, SessionId, Stat, Version, ZkError, ZkOp, ZkRet,
     Zxid, ANY_VERSION,
 };
+use std::collections::BTreeSet;
 use ZkError::{
     BadArguments, BadVersion, NoChildrenForEphemerals, NoNode, NodeExists, NotEmpty, SessionExpired,
 };
@@ -68,6 +69,14 @@ impl ZnodeTree {
             .iter()
             .map(|names| join(names))
             .collect()
+    }
+
+    /// Every session that owns an ephemeral node (ZooKeeper's session tracker learns of
+    /// them from the tree it loads: see `ZkServer`'s election rule).
+    pub fn ephemeral_owners(&self) -> BTreeSet<SessionId> {
+        let mut owners = BTreeSet::new();
+        self.root.collect_owners(&mut owners);
+        owners
     }
 
     /// The names of every node `session` owns; session 0 owns no ephemeral node.

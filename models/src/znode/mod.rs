@@ -305,6 +305,7 @@ fn forget_halted<P: Judged>(state: &mut State<P>) {
             resends: c.resends,
             events: Vec::new(),
             halted: true,
+            zxid: 0,
         };
         *actor = Arc::new(Node::Client(forgotten));
     }

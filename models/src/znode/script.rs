@@ -4,11 +4,12 @@
 use super::{
     clients_with_ids, in_flight, live_servers, Judged, Property, State, ZnodeCfg, ZnodeModel,
 };
-use coord::znode::client::{Call, Script};
+use crate::node::Node;
+use coord::znode::client::{Call, Script, ZkClientState};
 use coord::znode::server::session_of;
-use coord::znode::ZkMsg;
+use coord::znode::{ZkMsg, ZkTimer};
 use coord_specs::znode::build::{create, exists, get};
-use coord_specs::znode::{CreateMode, Path, ZkRet};
+use coord_specs::znode::{CreateMode, Path, ZkOp, ZkRet};
 use stateright::actor::Id;
 use stateright::Expectation;
 
@@ -43,8 +44,65 @@ impl Judged for Script {
                 event_before_data,
             ),
             (Sometimes, "a watch fires", watch_fired),
+            (Always, SETTLED_CLEAN, settled_clean),
+            (Sometimes, CLOSED_AFTER_FAILOVER, closed_after_failover),
         ]
     }
+}
+
+/// See [`settled_clean`].
+pub const SETTLED_CLEAN: &str = "a settled run leaves no ephemeral node of a failed session";
+/// See [`closed_after_failover`].
+pub const CLOSED_AFTER_FAILOVER: &str =
+    "an ephemeral node of a failed client disappears after a leader change";
+
+/// A client that will never send again: halted, or done with its script (a script client
+/// sends no keepalives, so once done it is as silent to the servers as a crashed one).
+fn failed(c: &ZkClientState<Vec<ZkRet>>) -> bool {
+    c.halted || c.done
+}
+
+/// ZooKeeper: every session that stops talking expires, whoever leads (notes, part I), so
+/// its ephemeral nodes go. A bounded model cannot say "eventually"; it says it of the runs
+/// that have settled: every client failed, no message in flight, and a live leader with no
+/// session deadline left to pass. Then nothing more will happen at that leader, and its
+/// tree must hold no ephemeral node of an open session. (A leader that has not applied an
+/// entry of an earlier term will not until a write of its own term commits it: its tree
+/// does not show that node yet, so the property says nothing about it.)
+fn settled_clean(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
+    let clients: Vec<_> = clients_with_ids(state).collect();
+    if !clients.iter().all(|(_, c)| failed(c)) || !in_flight(state).is_empty() {
+        return true;
+    }
+    let deadline_left = |id: Id| {
+        (state.timers_set[usize::from(id)].iter())
+            .any(|t| matches!(t, Node::Server(Node::Server(ZkTimer::Expire(_)))))
+    };
+    let mut settled =
+        live_servers(state).filter(|(id, s)| s.raft.is_leader() && !deadline_left(*id));
+    settled.all(|(_, leader)| {
+        (clients.iter()).all(|(id, _)| leader.tree().ephemerals(session_of(*id)).is_empty())
+    })
+}
+
+/// A failed client's ephemeral node, created in one term, is gone at a server that applied
+/// its session's close proposed in a later term: a new leader expired a session that an
+/// earlier one had tracked.
+fn closed_after_failover(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
+    clients_with_ids(state).any(|(id, c)| {
+        let session = session_of(id);
+        let close = ZkOp::CloseSession { session };
+        failed(c)
+            && created(&c.program).any(|path| {
+                live_servers(state).any(|(_, s)| {
+                    let applied = || s.raft.log.upto(s.raft.replica.applied);
+                    let created_in = applied().find(|e| e.client == id).map(|e| e.term);
+                    let closed_in = applied().find(|e| e.op == close).map(|e| e.term);
+                    let later = matches!((created_in, closed_in), (Some(a), Some(b)) if a < b);
+                    later && s.tree().stat(path).is_none()
+                })
+            })
+    })
 }
 
 /// The paths created for client `c`, in order.
@@ -165,6 +223,20 @@ pub fn sync_read() -> ZnodeCfg<Script> {
     writer_and_reader(Call::plain(get("/x")), Call::synced(get("/x")))
 }
 
+/// `znode-moving-read`: `znode-stale-read` where servers may crash (a restarted server's
+/// tree is empty until it relearns the commit index) and the clients may resend once, at
+/// another server, with the leader fixed at `s0`. A reader whose server restarts between
+/// its two reads, or that moves, may meet a tree older than its first read: ZooKeeper's
+/// `lastZxid` rule keeps it from reading it.
+pub fn moving_read() -> ZnodeCfg<Script> {
+    ZnodeCfg {
+        max_crashes: 1,
+        max_resends: 1,
+        campaigners: 1,
+        ..stale_read()
+    }
+}
+
 /// `znode-ephemeral`: a client creates two ephemeral sequential nodes and then goes quiet;
 /// the leader may expire its session at any time.
 pub fn ephemeral(servers: usize) -> ZnodeCfg<Script> {
@@ -174,6 +246,25 @@ pub fn ephemeral(servers: usize) -> ZnodeCfg<Script> {
     ZnodeCfg {
         servers,
         expiry: true,
+        ..cfg
+    }
+}
+
+/// `znode-failover-ephemeral`: a client creates an ephemeral node at `s1` and is done
+/// (silent from then on); the leader may expire its session at any time, and servers may
+/// crash (and restart), so the session may outlive its leader. Servers `s0` and `s1` may
+/// campaign, in terms 1 and 2. The log holds two entries: the create and one close.
+pub fn failover_ephemeral(servers: usize) -> ZnodeCfg<Script> {
+    let session = session_of(Id::from(servers));
+    let node = Call::plain(create("/e", "", CreateMode::Ephemeral, session));
+    let cfg = ZnodeCfg::new(vec![(1, Script(vec![node]))]);
+    ZnodeCfg {
+        servers,
+        expiry: true,
+        max_crashes: 1,
+        max_term: 2,
+        max_log: 2,
+        campaigners: 2,
         ..cfg
     }
 }

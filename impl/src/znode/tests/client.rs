@@ -100,6 +100,35 @@ fn an_unanswered_call_is_resent_with_its_number_to_another_server() {
     assert_eq!(moved.state.target, s1());
 }
 
+/// A reply from a server whose tree is at `zxid`.
+fn answer_at(seq: u64, ret: ZkRet, zxid: Zxid) -> ZkMsg {
+    let serve = Serve {
+        zxid,
+        ..Serve::default()
+    };
+    ZkMsg::Client(ClientMsg::Reply { seq, ret }, serve)
+}
+
+#[test]
+fn a_client_sends_the_highest_zxid_it_has_seen_wherever_it_goes() {
+    let c = client(vec![Call::plain(get("/x")); 3]);
+    let (state, _) = start(&c);
+    let stat = ZnodeTree::default().stat("/").unwrap();
+    let seen = deliver(&c, &state, s0(), answer_at(1, data("", stat), 5)).state;
+    assert_eq!(seen.zxid, 5);
+    // An older server's answer does not lower it.
+    let older = deliver(&c, &seen, s0(), answer_at(2, data("", stat), 3));
+    assert_eq!(older.state.zxid, 5);
+    let after = Serve {
+        zxid: 5,
+        ..Serve::default()
+    };
+    assert_eq!(sends(&older.cmds), [(s0(), request(3, get("/x"), after))]);
+    // Its retry at another server carries it too.
+    let moved = run(&older.state, |cow, o| c.on_random(me(), cow, &s1(), o));
+    assert_eq!(sends(&moved.cmds), [(s1(), request(3, get("/x"), after))]);
+}
+
 #[test]
 fn watch_events_are_kept_in_order_of_arrival() {
     let c = client(vec![Call::watched(exists("/x"))]);

@@ -53,17 +53,24 @@ fn plain(seq: u64, op: ZkOp) -> ZkMsg {
     call(seq, op, Serve::default())
 }
 
-fn answer(seq: u64, ret: ZkRet) -> ZkMsg {
-    ZkMsg::Client(ClientMsg::Reply { seq, ret }, Serve::default())
+/// A server's answer, from its tree at `zxid`.
+fn answer(seq: u64, ret: ZkRet, zxid: Zxid) -> ZkMsg {
+    let serve = Serve {
+        zxid,
+        ..Serve::default()
+    };
+    ZkMsg::Client(ClientMsg::Reply { seq, ret }, serve)
 }
 
 const WATCH: Serve = Serve {
     watch: true,
     sync: false,
+    zxid: 0,
 };
 const SYNC: Serve = Serve {
     watch: false,
     sync: true,
+    zxid: 0,
 };
 
 /// Leader p1's AppendEntries of term 1 carrying `entries` after `prev` and committing
@@ -108,7 +115,7 @@ fn a_read_is_answered_at_once_from_the_local_tree_even_if_stale() {
     let (s, state) = follower();
     // The leader has committed a create elsewhere, but this server has not heard of it.
     let step = deliver(&s, &state, c(), plain(1, get("/x")));
-    assert_eq!(sends(&step.cmds), [(c(), answer(1, Fail(NoNode)))]);
+    assert_eq!(sends(&step.cmds), [(c(), answer(1, Fail(NoNode), 0))]);
     assert!(!step.changed, "a plain read changes nothing");
 }
 
@@ -131,7 +138,7 @@ fn a_write_waits_here_and_goes_to_the_leader() {
         .into_iter()
         .filter(|(to, _)| *to == c())
         .collect();
-    assert_eq!(replies, [(c(), answer(1, created("/x")))]);
+    assert_eq!(replies, [(c(), answer(1, created("/x"), 1))]);
     assert!(applied.state.waiting.is_empty());
 }
 
@@ -173,7 +180,7 @@ fn the_leader_appends_a_forwarded_write_once_and_its_clients_server_answers() {
 fn a_client_at_the_leader_gets_one_answer() {
     let (s, state) = leader();
     let step = deliver(&s, &state, c(), plain(1, create("/x", "1", Persistent, 0)));
-    assert_eq!(sends(&step.cmds), [(c(), answer(1, created("/x")))]);
+    assert_eq!(sends(&step.cmds), [(c(), answer(1, created("/x"), 1))]);
     // Its retry is answered from the session table.
     let retry = deliver(
         &s,
@@ -181,7 +188,7 @@ fn a_client_at_the_leader_gets_one_answer() {
         c(),
         plain(1, create("/x", "1", Persistent, 0)),
     );
-    assert_eq!(sends(&retry.cmds), [(c(), answer(1, created("/x")))]);
+    assert_eq!(sends(&retry.cmds), [(c(), answer(1, created("/x"), 1))]);
     assert_eq!(retry.state.raft.log.last_index(), 1);
 }
 
@@ -200,7 +207,7 @@ fn a_synced_read_goes_through_the_log() {
     let commit = append(0, vec![w, entry(c(), 1, get("/"))], 2);
     let applied = deliver(&s, &step.state, p1(), commit);
     let root = applied.state.tree().stat("/").unwrap();
-    assert!(sends(&applied.cmds).contains(&(c(), answer(1, data("v", root)))));
+    assert!(sends(&applied.cmds).contains(&(c(), answer(1, data("v", root), 1))));
 }
 
 #[test]
@@ -235,7 +242,10 @@ fn a_watch_fires_once_when_the_change_is_applied_before_the_answer() {
         .into_iter()
         .filter(|(to, _)| *to == c() || *to == d())
         .collect();
-    assert_eq!(to_clients, [(c(), event), (d(), answer(1, created("/x")))]);
+    assert_eq!(
+        to_clients,
+        [(c(), event), (d(), answer(1, created("/x"), 1))]
+    );
     assert!(applied.state.watches.is_empty(), "a watch fires once");
 }
 
@@ -348,7 +358,10 @@ fn a_watch_asked_for_after_the_session_closed_is_not_left() {
     let state = deliver(&s, &state, p1(), append(0, vec![close], 1)).state;
     // C's read was on its way when C stopped: it is answered, and leaves no watch.
     let step = deliver(&s, &state, c(), call(2, exists("/x"), WATCH));
-    assert_eq!(sends(&step.cmds), [(c(), answer(2, ZkRet::Exists(None)))]);
+    assert_eq!(
+        sends(&step.cmds),
+        [(c(), answer(2, ZkRet::Exists(None), 1))]
+    );
     assert!(step.state.watches.is_empty());
 }
 
@@ -369,4 +382,137 @@ fn each_event_carries_the_zxid_of_its_own_write() {
         })
         .collect();
     assert_eq!(zxids, [(c(), 1), (d(), 2)]);
+}
+
+/// A server of the cluster {me, p1, p2} whose sessions expire, with `bug`.
+fn expiring_server(bug: Option<ZkBug>) -> ZkServer {
+    follower_server()
+        .with_session_timeout(Some(timeout()))
+        .with_bug(bug)
+}
+
+/// `s`, a follower of p1 that applied C's ephemeral `/c` (committed in term 1), then won
+/// the election of term 2 with p2's vote after p1 fell silent.
+fn elected_after(s: &ZkServer, commit: u64) -> Step<ZkServer> {
+    let owned = entry(c(), 1, create("/c", "", Ephemeral, session_of(c())));
+    let state = deliver(s, &start(s), p1(), append(0, vec![owned], commit)).state;
+    let state = tick(s, &state, ZkTimer::Raft(RaftTimer::Election)).state;
+    let vote = ZkMsg::Peer(Msg::Vote {
+        term: 2,
+        granted: true,
+    });
+    let step = deliver(s, &state, p2(), vote);
+    assert!(step.state.raft.is_leader());
+    step
+}
+
+/// p2's answer to the leader of term 2: its log matches up to `index`.
+fn appended(index: u64) -> ZkMsg {
+    ZkMsg::Peer(Msg::Appended {
+        term: 2,
+        success: true,
+        index,
+        round: 0,
+    })
+}
+
+#[test]
+fn a_new_leader_tracks_the_sessions_that_own_ephemeral_nodes() {
+    let s = expiring_server(None);
+    let elected = elected_after(&s, 1);
+    let session = session_of(c());
+    assert!(elected.state.sessions.contains(&session));
+    assert_eq!(timers_set(&elected.cmds), [ZkTimer::Expire(session)]);
+    // C never speaks again: its deadline passes and its close goes through the log.
+    let expired = tick(&s, &elected.state, ZkTimer::Expire(session)).state;
+    let close = ZkOp::CloseSession { session };
+    assert_eq!(expired.raft.log.last_index(), 2);
+    assert_eq!(expired.raft.log.get(2).map(|e| &e.op), Some(&close));
+}
+
+#[test]
+fn a_leader_tracks_the_owner_of_an_ephemeral_node_it_applies() {
+    let s = expiring_server(None);
+    // Elected before it learned that /c was committed: it tracks nobody yet.
+    let elected = elected_after(&s, 0);
+    assert!(elected.state.sessions.is_empty());
+    // D's write, of term 2, commits /c with it once p2 has both.
+    let state = deliver(
+        &s,
+        &elected.state,
+        d(),
+        plain(1, create("/d", "", Persistent, 0)),
+    )
+    .state;
+    let acked = appended(2);
+    let step = deliver(&s, &state, p2(), acked);
+    assert!(step.state.tree().stat("/c").is_some());
+    assert!(step.state.sessions.contains(&session_of(c())));
+    assert!(timers_set(&step.cmds).contains(&ZkTimer::Expire(session_of(c()))));
+}
+
+#[test]
+fn a_leader_does_not_track_again_a_session_whose_close_it_proposed() {
+    let s = expiring_server(None);
+    let elected = elected_after(&s, 0);
+    let session = session_of(c());
+    // D writes (index 2); C pings, then falls silent: its close is index 3.
+    let state = deliver(
+        &s,
+        &elected.state,
+        d(),
+        plain(1, create("/d", "", Persistent, 0)),
+    )
+    .state;
+    let state = deliver(&s, &state, p2(), ZkMsg::Ping { session }).state;
+    let state = tick(&s, &state, ZkTimer::Expire(session)).state;
+    assert_eq!(state.raft.log.last_index(), 3);
+    // p2 has up to index 2: /c is applied here while its close is still on its way.
+    let acked = appended(2);
+    let step = deliver(&s, &state, p2(), acked);
+    assert!(step.state.tree().stat("/c").is_some());
+    assert!(!step.state.sessions.contains(&session));
+    assert!(!timers_set(&step.cmds).contains(&ZkTimer::Expire(session)));
+}
+
+#[test]
+fn the_forget_sessions_bug_leaves_a_failed_clients_session_untracked() {
+    let s = expiring_server(Some(ZkBug::ForgetSessionsOnFailover));
+    let elected = elected_after(&s, 1);
+    assert!(elected.state.sessions.is_empty());
+    assert!(timers_set(&elected.cmds).is_empty());
+}
+
+/// Serves a plain read of `/x` by a client that has already seen `zxid`.
+fn read_after(zxid: Zxid) -> ZkMsg {
+    let serve = Serve {
+        zxid,
+        ..Serve::default()
+    };
+    call(1, get("/x"), serve)
+}
+
+#[test]
+fn a_server_behind_what_its_client_has_seen_answers_no_plain_read() {
+    let (s, state) = follower();
+    let x = entry(d(), 1, create("/x", "1", Persistent, 0));
+    // Nothing applied here yet: a client that has seen zxid 1 elsewhere gets no answer.
+    let behind = deliver(&s, &state, c(), read_after(1));
+    assert!(sends(&behind.cmds).is_empty() && !behind.changed);
+    // Once this server has applied zxid 1, it answers.
+    let state = deliver(&s, &state, p1(), append(0, vec![x], 1)).state;
+    let caught_up = deliver(&s, &state, c(), read_after(1));
+    let root = caught_up.state.tree().stat("/x").unwrap();
+    assert_eq!(
+        sends(&caught_up.cmds),
+        [(c(), answer(1, data("1", root), 1))]
+    );
+}
+
+#[test]
+fn the_reads_go_back_bug_answers_from_behind() {
+    let s = follower_server().with_bug(Some(ZkBug::ReadsGoBack));
+    let state = deliver(&s, &start(&s), p1(), append(0, vec![], 0)).state;
+    let step = deliver(&s, &state, c(), read_after(1));
+    assert_eq!(sends(&step.cmds), [(c(), answer(1, Fail(NoNode), 0))]);
 }
