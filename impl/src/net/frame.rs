@@ -18,7 +18,7 @@ use std::fmt;
 
 const MAGIC: &[u8; 3] = b"CRD";
 /// Bumped on any incompatible change of the header or of a message type.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 const HEADER: usize = 3 + 1 + 1 + 8;
 const TAG: usize = 32;
 const SIGNED: u8 = 0x80;
