@@ -391,6 +391,12 @@ fn expiring_server(bug: Option<ZkBug>) -> ZkServer {
         .with_bug(bug)
 }
 
+/// The leader's state after client D's create of the persistent node /d (its log's next
+/// entry, of the leader's own term).
+fn d_writes(s: &ZkServer, leader: &ZkServerState) -> ZkServerState {
+    deliver(s, leader, d(), plain(1, create("/d", "", Persistent, 0))).state
+}
+
 /// `s`, a follower of p1 that applied C's ephemeral `/c` (committed in term 1), then won
 /// the election of term 2 with p2's vote after p1 fell silent.
 fn elected_after(s: &ZkServer, commit: u64) -> Step<ZkServer> {
@@ -437,13 +443,7 @@ fn a_leader_tracks_the_owner_of_an_ephemeral_node_it_applies() {
     let elected = elected_after(&s, 0);
     assert!(elected.state.sessions.is_empty());
     // D's write, of term 2, commits /c with it once p2 has both.
-    let state = deliver(
-        &s,
-        &elected.state,
-        d(),
-        plain(1, create("/d", "", Persistent, 0)),
-    )
-    .state;
+    let state = d_writes(&s, &elected.state);
     let acked = appended(2);
     let step = deliver(&s, &state, p2(), acked);
     assert!(step.state.tree().stat("/c").is_some());
@@ -457,13 +457,7 @@ fn a_leader_does_not_track_again_a_session_whose_close_it_proposed() {
     let elected = elected_after(&s, 0);
     let session = session_of(c());
     // D writes (index 2); C pings, then falls silent: its close is index 3.
-    let state = deliver(
-        &s,
-        &elected.state,
-        d(),
-        plain(1, create("/d", "", Persistent, 0)),
-    )
-    .state;
+    let state = d_writes(&s, &elected.state);
     let state = deliver(&s, &state, p2(), ZkMsg::Ping { session }).state;
     let state = tick(&s, &state, ZkTimer::Expire(session)).state;
     assert_eq!(state.raft.log.last_index(), 3);
