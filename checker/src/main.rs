@@ -77,8 +77,8 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Check recorded client histories for linearizability, or benchmark that checker.
     History(history::HistoryArgs),
-    /// Test a real cluster under faults (kill, restart, partition, pause): record what clients
-    /// see, read back every acknowledged write, and check the history.
+    /// Test a real cluster under faults (kill, restart, partition, pause, failover-pause):
+    /// record what clients see, read back every acknowledged write, and check the history.
     Test(test::TestArgs),
 }
 

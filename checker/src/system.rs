@@ -120,7 +120,10 @@ impl System {
                 let server = ChainNode {
                     manager,
                     members: ids,
-                    reads: ReadMode::Craq,
+                    reads: match config.tail_reads {
+                        true => ReadMode::Tail,
+                        false => ReadMode::Craq,
+                    },
                     halt: None,
                     rejoin: None,
                     links: Links::Lossy {

@@ -2,8 +2,8 @@
 //! with a recorded and checked history. A correct cluster passes (zk with `sync` reads); a
 //! kv leader that serves reads without confirming it still leads is caught, and so are
 //! zk's plain reads, which any server answers from what it has applied, and chain nodes
-//! that append updates wherever they arrive or answer reads without a lease; Ctrl-C stops
-//! every node. No test asserts a time: each run is bounded by its own duration and
+//! that act on messages of an older epoch, append updates wherever they arrive or answer
+//! reads without a lease; Ctrl-C stops every node. No test asserts a time: each run is bounded by its own duration and
 //! timeouts, and each wait here by `WAIT`.
 
 mod common;
@@ -81,7 +81,7 @@ fn caught(system: &str, faults: &str, args: &[&str], fault: &str) {
     assert!(stdout.contains(fault), "no fault hit {fault}");
 }
 
-const EVERY_FAULT: &str = "kill,restart,partition,pause";
+const EVERY_FAULT: &str = "kill,restart,partition,pause,failover-pause";
 
 #[test]
 fn a_correct_kv_cluster_passes_under_kills_restarts_partitions_and_pauses() {
@@ -91,7 +91,8 @@ fn a_correct_kv_cluster_passes_under_kills_restarts_partitions_and_pauses() {
 #[test]
 fn a_kv_leader_serving_stale_reads_in_a_partition_is_caught() {
     let leader = "(the leader) cut off";
-    caught("kv", "partition", &["--bug", "stale-read"], leader);
+    let args = ["--bug", "stale-read", "--target", "leader"];
+    caught("kv", "partition", &args, leader);
 }
 
 #[test]
@@ -102,7 +103,12 @@ fn zk_with_sync_reads_passes_under_kills_restarts_partitions_and_pauses() {
 #[test]
 fn zk_plain_reads_at_any_server_are_caught_stale() {
     let leader = "(the leader) cut off";
-    caught("zk", "partition", &["--reads", "local"], leader);
+    caught(
+        "zk",
+        "partition",
+        &["--reads", "local", "--target", "leader"],
+        leader,
+    );
 }
 
 /// A node cut off or paused while the manager removes it learns so from the manager's
@@ -122,19 +128,42 @@ fn craq_reads_pass_under_kills_restarts_partitions_and_pauses() {
 /// returns values the rebuilt chain has overwritten.
 #[test]
 fn a_chain_answering_reads_without_a_lease_is_caught() {
-    let args = ["--bug", "no-lease", "--settle", "5"];
+    let args = ["--bug", "no-lease", "--target", "tail", "--settle", "5"];
     caught("chain", "partition,pause", &args, "(the tail)");
 }
 
 /// Nodes that append an update wherever it arrives, whatever its position, apply writes
 /// twice: a node says what it holds on its resend timer, and the predecessor's resend
-/// meets copies still in flight, or stale ones a paused node sends as it resumes. (With
-/// positions, a paused middle's stale updates are held back even with the epoch check off,
-/// so `--bug old-epoch` is no longer caught over UDP; its model check still catches it.)
+/// meets copies still in flight, or stale ones a paused node sends as it resumes.
 #[test]
 fn a_chain_appending_updates_wherever_they_arrive_is_caught() {
-    let args = ["--bug", "no-position", "--settle", "5"];
+    let args = ["--bug", "no-position", "--target", "tail", "--settle", "5"];
     caught("chain", "pause", &args, "stopped");
+}
+
+/// A head paused until the manager has rebuilt the chain without it wakes with the writes
+/// of the clients that waited on it, and forwards them in its old epoch. Nodes that act
+/// on an older epoch append them at the new head: any of them that its client has retried
+/// there meanwhile is applied twice. (Positions alone do not stop this: each stale update
+/// comes at the new head's length.) Many clients make many such writes.
+#[test]
+fn a_chain_acting_on_messages_of_an_older_epoch_is_caught() {
+    let args = [
+        "--bug",
+        "old-epoch",
+        "--target",
+        "head",
+        "--clients",
+        "16",
+        "--settle",
+        "5",
+    ];
+    caught(
+        "chain",
+        "failover-pause",
+        &args,
+        "(the head) stopped until it is replaced",
+    );
 }
 
 /// The `coord test` process: interrupted, then killed, when dropped.

@@ -1,7 +1,8 @@
 //! The versioned key-value map under test, replicated by Raft or by chain replication:
 //! gets, puts and conditional puts, each performed by the model-checked client actor.
 
-use super::settle::{raft_leader, raft_leads, raft_settled};
+use super::role::Role;
+use super::settle::{raft_holders, raft_leads, raft_replaced, raft_settled};
 use super::subject::{FirstReply, Subject, Versioned};
 use crate::client::{run_until, Cluster};
 use coord::client::{Client, Wire};
@@ -26,11 +27,9 @@ pub struct Kv {
 /// Which protocol replicates the map, and how its clients read.
 pub enum Service {
     Raft,
-    /// Chain replication: the nodes in chain order at `members`, then the manager. Reads
-    /// go to the tail, or with `craq` to a random node.
+    /// Chain replication: the nodes in chain order at `members`, then the manager.
     Chain {
         members: Vec<SocketAddrV4>,
-        craq: bool,
     },
 }
 
@@ -59,8 +58,8 @@ impl Subject for Kv {
     /// a random server, and every read is linearizable (ReadIndex). A chain client's write
     /// starts at the manager, which sends it to the head; a read (unless `strict`: then
     /// at the manager, which sends it to the tail) starts at a random node, which answers
-    /// it with CRAQ reads and otherwise sends it on to the tail it knows of, as a client
-    /// that remembers an old configuration would.
+    /// it under CRAQ reads, and under tail reads sends it on to the tail it knows of, as
+    /// a client that remembers an old configuration would.
     fn perform(
         &self,
         op: KvOp,
@@ -120,31 +119,29 @@ impl Subject for Kv {
         }
     }
 
-    /// The Raft leader. In a chain, a node that answers reads from its own state: the
-    /// tail, or with CRAQ reads the middle node, which a pause can also hold in the middle
-    /// of forwarding while the manager rebuilds the chain around it.
-    fn target(&self, nodes: &[Option<StatsReply>]) -> Option<usize> {
-        match &self.service {
-            Service::Raft => raft_leader(nodes),
-            Service::Chain { members, craq } => {
-                let manager = nodes.last()?.as_ref()?;
-                let chain = chain(std::slice::from_ref(manager), members);
-                let at = if *craq {
-                    chain.len() / 2
-                } else {
-                    chain.len() - 1
-                };
-                (chain.len() >= 3).then(|| chain[at])
-            }
-        }
+    /// A chain's roles are positions in the chain the manager publishes.
+    fn holders(&self, nodes: &[Option<StatsReply>], role: Role) -> Vec<usize> {
+        let Service::Chain { members, .. } = &self.service else {
+            return raft_holders(nodes, role);
+        };
+        let chain = published(nodes, members);
+        let at = match role {
+            Role::Head => chain.first(),
+            Role::Middle if chain.len() >= 3 => chain.get(chain.len() / 2),
+            Role::Tail => chain.last(),
+            _ => None,
+        };
+        at.copied().into_iter().collect()
     }
 
-    fn target_role(&self) -> &'static str {
-        match self.service {
-            Service::Raft => "the leader",
-            Service::Chain { craq: true, .. } => "the middle of the chain",
-            Service::Chain { craq: false, .. } => "the tail",
-        }
+    /// A chain node, in any role, is replaced once the manager publishes a chain without
+    /// it.
+    fn replaced(&self, nodes: &[Option<StatsReply>], target: usize, role: Option<Role>) -> bool {
+        let Service::Chain { members, .. } = &self.service else {
+            return raft_replaced(nodes, target, role);
+        };
+        let chain = published(nodes, members);
+        !chain.is_empty() && !chain.contains(&target)
     }
 
     /// Every member but a chain's manager, which is not replicated.
@@ -200,6 +197,15 @@ fn chain(nodes: &[StatsReply], members: &[SocketAddrV4]) -> Vec<usize> {
     (listed.split(',').filter(|m| !m.is_empty()))
         .filter_map(|m| members.iter().position(|&a| Id::from(a).to_string() == m))
         .collect()
+}
+
+/// The chain that the manager (the last of `nodes`) publishes, as in [`chain`]; empty if
+/// it does not answer.
+fn published(nodes: &[Option<StatsReply>], members: &[SocketAddrV4]) -> Vec<usize> {
+    match nodes.last() {
+        Some(Some(manager)) => chain(std::slice::from_ref(manager), members),
+        _ => Vec::new(),
+    }
 }
 
 #[cfg(test)]

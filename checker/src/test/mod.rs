@@ -1,7 +1,7 @@
 //! `coord test SYSTEM`: the running system checked the way Jepsen checks one. It starts a
 //! real cluster on 127.0.0.1, runs clients doing a random mix of operations (the very
 //! client actors the models check) and records every invocation and reply, while a fault
-//! injector kills, restarts and partitions nodes. Then it repairs every fault, waits for
+//! injector kills, restarts, partitions and pauses nodes. Then it repairs every fault, waits for
 //! the cluster to settle, reads back every acknowledged write, and checks the history for
 //! linearizability with the checker in `specs/`.
 
@@ -10,6 +10,7 @@ mod kv;
 mod nemesis;
 mod progress;
 mod record;
+mod role;
 mod settle;
 mod subject;
 mod zk;
@@ -32,6 +33,7 @@ use progress::{Progress, Tally};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use record::Recorder;
+use role::Role;
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -62,6 +64,10 @@ pub struct TestArgs {
     /// Faults to inject, comma separated (none if not given).
     #[arg(long, value_enum, value_delimiter = ',')]
     faults: Vec<Fault>,
+    /// The role of the member every fault hits: kv and zk `leader` or `follower`, chain
+    /// `head`, `middle` or `tail` (default: a role chosen at random for each fault).
+    #[arg(long, value_enum)]
+    target: Option<Role>,
     /// A deliberate-bug variant every server runs (kv: forgotten-vote, old-term-commit,
     /// no-dedup, stale-read; chain: old-epoch, no-resend, early-reply, keep-stale,
     /// no-lease).
@@ -118,6 +124,7 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
         )),
         _ => Ok(()),
     };
+    role::check(args.system, args.target)?;
     match args.system {
         System::Kv => known(&RaftBug::names())?,
         System::Zk => known(&[])?,
@@ -143,7 +150,7 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
     let target = Target::of_members(members.clone(), args.cluster_key.clone());
     let cluster = target.resolve(args.system)?;
     let nodes = members[..usize::from(args.nodes)].to_vec();
-    let run = Run::new(args, dir, members)?;
+    let run = Run::new(args, dir, members, reads == Reads::Tail)?;
     match args.system {
         System::Kv => run.go(&kv::Kv {
             cluster,
@@ -156,10 +163,7 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
         }),
         System::Chain => run.go(&kv::Kv {
             cluster,
-            service: kv::Service::Chain {
-                members: nodes,
-                craq: reads == Reads::Craq,
-            },
+            service: kv::Service::Chain { members: nodes },
         }),
     }
 }
@@ -175,10 +179,17 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    /// Writes the cluster file (with the bug, if any) and starts every node.
-    fn new(args: &'a TestArgs, dir: PathBuf, members: Vec<SocketAddrV4>) -> Result<Self, String> {
+    /// Writes the cluster file (with the bug, if any, and chain nodes answering reads at
+    /// the tail only if `tail_reads`) and starts every node.
+    fn new(
+        args: &'a TestArgs,
+        dir: PathBuf,
+        members: Vec<SocketAddrV4>,
+        tail_reads: bool,
+    ) -> Result<Self, String> {
         let mut config = ClusterConfig::new(args.system.name(), members.clone(), dir.clone());
         config.bug = args.bug.clone();
+        config.tail_reads = tail_reads;
         let config_path = dir.join("cluster.json");
         config.save(&config_path)?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -203,10 +214,7 @@ impl<'a> Run<'a> {
     fn go<S: Subject>(mut self, subject: &S) -> Result<bool, String> {
         let args = self.args;
         let faults: BTreeSet<Fault> = args.faults.iter().copied().collect();
-        let names: Vec<String> = faults
-            .iter()
-            .map(|f| format!("{f:?}").to_lowercase())
-            .collect();
+        let names: Vec<String> = faults.iter().map(role::value_name).collect();
         println!(
             "coord test {}: {} nodes{}, {} clients, {} s, faults: {}{}",
             args.system.name(),
@@ -309,8 +317,12 @@ impl<'a> Run<'a> {
 
         println!("operations: {}", tally.summary());
         println!(
-            "faults:     {} kills, {} restarts, {} partitions, {} pauses",
-            injected.kills, injected.restarts, injected.partitions, injected.pauses
+            "faults:     {} kills, {} restarts, {} partitions, {} pauses, {} failover pauses",
+            injected.kills,
+            injected.restarts,
+            injected.partitions,
+            injected.pauses,
+            injected.failover_pauses
         );
         println!(
             "writes:     {} acknowledged, {} lost, {} not read back",
@@ -364,7 +376,12 @@ impl<'a> Run<'a> {
         let stop: &AtomicBool = &self.stop;
         let key = args.cluster_key.as_deref().map(ClusterKey::new);
         let faults = args.faults.iter().copied().collect();
-        let mut nemesis = Nemesis::new(&mut self.nodes, self.addrs.clone(), key, faults, progress);
+        let roles = match args.target {
+            Some(role) => vec![role],
+            None => Role::of(args.system).to_vec(),
+        };
+        let addrs = self.addrs.clone();
+        let mut nemesis = Nemesis::new(&mut self.nodes, addrs, key, faults, roles, progress);
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..args.clients)
                 .map(|c| {

@@ -1,12 +1,16 @@
 //! The fault injector of `coord test`. It alternates calm and trouble: after a calm spell
-//! it injects one fault, holds it, and repairs it. A fault is a `kill -9` of a random node
-//! (repaired by starting it again from its data directory, with `restart`; otherwise the
-//! node stays down until the end), a partition that cuts the system's target (its leader)
-//! off from every other member, or a pause (SIGSTOP, then SIGCONT) of the target. Rule (one
-//! fault at a time, a minority at most): a majority stays up and connected, so the service
-//! can go on. At the end everything is repaired: partitions healed, every node running.
+//! it injects one fault, holds it, and repairs it. Every fault hits a target: a member in
+//! the role `--target` names, or in a role chosen at random for each fault. A fault is a
+//! `kill -9` (repaired by starting the node again from its data directory, with
+//! `restart`; otherwise the node stays down until the end), a partition that cuts the
+//! target off from every other member, a pause (SIGSTOP, then SIGCONT) of the target, or
+//! a failover pause: one that lasts only until the cluster has replaced the target. Rule
+//! (one fault at a time, a minority at most): a majority stays up and connected, so the
+//! service can go on. At the end everything is repaired: partitions healed, every node
+//! running.
 
 use super::progress::Progress;
+use super::role::Role;
 use super::subject::Subject;
 use crate::nodes::Nodes;
 use coord::net::admin::{command, request_stats};
@@ -29,6 +33,11 @@ const CALM: Range<f64> = 1.0..2.0;
 const HOLD: Range<f64> = 2.0..4.0;
 /// How long to wait for a node to answer a command or a stats request.
 const ASK: Duration = Duration::from_secs(2);
+/// How long after its replacement a failover pause lets the target go on, in seconds:
+/// within a client's retry timeout, while the clients that waited on it move on.
+const WAKE: Range<f64> = 0.0..0.2;
+/// How often a failover pause asks whether the target has been replaced.
+const WATCH: Duration = Duration::from_millis(20);
 
 /// The kinds of fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -37,12 +46,17 @@ pub enum Fault {
     Kill,
     /// Start a killed node again from its data (without it a killed node stays down).
     Restart,
-    /// Cut the target (the leader, if one answers) off from all the other members.
+    /// Cut the target off from all the other members.
     Partition,
     /// Stop the target's process (SIGSTOP) and later let it go on (SIGCONT), as a long
     /// garbage-collection pause or a stalled disk would: it resumes where it stood, with
     /// whatever arrived meanwhile waiting in its socket.
     Pause,
+    /// Stop the target's process only until the cluster has replaced it (another server
+    /// leads, or the manager rebuilt the chain without it; at most the longest hold), and
+    /// let it go on soon after: it wakes believing it still holds its role, with the
+    /// requests of the clients that waited on it in its socket, as those clients move on.
+    FailoverPause,
 }
 
 /// How many faults of each kind were injected.
@@ -52,6 +66,7 @@ pub struct Injected {
     pub restarts: usize,
     pub partitions: usize,
     pub pauses: usize,
+    pub failover_pauses: usize,
 }
 
 /// The cluster as the injector sees it.
@@ -61,6 +76,8 @@ pub struct Nemesis<'a> {
     pub ids: Vec<Id>,
     pub key: Option<ClusterKey>,
     pub faults: BTreeSet<Fault>,
+    /// The roles a fault may hit, one chosen at random for each fault.
+    pub roles: Vec<Role>,
     pub progress: &'a Progress,
     pub injected: Injected,
     /// Nodes killed and not started again.
@@ -77,6 +94,7 @@ impl<'a> Nemesis<'a> {
         addrs: Vec<SocketAddr>,
         key: Option<ClusterKey>,
         faults: BTreeSet<Fault>,
+        roles: Vec<Role>,
         progress: &'a Progress,
     ) -> Self {
         let ids = (addrs.iter())
@@ -91,6 +109,7 @@ impl<'a> Nemesis<'a> {
             ids,
             key,
             faults,
+            roles,
             progress,
             injected: Injected::default(),
             down: BTreeSet::new(),
@@ -126,19 +145,31 @@ impl<'a> Nemesis<'a> {
                 continue;
             }
             let up: Vec<usize> = (0..faultable).filter(|i| !self.down.contains(i)).collect();
-            match kinds[rng.random_range(0..kinds.len())] {
-                Fault::Kill => self.kill(up[rng.random_range(0..up.len())]),
+            let fault = kinds[rng.random_range(0..kinds.len())];
+            let (target, held_role) = self.target(subject, &up, rng);
+            let role = held_role.map_or("a random node", Role::describe);
+            let held = match fault {
+                Fault::Kill => {
+                    self.kill(target, role);
+                    pause(rng.random_range(HOLD), end, stop)
+                }
                 Fault::Partition => {
-                    let (target, role) = self.target(subject, &up, rng);
                     self.partition(target, role);
+                    pause(rng.random_range(HOLD), end, stop)
                 }
                 Fault::Pause => {
-                    let (target, role) = self.target(subject, &up, rng);
-                    self.stop(target, role);
+                    self.stop(target, role, "stopped");
+                    self.injected.pauses += 1;
+                    pause(rng.random_range(HOLD), end, stop)
+                }
+                Fault::FailoverPause => {
+                    self.stop(target, role, "stopped until it is replaced");
+                    self.injected.failover_pauses += 1;
+                    self.until_replaced(subject, target, held_role, end, stop)
+                        && pause(rng.random_range(WAKE), end, stop)
                 }
                 Fault::Restart => unreachable!("not a fault of its own"),
-            }
-            let held = pause(rng.random_range(HOLD), end, stop);
+            };
             self.repair(self.faults.contains(&Fault::Restart))?;
             if !held {
                 break;
@@ -150,33 +181,73 @@ impl<'a> Nemesis<'a> {
         Ok(())
     }
 
-    /// The subject's target if it is among `up`, else a random one of `up`; with how to
-    /// name it.
+    /// The stats of every member (`None`: no answer), without asking the nodes that are
+    /// down or stopped.
+    fn stats(&self) -> Vec<Option<StatsReply>> {
+        let silent = |i: &usize| self.down.contains(i) || self.paused == Some(*i);
+        (self.addrs.iter().enumerate())
+            .map(|(i, &a)| match silent(&i) {
+                true => None,
+                false => request_stats(a, ASK).ok(),
+            })
+            .collect()
+    }
+
+    /// A member of `up` in one of the target roles, with that role; a random one of `up`
+    /// (role not known) if none holds it.
     fn target<S: Subject>(
         &self,
         subject: &S,
         up: &[usize],
         rng: &mut StdRng,
-    ) -> (usize, &'static str) {
-        let stats: Vec<Option<StatsReply>> = (self.addrs.iter())
-            .enumerate()
-            .map(|(i, &a)| match self.down.contains(&i) {
-                true => None,
-                false => request_stats(a, ASK).ok(),
-            })
+    ) -> (usize, Option<Role>) {
+        let role = self.roles[rng.random_range(0..self.roles.len())];
+        let holders: Vec<usize> = (subject.holders(&self.stats(), role).into_iter())
+            .filter(|t| up.contains(t))
             .collect();
-        match subject.target(&stats).filter(|t| up.contains(t)) {
-            Some(target) => (target, subject.target_role()),
-            None => (up[rng.random_range(0..up.len())], "a random node"),
+        match holders.is_empty() {
+            false => (holders[rng.random_range(0..holders.len())], Some(role)),
+            true => (up[rng.random_range(0..up.len())], None),
         }
     }
 
     /// `kill -9` node `victim`.
-    fn kill(&mut self, victim: usize) {
+    fn kill(&mut self, victim: usize, role: &str) {
         self.nodes.kill(victim);
         self.down.insert(victim);
         self.injected.kills += 1;
-        self.progress.line(&format!("fault: kill -9 node {victim}"));
+        self.progress
+            .line(&format!("fault: kill -9 node {victim} ({role})"));
+    }
+
+    /// Waits until the cluster has replaced the stopped node `target` in `role`, for at
+    /// most the longest hold; false if `end` came first or `stop` was set.
+    fn until_replaced<S: Subject>(
+        &self,
+        subject: &S,
+        target: usize,
+        role: Option<Role>,
+        end: Instant,
+        stop: &AtomicBool,
+    ) -> bool {
+        let since = Instant::now();
+        let bound = since + Duration::from_secs_f64(HOLD.end);
+        while !subject.replaced(&self.stats(), target, role) {
+            if Instant::now() >= bound {
+                self.progress.line(&format!(
+                    "node {target} was not replaced within {} s",
+                    HOLD.end
+                ));
+                return true;
+            }
+            if !pause(WATCH.as_secs_f64(), end, stop) {
+                return false;
+            }
+        }
+        let after = since.elapsed().as_secs_f64();
+        self.progress
+            .line(&format!("node {target} replaced after {after:.2} s"));
+        true
     }
 
     /// Cuts node `cut` off from every other member: it drops all its peers, and each of
@@ -199,11 +270,10 @@ impl<'a> Nemesis<'a> {
     }
 
     /// Stops node `target`'s process.
-    fn stop(&mut self, target: usize, role: &str) {
+    fn stop(&mut self, target: usize, role: &str, how: &str) {
         self.progress
-            .line(&format!("fault: pause: node {target} ({role}) stopped"));
+            .line(&format!("fault: pause: node {target} ({role}) {how}"));
         self.nodes.pause(target);
-        self.injected.pauses += 1;
         self.paused = Some(target);
     }
 

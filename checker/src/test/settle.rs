@@ -1,6 +1,7 @@
 //! Waiting on the cluster: for a leader before the run, and for quiescence after it
 //! (every node answers and has caught up), by polling every node's stats.
 
+use super::role::Role;
 use coord::net::admin::request_stats;
 use coord::net::stats::StatsReply;
 use std::net::SocketAddr;
@@ -38,11 +39,21 @@ pub fn raft_leads(node: &StatsReply) -> bool {
     node.field("role") == Some("leader")
 }
 
-/// The index of the Raft server among `nodes` that says it leads, if any.
-pub fn raft_leader(nodes: &[Option<StatsReply>]) -> Option<usize> {
-    nodes
-        .iter()
-        .position(|n| n.as_ref().is_some_and(raft_leads))
+/// The Raft servers among `nodes` (`None`: no answer) in `role`: the one that says it
+/// leads, or every other that answered.
+pub fn raft_holders(nodes: &[Option<StatsReply>], role: Role) -> Vec<usize> {
+    let leads = |n: &StatsReply| raft_leads(n) == (role == Role::Leader);
+    (nodes.iter().enumerate())
+        .filter(|(_, n)| n.as_ref().is_some_and(leads))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// True if `target` led (its `role`) and a Raft server among `nodes` other than it says
+/// it leads.
+pub fn raft_replaced(nodes: &[Option<StatsReply>], target: usize, role: Option<Role>) -> bool {
+    let others = |&i: &usize| i != target;
+    role == Some(Role::Leader) && raft_holders(nodes, Role::Leader).iter().any(others)
 }
 
 /// True if there is one Raft leader and every server has applied all it holds, as far as
@@ -55,4 +66,30 @@ pub fn raft_settled(nodes: &[StatsReply]) -> bool {
     };
     let target = (number(leader, "commit"), number(leader, "last"));
     (nodes.iter()).all(|n| (number(n, "applied"), number(n, "last")) == target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(role: &str) -> Option<StatsReply> {
+        Some(StatsReply {
+            stats: Default::default(),
+            status: format!("role={role} term=3"),
+            partitioned_from: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn a_leader_is_replaced_once_another_server_leads_and_a_follower_never_is() {
+        let before = [server("leader"), server("follower"), server("follower")];
+        assert_eq!(raft_holders(&before, Role::Leader), vec![0]);
+        assert_eq!(raft_holders(&before, Role::Follower), vec![1, 2]);
+        let stopped = [None, server("follower"), server("candidate")];
+        assert!(!raft_replaced(&stopped, 0, Some(Role::Leader)));
+        let after = [None, server("leader"), server("follower")];
+        assert!(raft_replaced(&after, 0, Some(Role::Leader)));
+        assert!(!raft_replaced(&after, 2, Some(Role::Follower)));
+        assert!(!raft_replaced(&after, 0, None));
+    }
 }

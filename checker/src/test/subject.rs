@@ -1,6 +1,7 @@
 //! What `coord test` needs to know of the system it tests; everything else (the cluster,
 //! the clients' loop, the faults, the history, the verdict) is the same for every system.
 
+use super::role::Role;
 use coord::net::stats::StatsReply;
 use coord_specs::history::{Client, History, HistorySpec};
 use rand::rngs::StdRng;
@@ -64,13 +65,14 @@ pub trait Subject: Sync {
     /// elected, a chain is published).
     fn ready(&self, nodes: &[StatsReply]) -> bool;
 
-    /// The member a partition or a pause hits, among the members whose stats these are
-    /// (`None`: no answer): the one whose mistakes under it are likeliest (a deposed
-    /// leader's); `None` for any.
-    fn target(&self, nodes: &[Option<StatsReply>]) -> Option<usize>;
+    /// The members holding `role`, among the members whose stats these are (`None`: no
+    /// answer).
+    fn holders(&self, nodes: &[Option<StatsReply>], role: Role) -> Vec<usize>;
 
-    /// What [`Subject::target`] picks, for the fault injector to print.
-    fn target_role(&self) -> &'static str;
+    /// True if the members whose stats these are (`None`: no answer) serve without member
+    /// `target` in `role`, the role it held (`None`: not known): another server leads in
+    /// its place, or the chain was rebuilt without it. A follower is never replaced.
+    fn replaced(&self, nodes: &[Option<StatsReply>], target: usize, role: Option<Role>) -> bool;
 
     /// How many members, the first ones, the fault injector may hit.
     fn faultable(&self, members: usize) -> usize;

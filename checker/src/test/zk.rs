@@ -5,7 +5,8 @@
 //! Histories are judged against the znode spec without zxids ([`ZnodeDataSpec`]): the
 //! leader's own closes of expired sessions take zxids that no call records.
 
-use super::settle::{raft_leader, raft_leads, raft_settled};
+use super::role::Role;
+use super::settle::{raft_holders, raft_leads, raft_replaced, raft_settled};
 use super::subject::{FirstReply, Subject, Versioned};
 use crate::client::{run_until, Cluster};
 use coord::client::ClientMsg;
@@ -102,12 +103,12 @@ impl Subject for Zk {
         nodes.iter().any(raft_leads)
     }
 
-    fn target(&self, nodes: &[Option<StatsReply>]) -> Option<usize> {
-        raft_leader(nodes)
+    fn holders(&self, nodes: &[Option<StatsReply>], role: Role) -> Vec<usize> {
+        raft_holders(nodes, role)
     }
 
-    fn target_role(&self) -> &'static str {
-        "the leader"
+    fn replaced(&self, nodes: &[Option<StatsReply>], target: usize, role: Option<Role>) -> bool {
+        raft_replaced(nodes, target, role)
     }
 
     fn faultable(&self, members: usize) -> usize {

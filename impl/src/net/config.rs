@@ -32,6 +32,10 @@ pub struct ClusterConfig {
     /// none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bug: Option<String>,
+    /// Chain nodes answer reads at the tail only, as chain replication does; by default
+    /// every node answers them, as CRAQ does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tail_reads: bool,
 }
 
 fn default_election_ms() -> (u64, u64) {
@@ -58,6 +62,7 @@ impl ClusterConfig {
             heartbeat_ms: default_heartbeat_ms(),
             session_ms: default_session_ms(),
             bug: None,
+            tail_reads: false,
         }
     }
 
