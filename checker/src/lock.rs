@@ -2,17 +2,18 @@
 //! the very client program the `lock-scalable` checks run, as one client session. It
 //! queues for the lock under PATH, prints when it holds the lock and its fencing token,
 //! holds it until Ctrl-C (or for `--hold-ms`), then releases it by deleting its node.
+//! Interrupted while it waits, it leaves the queue the same way.
 
 use crate::client::{run_until, Cluster, Target};
 use crate::logging;
 use crate::system::System;
-use crate::zk::{check_path, explain, print_now};
+use crate::zk::{call_once, check_path, explain, print_now};
 use coord::net::Runtime;
 use coord::recipes::lock::{Hold, LockState, Phase};
 use coord::recipes::scalable_lock::ScalableLock;
-use coord::znode::client::{ZkClient, ZkClientState, ZkClientTimer};
-use coord_specs::znode::build::create;
-use coord_specs::znode::{CreateMode, ZkError};
+use coord::znode::client::{Call, ZkClient, ZkClientState, ZkClientTimer};
+use coord_specs::znode::build::{create, delete};
+use coord_specs::znode::{CreateMode, ZkError, ZkRet, ANY_VERSION};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -109,14 +110,28 @@ fn give_up(
             explain(error, &create(&at, "", CreateMode::Persistent, 0))
         }
         (Phase::Lost, _) => "the session expired before the lock was acquired".into(),
-        (_, Some(node)) if stop.load(Ordering::Relaxed) => format!(
-            "interrupted while waiting for {path}; node {node} goes when this session expires"
-        ),
+        (_, Some(node)) if stop.load(Ordering::Relaxed) => withdraw(cluster, path, node)?,
         _ if stop.load(Ordering::Relaxed) => format!("interrupted while joining {path}"),
         _ => cluster.unreachable("leader"),
     };
     eprintln!("error: {error}");
     Ok(false)
+}
+
+/// Leaves the queue for the lock at `path` on an interrupt: deletes the client's node
+/// `node`, as its session's expiry would later, so that its successor need not wait that
+/// long (the recipe's successor sees its predecessor's node go, as after an expiry, and
+/// looks again). Says what became of the node.
+fn withdraw(cluster: &Cluster, path: &str, node: &str) -> Result<String, String> {
+    let (_, answer) = call_once(cluster, |_| Call::plain(delete(node, ANY_VERSION)))?;
+    Ok(match answer {
+        Some(ZkRet::Deleted | ZkRet::Err(ZkError::NoNode)) => {
+            format!("interrupted while waiting for {path}; node {node} deleted")
+        }
+        _ => format!(
+            "interrupted while waiting for {path}; node {node} goes when this session expires"
+        ),
+    })
 }
 
 /// Wakes the holder, which deletes its node, and waits for the deletion.

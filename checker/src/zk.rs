@@ -2,10 +2,11 @@
 //! as one call of a script by the model-checked client (`ZkClient`), in a session of its
 //! own that sends keepalives while the command runs and expires after it ends.
 
-use crate::client::{run_until, Target};
+use crate::client::{run_until, Cluster, Target};
 use crate::logging;
 use crate::system::{System, ZK_MAX_DATA, ZK_MAX_PATH};
-use coord::znode::client::{Call, Script};
+use coord::net::Runtime;
+use coord::znode::client::{Call, Script, ZkClient};
 use coord::znode::watch::WatchEvent;
 use coord::znode::Change;
 use coord_specs::znode::build::{create, delete, exists, get, kids, set};
@@ -202,20 +203,13 @@ pub fn run(command: &ZkCommand) -> Result<bool, String> {
         }
     }
     let cluster = command.target().resolve(System::Zk)?;
-    let mut client = cluster.zk_client(|session| Script(vec![command.call(session)]))?;
+    let (mut client, answer) = call_once(&cluster, |session| command.call(session))?;
     let call = command.call(0);
     let needs_leader = !call.op.is_read() || call.serve.sync;
     let never = AtomicBool::new(false);
-    let answered = run_until(
-        &mut client,
-        &never,
-        Some(cluster.deadline()),
-        |state| state.done,
-        |_, _| {},
-    )?;
-    let ret = match client.state().program.first() {
-        Some(ret) if answered => ret.clone(),
-        _ => {
+    let ret = match answer {
+        Some(ret) => ret,
+        None => {
             let what = if needs_leader { "leader" } else { "server" };
             eprintln!("error: {}", cluster.unreachable(what));
             return Ok(false);
@@ -253,6 +247,23 @@ pub fn run(command: &ZkCommand) -> Result<bool, String> {
 }
 
 /// Rejects, before anything is sent, a path that ZooKeeper's client would reject.
+/// Runs `call` (made for the client's session) as the only call of a fresh client, until
+/// its answer or the cluster's timeout: the client, still in its session (a watch is yet
+/// to fire), and the answer if one came.
+pub fn call_once(
+    cluster: &Cluster,
+    call: impl Fn(SessionId) -> Call,
+) -> Result<(Runtime<ZkClient<Script>>, Option<ZkRet>), String> {
+    let mut client = cluster.zk_client(|session| Script(vec![call(session)]))?;
+    let never = AtomicBool::new(false);
+    let deadline = Some(cluster.deadline());
+    let answered = run_until(&mut client, &never, deadline, |s| s.done, |_, _| {})?;
+    let answer = (client.state().program.first())
+        .filter(|_| answered)
+        .cloned();
+    Ok((client, answer))
+}
+
 pub fn check_path(path: &str) -> Result<(), String> {
     if !validate_path(path) {
         return Err(format!(

@@ -1,10 +1,11 @@
 //! `coord lock acquire` on a real 3-process znode cluster: two processes contend for one
 //! lock, and the second gets it only after the first releases, with a higher fencing
-//! token; with no server to reach, the command fails clearly.
+//! token; a waiter interrupted leaves the queue at once; with no server to reach, the
+//! command fails clearly.
 
 mod common;
 
-use common::{free_ports, Background, Cluster, COORD, WAIT};
+use common::{expect_ok, free_ports, Background, Cluster, COORD, WAIT};
 use std::io::{BufRead, BufReader};
 use std::process::{ChildStdout, Command};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -69,6 +70,46 @@ fn a_second_holder_gets_the_lock_only_after_the_first_releases_with_a_higher_tok
     );
     expect_line(&second_lines, "released /l");
     for process in [first, second] {
+        let out = process.finish();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: {stderr}", out.status);
+    }
+}
+
+/// A waiter interrupted deletes its node, and the waiter behind it, which watched that
+/// node, looks again and gets the lock when the holder releases it.
+#[test]
+fn a_waiter_interrupted_leaves_the_queue_and_the_next_one_moves_up() {
+    let cluster = Cluster::start_with("zk", 3, None, |_| {});
+    let acquire = |hold: &[&str]| {
+        let mut process =
+            Background::spawn(cluster.client(&[&["lock", "acquire", "/l"], hold].concat()));
+        let lines = lines(process.stdout());
+        (process, lines)
+    };
+    let (holder, holder_lines) = acquire(&[]);
+    expect_line(&holder_lines, "holding /l: node /l/lock-");
+    let (middle, middle_lines) = acquire(&[]);
+    let waiting = expect_line(&middle_lines, "waiting for /l: node /l/lock-");
+    let (last, last_lines) = acquire(&["--hold-ms", "0"]);
+    expect_line(&last_lines, "waiting for /l: node /l/lock-");
+
+    middle.interrupt();
+    let out = middle.finish();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let node = waiting.rsplit_once("node ").expect("a node").1;
+    let withdrawn = format!("error: interrupted while waiting for /l; node {node} deleted");
+    assert!(stderr.contains(&withdrawn), "{stderr}");
+    let queue = expect_ok(cluster.client(&["zk", "ls", "/l"]).output().unwrap());
+    assert_eq!(queue.lines().count(), 2, "{queue}");
+    assert!(!queue.contains(node.trim_start_matches("/l/")), "{queue}");
+
+    holder.interrupt();
+    expect_line(&holder_lines, "released /l");
+    expect_line(&last_lines, "holding /l: node /l/lock-");
+    expect_line(&last_lines, "released /l");
+    for process in [holder, last] {
         let out = process.finish();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{}: {stderr}", out.status);
