@@ -70,12 +70,12 @@ pub struct TestArgs {
     target: Option<Role>,
     /// A deliberate-bug variant every server runs (kv: forgotten-vote, old-term-commit,
     /// no-dedup, stale-read; chain: old-epoch, no-resend, early-reply, keep-stale,
-    /// no-lease).
+    /// no-position, no-lease).
     #[arg(long)]
     bug: Option<String>,
     /// How the workload's reads are served. zk: `sync` (the default; linearizable), or
     /// `local`, answered by whichever server the client reaches (ZooKeeper's default).
-    /// chain: at the `tail` (the default), or `craq`, at a random node.
+    /// chain: at the `tail` (the default), or `craq`, at every node.
     #[arg(long, value_enum)]
     reads: Option<Reads>,
     /// Keys the clients share.

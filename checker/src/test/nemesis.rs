@@ -42,7 +42,7 @@ const WATCH: Duration = Duration::from_millis(20);
 /// The kinds of fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Fault {
-    /// `kill -9` a node.
+    /// `kill -9` the target.
     Kill,
     /// Start a killed node again from its data (without it a killed node stays down).
     Restart,

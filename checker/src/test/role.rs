@@ -16,7 +16,7 @@ pub enum Role {
     Head,
     /// The chain node halfway down a chain of 3 or more.
     Middle,
-    /// The chain node that commits writes and answers reads.
+    /// The chain node that commits writes (and alone answers reads under tail reads).
     Tail,
 }
 
