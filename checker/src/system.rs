@@ -10,7 +10,7 @@ use coord::chain::{
 };
 use coord::net::config::ClusterConfig;
 use coord::raft::{RaftBug, RaftServer, RaftState, Role, StateMachine};
-use coord::znode::{ZkServer, ZkServerState};
+use coord::znode::{ZkBug, ZkServer, ZkServerState};
 use coord_models::raft::KvServer;
 
 /// The most log entries in one KV AppendEntries: a batch of small puts well under a datagram.
@@ -87,13 +87,9 @@ impl System {
                 member.serve(server, raft_status)
             }
             System::Zk => {
-                if let Some(bug) = &config.bug {
-                    return Err(format!(
-                        "zk runs no deliberate bug (the cluster file names {bug:?})"
-                    ));
-                }
                 let server = ZkServer::new(raft(config, &member).with_max_batch(ZK_BATCH))
-                    .with_session_timeout(Some(config.session_timeout()));
+                    .with_session_timeout(Some(config.session_timeout()))
+                    .with_bug(bug(config, ZkBug::named)?);
                 member.serve(server, zk_status)
             }
             System::Chain => {

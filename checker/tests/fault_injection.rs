@@ -1,10 +1,11 @@
 //! `coord test kv|zk|chain`: a real cluster under kills, restarts, partitions and pauses,
 //! with a recorded and checked history. A correct cluster passes (zk with `sync` reads); a
 //! kv leader that serves reads without confirming it still leads is caught, and so are
-//! zk's plain reads, which any server answers from what it has applied, and chain nodes
-//! that act on messages of an older epoch, append updates wherever they arrive or answer
-//! reads without a lease; Ctrl-C stops every node. No test asserts a time: each run is bounded by its own duration and
-//! timeouts, and each wait here by `WAIT`.
+//! zk's plain reads, which any server answers from what it has applied, a zk server that
+//! ignores the version a conditional set expects, and chain nodes that act on messages of
+//! an older epoch, append updates wherever they arrive or answer reads without a lease;
+//! Ctrl-C stops every node. No test asserts a time: each run is bounded by its own
+//! duration and timeouts, and each wait here by `WAIT`.
 
 mod common;
 
@@ -98,6 +99,13 @@ fn a_kv_leader_serving_stale_reads_in_a_partition_is_caught() {
 #[test]
 fn zk_with_sync_reads_passes_under_kills_restarts_partitions_and_pauses() {
     passes("zk", "znode-data", EVERY_FAULT, &[]);
+}
+
+/// A server that sets data whatever version the call expects lets a conditional write
+/// succeed over another client's (no fault needed; the run injects partitions anyway).
+#[test]
+fn a_zk_server_ignoring_the_expected_version_is_caught() {
+    caught("zk", "partition", &["--bug", "ignore-version"], "fault: ");
 }
 
 #[test]

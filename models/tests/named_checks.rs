@@ -4,6 +4,7 @@
 use coord::bug::NamedBug;
 use coord::chain::ChainBug;
 use coord::raft::RaftBug;
+use coord::znode::ZkBug;
 use coord_models::{checks, Bounds, RunOptions, Verdict};
 
 /// Runs the check `name` at its quick size and asserts every verdict.
@@ -124,20 +125,26 @@ fn an_exact_name_selects_only_that_check() {
     assert_eq!(names, ["raft"]);
 }
 
+/// The checks `SYSTEM-bug-NAME` that hunt `B`'s bugs, but those only a running cluster
+/// can show.
+fn bug_checks<B: NamedBug>(system: &str) -> Vec<String> {
+    (B::names().into_iter())
+        .filter(|name| !B::RUN_TIME_ONLY.contains(name))
+        .map(|name| format!("{system}-bug-{name}"))
+        .collect()
+}
+
 /// Every bug that `coord test --bug NAME` can switch on is the one its model check
 /// `SYSTEM-bug-NAME` hunts, unless only a running cluster can show it.
 #[test]
 fn each_bug_name_names_its_check() {
     let names: Vec<&str> = checks().iter().map(|c| c.name).collect();
-    let raft = RaftBug::names()
-        .into_iter()
-        .filter(|name| !RaftBug::RUN_TIME_ONLY.contains(name))
-        .map(|name| format!("raft-bug-{name}"));
-    let chain = ChainBug::names()
-        .into_iter()
-        .filter(|name| !ChainBug::RUN_TIME_ONLY.contains(name))
-        .map(|name| format!("chain-bug-{name}"));
-    for check in raft.chain(chain) {
+    let hunted = [
+        bug_checks::<RaftBug>("raft"),
+        bug_checks::<ZkBug>("znode"),
+        bug_checks::<ChainBug>("chain"),
+    ];
+    for check in hunted.concat() {
         assert!(names.contains(&check.as_str()), "no check {check}");
     }
 }

@@ -26,6 +26,7 @@ use coord::chain::ChainBug;
 use coord::net::config::ClusterConfig;
 use coord::net::frame::ClusterKey;
 use coord::raft::RaftBug;
+use coord::znode::ZkBug;
 use coord_specs::history::format::json;
 use coord_specs::history::{check, Client, History, Verdict};
 use nemesis::{Fault, Injected, Nemesis};
@@ -68,9 +69,11 @@ pub struct TestArgs {
     /// `head`, `middle` or `tail` (default: a role chosen at random for each fault).
     #[arg(long, value_enum)]
     target: Option<Role>,
-    /// A deliberate-bug variant every server runs (kv: forgotten-vote, old-term-commit,
-    /// no-dedup, stale-read; chain: old-epoch, no-resend, early-reply, keep-stale,
-    /// no-position, no-lease).
+    /// A deliberate-bug variant every server runs, by the name of its check without the
+    /// `SYSTEM-bug-` prefix (kv: forgotten-vote, old-term-commit, no-dedup, stale-read;
+    /// zk: ignore-version, keep-ephemerals, early-watch, watches-outlive-session,
+    /// forget-sessions-on-failover, reads-go-back; chain: old-epoch, no-resend,
+    /// early-reply, keep-stale, no-position, no-lease).
     #[arg(long)]
     bug: Option<String>,
     /// How the workload's reads are served. zk: `sync` (the default; linearizable), or
@@ -127,7 +130,7 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
     role::check(args.system, args.target)?;
     match args.system {
         System::Kv => known(&RaftBug::names())?,
-        System::Zk => known(&[])?,
+        System::Zk => known(&ZkBug::names())?,
         System::Chain => known(&ChainBug::names())?,
     }
     let reads = match (args.system, args.reads) {

@@ -29,6 +29,7 @@ pub use msg::{Serve, ZkMsg};
 pub use server::{ZkServer, ZkServerState, ZkTimer};
 pub use tree::ZnodeTree;
 
+use crate::bug::NamedBug;
 use crate::raft::StateMachine;
 use coord_specs::znode::{Path, ZkOp, ZkRet};
 use serde::{Deserialize, Serialize};
@@ -94,6 +95,20 @@ pub enum ZkBug {
     /// whose server restarted with an empty tree, or that moved to a lagging server,
     /// reads older data than it has read before.
     ReadsGoBack,
+}
+
+impl NamedBug for ZkBug {
+    const NAMED: &'static [(&'static str, ZkBug)] = &[
+        ("ignore-version", ZkBug::IgnoreVersion),
+        ("keep-ephemerals", ZkBug::KeepEphemerals),
+        ("early-watch", ZkBug::EarlyWatch),
+        ("watches-outlive-session", ZkBug::WatchesOutliveSession),
+        (
+            "forget-sessions-on-failover",
+            ZkBug::ForgetSessionsOnFailover,
+        ),
+        ("reads-go-back", ZkBug::ReadsGoBack),
+    ];
 }
 
 impl StateMachine for ZnodeTree {
