@@ -253,6 +253,55 @@ mod tests {
         }
     }
 
+    /// A chain of `n` members (ports 1 to n on 127.0.0.1) whose manager publishes
+    /// `published` (indexes into the members), and the stats of each member and the
+    /// manager, `None` for the members in `silent`.
+    fn chain_stats(n: u16, published: &[usize], silent: &[usize]) -> (Kv, Vec<Option<StatsReply>>) {
+        let members: Vec<SocketAddrV4> = (1..=n)
+            .map(|port| SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, port))
+            .collect();
+        let listed: Vec<String> = (published.iter())
+            .map(|&i| Id::from(members[i]).to_string())
+            .collect();
+        let reply = |status: String| StatsReply {
+            stats: Default::default(),
+            status,
+            partitioned_from: Vec::new(),
+        };
+        let mut stats: Vec<Option<StatsReply>> = (0..usize::from(n))
+            .map(|i| (!silent.contains(&i)).then(|| reply("len=0".into())))
+            .collect();
+        stats.push(Some(reply(format!("epoch=1 chain={}", listed.join(",")))));
+        let mut subject = kv();
+        subject.service = Service::Chain { members };
+        (subject, stats)
+    }
+
+    #[test]
+    fn chain_roles_are_positions_in_the_published_chain_and_a_node_left_out_is_replaced() {
+        let (chain, stats) = chain_stats(3, &[2, 0, 1], &[]);
+        assert_eq!(chain.holders(&stats, Role::Head), vec![2]);
+        assert_eq!(chain.holders(&stats, Role::Middle), vec![0]);
+        assert_eq!(chain.holders(&stats, Role::Tail), vec![1]);
+        assert!(chain.holders(&stats, Role::Leader).is_empty());
+        assert!(!chain.replaced(&stats, 2, Some(Role::Head)));
+
+        let (chain, stats) = chain_stats(3, &[0, 1], &[2]);
+        assert!(
+            chain.holders(&stats, Role::Middle).is_empty(),
+            "2 nodes have no middle"
+        );
+        assert!(chain.replaced(&stats, 2, Some(Role::Head)));
+        assert!(chain.replaced(&stats, 2, None), "whatever role it had");
+
+        let (chain, mut stats) = chain_stats(3, &[0, 1], &[2]);
+        stats[3] = None;
+        assert!(
+            !chain.replaced(&stats, 2, Some(Role::Head)),
+            "the manager is silent"
+        );
+    }
+
     #[test]
     fn a_write_is_lost_if_the_final_read_shows_an_older_version_or_another_value() {
         let reader = 9;
