@@ -219,7 +219,7 @@ impl<'a> Run<'a> {
         let faults: BTreeSet<Fault> = args.faults.iter().copied().collect();
         let names: Vec<String> = faults.iter().map(role::value_name).collect();
         println!(
-            "coord test {}: {} nodes{}, {} clients, {} s, faults: {}{}",
+            "coord test {}: {} nodes{}, {} clients, {} s, faults: {}{}{}",
             args.system.name(),
             args.nodes,
             if args.system == System::Chain {
@@ -233,6 +233,11 @@ impl<'a> Run<'a> {
                 "none".into()
             } else {
                 names.join(",")
+            },
+            match (names.is_empty(), args.target) {
+                (true, _) => String::new(),
+                (false, Some(role)) => format!(", target: {}", role::value_name(&role)),
+                (false, None) => ", target: a random role per fault".into(),
             },
             args.bug
                 .as_ref()
