@@ -28,7 +28,8 @@ pub struct UpArgs {
     #[arg(long, default_value_t = DEFAULT_NODES, value_parser = clap::value_parser!(u16).range(1..=9))]
     nodes: u16,
     /// Data directory (default: a new directory under the system's temp dir). A cluster
-    /// started again on the same directory recovers its data.
+    /// started again on the same directory recovers its data (a chain keeps it, but does
+    /// not serve again once every node has restarted: see the README's chain limits).
     #[arg(long)]
     data: Option<PathBuf>,
     /// Node i listens on 127.0.0.1:(base-port + i).
