@@ -128,11 +128,15 @@ impl SizeArgs {
 }
 
 fn main() -> ExitCode {
-    // Like other command-line tools, end quietly when the reader of our output goes away
-    // (`coord list | head`) rather than panic on the failed write.
-    // SAFETY: restoring a signal's default disposition before any thread starts.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
+    // Like other command-line tools, end quietly when the reader of our output goes away
+    // (`coord list | head`) rather than panic on the failed write. Not a command that
+    // starts nodes of its own: killed by the signal, it would leave them running, while
+    // the failed write's panic unwinds through the code that stops them.
+    if !matches!(cli.command, Command::Cluster(_) | Command::Test(_)) {
+        // SAFETY: restoring a signal's default disposition before any thread starts.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     let result = match cli.command {
         Command::List => {
             for c in coord_models::checks() {

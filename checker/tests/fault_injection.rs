@@ -11,6 +11,7 @@ mod common;
 
 use common::{COORD, WAIT};
 use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -234,7 +235,11 @@ fn ctrl_c_stops_the_run_and_every_node() {
     assert_eq!(status.code(), Some(2));
     let out = read();
     assert!(out.contains("interrupted; the history so far"), "{out}");
-    let nodes = summary(&out, "nodes");
+    assert_stopped(summary(&out, "nodes"));
+}
+
+/// Every node of a `nodes:` line (addresses on 127.0.0.1) has stopped: its port is free.
+fn assert_stopped(nodes: &str) {
     for addr in nodes.split_whitespace() {
         let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
         assert!(
@@ -242,4 +247,33 @@ fn ctrl_c_stops_the_run_and_every_node() {
             "node {addr} is still running"
         );
     }
+}
+
+/// A reader of the output that goes away (`coord test ... | head`) ends the run, and the
+/// run stops every node it started rather than die of the broken pipe and leave them.
+#[test]
+fn a_run_whose_output_is_closed_stops_every_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = Running(
+        Command::new(COORD)
+            .args(["test", "kv", "--duration", "3", "--settle", "5"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = run.0.stdout.take().unwrap();
+    let nodes = (BufReader::new(stdout).lines().map_while(Result::ok))
+        .find_map(|line| Some(line.strip_prefix("nodes:")?.to_string()))
+        .expect("a nodes: line");
+    // The reader is gone: the output's pipe is closed.
+    let deadline = Instant::now() + WAIT;
+    while matches!(run.0.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = run.0.try_wait().unwrap().expect("coord test ended");
+    assert!(!status.success(), "{status}");
+    assert_stopped(&nodes);
 }
