@@ -1,9 +1,9 @@
 //! `coord test SYSTEM`: the running system checked the way Jepsen checks one. It starts a
 //! real cluster on 127.0.0.1, runs clients doing a random mix of operations (the very
 //! client actors the models check) and records every invocation and reply, while a fault
-//! injector kills, restarts, partitions and pauses nodes. Then it repairs every fault, waits for
-//! the cluster to settle, reads back every acknowledged write, and checks the history for
-//! linearizability with the checker in `specs/`.
+//! injector kills, restarts, partitions and pauses nodes. Then it repairs every fault,
+//! waits for the cluster to settle, reads back every acknowledged write, and checks the
+//! history for linearizability with the checker in `specs/`.
 
 mod clients;
 mod kv;
@@ -69,12 +69,7 @@ pub struct TestArgs {
     /// `head`, `middle` or `tail` (default: a role chosen at random for each fault).
     #[arg(long, value_enum)]
     target: Option<Role>,
-    /// A deliberate-bug variant every server runs, by the name of its check without the
-    /// `SYSTEM-bug-` prefix (kv: forgotten-vote, old-term-commit, no-dedup, stale-read;
-    /// zk: ignore-version, keep-ephemerals, early-watch, watches-outlive-session,
-    /// forget-sessions-on-failover, reads-go-back; chain: old-epoch, no-resend,
-    /// early-reply, keep-stale, no-position, no-lease).
-    #[arg(long)]
+    #[arg(long, help = bug_help())]
     bug: Option<String>,
     /// How the workload's reads are served. zk: `sync` (the default; linearizable), or
     /// `local`, answered by whichever server the client reaches (ZooKeeper's default).
@@ -103,6 +98,18 @@ pub struct TestArgs {
     /// Seed of the workload's and the fault injector's random choices (default: random).
     #[arg(long)]
     seed: Option<u64>,
+}
+
+/// `--bug`'s help, with every system's bug names as the servers know them.
+fn bug_help() -> String {
+    let names = |names: Vec<&str>| names.join(", ");
+    format!(
+        "A deliberate-bug variant every server runs, by the name of its check without the \
+         `SYSTEM-bug-` prefix (kv: {}; zk: {}; chain: {})",
+        names(RaftBug::names()),
+        names(ZkBug::names()),
+        names(ChainBug::names()),
+    )
 }
 
 /// How the workload's reads are served.
