@@ -22,6 +22,10 @@ pub const ZK_MAX_DATA: usize = 1024;
 /// ...so that this many entries of at most about 1.6 KB each (path, data, a sequential
 /// suffix, ids and tags) fit in one datagram with room to spare.
 const ZK_BATCH: usize = 32;
+/// A znode follower sends a connection's writes to the leader again after this many of
+/// the leader's heartbeats without an answer (a forwarded write travels in a datagram,
+/// which a full socket buffer drops).
+const RESEND_AFTER_HEARTBEATS: u8 = 4;
 
 /// The most updates in one chain `Copy` message: small puts, well under a datagram.
 const CHAIN_COPY_CHUNK: usize = 64;
@@ -95,6 +99,8 @@ impl System {
                     secret: member.session_secret(),
                     expiry: Some(Expiry::Negotiated),
                     relay_touches: true,
+                    resend_after: Some(RESEND_AFTER_HEARTBEATS),
+                    genesis: Vec::new(),
                 };
                 let server = ZkServer::new(raft(config, &member).with_max_batch(ZK_BATCH))
                     .with_sessions(sessions)

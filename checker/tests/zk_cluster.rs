@@ -8,6 +8,7 @@ mod common;
 
 use common::{expect_ok, Background, Cluster, WAIT};
 use coord::net::frame::{encode, Kind};
+use coord::znode::txn::{Origin, Seat, Txn, TxnKind};
 use coord::znode::ZkMsg;
 use coord_specs::znode::build::create;
 use coord_specs::znode::CreateMode;
@@ -191,12 +192,20 @@ fn a_stranger_cannot_forward_a_write_but_may_ping() {
     let before = cluster.stats(leader).unwrap().stats;
     let stranger = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let client = Id::from(7);
-    let ping = ZkMsg::Ping { session: 7 };
-    let forged = ZkMsg::Forward {
-        client,
-        seq: 1,
-        op: create("/forged", "", CreateMode::Persistent, 0),
+    let ping = ZkMsg::Ping;
+    let seat = Seat { session: 7, n: 1 };
+    let from = Origin {
+        server: Id::from(0),
+        conn: client,
     };
+    let op = create("/forged", "", CreateMode::Persistent, 0);
+    let kind = TxnKind::Request {
+        op,
+        seat,
+        once: None,
+        from,
+    };
+    let forged = ZkMsg::Forward(Txn { kind, time: 0 });
     // The ping goes first: by the time the forward is seen dropped, it was handled.
     for msg in [ping, forged] {
         let datagram = encode(Kind::Msg, client, &msg, None).unwrap();

@@ -3,10 +3,12 @@
 //!
 //! It behaves as ZooKeeper's clients do: it connects (opening a session, then resuming it
 //! with its id and password), sends the program's calls as they come (pipelined: a
-//! program may make a call while others are in flight), takes the replies in order, and
-//! keeps the watches it has left so that, after reconnecting to another server, it sets
-//! them again with `setWatches` (from the last zxid it saw, which the new server fires
-//! for). It sends its `lastZxid` with every connect, so a server behind it refuses it.
+//! program may make a call while others are in flight, and calls follow the `Connect` at
+//! once, as ZooKeeper's Java client sends its first packets), takes the replies in order,
+//! and keeps the watches it has left so that, after reconnecting to another server, it
+//! sets them again with `setWatches` (from the last zxid it saw, which the new server
+//! fires for). It sends its `lastZxid` with every connect, so a server behind it refuses
+//! it.
 //!
 //! A call left unanswered by a lost connection is sent again on the next connection with
 //! the same exactly-once key (its call number, see [`Once`]), so the program never sees a
@@ -178,6 +180,9 @@ pub struct ZkClient<P> {
     pub halt: Option<Range<Duration>>,
     /// Who the client says it is (`Connect::client`).
     pub name: smol_str::SmolStr,
+    /// A session the client has from the start (the models' genesis sessions, see
+    /// `SessionRules::genesis`); `None` to open one.
+    pub session: Option<(SessionId, Passwd)>,
 }
 
 /// A call sent and not yet answered.
@@ -246,17 +251,20 @@ pub struct ZkClientState<S> {
     pub session: Option<(SessionId, Passwd)>,
     /// The server of the current connection.
     pub target: Id,
+    /// Whether a connection to `target` is open or opening (its `Connect` sent, not lost).
+    pub linked: bool,
     /// Whether the current connection's `Connected` has come.
     pub connected: bool,
     /// The session was found expired: every call fails from then on.
     pub expired: bool,
     /// How many calls the program has made.
     pub calls: u64,
-    /// The calls not yet answered, oldest first (sent on this connection if connected,
-    /// waiting for the next one otherwise).
+    /// The calls not yet answered, oldest first (sent on the current connection if it is
+    /// linked, waiting for the next one otherwise).
     pub in_flight: Vec<InFlight>,
     pub done: bool,
-    /// How many times the client gave up on a server for want of an answer, over its life.
+    /// How many times the client lost a connection (closed by its server, or given up
+    /// for want of an answer), over its life.
     pub resends: u8,
     /// The watch events received, each with the server that sent it.
     pub events: Vec<(Id, WatchEvent)>,
@@ -299,7 +307,13 @@ impl<P: Program> ZkClient<P> {
             ping: None,
             halt: None,
             name: "coord".into(),
+            session: None,
         }
+    }
+
+    pub fn with_session(mut self, session: Option<(SessionId, Passwd)>) -> Self {
+        self.session = session;
+        self
     }
 
     pub fn with_ping(mut self, ping: Option<Range<Duration>>) -> Self {
@@ -332,8 +346,8 @@ impl<P: Program> ZkClient<P> {
         }
     }
 
-    /// A new call: failed at once if the session is expired, otherwise sent if connected
-    /// (kept for the next connection if not).
+    /// A new call: failed at once if the session is expired, otherwise sent on the
+    /// current connection if it is linked (kept for the next connection if not).
     fn call(&self, state: &mut ZkClientState<P::State>, call: Call, o: &mut Out<Self>) {
         state.calls += 1;
         if state.expired {
@@ -345,10 +359,10 @@ impl<P: Program> ZkClient<P> {
             number: state.calls,
             call,
         };
-        if state.connected {
+        state.in_flight.push(sent.clone());
+        if state.linked {
             self.send(state, &sent, o);
         }
-        state.in_flight.push(sent);
     }
 
     /// Sends `call` on the current connection, its sync first if it has one, and arms
@@ -358,7 +372,10 @@ impl<P: Program> ZkClient<P> {
     /// Java client counts on), and its exactly-once key is its number too, above the
     /// oldest call still awaited.
     fn send(&self, state: &ZkClientState<P::State>, call: &InFlight, o: &mut Out<Self>) {
-        let floor = state.in_flight.first().map_or(call.number, |c| c.number);
+        let floor = state
+            .in_flight
+            .first()
+            .map_or(call.number, |c| c.number.min(call.number));
         let once = Some(Once {
             id: call.number,
             floor,
@@ -390,8 +407,10 @@ impl<P: Program> ZkClient<P> {
         o.set_timer(ZkClientTimer::Retry, self.retry_timeout.clone());
     }
 
-    /// Connects to the current target: a new session, or the one it has.
-    fn connect(&self, state: &ZkClientState<P::State>, o: &mut Out<Self>) {
+    /// Connects to the current target: a new session, or the one it has. A resumed
+    /// session's watches are set again first; then every call still awaited is sent
+    /// again, in order.
+    fn connect(&self, state: &mut ZkClientState<P::State>, o: &mut Out<Self>) {
         let (session, passwd) = state.session.unwrap_or((0, [0; 16]));
         let connect = Connect {
             session,
@@ -400,49 +419,11 @@ impl<P: Program> ZkClient<P> {
             last_zxid: state.zxid,
             client: self.name.clone(),
         };
+        state.linked = true;
         o.send(state.target, ZkMsg::Connect(connect));
         o.set_timer(ZkClientTimer::Retry, self.retry_timeout.clone());
         o.remove_random(RETRY_AT);
-    }
-
-    /// The connection is lost: tell its server (as a closed socket would), and choose
-    /// where to reconnect.
-    fn lose(&self, state: &mut ZkClientState<P::State>, o: &mut Out<Self>) {
-        o.send(state.target, ZkMsg::Disconnect);
-        state.connected = false;
-        o.cancel_timer(ZkClientTimer::Retry);
-        o.choose_random(RETRY_AT, retry_choices(&self.servers, state.target));
-    }
-
-    /// The session is expired: every call in flight fails, and every later one.
-    fn expire(&self, state: &mut ZkClientState<P::State>, o: &mut Out<Self>) {
-        state.expired = true;
-        state.connected = false;
-        o.cancel_timer(ZkClientTimer::Retry);
-        o.cancel_timer(ZkClientTimer::Ping);
-        for _ in std::mem::take(&mut state.in_flight) {
-            let ret = ZkRet::Err(ZkError::SessionExpired);
-            let next = self.program.on_return(&mut state.program, &ret);
-            self.follow(state, next, o);
-        }
-    }
-
-    /// Connected: a resumed session gets its watches set again first, then every call
-    /// still awaited is sent again, in order.
-    fn on_connected(
-        &self,
-        state: &mut ZkClientState<P::State>,
-        connected: Connected,
-        o: &mut Out<Self>,
-    ) {
-        if connected.timeout_ms == 0 {
-            return self.expire(state, o);
-        }
-        let resumed = state.session.is_some();
-        state.session = Some((connected.session, connected.passwd));
-        state.connected = true;
-        o.cancel_timer(ZkClientTimer::Retry);
-        if resumed && !state.held.is_empty() {
+        if session != 0 && !state.held.is_empty() {
             let set = SetWatches {
                 relative_zxid: state.zxid,
                 data: state.held.data.iter().cloned().collect(),
@@ -461,6 +442,48 @@ impl<P: Program> ZkClient<P> {
         }
         for call in state.in_flight.clone() {
             self.send(state, &call, o);
+        }
+    }
+
+    /// The connection is lost: tell its server (as a closed socket would), and choose
+    /// where to reconnect. Every reconnect counts as a resend (a model bounds them).
+    fn lose(&self, state: &mut ZkClientState<P::State>, o: &mut Out<Self>) {
+        state.resends = state.resends.saturating_add(1);
+        o.send(state.target, ZkMsg::Disconnect);
+        state.linked = false;
+        state.connected = false;
+        o.cancel_timer(ZkClientTimer::Retry);
+        o.choose_random(RETRY_AT, retry_choices(&self.servers, state.target));
+    }
+
+    /// The session is expired: every call in flight fails, and every later one.
+    fn expire(&self, state: &mut ZkClientState<P::State>, o: &mut Out<Self>) {
+        state.expired = true;
+        state.linked = false;
+        state.connected = false;
+        o.cancel_timer(ZkClientTimer::Retry);
+        o.cancel_timer(ZkClientTimer::Ping);
+        for _ in std::mem::take(&mut state.in_flight) {
+            let ret = ZkRet::Err(ZkError::SessionExpired);
+            let next = self.program.on_return(&mut state.program, &ret);
+            self.follow(state, next, o);
+        }
+    }
+
+    /// Connected: the session is the client's (an expired one fails every call).
+    fn on_connected(
+        &self,
+        state: &mut ZkClientState<P::State>,
+        connected: Connected,
+        o: &mut Out<Self>,
+    ) {
+        if connected.timeout_ms == 0 {
+            return self.expire(state, o);
+        }
+        state.session = Some((connected.session, connected.passwd));
+        state.connected = true;
+        if state.in_flight.is_empty() {
+            o.cancel_timer(ZkClientTimer::Retry);
         }
     }
 
@@ -529,8 +552,9 @@ impl<P: Program> Actor for ZkClient<P> {
         let (program, next) = self.program.start();
         let mut state = ZkClientState {
             program,
-            session: None,
+            session: self.session,
             target: self.servers[self.first],
+            linked: false,
             connected: false,
             expired: false,
             calls: 0,
@@ -549,7 +573,7 @@ impl<P: Program> Actor for ZkClient<P> {
         if let Some(halt) = &self.halt {
             o.set_timer(ZkClientTimer::Halt, halt.clone());
         }
-        self.connect(&state, o);
+        self.connect(&mut state, o);
         self.follow(&mut state, next, o);
         state
     }
@@ -576,22 +600,22 @@ impl<P: Program> Actor for ZkClient<P> {
             return;
         }
         match msg {
-            ZkMsg::Connected(connected) if !state.connected => {
+            ZkMsg::Connected(connected) if state.linked && !state.connected => {
                 self.on_connected(state.to_mut(), connected, o)
             }
-            ZkMsg::Reply(reply) if state.connected => self.on_reply(state.to_mut(), reply, o),
+            ZkMsg::Reply(reply) if state.linked => self.on_reply(state.to_mut(), reply, o),
             ZkMsg::Pong(zxid) if zxid > state.zxid => state.to_mut().zxid = zxid,
-            ZkMsg::Event(event) if state.connected => {
+            ZkMsg::Event(event) if state.linked => {
                 let inner = state.to_mut();
                 inner.zxid = inner.zxid.max(event.zxid);
                 inner.held.on_event(&event.change);
                 self.consult(state, o, |program| self.program.on_event(program, &event));
                 state.to_mut().events.push((src, event));
             }
-            ZkMsg::Closed(CloseReason::SessionExpired) => self.expire(state.to_mut(), o),
-            ZkMsg::Closed(_) if !state.done || !state.in_flight.is_empty() => {
-                self.lose(state.to_mut(), o)
+            ZkMsg::Closed(CloseReason::SessionExpired) if state.linked => {
+                self.expire(state.to_mut(), o)
             }
+            ZkMsg::Closed(_) if state.linked => self.lose(state.to_mut(), o),
             _ => {}
         }
     }
@@ -608,11 +632,9 @@ impl<P: Program> Actor for ZkClient<P> {
         }
         match timer {
             ZkClientTimer::Retry
-                if !state.expired && (!state.connected || !state.in_flight.is_empty()) =>
+                if state.linked && (!state.connected || !state.in_flight.is_empty()) =>
             {
-                let state = state.to_mut();
-                state.resends = state.resends.saturating_add(1);
-                self.lose(state, o);
+                self.lose(state.to_mut(), o)
             }
             ZkClientTimer::Wake if !state.done && state.in_flight.is_empty() => {
                 let state = state.to_mut();
@@ -644,7 +666,7 @@ impl<P: Program> Actor for ZkClient<P> {
 
     /// Reconnects at the server chosen.
     fn on_random(&self, _id: Id, state: &mut Cow<Self::State>, server: &Id, o: &mut Out<Self>) {
-        if state.halted || state.expired || state.connected {
+        if state.halted || state.expired || state.linked {
             return;
         }
         let state = state.to_mut();

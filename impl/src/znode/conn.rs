@@ -156,7 +156,7 @@ pub enum CloseReason {
     /// A request carried more than `MAX_DATA` bytes of data (ZooKeeper closes the
     /// connection without an answer).
     TooLarge,
-    /// The server's leader changed, or the server does not know this connection (it
-    /// restarted): ZooKeeper drops its clients then; they reconnect elsewhere.
+    /// The server's leader changed: ZooKeeper's servers drop their clients then; they
+    /// reconnect elsewhere.
     Lost,
 }

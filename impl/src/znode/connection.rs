@@ -7,10 +7,11 @@
 //!   closed without an answer (the client tries another server, so it never reads back
 //!   in time). A new session is answered once its creation is applied here; a resumed one
 //!   at once, if the session is open here and the password is right, and expired otherwise.
-//! - Requests are numbered in arrival order and answered in that order. A write goes to
-//!   the leader as soon as the connection has its number from the log; a read is answered
-//!   from this server's tree when every request before it has been answered, so it sees
-//!   its own connection's writes.
+//! - Requests are answered in arrival order. Writes are numbered (1, 2, ...) and go to the
+//!   leader in that order as soon as the connection has its session (after the leader is
+//!   told who owns it, see `owner`); a read is answered from this server's tree when
+//!   every request before it has been answered, so it sees its own connection's writes
+//!   and no later one (the server answers after each entry it applies, see `server`).
 
 use super::conn::{
     Call, CloseReason, Connect, Connected, Passwd, Refused, Reply, Request, SetWatches,
@@ -25,22 +26,27 @@ use serde::Serialize;
 use smol_str::SmolStr;
 use stateright::actor::{Id, Out};
 use std::borrow::Cow;
+use std::collections::VecDeque;
 
 /// One connection to this server.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Conn {
     /// Its session; 0 while a new session is being created.
     pub session: SessionId,
-    /// Its number in its session, once the log has given it (writes wait for it).
-    pub number: Option<u32>,
-    /// Whether the transaction that opens or resumes its session has gone to a leader.
+    /// Whether the leader has been told of it (the creation of its session sent, or that
+    /// it owns the session it resumed).
     pub joined: bool,
     /// The timeout it asked for, negotiated.
     pub timeout_ms: u32,
-    /// How many requests it has sent.
-    pub n: u64,
+    /// How many of its requests were writes (the number of the last one).
+    pub writes: u64,
+    /// Its writes numbered up to this one have gone to a leader.
+    pub sent: u64,
+    /// Heartbeats of the leader seen while a write it sent waited for its answer, since it
+    /// last had one (see `SessionRules::resend_after`).
+    pub waited: u8,
     /// Its requests not answered yet, in arrival order.
-    pub queue: Vec<Pending>,
+    pub queue: VecDeque<Pending>,
     /// Who it is: `ip` from its `Connect`, and every identity `setAuth` added.
     pub ids: Vec<(SmolStr, SmolStr)>,
 }
@@ -48,11 +54,10 @@ pub struct Conn {
 /// A request waiting for its answer.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Pending {
-    /// Its number on the connection.
+    /// A write: its number among the connection's writes (see [`Seat`]); 0 for a request
+    /// the server answers alone.
     pub n: u64,
     pub request: Request,
-    /// A write: whether it has gone to a leader.
-    pub sent: bool,
     /// A write: its result, once applied here.
     pub done: Option<ZkRet>,
 }
@@ -63,15 +68,23 @@ fn is_local(call: &Call) -> bool {
     !matches!(call, Call::Op(op) if !op.is_read())
 }
 
+impl Pending {
+    /// True if this is a write that has gone to a leader and waits for its answer.
+    pub fn awaits(&self, sent: u64) -> bool {
+        self.n != 0 && self.n <= sent && self.done.is_none()
+    }
+}
+
 impl Conn {
     fn new(session: SessionId, timeout_ms: u32, client: &SmolStr) -> Conn {
         Conn {
             session,
-            number: None,
             joined: false,
             timeout_ms,
-            n: 0,
-            queue: Vec::new(),
+            writes: 0,
+            sent: 0,
+            waited: 0,
+            queue: VecDeque::new(),
             ids: vec![("ip".into(), client.clone())],
         }
     }
@@ -137,8 +150,9 @@ impl ZkServer {
 
     /// A request of connection `conn`: numbered and queued; a write goes to the leader if
     /// it can; then whatever is answerable is answered. A request of a connection this
-    /// server does not know (it restarted, or closed it) gets `Closed(Lost)`; one carrying
-    /// more than `MAX_DATA` bytes closes its connection (`TooLarge`).
+    /// server does not know (it restarted, or closed it) is ignored, as a socket that is
+    /// gone carries nothing: its client finds the connection lost. One carrying more than
+    /// `MAX_DATA` bytes closes its connection (`TooLarge`).
     pub(super) fn on_request(
         &self,
         id: Id,
@@ -148,7 +162,6 @@ impl ZkServer {
         o: &mut Out<Self>,
     ) {
         let Some(known) = state.conns.get(&conn) else {
-            o.send(conn, ZkMsg::Closed(CloseReason::Lost));
             return;
         };
         if matches!(&request.call, Call::Op(op) if op.data_len() > MAX_DATA) {
@@ -161,25 +174,32 @@ impl ZkServer {
             self.fire_early(state, &request.call, o);
         }
         let c = state.to_mut().conns.get_mut(&conn).expect("known");
-        c.n += 1;
-        let n = c.n;
-        let overtakes = self.bug == Some(ZkBug::ReadOvertakesWrite) && is_local(&request.call);
-        c.queue.push(Pending {
+        let local = is_local(&request.call);
+        let n = if local {
+            0
+        } else {
+            c.writes += 1;
+            c.writes
+        };
+        let pending = Pending {
             n,
             request,
-            sent: false,
             done: None,
-        });
-        if overtakes {
-            let last = c.queue.pop().expect("just pushed");
-            self.answer_local(state, conn, last, o);
+        };
+        if local && self.bug == Some(ZkBug::ReadOvertakesWrite) {
+            self.answer_local(state, conn, pending, o);
+        } else {
+            c.queue.push_back(pending);
         }
         self.touch(id, state, session, o);
-        self.send_waiting(id, state, o);
+        if !local {
+            self.send_writes(id, state, conn, o);
+        }
         self.drain(state, conn, o);
     }
 
-    /// A ping: answered at once with the tree's zxid; the session is alive.
+    /// A ping: answered at once with the tree's zxid; the session is alive. (A ping of a
+    /// connection this server does not know is ignored, as a request.)
     pub(super) fn on_ping(
         &self,
         id: Id,
@@ -188,7 +208,6 @@ impl ZkServer {
         o: &mut Out<Self>,
     ) {
         let Some(c) = state.conns.get(&conn) else {
-            o.send(conn, ZkMsg::Closed(CloseReason::Lost));
             return;
         };
         let session = c.session;
@@ -207,50 +226,69 @@ impl ZkServer {
         }
     }
 
-    /// Sends to the leader every transaction of a connection here that can go and has not
-    /// gone: the opening or resuming of a session, and each write of a connection that
-    /// has its number. They are marked sent before any is sent, as sending may apply
-    /// (a cluster of one commits at once) and come back here.
+    /// Sends to the leader everything of the connections here that can go and has not
+    /// gone: the creation of a new session or the ownership of a resumed one, then the
+    /// writes of each connection that has its session.
     pub(super) fn send_waiting(&self, id: Id, state: &mut Cow<ZkServerState>, o: &mut Out<Self>) {
+        let Some(leader) = state.raft.leader_hint(id) else {
+            return;
+        };
+        let unjoined: Vec<Id> = (state.conns.iter())
+            .filter(|(_, c)| !c.joined)
+            .map(|(conn, _)| *conn)
+            .collect();
+        for conn in unjoined {
+            let from = Origin { server: id, conn };
+            let c = state.to_mut().conns.get_mut(&conn).expect("listed");
+            c.joined = true;
+            match c.session {
+                0 => {
+                    let timeout_ms = c.timeout_ms;
+                    let kind = TxnKind::CreateSession { timeout_ms, from };
+                    self.to_leader(id, state, Txn { kind, time: 0 }, o);
+                }
+                session if leader == id => self.on_own(id, state, session, from, o),
+                session => o.send(leader, ZkMsg::Own { session, from }),
+            }
+        }
+        let conns: Vec<Id> = state.conns.keys().copied().collect();
+        for conn in conns {
+            self.send_writes(id, state, conn, o);
+        }
+    }
+
+    /// Sends to the leader, in order, the writes of connection `conn` that have not gone
+    /// (none before it has its session and the leader is told of it). They are marked
+    /// sent before any is sent, as sending may apply (a cluster of one commits at once)
+    /// and come back here. Rule: only the unsent tail of the queue is read, so a request
+    /// costs the same however many wait before it.
+    pub(super) fn send_writes(
+        &self,
+        id: Id,
+        state: &mut Cow<ZkServerState>,
+        conn: Id,
+        o: &mut Out<Self>,
+    ) {
+        let Some(c) = state.conns.get(&conn) else {
+            return;
+        };
+        if c.session == 0 || !c.joined || c.sent == c.writes {
+            return;
+        }
         if state.raft.leader_hint(id).is_none() {
             return;
         }
-        let mut txns = Vec::new();
-        let conns: Vec<Id> = state.conns.keys().copied().collect();
-        for conn in conns {
-            let c = &state.conns[&conn];
-            let from = Origin { server: id, conn };
-            if !c.joined {
-                let kind = match c.session {
-                    0 => TxnKind::CreateSession {
-                        timeout_ms: c.timeout_ms,
-                        from,
-                    },
-                    session => TxnKind::Reconnect { session, from },
-                };
-                txns.push(Txn { kind, time: 0 });
-                state.to_mut().conns.get_mut(&conn).expect("listed").joined = true;
-                continue;
-            }
-            let Some(number) = c.number else {
-                continue;
-            };
-            let session = c.session;
-            let c = state.to_mut().conns.get_mut(&conn).expect("listed");
-            for p in c
-                .queue
-                .iter_mut()
-                .filter(|p| !p.sent && !is_local(&p.request.call))
-            {
-                p.sent = true;
+        let (session, sent) = (c.session, c.sent);
+        let from = Origin { server: id, conn };
+        let unsent = (c.queue.iter().rev())
+            .take_while(|p| p.n == 0 || p.n > sent)
+            .filter(|p| p.n != 0);
+        let mut txns: Vec<Txn> = unsent
+            .map(|p| {
                 let Call::Op(op) = &p.request.call else {
                     unreachable!("only operations go to the log");
                 };
-                let seat = Seat {
-                    session,
-                    number,
-                    n: p.n,
-                };
+                let seat = Seat { session, n: p.n };
                 let op = op.clone().for_session(session);
                 let once = p.request.once;
                 let kind = TxnKind::Request {
@@ -259,14 +297,43 @@ impl ZkServer {
                     once,
                     from,
                 };
-                txns.push(Txn {
+                Txn {
                     kind,
                     time: p.request.time,
-                });
-            }
-        }
+                }
+            })
+            .collect();
+        txns.reverse();
+        let c = state.to_mut().conns.get_mut(&conn).expect("known");
+        c.sent = c.writes;
         for txn in txns {
             self.to_leader(id, state, txn, o);
+        }
+    }
+
+    /// A heartbeat of the leader came (see [`SessionRules::resend_after`]): a connection
+    /// whose sent writes have waited that many heartbeats without an answer sends them
+    /// again, from the first unanswered one, in order. The leader appends each only once.
+    ///
+    /// [`SessionRules::resend_after`]: super::server::SessionRules::resend_after
+    pub(super) fn resend_stalled(&self, id: Id, state: &mut Cow<ZkServerState>, o: &mut Out<Self>) {
+        let Some(after) = self.sessions.resend_after else {
+            return;
+        };
+        let stalled: Vec<Id> = (state.conns.iter())
+            .filter(|(_, c)| c.queue.iter().any(|p| p.awaits(c.sent)))
+            .map(|(conn, _)| *conn)
+            .collect();
+        for conn in stalled {
+            let c = state.to_mut().conns.get_mut(&conn).expect("listed");
+            c.waited = c.waited.saturating_add(1);
+            if c.waited >= after {
+                c.waited = 0;
+                let sent = c.sent;
+                let first = (c.queue.iter()).find(|p| p.awaits(sent)).expect("stalled");
+                c.sent = first.n - 1;
+                self.send_writes(id, state, conn, o);
+            }
         }
     }
 
@@ -277,7 +344,7 @@ impl ZkServer {
             let Some(c) = state.conns.get(&conn) else {
                 return;
             };
-            let Some(head) = c.queue.first() else {
+            let Some(head) = c.queue.front() else {
                 return;
             };
             let ready = match &head.done {
@@ -293,7 +360,8 @@ impl ZkServer {
                 .get_mut(&conn)
                 .expect("known")
                 .queue
-                .remove(0);
+                .pop_front()
+                .expect("a head");
             match head.done.clone() {
                 Some(ret) => self.reply_done(state, conn, head, ret, o),
                 None => self.answer_local(state, conn, head, o),

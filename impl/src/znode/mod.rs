@@ -23,6 +23,7 @@ pub mod connection;
 mod expiry;
 pub mod msg;
 mod node;
+mod owner;
 mod path;
 pub mod server;
 mod tree;

@@ -2,7 +2,7 @@
 //! between a connection and the one server it is connected to.
 
 use super::conn::{CloseReason, Connect, Connected, Reply, Request};
-use super::txn::{Outcome, Txn};
+use super::txn::{Origin, Outcome, Seat, Txn};
 use super::watch::WatchEvent;
 use crate::raft::Msg;
 use coord_specs::znode::{SessionId, Zxid};
@@ -20,6 +20,17 @@ pub enum ZkMsg {
     /// From a follower to the leader: these sessions were heard from (ZooKeeper's
     /// learners report their sessions' touches to the leader).
     Touch(Vec<SessionId>),
+    /// From a server to the leader: connection `from` resumed `session` and owns it from
+    /// now on (ZooKeeper's revalidation of a session that reconnects).
+    Own { session: SessionId, from: Origin },
+    /// From the leader to a server: connection `from` is to be closed for `reason` (its
+    /// session moved to another connection, which the write of `seat` came too late to
+    /// know; or its session is closed).
+    Refuse {
+        from: Origin,
+        seat: Option<Seat>,
+        reason: CloseReason,
+    },
     /// Connection to server: open a session or resume one.
     Connect(Connect),
     /// Connection to server: a request.

@@ -4,9 +4,13 @@
 //! - A connection talks to one server ([`super::connection`]): it opens or resumes a
 //!   session, then pipelines requests. Reads are answered there, from the tree as that
 //!   server has applied it (possibly stale, never ahead of what is committed); writes go
-//!   to the leader, which stamps their time and appends them; the connection's server
-//!   answers a write when it applies it. Replies go out in request order, and a read waits
-//!   behind the writes its connection sent before it (ZooKeeper's `CommitProcessor`).
+//!   to the leader, which stamps their time and appends them in the connection's order
+//!   ([`super::owner`]); the connection's server answers a write when it applies it.
+//!   Replies go out in request order, and a read waits behind the writes its connection
+//!   sent before it (ZooKeeper's `CommitProcessor`). Rule: a server applies the entries
+//!   of one step one at a time and answers after each, so a read queued between two
+//!   writes of its connection sees the first and not the second, however many entries
+//!   one step commits.
 //! - Watches are held by the connection's server and fired as that server applies the
 //!   change, in the same step and before any reply that could show the new data.
 //! - The leader tracks every open session ([`super::expiry`]), each with its own deadline,
@@ -21,11 +25,12 @@
 use super::conn::{CloseReason, Connected};
 use super::connection::Conn;
 use super::msg::ZkMsg;
+use super::owner::Owner;
 use super::txn::{Outcome, Txn, TxnKind};
 use super::watch::{self, fire, Watches};
 use super::{Change, ZkBug, ZnodeTree};
-use crate::raft::{Entry, Msg, RaftServer, RaftState, RaftStorage, RaftTimer, Replica};
-use coord_specs::znode::{Millis, SessionId, ZkOp, ZkRet, Zxid};
+use crate::raft::{Msg, RaftServer, RaftState, RaftStorage, RaftTimer};
+use coord_specs::znode::{Millis, SessionId, ZkOp, ZkRet};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Command, Id, Out};
 use std::borrow::Cow;
@@ -60,6 +65,15 @@ pub struct SessionRules {
     /// leader's next AppendEntries). The models leave it off: their `allows` rule stands
     /// for a live client's keepalives.
     pub relay_touches: bool,
+    /// A follower sends a connection's unanswered writes to the leader again once it has
+    /// seen this many of the leader's heartbeats without an answer to any (a forward may
+    /// be lost on the way); `None` never does. The models, whose network loses nothing,
+    /// leave it off.
+    pub resend_after: Option<u8>,
+    /// Sessions open before the cluster starts, with the shortest timeout (the models:
+    /// each client's session was opened before the run, so that a check of something else
+    /// spends no log entry on it; a run on real clocks has none).
+    pub genesis: Vec<SessionId>,
 }
 
 impl Default for SessionRules {
@@ -70,6 +84,8 @@ impl Default for SessionRules {
             secret: b"coord".to_vec(),
             expiry: None,
             relay_touches: false,
+            resend_after: None,
+            genesis: Vec::new(),
         }
     }
 }
@@ -105,6 +121,10 @@ pub struct ZkServerState {
     pub sessions: BTreeSet<SessionId>,
     /// At a follower: sessions heard from since it last told the leader.
     pub touched: BTreeSet<SessionId>,
+    /// At the leader: the connection that owns each session it has heard of since it was
+    /// elected (ZooKeeper's session owner), and how far its writes are appended (see
+    /// [`super::owner`]).
+    pub owners: BTreeMap<SessionId, Owner>,
 }
 
 impl ZkServerState {
@@ -127,6 +147,8 @@ impl ZkServerState {
             | ZkMsg::Resource(_) => true,
             ZkMsg::Forward(_)
             | ZkMsg::Touch(_)
+            | ZkMsg::Own { .. }
+            | ZkMsg::Refuse { .. }
             | ZkMsg::Connect(_)
             | ZkMsg::Request(_)
             | ZkMsg::Ping
@@ -135,14 +157,11 @@ impl ZkServerState {
     }
 }
 
-/// A log entry this server applied in one step, with its outcome and what it changed.
+/// A log entry this server applied, with its outcome and what it changed.
 struct Applied {
     txn: Txn,
     outcome: Option<Outcome>,
     changes: Vec<Change>,
-    /// The tree's zxid once this entry is applied: the zxid of the write that made the
-    /// changes (a step may apply several entries).
-    zxid: Zxid,
 }
 
 impl ZkServer {
@@ -169,7 +188,9 @@ impl ZkServer {
     }
 
     /// Runs one step `f` of the Raft server on the Raft part of `state`, then does what
-    /// ZooKeeper does for every entry that step applied (see [`ZkServer::on_applied`]).
+    /// ZooKeeper does for every entry that step applied (see [`ZkServer::on_applied`]),
+    /// one entry at a time: the tree this server answers from is the tree right after
+    /// that entry.
     /// If the step changed the leader this server knows, it closes its connections (or,
     /// on learning its first leader, sends what waited for one); a newly elected leader
     /// tracks every open session.
@@ -191,16 +212,27 @@ impl ZkServer {
         let Some(next) = next else {
             return result;
         };
-        let applied = replay(&state.raft.replica, &next);
         let (before, after) = (state.raft.leader_hint(id), next.leader_hint(id));
         let elected = next.is_leader() && !state.raft.is_leader();
-        state.to_mut().raft = next;
+        let deposed = state.raft.is_leader() && !next.is_leader();
+        let upto = next.replica.applied;
+        #[cfg(debug_assertions)]
+        let replica = next.replica.clone();
+        let inner = state.to_mut();
+        let applied_before = std::mem::replace(&mut inner.raft, next).replica;
+        inner.raft.replica = applied_before;
+        if elected || deposed {
+            inner.owners.clear();
+        }
         if before.is_some() && before != after {
             self.close_all(state, o);
         }
-        for applied in applied {
+        while state.raft.replica.applied < upto {
+            let applied = apply_next(&mut state.to_mut().raft);
             self.on_applied(id, state, applied, o);
         }
+        #[cfg(debug_assertions)]
+        debug_assert_eq!(state.raft.replica, replica, "applied as Raft did");
         if elected {
             self.adopt_sessions(state, o);
         }
@@ -239,8 +271,8 @@ impl ZkServer {
             txn,
             outcome,
             changes,
-            zxid,
         } = applied;
+        let zxid = state.tree().zxid();
         let closed = closed_session(&txn, outcome.as_ref());
         if let Some(session) = closed {
             if self.bug != Some(ZkBug::WatchesOutliveSession) {
@@ -261,23 +293,26 @@ impl ZkServer {
             }
         }
         if let Some(outcome) = outcome {
-            if state.raft.is_leader() {
-                if let Outcome::Session { session, .. } = outcome {
-                    self.heard_from(state, session, o);
-                }
+            if let (true, TxnKind::CreateSession { from, .. }, Outcome::Session(session)) =
+                (state.raft.is_leader(), &txn.kind, &outcome)
+            {
+                self.set_owner(state, *session, *from);
+                self.heard_from(state, *session, o);
             }
             self.answer_applied(id, state, &txn.kind, outcome, o);
         }
         if let Some(session) = closed {
             self.close_session_conns(state, session, o);
             self.untrack(state, session, o);
+            if state.owners.contains_key(&session) {
+                state.to_mut().owners.remove(&session);
+            }
         }
     }
 
     /// The connection here that `kind` came from, if any, learns its outcome: a new
-    /// session is answered; a resumed one gets its number (so its writes can go), or is
-    /// closed if the session expired meanwhile; a request gets its result, or closes its
-    /// connection if the session moved away from it. Then whatever it can be answered is.
+    /// session is answered, and its writes can go; a request gets its result. Then
+    /// whatever it can be answered is.
     fn answer_applied(
         &self,
         id: Id,
@@ -287,23 +322,17 @@ impl ZkServer {
         o: &mut Out<Self>,
     ) {
         let from = match kind {
-            TxnKind::CreateSession { from, .. }
-            | TxnKind::Reconnect { from, .. }
-            | TxnKind::Request { from, .. } => *from,
+            TxnKind::CreateSession { from, .. } | TxnKind::Request { from, .. } => *from,
             TxnKind::Expire { .. } => return,
         };
         let conn = from.conn;
         let Some(c) = state.conns.get(&conn).filter(|_| from.server == id) else {
             return;
         };
-        let joining = c.number.is_none();
         match (kind, outcome) {
-            (TxnKind::CreateSession { .. }, Outcome::Session { session, number })
-                if joining && c.session == 0 =>
-            {
+            (TxnKind::CreateSession { .. }, Outcome::Session(session)) if c.session == 0 => {
                 let timeout_ms = c.timeout_ms;
-                let c = state.to_mut().conns.get_mut(&conn).expect("known");
-                (c.session, c.number) = (session, Some(number));
+                state.to_mut().conns.get_mut(&conn).expect("known").session = session;
                 let passwd = self.password(session);
                 let connected = Connected {
                     session,
@@ -312,30 +341,13 @@ impl ZkServer {
                 };
                 o.send(conn, ZkMsg::Connected(connected));
             }
-            (TxnKind::Reconnect { session, .. }, Outcome::Session { number, .. })
-                if joining && c.session == *session =>
-            {
-                state.to_mut().conns.get_mut(&conn).expect("known").number = Some(number);
-            }
-            (TxnKind::Reconnect { session, .. }, Outcome::Expired)
-                if joining && c.session == *session =>
-            {
-                o.send(conn, ZkMsg::Closed(CloseReason::SessionExpired));
-                self.forget_conn(state, conn);
-            }
-            (TxnKind::Request { seat, .. }, Outcome::Ret(ret)) if c.number == Some(seat.number) => {
+            (TxnKind::Request { seat, .. }, Outcome::Ret(ret)) if c.session == seat.session => {
                 let c = state.to_mut().conns.get_mut(&conn).expect("known");
-                if let Some(p) = c
-                    .queue
-                    .iter_mut()
-                    .find(|p| p.n == seat.n && p.done.is_none())
-                {
+                let sent = c.sent;
+                if let Some(p) = (c.queue.iter_mut()).find(|p| p.n == seat.n && p.awaits(sent)) {
                     p.done = Some(ret);
+                    c.waited = 0;
                 }
-            }
-            (TxnKind::Request { seat, .. }, Outcome::Moved) if c.number == Some(seat.number) => {
-                o.send(conn, ZkMsg::Closed(CloseReason::SessionMoved));
-                self.forget_conn(state, conn);
             }
             _ => {}
         }
@@ -385,9 +397,10 @@ impl ZkServer {
 
     /// At the leader: stamps `txn` (never earlier than the last entry of the log, so that
     /// times never go back in log order) and appends it to the log, as the leader's own
-    /// request numbered by its log index (never taken for a duplicate: a znode
-    /// transaction names its own seat). A server that does not lead drops it: the server
-    /// that sent it closes its connections when it learns of the new leader.
+    /// request numbered by its log index (a znode transaction names its own seat), if the
+    /// session's owner rules admit it (see [`super::owner`]). A server that does not lead
+    /// drops it: the server that sent it closes its connections when it learns of the new
+    /// leader.
     pub(super) fn propose(
         &self,
         id: Id,
@@ -400,8 +413,12 @@ impl ZkServer {
         }
         txn.time = txn.time.max(last_time(&state.raft));
         let session = match &txn.kind {
-            TxnKind::Request { seat, .. } => Some(seat.session),
-            TxnKind::Reconnect { session, .. } => Some(*session),
+            TxnKind::Request { seat, from, .. } => {
+                if !self.admits(id, state, *seat, *from, o) {
+                    return;
+                }
+                Some(seat.session)
+            }
             TxnKind::CreateSession { .. } | TxnKind::Expire { .. } => None,
         };
         let seq = state.raft.last_index() + 1;
@@ -434,30 +451,18 @@ fn closed_session(txn: &Txn, outcome: Option<&Outcome>) -> Option<SessionId> {
     }
 }
 
-/// The entries `next` applied beyond `before`, each replayed on a copy of `before` to learn
-/// its outcome and its changes. Applying is deterministic, so the replay ends where the
-/// Raft server's own apply did.
-fn replay(before: &Replica<ZnodeTree>, next: &RaftState<ZnodeTree>) -> Vec<Applied> {
-    if next.replica.applied <= before.applied {
-        return Vec::new();
+/// Applies the next committed entry of `raft`'s log to its replica, as Raft's own apply
+/// does (applying is deterministic), and says what it did.
+fn apply_next(raft: &mut RaftState<ZnodeTree>) -> Applied {
+    let entry = (raft.log.get(raft.replica.applied + 1)).expect("a committed entry");
+    let txn = entry.op.clone();
+    let applied = (raft.replica).apply_with(entry, true, |tree, txn| tree.apply_txn(txn));
+    let (outcome, changes) = applied.map_or((None, Vec::new()), |(r, c)| (Some(r), c));
+    Applied {
+        txn,
+        outcome,
+        changes,
     }
-    let mut copy = before.clone();
-    let entries =
-        (next.log.from(before.applied + 1)).take((next.replica.applied - before.applied) as usize);
-    let applied = entries
-        .map(|entry: &Entry<Txn>| {
-            let applied = copy.apply_with(entry, true, |tree, txn| tree.apply_txn(txn));
-            let (outcome, changes) = applied.map_or((None, Vec::new()), |(r, c)| (Some(r), c));
-            Applied {
-                txn: entry.op.clone(),
-                outcome,
-                changes,
-                zxid: copy.sm.zxid(),
-            }
-        })
-        .collect();
-    debug_assert_eq!(copy, next.replica, "the replay applies as Raft did");
-    applied
 }
 
 /// Re-tags the Raft server's commands as this server's. Raft's own answers to clients are
@@ -482,19 +487,23 @@ impl Actor for ZkServer {
     type Storage = RaftStorage<Txn>;
     type Random = ();
 
-    /// Starts the Raft server from storage, with an empty tree that makes this server's
-    /// deliberate mistake if any; connections, watches and session liveness are volatile.
+    /// Starts the Raft server from storage, with an empty tree (but for the genesis
+    /// sessions) that makes this server's deliberate mistake if any; connections, watches
+    /// and session liveness are volatile.
     fn on_start(&self, id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
         let mut out = Out::new();
         let mut raft = self.raft.on_start(id, storage, &mut out);
         lift(out, o);
-        raft.replica.sm = ZnodeTree::with_bug(self.bug);
+        let shortest = 2 * self.sessions.tick_ms;
+        raft.replica.sm =
+            ZnodeTree::with_bug(self.bug).with_sessions(&self.sessions.genesis, shortest);
         ZkServerState {
             raft,
             conns: BTreeMap::new(),
             watches: Watches::new(),
             sessions: BTreeSet::new(),
             touched: BTreeSet::new(),
+            owners: BTreeMap::new(),
         }
     }
 
@@ -514,10 +523,15 @@ impl Actor for ZkServer {
                 });
                 if from_leader {
                     self.report_touches(id, state, o);
+                    self.resend_stalled(id, state, o);
                 }
             }
             ZkMsg::Forward(txn) => self.propose(id, state, txn, o),
             ZkMsg::Touch(sessions) => self.on_touch(id, state, sessions, o),
+            ZkMsg::Own { session, from } => self.on_own(id, state, session, from, o),
+            ZkMsg::Refuse { from, seat, reason } => {
+                self.on_refuse(id, state, from, seat, reason, o)
+            }
             ZkMsg::Connect(connect) => self.on_connect(id, state, src, connect, o),
             ZkMsg::Request(request) => self.on_request(id, state, src, request, o),
             ZkMsg::Ping => self.on_ping(id, state, src, o),

@@ -3,7 +3,7 @@
 use super::conn::Once;
 use super::node::Znode;
 use super::path::{child_path, join, parse, Name};
-use super::txn::{Outcome, Seat, SessionEntry, Txn, TxnKind};
+use super::txn::{Outcome, SessionEntry, Txn, TxnKind};
 use super::{Change, ZkBug};
 use coord_specs::znode::{
     acl_of, is_special_path, CreateMode, Data, Millis, MultiOp, OpResult, Path, SessionId, Stat,
@@ -75,6 +75,20 @@ impl ZnodeTree {
             bug,
             ..ZnodeTree::default()
         }
+    }
+
+    /// This tree with `sessions` open from the start, each with timeout `timeout_ms` (see
+    /// `SessionRules::genesis`).
+    pub fn with_sessions(mut self, sessions: &[SessionId], timeout_ms: u32) -> Self {
+        for &session in sessions {
+            let entry = SessionEntry {
+                timeout_ms,
+                results: im::OrdMap::new(),
+                closed: false,
+            };
+            self.sessions.insert(session, entry);
+        }
+        self
     }
 
     /// True if `session` has been closed (its expiry committed).
@@ -169,76 +183,59 @@ impl ZnodeTree {
     }
 
     /// Applies one transaction of the log (see [`TxnKind`]); returns its outcome and, for
-    /// a successful write, every change in the order it happened.
-    ///
-    /// Rule (ZooKeeper's `checkSession` and its session table): a request from a
-    /// connection whose number is older than its session's owner did nothing (`Moved`),
-    /// and one whose seat was applied before did nothing again (`Duplicate`); a reconnect
-    /// of a closed or unknown session is `Expired`. A request of a closed session is
-    /// applied by the tree's own rules (an ephemeral create fails `SessionExpired`).
+    /// a successful write, every change in the order it happened. A request of a closed
+    /// session is applied by the tree's own rules (an ephemeral create fails
+    /// `SessionExpired`): the leader refuses requests of sessions that moved away from
+    /// their connection before they reach the log.
     pub fn apply_txn(&mut self, txn: &Txn) -> (Outcome, Vec<Change>) {
         match &txn.kind {
             TxnKind::CreateSession { timeout_ms, .. } => {
                 let session = self.new_session_id();
                 let entry = SessionEntry {
                     timeout_ms: *timeout_ms,
-                    number: 1,
-                    last_n: 0,
                     results: im::OrdMap::new(),
                     closed: false,
                 };
                 self.sessions.insert(session, entry);
                 self.opened += 1;
-                (Outcome::Session { session, number: 1 }, Vec::new())
+                (Outcome::Session(session), Vec::new())
             }
-            TxnKind::Reconnect { session, .. } => match self.sessions.get_mut(session) {
-                Some(entry) if !entry.closed => {
-                    entry.number += 1;
-                    entry.last_n = 0;
-                    let (session, number) = (*session, entry.number);
-                    (Outcome::Session { session, number }, Vec::new())
-                }
-                _ => (Outcome::Expired, Vec::new()),
-            },
-            TxnKind::Request { op, seat, once, .. } => match self.seat_check(seat) {
-                Some(outcome) => (outcome, Vec::new()),
-                None => self.apply_request(op, seat, *once, txn.time),
-            },
+            TxnKind::Request { op, seat, once, .. } => {
+                self.apply_request(op, seat.session, *once, txn.time)
+            }
             TxnKind::Expire { session } => {
-                let (ret, changes) =
-                    self.apply_op(&ZkOp::CloseSession { session: *session }, txn.time);
+                let close = ZkOp::CloseSession { session: *session };
+                let (ret, changes) = self.apply_op(&close, txn.time);
                 (Outcome::Ret(ret), changes)
             }
         }
     }
 
-    /// A request that passed the seat check: applied, unless its exactly-once key says
-    /// it was applied already (then its first result is the answer).
+    /// A request: applied, unless its exactly-once key says it was applied already (then
+    /// its first result is the answer).
     fn apply_request(
         &mut self,
         op: &ZkOp,
-        seat: &Seat,
+        session: SessionId,
         once: Option<Once>,
         time: Millis,
     ) -> (Outcome, Vec<Change>) {
-        let entry = self.sessions.get_mut(&seat.session);
-        let cached = match (entry, once) {
+        let cached = match (self.sessions.get_mut(&session), once) {
             (Some(entry), Some(once)) => {
-                entry.last_n = seat.n;
-                entry.results = entry.results.split(&once.floor).1;
+                let (_, at, above) = entry.results.split_lookup(&once.floor);
+                entry.results = above;
+                if let Some(ret) = at {
+                    entry.results.insert(once.floor, ret);
+                }
                 entry.results.get(&once.id).cloned()
             }
-            (Some(entry), None) => {
-                entry.last_n = seat.n;
-                None
-            }
-            (None, _) => None,
+            _ => None,
         };
         if let Some(ret) = cached {
             return (Outcome::Ret(ret), Vec::new());
         }
         let (ret, changes) = self.apply_op(op, time);
-        if let (Some(entry), Some(once)) = (self.sessions.get_mut(&seat.session), once) {
+        if let (Some(entry), Some(once)) = (self.sessions.get_mut(&session), once) {
             entry.results.insert(once.id, ret.clone());
         }
         (Outcome::Ret(ret), changes)
@@ -252,19 +249,6 @@ impl ZnodeTree {
             id += 1;
         }
         id
-    }
-
-    /// `Moved` or `Duplicate` for a request in `seat` that must not be applied; `None`
-    /// to apply it. A session the table does not know has no owner to check.
-    fn seat_check(&self, seat: &Seat) -> Option<Outcome> {
-        let entry = self.sessions.get(&seat.session)?;
-        if seat.number < entry.number {
-            Some(Outcome::Moved)
-        } else if seat.number == entry.number && seat.n <= entry.last_n {
-            Some(Outcome::Duplicate)
-        } else {
-            None
-        }
     }
 
     /// Applies `op` at `time`; returns what the client sees and, for a successful write,
@@ -534,8 +518,6 @@ impl ZnodeTree {
         }
         let entry = self.sessions.entry(session).or_insert(SessionEntry {
             timeout_ms: 0,
-            number: 0,
-            last_n: 0,
             results: im::OrdMap::new(),
             closed: true,
         });

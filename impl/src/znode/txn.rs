@@ -16,15 +16,14 @@ pub struct Origin {
     pub conn: Id,
 }
 
-/// A connection's place in its session: the session, the connection's number in it (the
-/// session's `number`-th connection, given by the log), and the request's number on the
-/// connection (`n`, counted by the server from 1). Together they name a request uniquely
-/// in the whole cluster, whatever the client's xids: a new connection of the session has a
-/// new `number`, so its first request is never taken for an old connection's.
+/// A write's place: its session, and its number among the writes of its connection (`n`,
+/// counted by the connection's server from 1). With the connection it came from
+/// ([`Origin`]; a connection id is never used twice), it names the write that the
+/// connection's server waits to answer, and lets the leader append a connection's writes
+/// in their order, each once (see `ZkServer::propose`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Seat {
     pub session: SessionId,
-    pub number: u32,
     pub n: u64,
 }
 
@@ -32,11 +31,8 @@ pub struct Seat {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum TxnKind {
     /// A new session with this negotiated timeout (ZooKeeper's `createSession`), for the
-    /// connection `from`; the tree gives it its id and connection number 1.
+    /// connection `from`; the tree gives it its id.
     CreateSession { timeout_ms: u32, from: Origin },
-    /// Session `session` resumes on connection `from`, which gets the session's next
-    /// connection number and owns the session from then on.
-    Reconnect { session: SessionId, from: Origin },
     /// A request of a connection, in its seat, with its exactly-once key if it has one.
     Request {
         op: ZkOp,
@@ -62,28 +58,16 @@ pub struct Txn {
 pub enum Outcome {
     /// A request was applied to the tree with this result.
     Ret(ZkRet),
-    /// A session was opened or resumed: its id and the connection's number.
-    Session { session: SessionId, number: u32 },
-    /// A reconnect of a session that is closed (expired) or was never opened.
-    Expired,
-    /// A request from a connection that no longer owns its session (a later connection
-    /// of the session has been given a number): nothing was applied.
-    Moved,
-    /// A request applied before (the same seat): nothing was applied again.
-    Duplicate,
+    /// A session was opened: its id.
+    Session(SessionId),
 }
 
 /// A session in the tree's session table (replicated: every server knows every session,
 /// as in ZooKeeper).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SessionEntry {
-    /// The negotiated timeout.
+    /// The negotiated timeout (0 for a session the table learned of only by its close).
     pub timeout_ms: u32,
-    /// The number of the connection that owns the session (0 for a session the table
-    /// learned of only by its close).
-    pub number: u32,
-    /// The last request number applied from that connection.
-    pub last_n: u64,
     /// The results of the session's requests by exactly-once key (see [`Once`]).
     pub results: im::OrdMap<u64, ZkRet>,
     /// The session has been closed (expired, or closed by its client): it stays closed.

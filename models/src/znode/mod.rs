@@ -26,9 +26,10 @@ use coord::recipes::fencing::{Resource, ResourceState};
 use coord::znode::client::{Held, Program, ZkClient, ZkClientState};
 use coord::znode::conn::{Call, Reply, Request};
 use coord::znode::server::{Expiry, SessionRules};
+use coord::znode::txn::password;
 use coord::znode::watch::WatchEvent;
 use coord::znode::{Change, ZkBug, ZkMsg, ZkServer, ZkServerState, ZkTimer};
-use coord_specs::znode::{Stat, ZkOp, ZnodeSpec, Zxid};
+use coord_specs::znode::{SessionId, Stat, ZkOp, ZnodeSpec, Zxid};
 use stateright::actor::{
     model_timeout, Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, Network,
 };
@@ -157,6 +158,10 @@ pub struct ZnodeCfg<P> {
     pub expiry: bool,
     /// Whether the history is also judged for sequential consistency.
     pub sequential: bool,
+    /// Whether each client has its session from the start (its id is the client's actor
+    /// id: `SessionRules::genesis`), so that the model spends no log entry on opening it;
+    /// if not, each client opens its session through the log first.
+    pub genesis: bool,
     pub bug: Option<ZkBug>,
 }
 
@@ -176,6 +181,7 @@ impl<P: Judged> ZnodeCfg<P> {
             max_resends: 0,
             expiry: false,
             sequential: false,
+            genesis: true,
             bug: None,
         }
     }
@@ -210,8 +216,12 @@ impl<P: Judged> ZnodeCfg<P> {
             return Err("a znode model needs 1 to 16 actors, at least one a server".into());
         }
         let server_ids: Vec<Id> = (0..self.servers).map(Id::from).collect();
+        let first = self.first_client();
+        let client_ids = (first..first + self.clients.len()).map(|i| i as SessionId);
+        let genesis: Vec<SessionId> = client_ids.filter(|_| self.genesis).collect();
         let sessions = SessionRules {
             expiry: self.expiry.then(|| Expiry::Fixed(model_timeout())),
+            genesis: genesis.clone(),
             ..SessionRules::default()
         };
         let servers = server_ids.iter().map(|&me| {
@@ -224,12 +234,19 @@ impl<P: Judged> ZnodeCfg<P> {
         });
         let resource = (self.resource.iter()).map(|r| Node::Server(Node::Client(r.clone())));
         let halt = self.halts.then(model_timeout);
-        let clients = self.clients.iter().map(|(first, program)| {
-            let client =
-                ZkClient::new(server_ids.clone(), *first, program.clone(), model_timeout())
-                    .with_halt(halt.clone());
-            Node::Client(client)
-        });
+        let secret = sessions.secret.clone();
+        let clients = self
+            .clients
+            .iter()
+            .enumerate()
+            .map(|(k, (first, program))| {
+                let session = genesis.get(k).map(|&id| (id, password(&secret, id)));
+                let client =
+                    ZkClient::new(server_ids.clone(), *first, program.clone(), model_timeout())
+                        .with_halt(halt.clone())
+                        .with_session(session);
+                Node::Client(client)
+            });
         // ZooKeeper runs over TCP, and its atomic broadcast relies on FIFO channels: every
         // channel (a pair of actors, one way) delivers in order, and loses nothing.
         let network = Network::new_ordered([]);
@@ -323,6 +340,7 @@ fn forget_halted<P: Judged>(state: &mut State<P>) {
             program,
             session: c.session,
             target: Id::from(0),
+            linked: false,
             connected: false,
             expired: false,
             calls: 0,
