@@ -24,8 +24,11 @@ pub struct HistoryArgs {
 enum HistoryCommand {
     /// Check a recorded history: exit 0 if linearizable, 1 if not, 2 if unreadable.
     Check(CheckArgs),
-    /// Time the checker on generated valid histories of growing size.
+    /// Time the checker on generated histories (of the versioned map, or Jepsen's
+    /// list-append workload with and without anomalies).
     Bench(bench::BenchArgs),
+    /// Print a generated Jepsen list-append history (EDN lines), to check or draw.
+    Generate(bench::GenerateArgs),
 }
 
 #[derive(clap::Args)]
@@ -69,6 +72,7 @@ pub fn run(args: &HistoryArgs) -> Result<bool, String> {
     match &args.command {
         HistoryCommand::Check(args) => run_check(args),
         HistoryCommand::Bench(args) => bench::run(args),
+        HistoryCommand::Generate(args) => bench::generate(args),
     }
 }
 

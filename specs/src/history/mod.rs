@@ -11,6 +11,7 @@
 mod bitset;
 mod check;
 pub mod format;
+pub mod generate;
 mod report;
 mod search;
 mod specs;
