@@ -115,6 +115,10 @@ fn run_check(args: &CheckArgs) -> Result<bool, String> {
             print!("{name}: {failure}");
             Ok(false)
         }
+        Verdict::Unknown(undecided) => {
+            print!("{name}: {undecided}");
+            Ok(false)
+        }
     }
 }
 

@@ -169,6 +169,7 @@ fn describe(verdict: &Verdict) -> &'static str {
     match verdict {
         Verdict::Linearizable => "linearizable",
         Verdict::NotLinearizable(_) => "not linearizable",
+        Verdict::Unknown(_) => "unknown",
     }
 }
 
