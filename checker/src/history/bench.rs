@@ -1,9 +1,12 @@
 //! `coord history bench`: the history checker's speed on generated histories, and
 //! `coord history generate`: one such history, to check or draw.
 
+use super::limits::LimitArgs;
 use coord_specs::history::format::write_jepsen_edn;
 use coord_specs::history::generate::{jepsen_append, Anomaly, AppendShape};
-use coord_specs::history::{check, History, Operation, Outcome, Time, Verdict};
+use coord_specs::history::{
+    analyze, Analysis, History, HistorySpec, Operation, Outcome, Time, Verdict,
+};
 use coord_specs::jepsen_kv::JepsenKvSpec;
 use coord_specs::kv::{KvOp, KvRet, KvSpec};
 use rand::rngs::StdRng;
@@ -46,6 +49,8 @@ pub struct BenchArgs {
     /// Seed of the generator, so that runs are repeatable.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 /// The kinds of generated histories.
@@ -129,13 +134,29 @@ fn append_history(
     jepsen_append(&mut StdRng::seed_from_u64(seed), shape)
 }
 
-/// Generates and checks the histories `args` asks for, printing the time each check took;
-/// `Ok(true)` if every verdict is the one the history was built to have.
+/// Generates and checks the histories `args` asks for, printing the time each check took
+/// and the most memory its search held; `Ok(true)` if every verdict is the one the history
+/// was built to have.
 pub fn run(args: &BenchArgs) -> Result<bool, String> {
-    match args.kind {
+    let right = match args.kind {
         Kind::Kv => run_kv(args),
         Kind::JepsenAppend => run_append(args),
-    }
+    };
+    let peak = crate::check::peak_memory().unwrap_or_else(|| "?".into());
+    println!("peak resident memory of this process: {peak}");
+    right
+}
+
+/// Checks `history`: the analysis, and how long it took in seconds.
+fn timed<S: HistorySpec>(history: &History<S>, args: &BenchArgs) -> (Analysis, f64) {
+    let start = Instant::now();
+    let analysis = analyze::<S>(history, &args.limits.limits());
+    (analysis, start.elapsed().as_secs_f64())
+}
+
+/// The search's peak memory, in MiB.
+fn mib(analysis: &Analysis) -> f64 {
+    analysis.peak_memory as f64 / f64::from(1 << 20)
 }
 
 fn run_append(args: &BenchArgs) -> Result<bool, String> {
@@ -148,17 +169,24 @@ fn run_append(args: &BenchArgs) -> Result<bool, String> {
     for &processes in &args.processes {
         for &anomaly in &args.anomalies {
             let history = append_history(processes, args.ops_per_process, keys, anomaly, args.seed);
-            let start = Instant::now();
-            let verdict = check::<JepsenKvSpec>(&history);
-            let seconds = start.elapsed().as_secs_f64();
-            let right = (verdict == Verdict::Linearizable) == (anomaly == AnomalyArg::None);
+            let (analysis, seconds) = timed::<JepsenKvSpec>(&history, args);
+            let verdict = &analysis.verdict;
+            let right = match verdict {
+                Verdict::Unknown(_) => false,
+                _ => (*verdict == Verdict::Linearizable) == (anomaly == AnomalyArg::None),
+            };
             all_right &= right;
             println!(
-                "{processes:>4} processes {:>7} operations  {:<14} {seconds:>8.3} s  {}{}",
+                "{processes:>4} processes {:>7} operations  {:<14} {seconds:>8.3} s {:>8.1} MiB  {}{}",
                 history.len(),
                 format!("{anomaly:?}"),
-                describe(&verdict),
-                if right { "" } else { " (WRONG: a checker bug)" }
+                mib(&analysis),
+                describe(verdict),
+                match verdict {
+                    _ if right => "",
+                    Verdict::Unknown(_) => " (undecided within the limits)",
+                    _ => " (WRONG: a checker bug)",
+                }
             );
         }
     }
@@ -186,17 +214,16 @@ fn run_kv(args: &BenchArgs) -> Result<bool, String> {
         let unknown = (history.iter())
             .filter(|op| op.outcome == Outcome::Unknown)
             .count();
-        let start = Instant::now();
-        let verdict = check::<KvSpec>(&history);
-        let seconds = start.elapsed().as_secs_f64();
-        let linearizable = verdict == Verdict::Linearizable;
+        let (analysis, seconds) = timed::<KvSpec>(&history, args);
+        let linearizable = analysis.verdict == Verdict::Linearizable;
         all_linearizable &= linearizable;
         println!(
-            "{size:>8} operations ({unknown:>5} unknown outcomes): {seconds:>8.3} s, {}",
-            if linearizable {
-                "linearizable"
-            } else {
-                "NOT linearizable (a checker bug)"
+            "{size:>8} operations ({unknown:>5} unknown outcomes): {seconds:>8.3} s, {:>8.1} MiB, {}",
+            mib(&analysis),
+            match &analysis.verdict {
+                Verdict::Linearizable => "linearizable",
+                Verdict::NotLinearizable(_) => "NOT linearizable (a checker bug)",
+                Verdict::Unknown(_) => "unknown (undecided within the limits)",
             }
         );
     }

@@ -79,6 +79,17 @@ impl Budget {
         }
     }
 
+    /// The same deadline with `limits`' memory, nothing held.
+    pub(super) fn fresh_within(&self, limits: Limits) -> Self {
+        Budget {
+            limits,
+            used: 0,
+            peak: 0,
+            steps: 0,
+            ..*self
+        }
+    }
+
     /// The same limits and deadline, with nothing held (for the next search).
     pub(super) fn fresh(&self) -> Self {
         Budget {
@@ -86,6 +97,12 @@ impl Budget {
             steps: 0,
             ..*self
         }
+    }
+
+    /// Takes the peak of `other`, a budget of a search made from this one, as this one's
+    /// if it is higher.
+    pub(super) fn absorb(&mut self, other: &Budget) {
+        self.peak = self.peak.max(other.peak);
     }
 
     /// The most this budget ever held, in bytes.

@@ -12,9 +12,10 @@ use std::collections::BTreeMap;
 /// How many operations that completed before the failing one began the report shows.
 const CONTEXT: usize = 4;
 
-/// The first pass gives each partition this fraction of the memory limit, so that one
-/// hard partition cannot keep the checker from a partition that fails quickly.
-const FIRST_PASS_SHARE: usize = 16;
+/// The passes over the partitions still undecided: each gives every one of them the memory
+/// limit shifted right by this much, so that one hard partition cannot keep the checker
+/// from a partition that fails quickly (a 2 GiB limit: 8 MiB, then 128 MiB, then all).
+const PASSES: [u32; 3] = [8, 4, 0];
 
 /// What the check found for one partition.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,10 +40,9 @@ pub enum PartVerdict {
         culprit: usize,
         failure: Failure,
     },
-    /// The search stopped at a limit.
+    /// The search stopped at a limit (the last one it was given: a partition is searched
+    /// with more memory only while no other has failed).
     Unknown(Exhausted),
-    /// Not searched to the end: another partition had already failed.
-    Skipped,
 }
 
 /// A history's verdict, each partition's, and the most memory a search held.
@@ -66,35 +66,35 @@ pub fn check_within<S: HistorySpec>(history: &History<S>, limits: &Limits) -> Ve
 
 /// Checks `history` against `S` within `limits`, partition by partition. Rule
 /// (P-compositionality): the history is linearizable iff every partition is, so one
-/// failing partition decides, whatever the others. A first pass gives each partition a
-/// share of the memory; a second gives what is left undecided all of it, unless a
-/// partition has failed by then.
+/// failing partition decides, whatever the others. Each of the [`PASSES`] gives every
+/// partition still undecided more memory, until one has failed or the last pass is done.
 pub fn analyze<S: HistorySpec>(history: &History<S>, limits: &Limits) -> Analysis {
-    let mut budget = Budget::new(*limits);
-    let first = Limits {
-        max_memory: limits.max_memory / FIRST_PASS_SHARE,
-        ..*limits
-    };
-    let mut first_budget = Budget::new(first);
-    let mut parts: Vec<Part> = (partitions::<S>(history).into_iter())
-        .map(|(key, ops)| Part {
-            key,
-            ops,
-            verdict: PartVerdict::Skipped,
+    let start = Budget::new(*limits);
+    let mut passes: Vec<Budget> = (PASSES.iter())
+        .map(|&shift| {
+            start.fresh_within(Limits {
+                max_memory: limits.max_memory >> shift,
+                ..*limits
+            })
         })
         .collect();
-    for pass in [&mut first_budget, &mut budget] {
-        for part in &mut parts {
-            if !matches!(part.verdict, PartVerdict::Skipped | PartVerdict::Unknown(_)) {
-                continue;
-            }
-            part.verdict = check_part::<S>(history, part, &mut pass.fresh());
-            if part.failed() {
-                break;
-            }
-        }
-        if parts.iter().any(|part| part.failed()) {
+    let [first, later @ ..] = passes.as_mut_slice() else {
+        unreachable!("there is a first pass")
+    };
+    let mut parts: Vec<Part> = (partitions::<S>(history).into_iter())
+        .map(|(key, ops)| {
+            let verdict = check_part::<S>(history, key.clone(), &ops, first);
+            Part { key, ops, verdict }
+        })
+        .collect();
+    for pass in later {
+        if parts.iter().any(Part::failed) {
             break;
+        }
+        for part in &mut parts {
+            if let PartVerdict::Unknown(_) = part.verdict {
+                part.verdict = check_part::<S>(history, part.key.clone(), &part.ops, pass);
+            }
         }
     }
     let failure = parts.iter().find_map(|part| match &part.verdict {
@@ -117,7 +117,7 @@ pub fn analyze<S: HistorySpec>(history: &History<S>, limits: &Limits) -> Analysi
     Analysis {
         verdict,
         parts,
-        peak_memory: budget.peak().max(first_budget.peak()),
+        peak_memory: passes.iter().map(Budget::peak).max().unwrap_or(0),
     }
 }
 
@@ -127,14 +127,28 @@ impl Part {
     }
 }
 
-/// Searches one partition within `budget`.
+/// Searches the partition `key`, the operations `indexes` of `history`, within a fresh
+/// budget of `pass`.
 fn check_part<S: HistorySpec>(
     history: &History<S>,
-    part: &Part,
+    key: Option<SmolStr>,
+    indexes: &[usize],
+    pass: &mut Budget,
+) -> PartVerdict {
+    let mut budget = pass.fresh();
+    let verdict = search_part::<S>(history, key, indexes, &mut budget);
+    pass.absorb(&budget);
+    verdict
+}
+
+fn search_part<S: HistorySpec>(
+    history: &History<S>,
+    key: Option<SmolStr>,
+    indexes: &[usize],
     budget: &mut Budget,
 ) -> PartVerdict {
-    let ops: History<S> = part.ops.iter().map(|&i| history[i].clone()).collect();
-    let global = |order: Vec<usize>| order.into_iter().map(|i| part.ops[i]).collect();
+    let ops: History<S> = indexes.iter().map(|&i| history[i].clone()).collect();
+    let global = |order: Vec<usize>| order.into_iter().map(|i| indexes[i]).collect();
     match search::<S>(&ops, budget) {
         Ok(Found::Linearization(order)) => PartVerdict::Linearizable {
             order: global(order),
@@ -143,8 +157,8 @@ fn check_part<S: HistorySpec>(
             let (culprit, order) = explain::<S>(&ops, deepest, bound, budget);
             PartVerdict::NotLinearizable {
                 order: global(order),
-                culprit: part.ops[culprit],
-                failure: failure::<S>(part.key.clone(), &ops, culprit),
+                culprit: indexes[culprit],
+                failure: failure::<S>(key, &ops, culprit),
             }
         }
         Err(reason) => PartVerdict::Unknown(reason),
@@ -208,7 +222,7 @@ fn explain<S: HistorySpec>(
     ops: &History<S>,
     deepest: Option<usize>,
     bound: Option<usize>,
-    budget: &Budget,
+    budget: &mut Budget,
 ) -> (usize, Vec<usize>) {
     let events = events(ops);
     let position =

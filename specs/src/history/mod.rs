@@ -101,7 +101,7 @@ pub trait HistorySpec:
     /// `op` with the value it writes replaced by a placeholder, if neither that value nor
     /// the placeholder is in `seen`; `None` if `op` writes no value or its value was seen.
     /// Rule (an unseen value): no result can tell such writes apart, so the search may
-    /// treat all writes with an unknown outcome that differ only in an unseen value as
+    /// treat all writes that differ only in an unseen value as
     /// copies of one write.
     fn unseen(op: &Self::Op, seen: &Self::Seen) -> Option<Self::Op>;
 

@@ -88,13 +88,32 @@ impl HistorySpec for JepsenKvSpec {
         op.is_read()
     }
 
-    /// Not used: a read returns what puts and appends built together.
-    type Seen = ();
+    /// Every string read, each followed by a NUL.
+    type Seen = String;
 
-    fn see(_: &mut (), _: &JepsenKvRet) {}
+    fn see(seen: &mut String, ret: &JepsenKvRet) {
+        if let JepsenKvRet::Value(read) = ret {
+            seen.push_str(read);
+            seen.push('\0');
+        }
+    }
 
-    fn unseen(_: &JepsenKvOp, _: &()) -> Option<JepsenKvOp> {
-        None
+    /// A read returns what puts and appends built together, so a value is seen if it is
+    /// part of a string read. One that is not was replaced by a put before any read could
+    /// show it, or written after the last read: its text never matters.
+    fn unseen(op: &JepsenKvOp, seen: &String) -> Option<JepsenKvOp> {
+        let blind = |value: &str| !seen.contains(value) && !seen.contains(UNSEEN);
+        match op {
+            JepsenKvOp::Append { key, value } if blind(value) => Some(JepsenKvOp::Append {
+                key: key.clone(),
+                value: UNSEEN.into(),
+            }),
+            JepsenKvOp::Put { key, value } if blind(value) => Some(JepsenKvOp::Put {
+                key: key.clone(),
+                value: UNSEEN.into(),
+            }),
+            _ => None,
+        }
     }
 
     /// Rule (a list only grows): between puts, a key's string only grows by appends, so a
