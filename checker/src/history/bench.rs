@@ -253,12 +253,6 @@ fn simulate(rng: &mut StdRng, args: &BenchArgs, keys: u64, size: usize) -> Histo
         }
         let c = rng.random_range(0..args.clients);
         let client = &mut clients[c as usize];
-        let unknown = |op, invoked| Operation {
-            client: c,
-            op,
-            invoked,
-            outcome: Outcome::Unknown,
-        };
         *client = match std::mem::replace(client, Client::Idle) {
             Client::Idle if invoked < size => {
                 invoked += 1;
@@ -266,7 +260,7 @@ fn simulate(rng: &mut StdRng, args: &BenchArgs, keys: u64, size: usize) -> Histo
             }
             Client::Idle => Client::Idle,
             Client::Invoked(op, at) if lost(rng) => {
-                history.push(unknown(op, at));
+                history.push(Operation::unknown(c, op, at));
                 Client::Idle
             }
             Client::Invoked(op, at) => {
@@ -274,7 +268,7 @@ fn simulate(rng: &mut StdRng, args: &BenchArgs, keys: u64, size: usize) -> Histo
                 Client::Applied(op, at, ret)
             }
             Client::Applied(op, at, _) if lost(rng) => {
-                history.push(unknown(op, at));
+                history.push(Operation::unknown(c, op, at));
                 Client::Idle
             }
             Client::Applied(op, at, ret) => {

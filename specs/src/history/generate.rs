@@ -91,12 +91,6 @@ pub fn jepsen_append(rng: &mut impl Rng, shape: AppendShape) -> History<JepsenKv
         time += 1;
         let p = rng.random_range(0..shape.processes);
         let process = &mut processes[p as usize];
-        let unknown = |op, invoked| Operation {
-            client: p,
-            op,
-            invoked,
-            outcome: Outcome::Unknown,
-        };
         *process = match std::mem::replace(process, Process::Idle) {
             Process::Idle if invoked < shape.ops => {
                 invoked += 1;
@@ -112,7 +106,7 @@ pub fn jepsen_append(rng: &mut impl Rng, shape: AppendShape) -> History<JepsenKv
             }
             Process::Idle => Process::Idle,
             Process::Invoked(op, at) if rng.random_bool(shape.lost / 2.0) => {
-                history.push(unknown(op, at));
+                history.push(Operation::unknown(p, op, at));
                 Process::Idle
             }
             Process::Invoked(op, at) => {
@@ -143,7 +137,7 @@ pub fn jepsen_append(rng: &mut impl Rng, shape: AppendShape) -> History<JepsenKv
                 Process::Applied(op, at, ret, before)
             }
             Process::Applied(op, at, _, _) if rng.random_bool(shape.lost / 2.0) => {
-                history.push(unknown(op, at));
+                history.push(Operation::unknown(p, op, at));
                 Process::Idle
             }
             Process::Applied(op, at, ret, before) => {

@@ -44,6 +44,16 @@ pub struct Operation<Op, Ret> {
 }
 
 impl<Op, Ret> Operation<Op, Ret> {
+    /// `client`'s `op`, invoked at `invoked`, whose reply never came.
+    pub fn unknown(client: Client, op: Op, invoked: Time) -> Self {
+        Operation {
+            client,
+            op,
+            invoked,
+            outcome: Outcome::Unknown,
+        }
+    }
+
     /// The reply, if it arrived.
     pub fn ret(&self) -> Option<&Ret> {
         match &self.outcome {
