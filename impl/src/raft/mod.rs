@@ -5,12 +5,14 @@
 //! - [`Log`]: the log, a persistent vector that is cheap to copy and to save.
 //! - [`replica`]: the replicated state with duplicate suppression by (client, sequence).
 //! - [`server`]: the server actor: election, replication, commitment, ReadIndex reads.
+//! - `rules`: the term rule, stated once for every message between servers.
 //! - `stale`: which messages a server will never act on (the models drop them).
 //! - `rewrite`: renaming servers in states and messages, for symmetry reduction.
 
 mod log;
 pub mod replica;
 mod rewrite;
+mod rules;
 pub mod server;
 mod stale;
 pub mod types;

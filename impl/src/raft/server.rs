@@ -5,6 +5,7 @@
 
 use super::log::Log;
 use super::replica::{Replica, StateMachine};
+use super::rules::TermOrder;
 use super::types::{Entry, Index, Msg, RaftStorage, Term};
 use crate::bug::NamedBug;
 use crate::client::ClientMsg;
@@ -144,14 +145,6 @@ impl<SM: StateMachine> RaftState<SM> {
             Role::Candidate { .. } => None,
             Role::Leader(_) => Some(me),
         }
-    }
-
-    /// Figure 2, "Rules for Servers": on seeing a higher term, adopt it and become follower.
-    fn adopt_term(&mut self, term: Term) {
-        debug_assert!(term > self.term);
-        self.term = term;
-        self.voted_for = None;
-        self.role = Role::Follower { leader: None };
     }
 
     fn leader_mut(&mut self) -> Option<&mut LeaderState<SM::Op>> {
@@ -379,85 +372,57 @@ impl<SM: StateMachine> RaftServer<SM> {
         });
     }
 
-    /// RequestVote receiver (figure 2): grant if the term is current, no other candidate
-    /// got this server's vote in it, and the candidate's log is at least as up-to-date
-    /// (§5.4.1). The vote is saved before it is sent.
+    /// Figure 2, "Rules for Servers": a message of a newer term makes this server adopt that
+    /// term, with no vote in it yet, and follow; the term is saved at once. A deposed
+    /// leader, which has no election timer running, arms one; a follower or candidate keeps
+    /// its own (it restarts only on granting a vote or on hearing from the term's leader).
+    fn adopt_term(&self, state: &mut Cow<RaftState<SM>>, term: Term, o: &mut Out<Self>) {
+        if state.is_leader() {
+            self.reset_election_timer(o);
+        }
+        let adopted = state.to_mut();
+        adopted.term = term;
+        adopted.voted_for = None;
+        adopted.role = Role::Follower { leader: None };
+        self.save(state, o);
+    }
+
+    /// RequestVote receiver (figure 2), in the current term: grant if no other candidate
+    /// got this server's vote in it, it does not lead, and the candidate's log is at least
+    /// as up-to-date (§5.4.1). The vote is saved before it is sent, and resets the election
+    /// timer. A refusal in the candidate's own term tells it nothing (candidates count only
+    /// grants), so it is not sent.
     fn on_request_vote(
         &self,
         state: &mut Cow<RaftState<SM>>,
         src: Id,
-        term: Term,
         last_index: Index,
         last_term: Term,
         o: &mut Out<Self>,
     ) {
-        let mut changed = false;
-        if term > state.term {
-            // A deposed leader has no election timer running: arm it.
-            if state.is_leader() {
-                self.reset_election_timer(o);
-            }
-            state.to_mut().adopt_term(term);
-            changed = true;
-        }
         let my_last = (state.term_at(state.last_index()), state.last_index());
         let up_to_date = (last_term, last_index) >= my_last;
-        let granted = term == state.term
-            && state.voted_for.is_none_or(|v| v == src)
-            && up_to_date
-            && !state.is_leader();
-        if granted && state.voted_for != Some(src) {
-            state.to_mut().voted_for = Some(src);
-            changed = true;
-        }
-        if changed {
-            self.save(state, o);
-        }
-        if granted {
-            self.reset_election_timer(o);
-        }
-        // A refusal in the candidate's own term tells it nothing (candidates count only
-        // grants), so only a grant or a newer term is sent back.
-        if granted || state.term > term {
-            let vote = Msg::Vote {
-                term: state.term,
-                granted,
-            };
-            o.send(src, vote);
-        }
-    }
-
-    /// A reply carrying a newer term: adopt it, save, and follow (figure 2, "Rules for
-    /// Servers"). Returns true if it did.
-    fn step_down_if_newer(
-        &self,
-        state: &mut Cow<RaftState<SM>>,
-        term: Term,
-        o: &mut Out<Self>,
-    ) -> bool {
-        if term <= state.term {
-            return false;
-        }
-        state.to_mut().adopt_term(term);
-        self.save(state, o);
-        self.reset_election_timer(o);
-        true
-    }
-
-    /// RequestVote reply: count votes of the current term.
-    fn on_vote(
-        &self,
-        state: &mut Cow<RaftState<SM>>,
-        src: Id,
-        term: Term,
-        granted: bool,
-        o: &mut Out<Self>,
-    ) {
-        if self.step_down_if_newer(state, term, o) {
+        let granted = state.voted_for.is_none_or(|v| v == src) && up_to_date && !state.is_leader();
+        if !granted {
             return;
         }
+        if state.voted_for != Some(src) {
+            state.to_mut().voted_for = Some(src);
+            self.save(state, o);
+        }
+        self.reset_election_timer(o);
+        let vote = Msg::Vote {
+            term: state.term,
+            granted: true,
+        };
+        o.send(src, vote);
+    }
+
+    /// RequestVote reply, in the current term: count a grant while campaigning, once per
+    /// voter; a majority elects this server.
+    fn on_vote(&self, state: &mut Cow<RaftState<SM>>, src: Id, granted: bool, o: &mut Out<Self>) {
         let counts = matches!(&state.role, Role::Candidate { votes } if !votes.contains(&src));
-        if !(granted && term == state.term && counts) {
+        if !(granted && counts) {
             return;
         }
         let state = state.to_mut();
@@ -467,18 +432,17 @@ impl<SM: StateMachine> RaftServer<SM> {
         self.become_leader_if_elected(state, o);
     }
 
-    /// AppendEntries receiver (figure 2): reject an old term; otherwise recognize the
-    /// leader, check that the log contains an entry at `prev_index` with `prev_term`
+    /// AppendEntries receiver (figure 2), in the current term: recognize the sender as the
+    /// term's leader, check that the log contains an entry at `prev_index` with `prev_term`
     /// (on mismatch, answer with the first index of the conflicting term so that the
-    /// leader skips it whole: fast back-off, §5.3), delete conflicting entries, append
-    /// new ones, save, advance the commit index, and acknowledge.
+    /// leader skips it whole: fast back-off, §5.3), delete conflicting entries, append new
+    /// ones, save, advance the commit index, and acknowledge.
     #[allow(clippy::too_many_arguments)]
     fn on_append(
         &self,
         id: Id,
         state: &mut Cow<RaftState<SM>>,
         src: Id,
-        term: Term,
         prev_index: Index,
         prev_term: Term,
         entries: Vec<Entry<SM::Op>>,
@@ -486,26 +450,12 @@ impl<SM: StateMachine> RaftServer<SM> {
         round: u64,
         o: &mut Out<Self>,
     ) {
-        if term < state.term {
-            let reply = Msg::Appended {
-                term: state.term,
-                success: false,
-                index: 0,
-                round,
-            };
-            o.send(src, reply);
-            return;
-        }
-        let mut changed = false;
-        if term > state.term {
-            state.to_mut().adopt_term(term);
-            changed = true;
-        }
         if state.leader_hint(id) != Some(src) {
             state.to_mut().role = Role::Follower { leader: Some(src) };
         }
         self.reset_election_timer(o);
 
+        let mut changed = false;
         let (success, index) = if prev_index > state.last_index() {
             (false, state.last_index() + 1)
         } else if state.term_at(prev_index) != prev_term {
@@ -547,29 +497,21 @@ impl<SM: StateMachine> RaftServer<SM> {
         o.send(src, reply);
     }
 
-    /// AppendEntries reply at the leader: record the acknowledged heartbeat round; on
-    /// success record the match and try to commit; on failure move `next` back to the
-    /// follower's hint and resend.
-    #[allow(clippy::too_many_arguments)]
+    /// AppendEntries reply at the leader, in the current term: record the acknowledged
+    /// heartbeat round; on success record the match and try to commit; on failure move
+    /// `next` back to the follower's hint and resend.
     fn on_appended(
         &self,
         state: &mut Cow<RaftState<SM>>,
         src: Id,
-        term: Term,
         success: bool,
         index: Index,
         round: u64,
         o: &mut Out<Self>,
     ) {
-        if self.step_down_if_newer(state, term, o) {
-            return;
-        }
         let Role::Leader(leader) = &state.role else {
             return;
         };
-        if term != state.term {
-            return;
-        }
         let (Some(&matched), Some(&next)) = (leader.matched.get(&src), leader.next.get(&src))
         else {
             return; // not a member of this cluster
@@ -743,29 +685,42 @@ impl<SM: StateMachine> Actor for RaftServer<SM> {
         msg: Self::Msg,
         o: &mut Out<Self>,
     ) {
+        // The term rule, once for every message between servers (as etcd's `Step`): a
+        // newer term is adopted first, an older one answered (or ignored) here alone, and
+        // the handlers below see only messages of the current term.
+        match msg.term().map(|term| (term, state.term_order(term))) {
+            Some((_, TermOrder::Older)) => {
+                if let Some(answer) = state.answer_to_older(&msg) {
+                    o.send(src, answer);
+                }
+                return;
+            }
+            Some((term, TermOrder::Newer)) => self.adopt_term(state, term, o),
+            Some((_, TermOrder::Current)) | None => {}
+        }
         match msg {
             Msg::RequestVote {
-                term,
                 last_index,
                 last_term,
-            } => self.on_request_vote(state, src, term, last_index, last_term, o),
-            Msg::Vote { term, granted } => self.on_vote(state, src, term, granted, o),
+                ..
+            } => self.on_request_vote(state, src, last_index, last_term, o),
+            Msg::Vote { granted, .. } => self.on_vote(state, src, granted, o),
             Msg::Append {
-                term,
                 prev_index,
                 prev_term,
                 entries,
                 commit,
                 round,
+                ..
             } => self.on_append(
-                id, state, src, term, prev_index, prev_term, entries, commit, round, o,
+                id, state, src, prev_index, prev_term, entries, commit, round, o,
             ),
             Msg::Appended {
-                term,
                 success,
                 index,
                 round,
-            } => self.on_appended(state, src, term, success, index, round, o),
+                ..
+            } => self.on_appended(state, src, success, index, round, o),
             Msg::Client(ClientMsg::Request { seq, op }) => {
                 self.on_request(id, state, src, seq, op, o)
             }

@@ -212,9 +212,10 @@ fn cancels_timer(cmds: &[Cmd], timer: RaftTimer) -> bool {
         .any(|c| matches!(c, Command::CancelTimer(t) if *t == timer))
 }
 
-/// Position of the first `Save`, and of the first `Send` whose message matches `is`.
+/// Position of the last `Save` (a step may save twice: a newer term, then a vote or
+/// entries), and of the first `Send` whose message matches `is`.
 fn save_pos(cmds: &[Cmd]) -> Option<usize> {
-    cmds.iter().position(|c| matches!(c, Command::Save(_)))
+    cmds.iter().rposition(|c| matches!(c, Command::Save(_)))
 }
 
 fn send_pos(cmds: &[Cmd], is: impl Fn(&M) -> bool) -> Option<usize> {
@@ -473,13 +474,16 @@ fn a_higher_term_is_adopted_and_saved_before_the_vote_is_sent() {
     let step = deliver(&s, &follower, p1(), request_vote(5, 1, 1));
     assert_eq!(step.state.term, 5);
     assert_eq!(step.state.voted_for, Some(p1()));
+    // The term rule saves the new term with no vote; the vote is saved next, and the last
+    // save is what storage holds when the vote leaves.
+    let term_then_vote = |voted_for| RaftStorage {
+        term: 5,
+        voted_for,
+        log: entries(&[1]).into(),
+    };
     assert_eq!(
         saves(&step.cmds),
-        vec![RaftStorage {
-            term: 5,
-            voted_for: Some(p1()),
-            log: entries(&[1]).into(),
-        }]
+        vec![term_then_vote(None), term_then_vote(Some(p1()))]
     );
     assert_saved_before(&step.cmds, |m| matches!(m, Msg::Vote { .. }));
     assert_eq!(the_only_send(&step.cmds), (p1(), vote(5, true)));
@@ -639,7 +643,8 @@ fn a_vote_with_a_higher_term_makes_a_candidate_follow() {
             log: Log::default(),
         }]
     );
-    assert!(sets_timer(&step.cmds, RaftTimer::Election));
+    // Its election timer runs on: only a granted vote or the term's leader restarts it.
+    assert!(!sets_timer(&step.cmds, RaftTimer::Election));
     assert!(sends(&step.cmds).is_empty());
 }
 
