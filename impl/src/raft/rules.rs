@@ -1,10 +1,13 @@
-//! Raft's term rule, stated once: how a message's term compares with the server's, and how
-//! a message of an older term is answered. The server's `on_msg` acts by it for every
-//! message between servers.
+//! Raft's acceptance rules, each stated once: how a message's term compares with the
+//! server's, how a message of an older term is answered, when a vote is granted, when a
+//! vote counts, and when a log matches an AppendEntries. The server's handlers
+//! ([`super::server`]) act by them, and `stale` (which messages a server will never act
+//! on, for the models) reads them rather than restating them.
 
 use super::replica::StateMachine;
-use super::server::RaftState;
-use super::types::{Msg, Term};
+use super::server::{RaftState, Role};
+use super::types::{Index, Msg, Term};
+use stateright::actor::Id;
 
 /// How a message's term compares with the server's current term (figure 2, "Rules for
 /// Servers" and each RPC's first receiver rule).
@@ -51,5 +54,40 @@ impl<SM: StateMachine> RaftState<SM> {
             }),
             Msg::Vote { .. } | Msg::Appended { .. } | Msg::Client(_) => None,
         }
+    }
+
+    /// RequestVote receiver (figure 2), in the current term: grant if this server has not
+    /// voted for another candidate in it, does not lead it, and the candidate's log, ending
+    /// at (`last_term`, `last_index`), is at least as up-to-date as its own (§5.4.1).
+    pub(super) fn grants_vote(&self, candidate: Id, last_index: Index, last_term: Term) -> bool {
+        let mine = (self.term_at(self.last_index()), self.last_index());
+        self.voted_for.is_none_or(|v| v == candidate)
+            && (last_term, last_index) >= mine
+            && !self.is_leader()
+    }
+
+    /// Rules for candidates, in the current term: a vote counts if it is a grant, this
+    /// server still campaigns, and the voter has not been counted already.
+    pub(super) fn counts_vote(&self, voter: Id, granted: bool) -> bool {
+        granted && matches!(&self.role, Role::Candidate { votes } if !votes.contains(&voter))
+    }
+
+    /// AppendEntries receiver rule 2 (figure 2): the log must hold an entry at
+    /// `prev_index` whose term is `prev_term`. If it does not, the error is where the
+    /// leader should retry: just past the log's end if the log is shorter, else the first
+    /// index of the conflicting term, so that the leader skips that term whole (fast
+    /// back-off, §5.3).
+    pub(super) fn matches_log(&self, prev_index: Index, prev_term: Term) -> Result<(), Index> {
+        if prev_index > self.last_index() {
+            return Err(self.last_index() + 1);
+        }
+        let conflict = self.term_at(prev_index);
+        if conflict == prev_term {
+            return Ok(());
+        }
+        let first = (1..=prev_index)
+            .find(|&i| self.term_at(i) == conflict)
+            .unwrap_or(prev_index);
+        Err(first)
     }
 }

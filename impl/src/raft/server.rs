@@ -387,9 +387,8 @@ impl<SM: StateMachine> RaftServer<SM> {
         self.save(state, o);
     }
 
-    /// RequestVote receiver (figure 2), in the current term: grant if no other candidate
-    /// got this server's vote in it, it does not lead, and the candidate's log is at least
-    /// as up-to-date (§5.4.1). The vote is saved before it is sent, and resets the election
+    /// RequestVote receiver (figure 2), in the current term: a vote granted by
+    /// [`RaftState::grants_vote`] is saved before it is sent, and resets the election
     /// timer. A refusal in the candidate's own term tells it nothing (candidates count only
     /// grants), so it is not sent.
     fn on_request_vote(
@@ -400,10 +399,7 @@ impl<SM: StateMachine> RaftServer<SM> {
         last_term: Term,
         o: &mut Out<Self>,
     ) {
-        let my_last = (state.term_at(state.last_index()), state.last_index());
-        let up_to_date = (last_term, last_index) >= my_last;
-        let granted = state.voted_for.is_none_or(|v| v == src) && up_to_date && !state.is_leader();
-        if !granted {
+        if !state.grants_vote(src, last_index, last_term) {
             return;
         }
         if state.voted_for != Some(src) {
@@ -418,11 +414,10 @@ impl<SM: StateMachine> RaftServer<SM> {
         o.send(src, vote);
     }
 
-    /// RequestVote reply, in the current term: count a grant while campaigning, once per
-    /// voter; a majority elects this server.
+    /// RequestVote reply, in the current term: a vote that [`RaftState::counts_vote`] is
+    /// counted, and a majority elects this server.
     fn on_vote(&self, state: &mut Cow<RaftState<SM>>, src: Id, granted: bool, o: &mut Out<Self>) {
-        let counts = matches!(&state.role, Role::Candidate { votes } if !votes.contains(&src));
-        if !(granted && counts) {
+        if !state.counts_vote(src, granted) {
             return;
         }
         let state = state.to_mut();
@@ -433,10 +428,9 @@ impl<SM: StateMachine> RaftServer<SM> {
     }
 
     /// AppendEntries receiver (figure 2), in the current term: recognize the sender as the
-    /// term's leader, check that the log contains an entry at `prev_index` with `prev_term`
-    /// (on mismatch, answer with the first index of the conflicting term so that the
-    /// leader skips it whole: fast back-off, §5.3), delete conflicting entries, append new
-    /// ones, save, advance the commit index, and acknowledge.
+    /// term's leader; if the log matches at `prev_index` (see [`RaftState::matches_log`],
+    /// which also says where the leader should retry), delete conflicting entries, append
+    /// new ones, save, and advance the commit index; acknowledge either way.
     #[allow(clippy::too_many_arguments)]
     fn on_append(
         &self,
@@ -456,26 +450,21 @@ impl<SM: StateMachine> RaftServer<SM> {
         self.reset_election_timer(o);
 
         let mut changed = false;
-        let (success, index) = if prev_index > state.last_index() {
-            (false, state.last_index() + 1)
-        } else if state.term_at(prev_index) != prev_term {
-            let conflict = state.term_at(prev_index);
-            let first = (1..=prev_index)
-                .find(|&i| state.term_at(i) == conflict)
-                .unwrap_or(prev_index);
-            (false, first)
-        } else {
-            for (offset, entry) in entries.iter().enumerate() {
-                let index = prev_index + 1 + offset as Index;
-                if state.term_at(index) == entry.term && index <= state.last_index() {
-                    continue;
+        let (success, index) = match state.matches_log(prev_index, prev_term) {
+            Err(retry) => (false, retry),
+            Ok(()) => {
+                for (offset, entry) in entries.iter().enumerate() {
+                    let index = prev_index + 1 + offset as Index;
+                    if state.term_at(index) == entry.term && index <= state.last_index() {
+                        continue;
+                    }
+                    let log = &mut state.to_mut().log;
+                    log.truncate(index - 1);
+                    log.push(entry.clone());
+                    changed = true;
                 }
-                let log = &mut state.to_mut().log;
-                log.truncate(index - 1);
-                log.push(entry.clone());
-                changed = true;
+                (true, prev_index + entries.len() as Index)
             }
-            (true, prev_index + entries.len() as Index)
         };
         if changed {
             self.save(state, o);

@@ -1479,3 +1479,85 @@ fn with_forget_vote_the_vote_never_reaches_storage() {
     let step = fire(&s, &follower, RaftTimer::Election);
     assert_eq!(saves(&step.cmds)[0].voted_for, None);
 }
+
+// ---------------------------------------------------------------------------------------
+// 10. The acceptance rules that `ignores_forever` reads.
+// ---------------------------------------------------------------------------------------
+
+/// A follower, a candidate and a leader of term 2, and a follower of term 2 with a vote.
+fn servers_of_term_2(s: &Server) -> Vec<State> {
+    let follower = follower_with(s, 2, entries(&[1]));
+    let voted = deliver(s, &follower, p2(), request_vote(2, 1, 1)).state;
+    let candidate = campaign(s, &follower_with(s, 1, entries(&[1])));
+    let leader = elect(s, &follower_with(s, 1, entries(&[1])));
+    vec![follower, voted, candidate, leader]
+}
+
+/// Every message between servers of terms 1 to 3, from P1.
+fn peer_messages() -> Vec<M> {
+    let mut msgs = Vec::new();
+    for term in 1..=3 {
+        msgs.extend([
+            request_vote(term, 1, 1),
+            vote(term, true),
+            vote(term, false),
+            append(term, 1, 1, vec![]),
+            appended(term, 1, 0),
+            rejected(term, 1, 0),
+        ]);
+    }
+    msgs
+}
+
+#[test]
+fn a_message_declared_ignored_forever_changes_nothing_when_delivered() {
+    let s = server();
+    let mut ignored = 0;
+    for state in servers_of_term_2(&s) {
+        for msg in peer_messages() {
+            if state.ignores_forever(p1(), &msg) {
+                ignored += 1;
+                let step = deliver(&s, &state, p1(), msg.clone());
+                assert!(
+                    !step.changed && step.cmds.is_empty(),
+                    "{msg:?} to {state:?}"
+                );
+            }
+        }
+    }
+    assert!(ignored > 10, "the rules declare some messages ignored");
+}
+
+#[test]
+fn only_replies_of_an_older_term_are_ignored_requests_are_answered() {
+    let s = server();
+    let follower = follower_with(&s, 2, vec![]);
+    for msg in peer_messages().into_iter().filter(|m| m.term() == Some(1)) {
+        let is_request = matches!(msg, Msg::RequestVote { .. } | Msg::Append { .. });
+        assert_eq!(follower.ignores_forever(p1(), &msg), !is_request, "{msg:?}");
+        let step = deliver(&s, &follower, p1(), msg);
+        assert!(!step.changed);
+        assert_eq!(sends(&step.cmds).len(), usize::from(is_request));
+    }
+}
+
+#[test]
+fn a_vote_the_candidate_would_count_is_kept_and_counted_once() {
+    let s = server();
+    let candidate = campaign(&s, &follower_with(&s, 1, vec![]));
+    assert!(!candidate.ignores_forever(p1(), &vote(2, true)));
+    let leader = deliver(&s, &candidate, p1(), vote(2, true)).state;
+    assert!(leader.is_leader());
+    assert!(
+        leader.ignores_forever(p1(), &vote(2, true)),
+        "counted already"
+    );
+    assert!(
+        candidate.ignores_forever(p1(), &vote(2, false)),
+        "a refusal"
+    );
+    assert!(
+        !candidate.ignores_forever(p1(), &vote(3, false)),
+        "a newer term"
+    );
+}
