@@ -9,6 +9,7 @@ use super::rules::TermOrder;
 use super::types::{Entry, Index, Msg, RaftStorage, Term};
 use crate::bug::NamedBug;
 use crate::client::ClientMsg;
+use crate::invariants::{checked, debug_started};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
@@ -194,7 +195,7 @@ impl<SM: StateMachine> RaftServer<SM> {
         self
     }
 
-    fn has_bug(&self, bug: RaftBug) -> bool {
+    pub(super) fn has_bug(&self, bug: RaftBug) -> bool {
         self.bug == Some(bug)
     }
 
@@ -638,40 +639,14 @@ impl<SM: StateMachine> RaftServer<SM> {
         }
         true
     }
-}
 
-impl<SM: StateMachine> Actor for RaftServer<SM> {
-    type Msg = Msg<SM::Op, SM::Ret>;
-    type State = RaftState<SM>;
-    type Timer = RaftTimer;
-    type Storage = RaftStorage<SM::Op>;
-    type Random = ();
-
-    /// Starts as a follower from whatever storage survived (figure 2: volatile state is
-    /// reinitialized; the state machine is rebuilt as the commit index is relearned).
-    fn on_start(&self, _id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
-        let saved = storage.clone().unwrap_or(RaftStorage {
-            term: 0,
-            voted_for: None,
-            log: Log::default(),
-        });
-        self.reset_election_timer(o);
-        RaftState {
-            term: saved.term,
-            voted_for: saved.voted_for,
-            log: saved.log,
-            role: Role::Follower { leader: None },
-            commit: 0,
-            replica: Replica::default(),
-        }
-    }
-
-    fn on_msg(
+    /// One message: the term rule first, then the handler of its kind.
+    fn step(
         &self,
         id: Id,
-        state: &mut Cow<Self::State>,
+        state: &mut Cow<RaftState<SM>>,
         src: Id,
-        msg: Self::Msg,
+        msg: Msg<SM::Op, SM::Ret>,
         o: &mut Out<Self>,
     ) {
         // The term rule, once for every message between servers (as etcd's `Step`): a
@@ -716,6 +691,46 @@ impl<SM: StateMachine> Actor for RaftServer<SM> {
             Msg::Client(_) => {}
         }
     }
+}
+
+impl<SM: StateMachine> Actor for RaftServer<SM> {
+    type Msg = Msg<SM::Op, SM::Ret>;
+    type State = RaftState<SM>;
+    type Timer = RaftTimer;
+    type Storage = RaftStorage<SM::Op>;
+    type Random = ();
+
+    /// Starts as a follower from whatever storage survived (figure 2: volatile state is
+    /// reinitialized; the state machine is rebuilt as the commit index is relearned).
+    fn on_start(&self, _id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
+        let saved = storage.clone().unwrap_or(RaftStorage {
+            term: 0,
+            voted_for: None,
+            log: Log::default(),
+        });
+        self.reset_election_timer(o);
+        let state = RaftState {
+            term: saved.term,
+            voted_for: saved.voted_for,
+            log: saved.log,
+            role: Role::Follower { leader: None },
+            commit: 0,
+            replica: Replica::default(),
+        };
+        debug_started(self, &state);
+        state
+    }
+
+    fn on_msg(
+        &self,
+        id: Id,
+        state: &mut Cow<Self::State>,
+        src: Id,
+        msg: Self::Msg,
+        o: &mut Out<Self>,
+    ) {
+        checked(self, state, |state| self.step(id, state, src, msg, o));
+    }
 
     fn on_timeout(
         &self,
@@ -724,7 +739,7 @@ impl<SM: StateMachine> Actor for RaftServer<SM> {
         timer: &RaftTimer,
         o: &mut Out<Self>,
     ) {
-        match timer {
+        checked(self, state, |state| match timer {
             RaftTimer::Election if !state.is_leader() => {
                 self.start_election(id, state.to_mut(), o);
             }
@@ -735,6 +750,6 @@ impl<SM: StateMachine> Actor for RaftServer<SM> {
                 }
             }
             _ => {}
-        }
+        });
     }
 }

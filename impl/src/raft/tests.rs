@@ -8,6 +8,7 @@
 
 use super::*;
 use crate::client::ClientMsg;
+use crate::invariants::Invariants;
 use crate::kv::KvStore;
 use crate::test_util::{self, me, p1, p2, run, sends};
 use coord_specs::kv::{KvOp, KvRet};
@@ -1560,4 +1561,288 @@ fn a_vote_the_candidate_would_count_is_kept_and_counted_once() {
         !candidate.ignores_forever(p1(), &vote(3, false)),
         "a newer term"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// 11. Invariants: each one catches a state (or a step) that breaks it.
+// ---------------------------------------------------------------------------------------
+
+/// The invariant `state` breaks for server `s`.
+fn broken_in(s: &Server, state: &State) -> &'static str {
+    s.invariants(state).unwrap_err().invariant
+}
+
+/// The invariant the step from `before` to `after` breaks for server `s`.
+fn broken_by(s: &Server, before: &State, after: &State) -> &'static str {
+    s.step_invariants(before, after).unwrap_err().invariant
+}
+
+/// `state` with its leader state changed by `change`.
+fn leading(state: &State, change: impl FnOnce(&mut LeaderState<KvOp>)) -> State {
+    let mut state = state.clone();
+    let Role::Leader(leader) = &mut state.role else {
+        panic!("not a leader");
+    };
+    change(leader);
+    state
+}
+
+#[test]
+fn the_states_of_these_stories_keep_every_invariant() {
+    let s = server();
+    let states = [
+        start(&s, None).0,
+        follower_with(&s, 3, entries(&[1, 2, 2])),
+        campaign(&s, &follower_with(&s, 1, vec![])),
+        fresh_leader(&s),
+        leader_with_committed_put(&s),
+    ];
+    for state in &states {
+        assert_eq!(s.invariants(state), Ok(()), "{state:?}");
+    }
+}
+
+#[test]
+fn a_commit_index_past_the_log_is_caught() {
+    let s = server();
+    let state = State {
+        commit: 4,
+        ..follower_with(&s, 2, entries(&[1, 2]))
+    };
+    assert_eq!(broken_in(&s, &state), "the commit index is within the log");
+}
+
+#[test]
+fn an_applied_index_past_the_commit_index_is_caught() {
+    let s = server();
+    let mut state = follower_with(&s, 2, entries(&[1, 2]));
+    state.replica.applied = 1;
+    let found = broken_in(&s, &state);
+    assert_eq!(found, "the applied index is not past the commit index");
+}
+
+#[test]
+fn an_entry_of_a_later_term_is_caught() {
+    let s = server();
+    let state = State {
+        term: 1,
+        ..follower_with(&s, 2, entries(&[1, 2]))
+    };
+    let found = broken_in(&s, &state);
+    assert_eq!(found, "no entry is of a later term than the server's");
+}
+
+#[test]
+fn a_vote_in_term_0_is_caught() {
+    let s = server();
+    let state = State {
+        voted_for: Some(p1()),
+        ..start(&s, None).0
+    };
+    assert_eq!(broken_in(&s, &state), "the vote is in step with the term");
+}
+
+#[test]
+fn a_candidate_that_voted_for_another_is_caught() {
+    let s = server();
+    let candidate = campaign(&s, &follower_with(&s, 1, vec![]));
+    let state = State {
+        voted_for: Some(p1()),
+        ..candidate
+    };
+    let found = broken_in(&s, &state);
+    assert_eq!(found, "a candidate or a leader voted for itself");
+}
+
+#[test]
+fn a_candidate_counting_a_stranger_is_caught() {
+    let s = server();
+    let mut state = campaign(&s, &follower_with(&s, 1, vec![]));
+    if let Role::Candidate { votes } = &mut state.role {
+        votes.insert(client());
+    }
+    let found = broken_in(&s, &state);
+    assert_eq!(found, "a candidate counts its own vote and its peers' only");
+}
+
+#[test]
+fn a_leader_that_forgot_a_peer_is_caught() {
+    let s = server();
+    let state = leading(&fresh_leader(&s), |l| {
+        l.next.remove(&p2());
+    });
+    assert_eq!(broken_in(&s, &state), "a leader tracks every peer");
+}
+
+#[test]
+fn a_next_index_of_0_is_caught() {
+    let s = server();
+    let state = leading(&fresh_leader(&s), |l| {
+        l.next.insert(p1(), 0);
+    });
+    assert_eq!(broken_in(&s, &state), "a next index is at least 1");
+}
+
+#[test]
+fn a_match_index_not_below_the_next_index_is_caught() {
+    let s = server();
+    let leader = leader_with_committed_put(&s);
+    let state = leading(&leader, |l| {
+        l.matched.insert(p1(), 2);
+    });
+    let found = broken_in(&s, &state);
+    assert_eq!(found, "a match index is below the next index");
+}
+
+#[test]
+fn a_next_index_past_the_log_is_caught() {
+    let s = server();
+    let state = leading(&fresh_leader(&s), |l| {
+        l.next.insert(p1(), 3);
+    });
+    let found = broken_in(&s, &state);
+    assert_eq!(found, "a next index is at most just past the log");
+}
+
+#[test]
+fn an_acknowledged_round_the_leader_never_started_is_caught() {
+    let s = server();
+    let state = leading(&fresh_leader(&s), |l| {
+        l.acked.insert(p1(), 3);
+    });
+    let found = broken_in(&s, &state);
+    assert_eq!(found, "a peer acknowledged only rounds the leader started");
+}
+
+#[test]
+fn a_read_waiting_for_an_uncommitted_index_is_caught() {
+    let s = server();
+    let state = leading(&fresh_leader(&s), |l| {
+        l.round = 1;
+        l.reads.push(PendingRead {
+            round: 1,
+            index: 1,
+            client: client(),
+            seq: 1,
+            op: get("x"),
+        });
+    });
+    let found = broken_in(&s, &state);
+    assert_eq!(
+        found,
+        "a pending read waits for a committed index in a started round"
+    );
+}
+
+#[test]
+fn the_steps_of_these_stories_keep_every_rule() {
+    let s = server();
+    let follower = follower_with(&s, 1, vec![]);
+    let candidate = campaign(&s, &follower);
+    let leader = elect(&s, &follower);
+    let committed = leader_with_committed_put(&s);
+    for (before, after) in [(&follower, &candidate), (&candidate, &leader)] {
+        assert_eq!(s.step_invariants(before, after), Ok(()));
+    }
+    let leader = fresh_leader(&s);
+    let with_put = deliver(&s, &leader, client(), request(1, put("x", "a"))).state;
+    assert_eq!(s.step_invariants(&with_put, &committed), Ok(()));
+}
+
+#[test]
+fn a_term_going_down_is_caught() {
+    let s = server();
+    let before = follower_with(&s, 3, vec![]);
+    let after = follower_with(&s, 2, vec![]);
+    assert_eq!(broken_by(&s, &before, &after), "the term never goes down");
+}
+
+#[test]
+fn a_second_vote_in_a_term_is_caught() {
+    let s = server();
+    let follower = follower_with(&s, 1, vec![]);
+    let voted = deliver(&s, &follower, p1(), request_vote(1, 0, 0)).state;
+    let revoted = State {
+        voted_for: Some(p2()),
+        ..voted.clone()
+    };
+    assert_eq!(broken_by(&s, &voted, &revoted), "one vote per term");
+}
+
+#[test]
+fn a_commit_index_going_down_is_caught() {
+    let s = server();
+    let committed = leader_with_committed_put(&s);
+    let mut after = committed.clone();
+    after.commit = 0;
+    after.replica = Replica::default();
+    let found = broken_by(&s, &committed, &after);
+    assert_eq!(found, "the commit index never goes down");
+}
+
+#[test]
+fn an_overwritten_committed_entry_is_caught_unless_the_figure_8_bug_is_on() {
+    let s = server();
+    let before = State {
+        commit: 1,
+        ..follower_with(&s, 2, entries(&[1]))
+    };
+    let after = State {
+        commit: 1,
+        ..follower_with(&s, 2, entries(&[2]))
+    };
+    let found = broken_by(&s, &before, &after);
+    assert_eq!(found, "committed entries are never overwritten");
+    let figure_8 = buggy(RaftBug::CommitOldTerm);
+    assert_ne!(
+        figure_8
+            .step_invariants(&before, &after)
+            .err()
+            .map(|b| b.invariant),
+        Some(found)
+    );
+}
+
+#[test]
+fn a_log_whose_terms_go_down_is_caught() {
+    let s = server();
+    let before = follower_with(&s, 3, entries(&[1, 3]));
+    let after = follower_with(&s, 3, entries(&[1, 3, 2]));
+    let found = broken_by(&s, &before, &after);
+    assert_eq!(found, "log terms never go down along the log");
+}
+
+#[test]
+fn an_applied_index_going_down_is_caught() {
+    let s = server();
+    let committed = leader_with_committed_put(&s);
+    let mut after = committed.clone();
+    after.replica.applied = 0;
+    let found = broken_by(&s, &committed, &after);
+    assert_eq!(found, "the applied index never goes down");
+}
+
+#[test]
+fn a_replica_changed_other_than_by_applying_is_caught() {
+    let s = server();
+    let leader = fresh_leader(&s);
+    let with_put = deliver(&s, &leader, client(), request(1, put("x", "a"))).state;
+    let mut committed = leader_with_committed_put(&s);
+    committed.replica.sm.apply(&put("y", "b"));
+    let found = broken_by(&s, &with_put, &committed);
+    assert_eq!(
+        found,
+        "the replica is the committed entries applied in order"
+    );
+}
+
+#[test]
+#[should_panic(expected = "invariant broken: the commit index is within the log")]
+fn a_broken_invariant_panics_naming_it_and_the_state() {
+    let s = server();
+    let state = State {
+        commit: 9,
+        ..start(&s, None).0
+    };
+    crate::invariants::assert_kept(&s, None, &state);
 }
