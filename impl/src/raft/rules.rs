@@ -34,8 +34,12 @@ impl<SM: StateMachine> RaftState<SM> {
 
     /// The answer to `msg`, of an older term: a RequestVote is refused and an
     /// AppendEntries rejected, each with the current term so that their sender learns it is
-    /// behind (figure 2, each receiver's rule 1); a reply of an older term is ignored. The
-    /// rejection echoes the AppendEntries' heartbeat round, as every reply does.
+    /// behind (figure 2, each receiver's rule 1); a reply of an older term is ignored.
+    ///
+    /// The rejection acknowledges no heartbeat round (round 0, which no read waits for):
+    /// its sender may yet lead this newer term, with rounds counted afresh, and an echo of
+    /// the older leadership's round would then confirm a read that began after it, though
+    /// this server said nothing after that read began (ReadIndex, Raft dissertation §6.4).
     pub(super) fn answer_to_older(
         &self,
         msg: &Msg<SM::Op, SM::Ret>,
@@ -46,11 +50,11 @@ impl<SM: StateMachine> RaftState<SM> {
                 term,
                 granted: false,
             }),
-            Msg::Append { round, .. } => Some(Msg::Appended {
+            Msg::Append { .. } => Some(Msg::Appended {
                 term,
                 success: false,
                 index: 0,
-                round,
+                round: 0,
             }),
             Msg::Vote { .. } | Msg::Appended { .. } | Msg::Client(_) => None,
         }

@@ -762,7 +762,8 @@ fn an_append_of_an_older_term_is_rejected_with_the_current_term() {
         !sets_timer(&step.cmds, RaftTimer::Election),
         "not a leader of ours"
     );
-    assert_eq!(the_only_send(&step.cmds), (p1(), rejected(3, 0, 5)));
+    // The rejection acknowledges no heartbeat round (see the ReadIndex story below).
+    assert_eq!(the_only_send(&step.cmds), (p1(), rejected(3, 0, 0)));
 }
 
 #[test]
@@ -1363,6 +1364,41 @@ fn a_failed_append_reply_still_confirms_leadership_for_a_read() {
     let msg = rejected(1, 0, 1);
     let step = deliver(&s, &leader, p2(), msg);
     assert_eq!(to_client(&step.cmds, client()).len(), 1);
+}
+
+#[test]
+fn a_rejection_for_an_older_term_confirms_no_read_of_a_later_leadership() {
+    let s = server();
+    // As leader of term 1 we start heartbeat round 1 for a read.
+    let leader = leader_with_committed_put(&s);
+    let step = deliver(&s, &leader, client(), request(2, get("x")));
+    let (_, heartbeat) = appends(&step.cmds).remove(1);
+    // P2, already in term 3, rejects it: the answer the term rule gives an older term.
+    let p2_in_term_3 = follower_with(&s, 3, entries(&[1]));
+    let (_, rejection) = the_only_send(&deliver(&s, &p2_in_term_3, me(), heartbeat).cmds);
+    assert!(matches!(
+        rejection,
+        Msg::Appended {
+            term: 3,
+            success: false,
+            ..
+        }
+    ));
+    // Meanwhile we move to term 2 and win term 3 with P1's vote: round 0 of a new
+    // leadership.
+    let follower = deliver(&s, &step.state, p1(), request_vote(2, 0, 0)).state;
+    let candidate = campaign(&s, &follower);
+    let leader = deliver(&s, &candidate, p1(), vote(3, true)).state;
+    assert_eq!((leader.term, leader_state(&leader).round), (3, 0));
+    // The late rejection acknowledges no round of this leadership: a read of term 3 needs
+    // a confirmation sent after it began.
+    let step = deliver(&s, &leader, p2(), rejection);
+    assert_eq!(s.invariants(&step.state), Ok(()));
+    let put = deliver(&s, &step.state, client(), request(3, put("x", "b"))).state;
+    let committed = deliver(&s, &put, p1(), appended(3, 2, 0)).state;
+    let step = deliver(&s, &committed, client(), request(4, get("x")));
+    assert_eq!(leader_state(&step.state).reads.len(), 1, "the read waits");
+    assert!(to_client(&step.cmds, client()).is_empty());
 }
 
 #[test]
