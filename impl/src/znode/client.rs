@@ -85,6 +85,9 @@ impl Call {
 pub enum Next {
     /// Make this call (while others may still be in flight: they are pipelined).
     Call(Call),
+    /// Make these calls one after the other without waiting, pipelined on the connection
+    /// as ZooKeeper's clients do (the program hears each return in order).
+    Pipeline(Vec<Call>),
     /// Wait for a time in this range, then ask the program again ([`Program::on_wake`]).
     Sleep(Range<Duration>),
     /// Wait for the answers still due, a watch event ([`Program::on_event`]), or for
@@ -147,6 +150,31 @@ impl Program for Script {
 
     fn on_wake(&self, results: &mut Vec<ZkRet>) -> Next {
         self.step(results.len())
+    }
+}
+
+/// A fixed list of calls, all made at once (pipelined). Its state is the results so far.
+#[derive(Clone, Debug)]
+pub struct Pipeline(pub Vec<Call>);
+
+impl Program for Pipeline {
+    type State = Vec<ZkRet>;
+
+    fn start(&self) -> (Vec<ZkRet>, Next) {
+        (Vec::new(), Next::Pipeline(self.0.clone()))
+    }
+
+    fn on_return(&self, results: &mut Vec<ZkRet>, ret: &ZkRet) -> Next {
+        results.push(ret.clone());
+        if results.len() == self.0.len() {
+            Next::Done
+        } else {
+            Next::Wait
+        }
+    }
+
+    fn on_wake(&self, _: &mut Vec<ZkRet>) -> Next {
+        Next::Wait
     }
 }
 
@@ -335,6 +363,11 @@ impl<P: Program> ZkClient<P> {
     fn follow(&self, state: &mut ZkClientState<P::State>, next: Next, o: &mut Out<Self>) {
         match next {
             Next::Call(call) => self.call(state, call, o),
+            Next::Pipeline(calls) => {
+                for call in calls {
+                    self.call(state, call, o);
+                }
+            }
             Next::Sleep(range) => o.set_timer(ZkClientTimer::Wake, range),
             Next::Send(resource, msg) => o.send(resource, ZkMsg::Resource(msg)),
             Next::Done => {

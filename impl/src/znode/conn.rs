@@ -11,7 +11,7 @@
 //! `Closed` when a rule says so (see [`CloseReason`]).
 
 use super::watch::{AddWatchMode, WatcherType};
-use coord_specs::znode::{Millis, Path, SessionId, ZkOp, ZkRet, Zxid};
+use coord_specs::znode::{Millis, Path, SessionId, ZkError, ZkOp, ZkRet, Zxid};
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
 
@@ -68,8 +68,9 @@ pub enum Call {
     /// ZooKeeper's `whoAmI`.
     WhoAmI,
     /// An operation a default ZooKeeper refuses or does not implement: `reconfig`
-    /// (`ReconfigDisabled`), `createTTL` and `multiRead` (`Unimplemented`), and any
-    /// other opcode (`Unimplemented`, and the connection closes).
+    /// (`ReconfigDisabled`), `createTTL` and `multiRead` (`Unimplemented`), a request it
+    /// answers with an error (see [`Refused::Error`]), and any other opcode
+    /// (`Unimplemented`, and the connection closes).
     Refused(Refused),
 }
 
@@ -81,6 +82,10 @@ pub enum Refused {
     MultiRead,
     /// An opcode ZooKeeper does not know (the number as it came).
     Unknown(i32),
+    /// A request ZooKeeper answers with this error, keeping the connection: a create flag
+    /// it does not know (`BadArguments`), a value outside its enum or a record that does
+    /// not decode (`MarshallingError`).
+    Error(ZkError),
 }
 
 /// ZooKeeper's `SetWatches2` (relative zxid and five lists of paths).

@@ -439,6 +439,7 @@ impl ZkServer {
                 Refused::CreateTtl | Refused::MultiRead => {
                     (ZkRet::Err(ZkError::Unimplemented), None)
                 }
+                Refused::Error(error) => (ZkRet::Err(error), None),
                 Refused::Unknown(_) => (
                     ZkRet::Err(ZkError::Unimplemented),
                     Some(CloseReason::Unimplemented),

@@ -21,6 +21,7 @@ pub mod client;
 pub mod conn;
 pub mod connection;
 mod expiry;
+mod invariants;
 pub mod msg;
 mod node;
 mod owner;

@@ -18,9 +18,9 @@
 //!   expires through the log, which deletes its ephemeral nodes; every server then closes
 //!   the session's connection and drops its watches.
 //! - Rule (ZooKeeper's followers restart when their leader goes): a server whose leader
-//!   changes closes every connection (`Closed(Lost)`); its clients reconnect. So a request
-//!   is sent to a leader once, and every log entry is applied at most once where it
-//!   matters.
+//!   changes closes every connection (`Closed(Lost)`); its clients reconnect. A write
+//!   whose answer is slow to come is sent again to the same leader (see
+//!   [`SessionRules::resend_after`]), which appends it once.
 
 use super::conn::{CloseReason, Connected};
 use super::connection::Conn;
@@ -29,6 +29,7 @@ use super::owner::Owner;
 use super::txn::{Outcome, Txn, TxnKind};
 use super::watch::{self, fire, Watches};
 use super::{Change, ZkBug, ZnodeTree};
+use crate::invariants::checked;
 use crate::raft::{Msg, RaftServer, RaftState, RaftStorage, RaftTimer};
 use coord_specs::znode::{Millis, SessionId, ZkOp, ZkRet};
 use serde::{Deserialize, Serialize};
@@ -131,6 +132,12 @@ impl ZkServerState {
     /// The tree as this server has applied it.
     pub fn tree(&self) -> &ZnodeTree {
         &self.raft.replica.sm
+    }
+
+    /// How many watches this server holds (mntr's `zk_watch_count`): one per connection,
+    /// path and kind, a persistent watch counting as its data and child parts.
+    pub fn watch_count(&self) -> usize {
+        self.watches.len()
     }
 
     /// True if this server will never act on `msg` from `src`, now or after any later step:
@@ -515,7 +522,7 @@ impl Actor for ZkServer {
         msg: Self::Msg,
         o: &mut Out<Self>,
     ) {
-        match msg {
+        checked(self, state, |state| match msg {
             ZkMsg::Peer(msg) => {
                 let from_leader = matches!(msg, Msg::Append { .. });
                 self.raft_step(id, state, o, |raft, st, out| {
@@ -542,15 +549,15 @@ impl Actor for ZkServer {
             | ZkMsg::Event(_)
             | ZkMsg::Closed(_)
             | ZkMsg::Resource(_) => {}
-        }
+        });
     }
 
     fn on_timeout(&self, id: Id, state: &mut Cow<Self::State>, timer: &ZkTimer, o: &mut Out<Self>) {
-        match timer {
+        checked(self, state, |state| match timer {
             ZkTimer::Raft(t) => self.raft_step(id, state, o, |raft, st, out| {
                 raft.on_timeout(id, st, t, out)
             }),
             ZkTimer::Expire(session) => self.on_expire(id, state, *session, o),
-        }
+        });
     }
 }

@@ -118,6 +118,18 @@ impl ZnodeTree {
         self.node(path).ok().map(Znode::stat)
     }
 
+    /// ZooKeeper's `approximateDataSize` (mntr's `zk_approximate_data_size`): the length
+    /// of every node's path (the root's is empty, as ZooKeeper keys it) plus the length
+    /// of its data, summed over the tree.
+    pub fn approximate_data_size(&self) -> u64 {
+        fn size(node: &Znode, path_len: u64) -> u64 {
+            let children = (node.children.iter())
+                .map(|(name, child)| size(child, path_len + 1 + name.len() as u64));
+            path_len + node.data.len() as u64 + children.sum::<u64>()
+        }
+        size(&self.root, 0)
+    }
+
     /// The paths of the ephemeral nodes `session` owns, sorted (none for session 0).
     pub fn ephemerals(&self, session: SessionId) -> Vec<Path> {
         self.owned_by(session)

@@ -8,18 +8,22 @@
 //!   model shares;
 //! - [`counter`]: the counter recipe's checks;
 //! - [`lock`]: the checks of the locks and the election;
+//! - [`pipeline`]: the checks of clients that pipeline their calls;
 //! - [`script`]: the checks of clients running scripts (reads, sync, ephemerals, watches).
 
 pub mod counter;
 pub mod lock;
+pub mod pipeline;
 pub mod script;
 
 use crate::build::client_model;
+use crate::cfg::{Action, Bounds, ModelCfg};
+use crate::check::{designs_then_bugs, Check};
 use crate::dead_messages::drop_dead_messages;
 use crate::history::{ClientRecord, History};
 use crate::node::Node;
-use crate::registry::{Action, Bounds, ModelCfg};
 use crate::restart::Restarting;
+use crate::run::Runnable;
 use coord::client::RETRY_AT;
 use coord::raft::{Index, RaftServer, Role, Term};
 use coord::recipes::fencing::{Resource, ResourceState};
@@ -82,6 +86,11 @@ pub trait Judged: Program<State: Send + Sync> + Send + Sync + 'static {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Seen {
     pub history: Option<History<ZnodeSpec>>,
+    /// With a history: the server each client is connected to (from its `Connect` until
+    /// its `Disconnect`). A client takes replies from that connection only, so only they
+    /// are returns: a server that answers a connection its client has given up on (the
+    /// `Disconnect` still on its way) answers nobody.
+    pub links: BTreeMap<Id, Id>,
     pub notified: BTreeMap<Zxid, u8>,
 }
 
@@ -99,6 +108,16 @@ impl ClientRecord<ZkMsg> for Seen {
                 let mut next = seen.clone();
                 let count = next.notified.entry(*zxid).or_default();
                 *count = count.saturating_add(1);
+                Some(next)
+            }
+            ZkMsg::Connect(_) if seen.history.is_some() => {
+                let mut next = seen.clone();
+                next.links.insert(env.src, env.dst);
+                Some(next)
+            }
+            ZkMsg::Disconnect if seen.links.get(&env.src) == Some(&env.dst) => {
+                let mut next = seen.clone();
+                next.links.remove(&env.src);
                 Some(next)
             }
             ZkMsg::Request(Request {
@@ -119,6 +138,9 @@ impl ClientRecord<ZkMsg> for Seen {
         let ZkMsg::Reply(Reply { xid, ret, .. }) = env.msg else {
             return None;
         };
+        if seen.links.get(&env.dst) != Some(&env.src) {
+            return None;
+        }
         let seq = u64::try_from(*xid).ok()?;
         let ret = ret.map_stats(Stat::without_times);
         let history = seen.history.as_ref()?.complete(env.dst, seq, &ret)?;
@@ -128,9 +150,10 @@ impl ClientRecord<ZkMsg> for Seen {
 
 impl Seen {
     fn with(&self, history: History<ZnodeSpec>) -> Seen {
-        let notified = self.notified.clone();
-        let history = Some(history);
-        Seen { history, notified }
+        Seen {
+            history: Some(history),
+            ..self.clone()
+        }
     }
 }
 
@@ -260,6 +283,7 @@ impl<P: Judged> ZnodeCfg<P> {
         });
         let seen = Seen {
             history,
+            links: BTreeMap::new(),
             notified: BTreeMap::new(),
         };
         let properties = common().into_iter().chain(P::properties());
@@ -474,4 +498,43 @@ fn leader_elected<P: Judged>(_: &ZnodeModel<P>, state: &State<P>) -> bool {
 
 fn all_done<P: Judged>(_: &ZnodeModel<P>, state: &State<P>) -> bool {
     clients(state).all(|c| c.done)
+}
+
+// ---------------------------------------------------------------------------------------
+// What the named checks of every znode model share.
+// ---------------------------------------------------------------------------------------
+
+/// A znode model at its size with `b` applied.
+fn znode_model<P: Judged>(
+    cfg: ZnodeCfg<P>,
+    b: &Bounds,
+    judged: &[&str],
+) -> Result<Box<dyn Runnable>, String> {
+    Ok(Box::new(cfg.with(b).into_model(judged)?))
+}
+
+/// A znode model with the deliberate mistake `bug`.
+fn znode_bug<P: Judged>(
+    bug: ZkBug,
+    cfg: ZnodeCfg<P>,
+    b: &Bounds,
+    judged: &[&str],
+) -> Result<Box<dyn Runnable>, String> {
+    let bug = Some(bug);
+    znode_model(ZnodeCfg { bug, ..cfg }, b, judged)
+}
+
+/// The znode checks' quick size: only `s0` may campaign, so the leader is fixed.
+const FIXED_LEADER: Bounds = Bounds {
+    campaigners: Some(1),
+    ..Bounds::NONE
+};
+
+/// The znode checks: the counter's and the scripts', designs first, then deliberate bugs;
+/// then those of the locks and the election.
+pub fn checks() -> Vec<Check> {
+    let designs = (counter::checks().into_iter()).chain(script::checks());
+    let mut checks = designs_then_bugs(designs.chain(pipeline::checks()));
+    checks.extend(lock::checks());
+    checks
 }

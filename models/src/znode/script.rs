@@ -2,13 +2,22 @@
 //! nodes, watches.
 
 use super::{
-    clients_with_ids, in_flight, live_servers, Judged, Property, State, ZnodeCfg, ZnodeModel,
+    clients_with_ids, in_flight, live_servers, znode_bug, znode_model, Judged, Property, State,
+    ZnodeCfg, ZnodeModel, FIXED_LEADER,
 };
+use crate::cfg::Bounds;
+use crate::check::{all_hold, bug_check, Check};
 use crate::node::Node;
+use crate::run::{
+    Search,
+    Verdict::{Holds, Violated},
+};
 use coord::znode::client::{Call, Script, ZkClientState};
+use coord::znode::conn::Call as Ask;
 use coord::znode::txn::TxnKind;
-use coord::znode::{ZkMsg, ZkTimer};
-use coord_specs::znode::build::{create, exists, get};
+use coord::znode::watch::AddWatchMode;
+use coord::znode::{ZkBug, ZkMsg, ZkTimer};
+use coord_specs::znode::build::{create, exists, get, set};
 use coord_specs::znode::{CreateMode, Path, ZkOp, ZkRet};
 use stateright::actor::Id;
 use stateright::Expectation;
@@ -44,11 +53,18 @@ impl Judged for Script {
                 event_before_data,
             ),
             (Sometimes, "a watch fires", watch_fired),
+            (Always, WATCH_MODES, watch_modes),
+            (Sometimes, PERSISTENT_TWICE, persistent_twice),
             (Always, SETTLED_CLEAN, settled_clean),
             (Sometimes, CLOSED_AFTER_FAILOVER, closed_after_failover),
         ]
     }
 }
+
+/// See [`watch_modes`].
+pub const WATCH_MODES: &str = "a persistent watch fires on every change, a standard one once";
+/// See [`persistent_twice`].
+pub const PERSISTENT_TWICE: &str = "a persistent watch fires twice";
 
 /// See [`settled_clean`].
 pub const SETTLED_CLEAN: &str = "a settled run leaves no ephemeral node of a failed session";
@@ -215,6 +231,76 @@ fn event_before_data(model: &ZnodeModel<Script>, state: &State<Script>) -> bool 
     })
 }
 
+/// The path of a persistent (not recursive) `addWatch` call.
+fn persistent_path(call: &Call) -> Option<&Path> {
+    match &call.ask {
+        Ask::AddWatch {
+            path,
+            mode: AddWatchMode::Persistent,
+        } => Some(path),
+        _ => None,
+    }
+}
+
+/// Rule (ZooKeeper's watch modes): a persistent watch stays and reports every change of
+/// its path, a standard one reports one. For each path a client watches persistently, it
+/// has heard at least one event for each of its own writes there that succeeded after
+/// the watch was added (the event comes before the write's reply); for every other path,
+/// no more events than it left standard watches there.
+fn watch_modes(model: &ZnodeModel<Script>, state: &State<Script>) -> bool {
+    clients_with_ids(state).all(|(id, c)| {
+        let calls = &model.cfg.program(id).0;
+        let results = &c.program;
+        let heard = |path: &Path| {
+            (c.events.iter())
+                .filter(|(_, e)| e.change.path() == path)
+                .count()
+        };
+        let added = (results.iter().enumerate())
+            .find_map(|(i, _)| persistent_path(&calls[i]).map(|p| (i, p)));
+        let persistent_ok = added.is_none_or(|(i, path)| {
+            let writes = (i + 1..results.len())
+                .filter(|&j| write_path(&calls[j]) == Some(path))
+                .filter(|&j| !matches!(results[j], ZkRet::Err(_)))
+                .count();
+            heard(path) >= writes
+        });
+        let left = |path: &Path| {
+            (calls.iter())
+                .filter(|call| call.watch && read_path(call) == Some(path))
+                .count()
+        };
+        let standard_ok = (c.events.iter())
+            .map(|(_, e)| e.change.path())
+            .filter(|path| added.is_none_or(|(_, p)| p != *path))
+            .all(|path| heard(path) <= left(path));
+        persistent_ok && standard_ok
+    })
+}
+
+/// The path a call's write names, if it is a create, set or delete.
+fn write_path(call: &Call) -> Option<&Path> {
+    match call.op()? {
+        ZkOp::Create { path, .. } | ZkOp::SetData { path, .. } | ZkOp::Delete { path, .. } => {
+            Some(path)
+        }
+        _ => None,
+    }
+}
+
+/// Some client heard two events for the path it watches persistently.
+fn persistent_twice(model: &ZnodeModel<Script>, state: &State<Script>) -> bool {
+    clients_with_ids(state).any(|(id, c)| {
+        let calls = &model.cfg.program(id).0;
+        (calls.iter().filter_map(persistent_path)).any(|path| {
+            (c.events.iter())
+                .filter(|(_, e)| e.change.path() == path)
+                .count()
+                >= 2
+        })
+    })
+}
+
 fn watch_fired(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
     clients_with_ids(state).any(|(_, c)| !c.events.is_empty())
 }
@@ -256,6 +342,19 @@ pub fn moving_read() -> ZnodeCfg<Script> {
     }
 }
 
+/// `znode-bug-reads-go-back`: the reader at the fixed leader, which applies the write
+/// first, and one reconnect, which may take it to a follower that has not applied it
+/// (quick: two servers, the writer's the other).
+pub fn read_moving_from_leader() -> ZnodeCfg<Script> {
+    let mut cfg = ZnodeCfg {
+        max_resends: 1,
+        campaigners: 1,
+        ..stale_read()
+    };
+    cfg.clients[1].0 = 0;
+    cfg
+}
+
 /// `znode-ephemeral`: a client creates two ephemeral sequential nodes and then goes quiet;
 /// the leader may expire its session at any time.
 pub fn ephemeral(servers: usize) -> ZnodeCfg<Script> {
@@ -286,6 +385,44 @@ pub fn failover_ephemeral(servers: usize) -> ZnodeCfg<Script> {
     }
 }
 
+/// `znode-watch-modes`: one client at a follower watches `/p` persistently and `/o` with
+/// `exists`, then creates and sets both.
+pub fn watch_modes_script() -> ZnodeCfg<Script> {
+    let persistent = Call {
+        ask: Ask::AddWatch {
+            path: "/p".into(),
+            mode: AddWatchMode::Persistent,
+        },
+        watch: false,
+        sync: false,
+    };
+    let mut calls = vec![persistent, Call::watched(exists("/o"))];
+    for path in ["/p", "/o"] {
+        calls.push(Call::plain(create(path, "", CreateMode::Persistent, 0)));
+    }
+    for path in ["/p", "/o"] {
+        calls.push(Call::plain(set(path, "1", -1)));
+    }
+    ZnodeCfg::new(vec![(1, Script(calls))])
+}
+
+/// `znode-watch-replay`: the watcher of `znode-watch` at a follower, the writer at the
+/// first server (the leader, when it is fixed), and one reconnect: the watcher may leave
+/// its server before the create reaches it and set its watch again elsewhere after.
+pub fn watch_replay() -> ZnodeCfg<Script> {
+    let watcher = Script(vec![Call::watched(exists("/w")), Call::plain(exists("/w"))]);
+    let writer = Script(vec![Call::plain(create(
+        "/w",
+        "",
+        CreateMode::Persistent,
+        0,
+    ))]);
+    ZnodeCfg {
+        max_resends: 1,
+        ..ZnodeCfg::new(vec![(1, watcher), (0, writer)])
+    }
+}
+
 /// `znode-watch`: a watcher asks whether `/w` exists, leaving a watch, and asks again; a
 /// writer connected to the same follower creates `/w`.
 pub fn watch() -> ZnodeCfg<Script> {
@@ -293,4 +430,164 @@ pub fn watch() -> ZnodeCfg<Script> {
     let create_w = create("/w", "", CreateMode::Persistent, 0);
     let writer = Script(vec![Call::plain(create_w)]);
     ZnodeCfg::new(vec![(1, watcher), (1, writer)])
+}
+
+// ---------------------------------------------------------------------------------------
+// The named checks of scripts.
+// ---------------------------------------------------------------------------------------
+
+const EPHEMERAL: [&str; 3] = [
+    "no ephemeral node of an expired session",
+    "sequential names are unique and increasing",
+    "an ephemeral node disappears after expiry",
+];
+const FAILOVER: [&str; 2] = [SETTLED_CLEAN, CLOSED_AFTER_FAILOVER];
+/// The quick size of `znode-failover-ephemeral` (a new leader needs the restarted old
+/// one's vote) and of `znode-bug-reads-go-back` (the reader's reconnect can only take it
+/// to the follower): two servers.
+const TWO_SERVERS: Bounds = Bounds {
+    servers: Some(2),
+    ..Bounds::NONE
+};
+/// The quick size of `znode-moving-read`: no resend (a reader still meets a restarted
+/// server, which has lost its connection).
+const NO_RESENDS: Bounds = Bounds {
+    max_resends: Some(0),
+    ..Bounds::NONE
+};
+const WATCH: [&str; 5] = [
+    "linearizable",
+    "a watch fires once per registration",
+    "a watch fires only after its change is applied",
+    "a client hears of a change before it reads it",
+    "a watch fires",
+];
+
+/// See `znode-watch-modes`.
+const WATCH_MODES_CHECKED: [&str; 3] = [WATCH_MODES, PERSISTENT_TWICE, "every client finishes"];
+/// See `znode-watch-replay`.
+const REPLAY: [&str; 3] = [
+    "a client hears of a change before it reads it",
+    "a watch fires",
+    "every client finishes",
+];
+/// The quick size of `znode-watch-replay`: two servers, a fixed leader, and the
+/// watcher's one reconnect (to the leader, where the writer is).
+const REPLAY_QUICK: Bounds = Bounds {
+    servers: Some(2),
+    campaigners: Some(1),
+    max_resends: Some(1),
+    ..Bounds::NONE
+};
+
+/// The checks of clients running scripts.
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check {
+            name: "znode-stale-read",
+            about: "znode, a writer and a reader at different followers: reads are sequentially consistent, not linearizable",
+            search: Search::Dfs,
+            expect: vec![
+                ("linearizable", Violated),
+                ("sequentially consistent", Holds),
+                ("every client finishes", Holds),
+            ],
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_model(stale_read(), b, judged),
+        },
+        Check {
+            name: "znode-sync-read",
+            about: "znode-stale-read with sync before the read: linearizable",
+            search: Search::Dfs,
+            expect: all_hold(&[&["linearizable", "sequentially consistent", "every client finishes"]]),
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_model(sync_read(), b, judged),
+        },
+        Check {
+            name: "znode-moving-read",
+            about: "znode-stale-read with server restarts and one resend elsewhere: a client never reads older data than it has seen",
+            search: Search::Dfs,
+            expect: all_hold(&[&["sequentially consistent", "every client finishes"]]),
+            quick: NO_RESENDS,
+            build: |b, judged| znode_model(moving_read(), b, judged),
+        },
+        Check {
+            name: "znode-ephemeral",
+            about: "znode, a client's session expires: its ephemeral nodes go; sequential names unique and increasing",
+            search: Search::Dfs,
+            expect: all_hold(&[&EPHEMERAL]),
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_model(ephemeral(3), b, judged),
+        },
+        Check {
+            name: "znode-failover-ephemeral",
+            about: "znode, a client fails owning an ephemeral node, then the leader may crash: a new leader expires the session",
+            search: Search::Dfs,
+            expect: all_hold(&[&FAILOVER]),
+            quick: TWO_SERVERS,
+            build: |b, judged| znode_model(failover_ephemeral(b.servers.unwrap_or(3)), b, judged),
+        },
+        Check {
+            name: "znode-watch",
+            about: "znode, a watcher and a writer on one follower: a watch fires once, after the change is applied, before the new data is read",
+            search: Search::Dfs,
+            expect: all_hold(&[&WATCH]),
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_model(watch(), b, judged),
+        },
+        Check {
+            name: "znode-watch-modes",
+            about: "znode, a client with a persistent and a standard watch writes both paths: the persistent one fires on every change, the standard one once",
+            search: Search::Dfs,
+            expect: all_hold(&[&WATCH_MODES_CHECKED]),
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_model(watch_modes_script(), b, judged),
+        },
+        Check {
+            name: "znode-watch-replay",
+            about: "znode-watch with the writer at another server and one reconnect of the watcher: setWatches replays what changed while it was away",
+            search: Search::Dfs,
+            expect: all_hold(&[&REPLAY]),
+            quick: REPLAY_QUICK,
+            build: |b, judged| znode_model(watch_replay(), b, judged),
+        },
+        bug_check(
+            "znode-bug-replay-skips-changes",
+            "deliberate bug: setWatches on reconnect leaves the watches without firing for what changed meanwhile",
+            "a client hears of a change before it reads it",
+            REPLAY_QUICK,
+            |b, judged| znode_bug(ZkBug::ReplaySkipsChanges, watch_replay(), b, judged),
+        ),
+        bug_check(
+            "znode-bug-keep-ephemerals",
+            "deliberate bug: closing an expired session keeps its ephemeral nodes",
+            "no ephemeral node of an expired session",
+            FIXED_LEADER,
+            |b, judged| znode_bug(ZkBug::KeepEphemerals, ephemeral(3), b, judged),
+        ),
+        bug_check(
+            "znode-bug-forget-sessions-on-failover",
+            "deliberate bug: a new leader tracks only the sessions it hears from, so a failed client's ephemeral node stays",
+            SETTLED_CLEAN,
+            TWO_SERVERS,
+            |b, judged| {
+                let cfg = failover_ephemeral(b.servers.unwrap_or(3));
+                znode_bug(ZkBug::ForgetSessionsOnFailover, cfg, b, judged)
+            },
+        ),
+        bug_check(
+            "znode-bug-reads-go-back",
+            "deliberate bug: a server answers a plain read from a tree older than its client has seen",
+            "sequentially consistent",
+            TWO_SERVERS,
+            |b, judged| znode_bug(ZkBug::ReadsGoBack, read_moving_from_leader(), b, judged),
+        ),
+        bug_check(
+            "znode-bug-early-watch",
+            "deliberate bug: a server fires a watch when the write arrives, before applying it",
+            "a watch fires only after its change is applied",
+            FIXED_LEADER,
+            |b, judged| znode_bug(ZkBug::EarlyWatch, watch(), b, judged),
+        ),
+    ]
 }

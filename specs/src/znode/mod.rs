@@ -190,6 +190,10 @@ pub enum ZkError {
     Unimplemented,
     /// `reconfig`, which a default ZooKeeper refuses (`reconfigEnabled=false`).
     ReconfigDisabled,
+    /// A request whose record does not decode, or carries a value outside its enum (an
+    /// `addWatch` mode, a watcher type): ZooKeeper's `FinalRequestProcessor` answers it so
+    /// and keeps the connection.
+    MarshallingError,
     /// `removeWatches`/`checkWatches`: the connection holds no such watch.
     NoWatcher,
     /// `setAuth` with a scheme this server does not know.
@@ -206,6 +210,7 @@ impl ZkError {
         match self {
             ZkError::RuntimeInconsistency => -2,
             ZkError::ConnectionLoss => -4,
+            ZkError::MarshallingError => -5,
             ZkError::Unimplemented => -6,
             ZkError::BadArguments => -8,
             ZkError::NoNode => -101,

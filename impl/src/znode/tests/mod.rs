@@ -20,7 +20,7 @@ mod multi;
 mod paths_and_reads;
 mod pipeline;
 mod sessions;
-mod sim;
+pub(super) mod sim;
 mod watches;
 mod writes;
 

@@ -182,3 +182,14 @@ fn children_are_the_sorted_names_of_direct_children() {
     );
     assert_eq!(tree.stat("/a").unwrap().num_children, 4);
 }
+
+#[test]
+fn the_approximate_data_size_sums_paths_and_data() {
+    let mut tree = ZnodeTree::default();
+    let system = tree.approximate_data_size();
+    // "/zookeeper" (10), "/zookeeper/quota" (16), "/zookeeper/config" (17).
+    assert_eq!(system, 43);
+    tree.run(&create("/a", "xyz", Persistent, 0));
+    tree.run(&create("/a/b", "", Persistent, 0));
+    assert_eq!(tree.approximate_data_size(), system + 2 + 3 + 4);
+}

@@ -186,23 +186,31 @@ fn a_ping_is_answered_at_once_with_the_servers_zxid() {
 }
 
 #[test]
-fn an_unknown_opcode_is_unimplemented_and_closes_the_connection() {
+fn refused_requests_are_answered_in_order_and_only_an_unknown_opcode_closes() {
     use crate::znode::conn::Refused;
     let mut sim = Sim::three();
     sim.open(conn(1), 1);
-    sim.send(
-        conn(1),
-        1,
-        request(1, Call::Refused(Refused::Reconfig), false),
-    );
-    sim.send(
-        conn(1),
-        1,
-        request(2, Call::Refused(Refused::Unknown(77)), false),
-    );
+    let refused = [
+        Refused::Reconfig,
+        Refused::Error(ZkError::MarshallingError),
+        Refused::Unknown(77),
+    ];
+    for (xid, refused) in (1..).zip(refused) {
+        sim.send(conn(1), 1, request(xid, Call::Refused(refused), false));
+    }
     let got = sim.take(conn(1));
-    assert!(
-        matches!(&got[..], [ZkMsg::Reply(a), ZkMsg::Reply(b), ZkMsg::Closed(CloseReason::Unimplemented)]
-        if a.ret == ZkRet::Err(ZkError::ReconfigDisabled) && b.ret == ZkRet::Err(ZkError::Unimplemented))
-    );
+    let rets: Vec<ZkRet> = (got.iter())
+        .filter_map(|m| match m {
+            ZkMsg::Reply(r) => Some(r.ret.clone()),
+            _ => None,
+        })
+        .collect();
+    let errors = [
+        ZkError::ReconfigDisabled,
+        ZkError::MarshallingError,
+        ZkError::Unimplemented,
+    ];
+    assert_eq!(rets, errors.map(ZkRet::Err), "answered in order, kept open");
+    assert_eq!(got.last(), Some(&ZkMsg::Closed(CloseReason::Unimplemented)));
+    assert_eq!(got.len(), 4);
 }

@@ -43,7 +43,8 @@ fn one_event_per_connection_per_change_before_the_reply_showing_it() {
     assert_eq!(
         shapes(&sim.take(conn(2))),
         [ev(Change::Created("/x".into()))]
-    );
+    ); // The watches fired are gone (mntr counts what is left).
+    assert_eq!(sim.states[1].watch_count(), 0);
 }
 
 #[test]
@@ -69,6 +70,8 @@ fn a_standard_watch_fires_once_and_a_persistent_one_on_every_change() {
     );
     sim.take(conn(1));
     sim.take(conn(2));
+    // A getData watch, and persistent: a data and a child part, and a recursive one.
+    assert_eq!(sim.states[1].watch_count(), 4);
     for (xid, data) in [(3, "a"), (4, "b")] {
         sim.op(conn(1), 1, xid, set("/x", data, -1));
     }
