@@ -1,0 +1,14 @@
+//! ZooKeeper's client protocol at a node's client port: the jute codec and the front door
+//! that speaks it. The door frames, decodes and routes; what a request means is the znode
+//! server actor's business.
+//!
+//! - [`jute`]: the binary encoding's primitives.
+//! - [`proto`]: ZooKeeper's numbers (opcodes, error codes, xids, event types).
+//! - [`records`]: the shared records and the handshake.
+//! - [`request`] and [`reply`]: what clients send and what servers answer.
+
+pub mod jute;
+pub mod proto;
+pub mod records;
+pub mod reply;
+pub mod request;
