@@ -45,6 +45,7 @@ pub trait Door<A: Actor> {
         &mut self,
         registry: &Registry,
         now: Instant,
+        node: NodeView<A>,
         stats: &mut Stats,
         inbox: &mut Vec<(Id, A::Msg)>,
     );
@@ -79,6 +80,7 @@ impl<A: Actor> Door<A> for NoDoor {
         &mut self,
         _registry: &Registry,
         _now: Instant,
+        _node: NodeView<A>,
         _stats: &mut Stats,
         _inbox: &mut Vec<(Id, A::Msg)>,
     ) {

@@ -302,19 +302,27 @@ where
     /// Flushes, then lets the door write what it was given and close what must close; what
     /// it tells the actor then is handled, and flushed, at once.
     fn settle_door(&mut self, observe: &mut impl FnMut(Id, &A::Msg)) -> io::Result<()> {
-        self.flush()?;
-        let mut inbox = Vec::new();
-        let mut stats = self.stats.clone();
-        (self.door).settle(self.poll.registry(), Instant::now(), &mut stats, &mut inbox);
-        self.stats = stats;
-        if !inbox.is_empty() {
-            self.take_inbox(inbox, observe);
+        for _ in 0..2 {
             self.flush()?;
+            let mut inbox = Vec::new();
             let mut stats = self.stats.clone();
-            let mut more = Vec::new();
-            (self.door).settle(self.poll.registry(), Instant::now(), &mut stats, &mut more);
+            let node = NodeView {
+                id: self.id,
+                state: self.state.as_ref().expect("no handler is running"),
+                stats: &self.stats,
+            };
+            (self.door).settle(
+                self.poll.registry(),
+                Instant::now(),
+                node,
+                &mut stats,
+                &mut inbox,
+            );
             self.stats = stats;
-            self.take_inbox(more, observe);
+            if inbox.is_empty() {
+                break;
+            }
+            self.take_inbox(inbox, observe);
         }
         Ok(())
     }

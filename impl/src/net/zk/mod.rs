@@ -6,7 +6,11 @@
 //! - [`proto`]: ZooKeeper's numbers (opcodes, error codes, xids, event types).
 //! - [`records`]: the shared records and the handshake.
 //! - [`request`] and [`reply`]: what clients send and what servers answer.
+//! - [`four`]: the four-letter words.
+//! - [`door`]: the client port, on the node's event loop.
 
+pub mod door;
+pub mod four;
 pub mod jute;
 pub mod proto;
 pub mod records;
