@@ -206,6 +206,11 @@ where
         &self.stats
     }
 
+    /// The front door (to learn the port it bound, say).
+    pub fn door(&self) -> &D {
+        &self.door
+    }
+
     /// Runs until `until` holds for the state, `stop` is set, or `deadline` passes.
     /// `observe` sees every accepted message before the actor does. An error means a save
     /// failed: the node must not go on without its storage (nothing that depends on the

@@ -169,6 +169,11 @@ impl<A: Speaker> ZkDoor<A> {
         }
     }
 
+    /// The client port's address, once registered.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.as_ref()?.local_addr().ok()
+    }
+
     fn accept(&mut self, registry: &Registry, stats: &mut Stats) {
         loop {
             let Some(listener) = &self.listener else {
@@ -481,3 +486,7 @@ impl<A: Speaker> Door<A> for ZkDoor<A> {
             .min()
     }
 }
+
+#[cfg(test)]
+#[path = "door_tests.rs"]
+mod tests;
