@@ -72,6 +72,11 @@ impl System {
         }
     }
 
+    /// Whether its nodes speak ZooKeeper's client protocol on a client port.
+    pub fn has_client_port(self) -> bool {
+        self == System::Zk
+    }
+
     /// The system a cluster file names.
     pub fn named(name: &str) -> Result<System, String> {
         <System as clap::ValueEnum>::from_str(name, false)

@@ -102,8 +102,8 @@ pub trait Speaker: Actor {
     /// What `msg`, sent to a connection, is on the wire. `asked` holds the connection's
     /// outstanding requests, oldest first: a reply's record depends on its request's.
     fn outgoing(msg: Self::Msg, asked: &VecDeque<Asked>) -> Option<Outgoing>;
-    /// What the four-letter words report of `state`.
-    fn report(state: &Self::State, report: &mut Report);
+    /// What the four-letter words report of node `id`'s `state`.
+    fn report(id: Id, state: &Self::State, report: &mut Report);
 }
 
 /// The client port's settings.
@@ -295,7 +295,7 @@ impl<A: Speaker> ZkDoor<A> {
     /// What the four-letter words say now.
     fn report(&self, node: &NodeView<A>) -> Report {
         let mut report = Report::default();
-        A::report(node.state, &mut report);
+        A::report(node.id, node.state, &mut report);
         let (min, total, count, max) = self.latency;
         report.latency_min = if count == 0 { 0 } else { min };
         report.latency_total = total;

@@ -110,7 +110,7 @@ impl Speaker for Answerer {
         }
     }
 
-    fn report(state: &u64, report: &mut Report) {
+    fn report(_id: Id, state: &u64, report: &mut Report) {
         report.mode = Some("standalone");
         report.node_count = *state;
     }
