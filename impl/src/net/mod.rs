@@ -31,3 +31,6 @@ pub use runtime::{Endpoint, Outcome, Runtime};
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod link_tests;
