@@ -5,21 +5,25 @@ mod common;
 
 use common::{expect_ok, COORD, WAIT};
 use std::fs::File;
-use std::net::{Ipv4Addr, UdpSocket};
+use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Three consecutive free ports, found by trying bases that ephemeral ports point at.
-fn three_consecutive_ports() -> u16 {
+/// Three consecutive ports free for UDP and TCP, found by trying bases that ephemeral
+/// ports point at, none of them in `avoid`.
+fn three_consecutive_ports(avoid: &[u16]) -> u16 {
     for _ in 0..100 {
         let base = common::free_ports(1)[0];
         let Some(top) = base.checked_add(2) else {
             continue;
         };
-        let bound: Vec<_> = (base..=top)
+        let udp: Vec<_> = (base..=top)
             .filter_map(|p| UdpSocket::bind((Ipv4Addr::LOCALHOST, p)).ok())
             .collect();
-        if bound.len() == 3 {
+        let tcp: Vec<_> = (base..=top)
+            .filter_map(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, p)).ok())
+            .collect();
+        if udp.len() == 3 && tcp.len() == 3 && !(base..=top).any(|p| avoid.contains(&p)) {
             return base;
         }
     }
@@ -64,7 +68,8 @@ impl Drop for Up {
 /// checks that every node stopped.
 fn cluster_up_serves(system: &str, write: (&[&str], &str), read: (&[&str], &str)) {
     let dir = tempfile::tempdir().unwrap();
-    let base = three_consecutive_ports();
+    let base = three_consecutive_ports(&[]);
+    let clients = three_consecutive_ports(&[base, base + 1, base + 2]);
     let out_path = dir.path().join("up.out");
     let mut up = Up(Command::new(COORD)
         .args([
@@ -75,6 +80,8 @@ fn cluster_up_serves(system: &str, write: (&[&str], &str), read: (&[&str], &str)
             "3",
             "--base-port",
             &base.to_string(),
+            "--client-port-base",
+            &clients.to_string(),
         ])
         .arg("--data")
         .arg(dir.path())
@@ -106,6 +113,12 @@ fn cluster_up_serves(system: &str, write: (&[&str], &str), read: (&[&str], &str)
         "{out}"
     );
     assert!(out.contains("stopping the cluster"), "{out}");
+    let connect = format!(
+        "connect: 127.0.0.1:{clients},127.0.0.1:{},127.0.0.1:{}\n",
+        clients + 1,
+        clients + 2
+    );
+    assert_eq!(out.contains(&connect), system == "zk", "{out}");
     assert_eq!(out.matches(") stopping: role=").count(), 3, "{out}");
     for port in base..base + 3 {
         assert!(
