@@ -226,7 +226,7 @@ where
         let _entered = span.enter();
         let mut buf = vec![0u8; MAX_DATAGRAM + 1];
         loop {
-            self.flush()?;
+            self.settle_door(&mut observe)?;
             if until(self.state()) {
                 return Ok(Outcome::Done);
             }
@@ -276,7 +276,6 @@ where
                 self.on_frame(&bytes, from, Via::Link(token), &mut observe);
             }
             self.take_inbox(inbox, &mut observe);
-            self.settle_door(&mut observe)?;
         }
     }
 
@@ -304,8 +303,8 @@ where
         }
     }
 
-    /// Flushes, then lets the door write what it was given and close what must close; what
-    /// it tells the actor then is handled, and flushed, at once.
+    /// Flushes (see [`Runtime::flush`]), then lets the door write what it was given and
+    /// close what must close; what it tells the actor then is handled, and flushed, at once.
     fn settle_door(&mut self, observe: &mut impl FnMut(Id, &A::Msg)) -> io::Result<()> {
         for _ in 0..2 {
             self.flush()?;
