@@ -5,16 +5,13 @@
 use super::admin::request_stats;
 use super::admit::Admit;
 use super::frame::{decode_body, decode_up_to, encode_up_to, ClusterKey, Kind, MAX_LINK_FRAME};
+use super::test_run::{closed, read_framed, run_beside, write_framed, WAIT};
 use super::{Endpoint, Runtime};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
-use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
-const WAIT: Duration = Duration::from_secs(30);
 /// As large as ZooKeeper's largest data.
 const BIG: usize = 0xfffff;
 
@@ -74,20 +71,6 @@ impl TestPeer {
     }
 }
 
-fn framed(bytes: &[u8]) -> Vec<u8> {
-    let mut out = (bytes.len() as u32).to_be_bytes().to_vec();
-    out.extend_from_slice(bytes);
-    out
-}
-
-fn read_framed(stream: &mut TcpStream) -> Vec<u8> {
-    let mut len = [0u8; 4];
-    stream.read_exact(&mut len).unwrap();
-    let mut bytes = vec![0u8; u32::from_be_bytes(len) as usize];
-    stream.read_exact(&mut bytes).unwrap();
-    bytes
-}
-
 #[test]
 fn a_megabyte_message_crosses_links_both_ways_and_strangers_are_cut_off() {
     let key = ClusterKey::new("secret");
@@ -108,22 +91,16 @@ fn a_megabyte_message_crosses_links_both_ways_and_strangers_are_cut_off() {
     let mirror = Mirror {
         peers: vec![peer.id],
     };
-    let mut node = Runtime::start(mirror, endpoint, |_| String::new()).unwrap();
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let running = scope.spawn(|| {
-            let deadline = Instant::now() + 4 * WAIT;
-            node.run(&stop, Some(deadline), |_| false, |_, _| {})
-                .unwrap()
-        });
+    let node = Runtime::start(mirror, endpoint, |_| String::new()).unwrap();
+    run_beside(node, || {
         let blob = Blob((0..BIG).map(|i| i as u8).collect());
         let signed = |sender: Id, key: Option<&ClusterKey>| {
-            framed(&encode_up_to(Kind::Msg, sender, &blob, key, MAX_LINK_FRAME).unwrap())
+            encode_up_to(Kind::Msg, sender, &blob, key, MAX_LINK_FRAME).unwrap()
         };
 
         // The peer's megabyte, signed, arrives over a link and comes back over another.
         let mut link = TcpStream::connect(node_addr).unwrap();
-        link.write_all(&signed(peer.id, Some(&key))).unwrap();
+        write_framed(&mut link, &signed(peer.id, Some(&key)));
         peer.listener.set_nonblocking(false).unwrap();
         let (mut back, _) = peer.listener.accept().unwrap();
         back.set_read_timeout(Some(WAIT)).unwrap();
@@ -137,17 +114,11 @@ fn a_megabyte_message_crosses_links_both_ways_and_strangers_are_cut_off() {
         for bad in [signed(peer.id, None), signed(stranger, Some(&key))] {
             let mut link = TcpStream::connect(node_addr).unwrap();
             link.set_read_timeout(Some(WAIT)).unwrap();
-            let _ = link.write_all(&bad);
-            let mut rest = Vec::new();
-            assert!(
-                link.read_to_end(&mut rest).is_ok(),
-                "the node closes the link"
-            );
+            write_framed(&mut link, &bad);
+            assert!(closed(&mut link), "the node closes the link");
         }
         let stats = request_stats(node_addr, WAIT).unwrap().stats;
         assert_eq!((stats.link_frames_in, stats.link_frames_out), (1, 1));
         assert_eq!(stats.dropped_non_peer, 2);
-        stop.store(true, Ordering::Relaxed);
-        running.join().unwrap();
     });
 }

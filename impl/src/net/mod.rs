@@ -34,3 +34,5 @@ mod tests;
 
 #[cfg(test)]
 mod link_tests;
+#[cfg(test)]
+mod test_run;

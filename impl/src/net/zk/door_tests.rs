@@ -7,6 +7,7 @@
 use super::*;
 use crate::net::admit::Admit;
 use crate::net::runtime::{Endpoint, Runtime};
+use crate::net::test_run::{closed, read_framed, run_beside, write_framed, WAIT};
 use crate::net::zk::proto::{err, opcode};
 use crate::net::zk::records::ReplyHeader;
 use crate::net::zk::reply::Body;
@@ -15,9 +16,6 @@ use stateright::actor::Out;
 use std::borrow::Cow;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-
-const WAIT: Duration = Duration::from_secs(30);
 
 /// The stand-in actor's messages.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -133,53 +131,15 @@ fn with_door(per_address: usize, body: impl FnOnce(SocketAddr)) {
         max_connections: 100,
         conf: vec![("clientPort".into(), "0".into())],
     });
-    let mut node = Runtime::with_door(Answerer, endpoint, |_| String::new(), door).unwrap();
+    let node = Runtime::with_door(Answerer, endpoint, |_| String::new(), door).unwrap();
     let port = node.door().local_addr().unwrap();
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let running = scope.spawn(|| {
-            let deadline = Instant::now() + 4 * WAIT;
-            node.run(&stop, Some(deadline), |_| false, |_, _| {})
-                .unwrap()
-        });
-        struct StopOnDrop<'a>(&'a AtomicBool);
-        impl Drop for StopOnDrop<'_> {
-            fn drop(&mut self) {
-                self.0.store(true, Ordering::Relaxed);
-            }
-        }
-        let stop_on_drop = StopOnDrop(&stop);
-        body(port);
-        drop(stop_on_drop);
-        running.join().unwrap();
-    });
+    run_beside(node, || body(port));
 }
 
 fn connect(port: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(port).unwrap();
     stream.set_read_timeout(Some(WAIT)).unwrap();
     stream
-}
-
-fn send_frame(stream: &mut TcpStream, payload: &[u8]) {
-    stream
-        .write_all(&(payload.len() as u32).to_be_bytes())
-        .unwrap();
-    stream.write_all(payload).unwrap();
-}
-
-fn read_frame(stream: &mut TcpStream) -> Vec<u8> {
-    let mut len = [0u8; 4];
-    stream.read_exact(&mut len).unwrap();
-    let mut payload = vec![0u8; u32::from_be_bytes(len) as usize];
-    stream.read_exact(&mut payload).unwrap();
-    payload
-}
-
-/// True once the server has closed `stream` (reads end), within the wait.
-fn closed(stream: &mut TcpStream) -> bool {
-    let mut rest = Vec::new();
-    stream.read_to_end(&mut rest).is_ok()
 }
 
 fn handshake(stream: &mut TcpStream, read_only: Option<bool>) -> Vec<u8> {
@@ -189,8 +149,8 @@ fn handshake(stream: &mut TcpStream, read_only: Option<bool>) -> Vec<u8> {
         read_only,
         ..ConnectRequest::default()
     };
-    send_frame(stream, &request.to_bytes());
-    read_frame(stream)
+    write_framed(stream, &request.to_bytes());
+    read_framed(stream)
 }
 
 /// What a four-letter word gets: the whole answer, up to the close.
@@ -236,7 +196,7 @@ fn pipelined_requests_are_answered_in_order() {
         }
         stream.write_all(&burst).unwrap();
         for xid in xids {
-            let reply = Reply::decode(&read_frame(&mut stream), opcode::DELETE).unwrap();
+            let reply = Reply::decode(&read_framed(&mut stream), opcode::DELETE).unwrap();
             assert_eq!(reply.header.xid, xid);
         }
     });
@@ -268,11 +228,11 @@ fn bad_frames_close_the_connection_and_the_actor_hears_of_it() {
         // A record that does not decode.
         let mut garbage = connect(port);
         handshake(&mut garbage, None);
-        send_frame(&mut garbage, &[0, 0, 0, 1, 0, 0, 0, 4, 0xff]);
+        write_framed(&mut garbage, &[0, 0, 0, 1, 0, 0, 0, 4, 0xff]);
         assert!(closed(&mut garbage));
         // A handshake that is not one.
         let mut junk = connect(port);
-        send_frame(&mut junk, b"junk");
+        write_framed(&mut junk, b"junk");
         assert!(closed(&mut junk));
         // Each of the four was told to the actor; the port still serves.
         let deadline = Instant::now() + WAIT;
@@ -290,8 +250,8 @@ fn an_unknown_opcode_goes_to_the_actor_which_answers_and_closes() {
     with_door(10, |port| {
         let mut stream = connect(port);
         handshake(&mut stream, None);
-        send_frame(&mut stream, &[0, 0, 0, 7, 0, 0, 0, 99]);
-        let reply = Reply::decode(&read_frame(&mut stream), 99).unwrap();
+        write_framed(&mut stream, &[0, 0, 0, 7, 0, 0, 0, 99]);
+        let reply = Reply::decode(&read_framed(&mut stream), 99).unwrap();
         assert_eq!(
             (reply.header.xid, reply.header.err),
             (7, err::UNIMPLEMENTED)
