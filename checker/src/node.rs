@@ -52,6 +52,8 @@ pub struct Member {
     index: usize,
     addr: SocketAddrV4,
     endpoint: Endpoint,
+    /// The cluster key's text, if the cluster has one.
+    secret: Option<String>,
 }
 
 impl Member {
@@ -72,7 +74,20 @@ impl Member {
             index,
             addr,
             endpoint,
+            secret: key.map(str::to_string),
         }
+    }
+
+    /// The key of the znode service's session passwords: the cluster key, or the same
+    /// fixed text on every member of a cluster without one (whose passwords then guard
+    /// nothing against someone who knows the session id, as without a key peers are not
+    /// authenticated either).
+    pub fn session_secret(&self) -> Vec<u8> {
+        self.secret
+            .as_deref()
+            .unwrap_or("coord")
+            .as_bytes()
+            .to_vec()
     }
 
     /// Which member this is: its index in the cluster file.

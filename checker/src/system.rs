@@ -10,6 +10,7 @@ use coord::chain::{
 };
 use coord::net::config::ClusterConfig;
 use coord::raft::{RaftBug, RaftServer, RaftState, Role, StateMachine};
+use coord::znode::server::{Expiry, SessionRules};
 use coord::znode::{ZkBug, ZkServer, ZkServerState};
 use coord_models::raft::KvServer;
 
@@ -92,8 +93,16 @@ impl System {
                 member.serve(server, raft_status)
             }
             System::Zk => {
+                let sessions = SessionRules {
+                    tick_ms: u32::try_from(config.session_ms / 2)
+                        .unwrap_or(u32::MAX)
+                        .max(1),
+                    secret: member.session_secret(),
+                    expiry: Some(Expiry::Negotiated),
+                    relay_touches: true,
+                };
                 let server = ZkServer::new(raft(config, &member).with_max_batch(ZK_BATCH))
-                    .with_session_timeout(Some(config.session_timeout()))
+                    .with_sessions(sessions)
                     .with_bug(bug(config, ZkBug::named)?);
                 member.serve(server, zk_status)
             }
@@ -185,15 +194,16 @@ fn raft_status<SM: StateMachine>(state: &RaftState<SM>) -> String {
 }
 
 /// A znode server's status: Raft's, then the tree's zxid, the sessions the leader tracks,
-/// the watches held here and the calls waiting here for the log.
+/// the watches held here, the connections here and the requests they await answers to.
 fn zk_status(state: &ZkServerState) -> String {
+    let waiting: usize = state.conns.values().map(|c| c.queue.len()).sum();
     format!(
-        "{} zxid={} sessions={} watches={} waiting={}",
+        "{} zxid={} sessions={} watches={} connections={} waiting={waiting}",
         raft_status(&state.raft),
         state.tree().zxid(),
         state.sessions.len(),
         state.watches.len(),
-        state.waiting.len()
+        state.conns.len(),
     )
 }
 

@@ -2,16 +2,17 @@
 //! seen) of a few persistent nodes, each call by the model-checked ZooKeeper client in a
 //! session of its own. Reads are `sync` reads (linearizable), or plain reads served by
 //! whichever server the client reaches (ZooKeeper's default, which may be stale).
-//! Histories are judged against the znode spec without zxids ([`ZnodeDataSpec`]): the
-//! leader's own closes of expired sessions take zxids that no call records.
+//! Histories are judged against the znode spec without zxids and times
+//! ([`ZnodeDataSpec`]): the leader's own closes of expired sessions take zxids that no
+//! call records, and times are the servers' clocks.
 
 use super::role::Role;
 use super::settle::{raft_holders, raft_leads, raft_replaced, raft_settled};
 use super::subject::{FirstReply, Subject, Versioned};
 use crate::client::{run_until, Cluster};
-use coord::client::ClientMsg;
 use coord::net::stats::StatsReply;
 use coord::znode::client::{Call, Script};
+use coord::znode::conn::Reply;
 use coord::znode::msg::ZkMsg;
 use coord_specs::znode::build::{create, get, set};
 use coord_specs::znode::data::{ZkDataRet, ZnodeDataSpec};
@@ -68,7 +69,7 @@ impl Subject for Zk {
         let mut client = self.cluster.zk_client(|_| Script(vec![call]))?;
         let mut reply = FirstReply::new(on_reply);
         let observe = |_, msg: &ZkMsg| {
-            if let ZkMsg::Client(ClientMsg::Reply { seq: 1, ret }, _) = msg {
+            if let ZkMsg::Reply(Reply { xid: 1, ret, .. }) = msg {
                 reply.offer(|| ZkDataRet(ret.clone()));
             }
         };
@@ -124,7 +125,7 @@ impl Subject for Zk {
 fn versioned<'a>(path: &'a Path, data: Option<&'a Data>, version: Version) -> Versioned<'a> {
     Versioned {
         key: path,
-        value: data.map(|d| d.as_str()),
+        value: data.and_then(|d| std::str::from_utf8(d).ok()),
         version: i64::from(version),
     }
 }

@@ -158,10 +158,10 @@ fn release(state: &mut LockState) -> Next {
 }
 
 /// The answer to the release: the node is gone, also if the session's expiry took it
-/// first.
+/// first (the delete then finds no node, or the client knows its session expired).
 fn on_released(state: &mut LockState, ret: &ZkRet) -> Next {
     match ret {
-        ZkRet::Deleted | ZkRet::Err(ZkError::NoNode) => {
+        ZkRet::Deleted | ZkRet::Err(ZkError::NoNode | ZkError::SessionExpired) => {
             state.phase = Phase::Released;
             Next::Done
         }

@@ -2,7 +2,6 @@
 //! mini-transaction of the notes' part II.
 
 use super::{clients, live_servers, Judged, Property, State, ZnodeCfg, ZnodeModel};
-use coord::raft::StateMachine;
 use coord::recipes::counter::{Counter, Phase};
 use coord_specs::znode::build::get;
 use coord_specs::znode::ZkRet;
@@ -43,7 +42,8 @@ fn no_lost_update(model: &ZnodeModel<Counter>, state: &State<Counter>) -> bool {
         return true;
     };
     let increments = model.cfg.clients.len().to_string();
-    matches!(freshest.tree().read(&get(PATH)), Some(ZkRet::Data { data, .. }) if data == increments)
+    let read = freshest.tree().answer_read(&get(PATH));
+    matches!(read, Some(ZkRet::Data { data, .. }) if data == increments.as_bytes())
 }
 
 /// A client whose conditional set failed with a bad version has since succeeded.

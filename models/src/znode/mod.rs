@@ -23,11 +23,12 @@ use crate::restart::Restarting;
 use coord::client::RETRY_AT;
 use coord::raft::{Index, RaftServer, Role, Term};
 use coord::recipes::fencing::{Resource, ResourceState};
-use coord::znode::client::{Program, ZkClient, ZkClientState};
-use coord::znode::server::session_of;
+use coord::znode::client::{Held, Program, ZkClient, ZkClientState};
+use coord::znode::conn::{Call, Reply, Request};
+use coord::znode::server::{Expiry, SessionRules};
 use coord::znode::watch::WatchEvent;
 use coord::znode::{Change, ZkBug, ZkMsg, ZkServer, ZkServerState, ZkTimer};
-use coord_specs::znode::{ZnodeSpec, Zxid};
+use coord_specs::znode::{Stat, ZkOp, ZnodeSpec, Zxid};
 use stateright::actor::{
     model_timeout, Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, Network,
 };
@@ -84,31 +85,51 @@ pub struct Seen {
 }
 
 impl ClientRecord<ZkMsg> for Seen {
-    /// A client's first send of a request is an invocation; a server's notification of a
-    /// deletion is counted.
-    fn on_send<C>(cfg: &C, seen: &Self, env: Envelope<&ZkMsg>) -> Option<Self> {
-        if let ZkMsg::Event(WatchEvent {
-            change: Change::Deleted(_),
-            zxid,
-            ..
-        }) = env.msg
-        {
-            let mut next = seen.clone();
-            let count = next.notified.entry(*zxid).or_default();
-            *count = count.saturating_add(1);
-            return Some(next);
+    /// A client's first send of a request on the tree is an invocation, named by its xid
+    /// (a model client's call number: a call sent again after a lost connection is the
+    /// same operation); a `sync` a client sends before a read is not one. A server's
+    /// notification of a deletion is counted.
+    fn on_send<C>(_: &C, seen: &Self, env: Envelope<&ZkMsg>) -> Option<Self> {
+        match env.msg {
+            ZkMsg::Event(WatchEvent {
+                change: Change::Deleted(_),
+                zxid,
+            }) => {
+                let mut next = seen.clone();
+                let count = next.notified.entry(*zxid).or_default();
+                *count = count.saturating_add(1);
+                Some(next)
+            }
+            ZkMsg::Request(Request {
+                xid,
+                call: Call::Op(op),
+                ..
+            }) if !matches!(op, ZkOp::Sync { .. }) => {
+                let history = seen.history.as_ref()?.invoke(env.src, *xid as u64, op)?;
+                Some(seen.with(history))
+            }
+            _ => None,
         }
-        let history = History::on_send(cfg, seen.history.as_ref()?, env)?;
-        let notified = seen.notified.clone();
-        let history = Some(history);
-        Some(Seen { history, notified })
     }
 
-    fn on_receive<C>(cfg: &C, seen: &Self, env: Envelope<&ZkMsg>) -> Option<Self> {
-        let history = History::on_receive(cfg, seen.history.as_ref()?, env)?;
-        let notified = seen.notified.clone();
+    /// A reply to a client's request on the tree is its return, judged without its times
+    /// (the spec knows none; the times have checks of their own).
+    fn on_receive<C>(_: &C, seen: &Self, env: Envelope<&ZkMsg>) -> Option<Self> {
+        let ZkMsg::Reply(Reply { xid, ret, .. }) = env.msg else {
+            return None;
+        };
+        let seq = u64::try_from(*xid).ok()?;
+        let ret = ret.map_stats(Stat::without_times);
+        let history = seen.history.as_ref()?.complete(env.dst, seq, &ret)?;
+        Some(seen.with(history))
+    }
+}
+
+impl Seen {
+    fn with(&self, history: History<ZnodeSpec>) -> Seen {
+        let notified = self.notified.clone();
         let history = Some(history);
-        Some(Seen { history, notified })
+        Seen { history, notified }
     }
 }
 
@@ -189,12 +210,15 @@ impl<P: Judged> ZnodeCfg<P> {
             return Err("a znode model needs 1 to 16 actors, at least one a server".into());
         }
         let server_ids: Vec<Id> = (0..self.servers).map(Id::from).collect();
-        let expiry = self.expiry.then(model_timeout);
+        let sessions = SessionRules {
+            expiry: self.expiry.then(|| Expiry::Fixed(model_timeout())),
+            ..SessionRules::default()
+        };
         let servers = server_ids.iter().map(|&me| {
             let peers = server_ids.iter().copied().filter(|&p| p != me).collect();
             let raft = RaftServer::new(peers, model_timeout());
             let server = ZkServer::new(raft)
-                .with_session_timeout(expiry.clone())
+                .with_sessions(sessions.clone())
                 .with_bug(self.bug);
             Node::Server(Node::Server(server))
         });
@@ -269,8 +293,7 @@ impl<P: Judged> ModelCfg<ZnodeNode<P>, Seen> for ZnodeCfg<P> {
         else {
             return true;
         };
-        let owner = usize::try_from(*session).ok();
-        let client = owner.and_then(|i| state.actor_states.get(i)?.client());
+        let client = clients(state).find(|c| c.session_id() == *session);
         client.is_none_or(|c| !P::KEEPS_SESSION || c.halted || P::silent(&c.program))
     }
 
@@ -298,12 +321,17 @@ fn forget_halted<P: Judged>(state: &mut State<P>) {
         };
         let forgotten = ZkClientState {
             program,
-            seq: 0,
-            call: None,
-            done: false,
+            session: c.session,
             target: Id::from(0),
+            connected: false,
+            expired: false,
+            calls: 0,
+            in_flight: Vec::new(),
+            done: false,
             resends: c.resends,
             events: Vec::new(),
+            held: Held::default(),
+            out_of_order: false,
             halted: true,
             zxid: 0,
         };
@@ -357,7 +385,10 @@ pub fn live_servers<P: Program>(state: &State<P>) -> impl Iterator<Item = (Id, &
 
 /// True if a live znode server has applied the close of client `id`'s session.
 pub fn expired<P: Program>(state: &State<P>, id: Id) -> bool {
-    live_servers(state).any(|(_, s)| s.tree().is_closed(session_of(id)))
+    let session = clients_with_ids(state)
+        .find(|(c, _)| *c == id)
+        .map(|(_, c)| c.session_id());
+    session.is_some_and(|s| live_servers(state).any(|(_, srv)| srv.tree().is_closed(s)))
 }
 
 /// The resource's state, if the model has one.

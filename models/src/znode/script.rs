@@ -6,7 +6,7 @@ use super::{
 };
 use crate::node::Node;
 use coord::znode::client::{Call, Script, ZkClientState};
-use coord::znode::server::session_of;
+use coord::znode::txn::TxnKind;
 use coord::znode::{ZkMsg, ZkTimer};
 use coord_specs::znode::build::{create, exists, get};
 use coord_specs::znode::{CreateMode, Path, ZkOp, ZkRet};
@@ -81,7 +81,7 @@ fn settled_clean(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
     let mut settled =
         live_servers(state).filter(|(id, s)| s.raft.is_leader() && !deadline_left(*id));
     settled.all(|(_, leader)| {
-        (clients.iter()).all(|(id, _)| leader.tree().ephemerals(session_of(*id)).is_empty())
+        (clients.iter()).all(|(_, c)| leader.tree().ephemerals(c.session_id()).is_empty())
     })
 }
 
@@ -89,15 +89,18 @@ fn settled_clean(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
 /// its session's close proposed in a later term: a new leader expired a session that an
 /// earlier one had tracked.
 fn closed_after_failover(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
-    clients_with_ids(state).any(|(id, c)| {
-        let session = session_of(id);
-        let close = ZkOp::CloseSession { session };
+    clients_with_ids(state).any(|(_, c)| {
+        let session = c.session_id();
+        let close = TxnKind::Expire { session };
+        let mine = |kind: &TxnKind| {
+            matches!(kind, TxnKind::Request { seat, op: ZkOp::Create { .. }, .. } if seat.session == session)
+        };
         failed(c)
             && created(&c.program).any(|path| {
                 live_servers(state).any(|(_, s)| {
                     let applied = || s.raft.log.upto(s.raft.replica.applied);
-                    let created_in = applied().find(|e| e.client == id).map(|e| e.term);
-                    let closed_in = applied().find(|e| e.op == close).map(|e| e.term);
+                    let created_in = applied().find(|e| mine(&e.op.kind)).map(|e| e.term);
+                    let closed_in = applied().find(|e| e.op.kind == close).map(|e| e.term);
                     let later = matches!((created_in, closed_in), (Some(a), Some(b)) if a < b);
                     later && s.tree().stat(path).is_none()
                 })
@@ -108,7 +111,7 @@ fn closed_after_failover(_: &ZnodeModel<Script>, state: &State<Script>) -> bool 
 /// The paths created for client `c`, in order.
 fn created(c: &[ZkRet]) -> impl Iterator<Item = &Path> {
     c.iter().filter_map(|ret| match ret {
-        ZkRet::Created(path) => Some(path),
+        ZkRet::Created { path, .. } => Some(path),
         _ => None,
     })
 }
@@ -117,8 +120,8 @@ fn created(c: &[ZkRet]) -> impl Iterator<Item = &Path> {
 /// a session whose close it has applied owns no node.
 fn no_orphan_ephemerals(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
     live_servers(state).all(|(_, s)| {
-        clients_with_ids(state).all(|(id, _)| {
-            let session = session_of(id);
+        clients_with_ids(state).all(|(_, c)| {
+            let session = c.session_id();
             !s.tree().is_closed(session) || s.tree().ephemerals(session).is_empty()
         })
     })
@@ -143,25 +146,40 @@ fn sequential_names(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
 
 /// A node created for a client is gone at a server that has applied its session's close.
 fn ephemeral_gone(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
-    clients_with_ids(state).any(|(id, c)| {
+    clients_with_ids(state).any(|(_, c)| {
         created(&c.program).any(|path| {
             live_servers(state)
-                .any(|(_, s)| s.tree().is_closed(session_of(id)) && s.tree().stat(path).is_none())
+                .any(|(_, s)| s.tree().is_closed(c.session_id()) && s.tree().stat(path).is_none())
         })
     })
 }
 
-/// Every event a client received answers a call of its that left a watch, and no two
-/// events answer the same call.
+/// The path a call's read names, if it is a read.
+fn read_path(call: &Call) -> Option<&Path> {
+    match call.op()? {
+        ZkOp::Exists { path } | ZkOp::GetData { path } | ZkOp::GetChildren { path } => Some(path),
+        _ => None,
+    }
+}
+
+/// Rule: a standard watch fires once. Every event a client received is for a path it
+/// left a watch on, and it has received no more events for a path than it left watches
+/// there.
 fn fires_once(model: &ZnodeModel<Script>, state: &State<Script>) -> bool {
     clients_with_ids(state).all(|(id, c)| {
         let calls = &model.cfg.program(id).0;
-        let mut seqs: Vec<u64> = c.events.iter().map(|(_, e)| e.seq).collect();
-        let watched = (seqs.iter()).all(|&seq| calls[seq as usize - 1].serve.watch);
-        let events = seqs.len();
-        seqs.sort_unstable();
-        seqs.dedup();
-        watched && seqs.len() == events
+        let left = |path: &Path| {
+            (calls.iter())
+                .filter(|call| call.watch && read_path(call) == Some(path))
+                .count()
+        };
+        let heard = |path: &Path| {
+            c.events
+                .iter()
+                .filter(|(_, e)| e.change.path() == path)
+                .count()
+        };
+        (c.events.iter()).all(|(_, e)| heard(e.change.path()) <= left(e.change.path()))
     })
 }
 
@@ -188,10 +206,11 @@ fn event_before_data(model: &ZnodeModel<Script>, state: &State<Script>) -> bool 
         let calls = &model.cfg.program(id).0;
         let results = &c.program;
         (0..results.len()).all(|i| {
-            let heard = c.events.iter().any(|(_, e)| e.seq == i as u64 + 1);
+            let path = read_path(&calls[i]);
+            let heard = (c.events.iter()).any(|(_, e)| Some(e.change.path()) == path);
             let changed = (i + 1..results.len())
-                .any(|j| calls[j].op == calls[i].op && results[j] != results[i]);
-            !calls[i].serve.watch || !changed || heard
+                .any(|j| calls[j].op() == calls[i].op() && results[j] != results[i]);
+            !calls[i].watch || !changed || heard
         })
     })
 }
@@ -240,8 +259,7 @@ pub fn moving_read() -> ZnodeCfg<Script> {
 /// `znode-ephemeral`: a client creates two ephemeral sequential nodes and then goes quiet;
 /// the leader may expire its session at any time.
 pub fn ephemeral(servers: usize) -> ZnodeCfg<Script> {
-    let session = session_of(Id::from(servers));
-    let node = || Call::plain(create("/e-", "", CreateMode::EphemeralSequential, session));
+    let node = || Call::plain(create("/e-", "", CreateMode::EphemeralSequential, 0));
     let cfg = ZnodeCfg::new(vec![(0, Script(vec![node(), node()]))]);
     ZnodeCfg {
         servers,
@@ -255,8 +273,7 @@ pub fn ephemeral(servers: usize) -> ZnodeCfg<Script> {
 /// crash (and restart), so the session may outlive its leader. Servers `s0` and `s1` may
 /// campaign, in terms 1 and 2. The log holds two entries: the create and one close.
 pub fn failover_ephemeral(servers: usize) -> ZnodeCfg<Script> {
-    let session = session_of(Id::from(servers));
-    let node = Call::plain(create("/e", "", CreateMode::Ephemeral, session));
+    let node = Call::plain(create("/e", "", CreateMode::Ephemeral, 0));
     let cfg = ZnodeCfg::new(vec![(1, Script(vec![node]))]);
     ZnodeCfg {
         servers,
