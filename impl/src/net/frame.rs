@@ -183,6 +183,11 @@ pub fn decode_up_to<'a>(
     })
 }
 
+/// How many bytes `body` takes encoded (as Raft counts entries for its byte batches).
+pub fn encoded_len<T: Serialize>(body: &T) -> usize {
+    postcard::experimental::serialized_size(body).unwrap_or(usize::MAX)
+}
+
 /// Decodes a body that must use every byte: trailing garbage is an error too.
 pub fn decode_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, FrameError> {
     match postcard::take_from_bytes(bytes) {

@@ -6,8 +6,8 @@
 use super::door::{Asked, Outgoing, Speaker};
 use super::four::Report;
 use super::proto::{create_flag as flag, err, event, opcode as op, state, xid};
-use super::records::{ClientInfo, ConnectRequest, ConnectResponse, Identity, ReplyHeader};
 use super::records::{Acl as JuteAcl, Stat as JuteStat, WatcherEvent};
+use super::records::{ClientInfo, ConnectRequest, ConnectResponse, Identity, ReplyHeader};
 use super::reply::{Body, Reply as Frame, StepResult};
 use super::request::{Create, Op, Request as JuteRequest, Watches};
 use crate::znode::conn::{Call, Connect, Connected, Refused, Reply, Request, SetWatches};
@@ -174,9 +174,7 @@ fn call(request: Op) -> Call {
             prefix: prefix.into(),
             session: 0,
         }),
-        Op::GetAllChildrenNumber { path } => {
-            tree(ZkOp::GetAllChildrenNumber { path: path.into() })
-        }
+        Op::GetAllChildrenNumber { path } => tree(ZkOp::GetAllChildrenNumber { path: path.into() }),
         Op::AddWatch { path, mode } => match mode {
             0 => Call::AddWatch {
                 path: path.into(),

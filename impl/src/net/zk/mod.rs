@@ -8,10 +8,12 @@
 //! - [`request`] and [`reply`]: what clients send and what servers answer.
 //! - [`four`]: the four-letter words.
 //! - [`door`]: the client port, on the node's event loop.
+//! - [`map`]: the znode server's messages as jute requests and replies.
 
 pub mod door;
 pub mod four;
 pub mod jute;
+pub mod map;
 pub mod proto;
 pub mod records;
 pub mod reply;
