@@ -416,3 +416,178 @@ fn jute_acl(acl: &Acl) -> JuteAcl {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::zk::records::Acl as OpenAcl;
+    use coord_specs::znode::ZkError;
+    use std::time::Instant;
+
+    fn asked(xid: i32, opcode: i32, steps: Vec<i32>) -> VecDeque<Asked> {
+        VecDeque::from([Asked {
+            xid,
+            opcode,
+            steps,
+            at: Instant::now(),
+        }])
+    }
+
+    fn frame(ret: ZkRet, asked: &VecDeque<Asked>) -> Frame {
+        let reply = Reply {
+            xid: asked[0].xid,
+            zxid: 9,
+            ret,
+        };
+        match ZkServer::outgoing(ZkMsg::Reply(reply), asked) {
+            Some(Outgoing::Frame {
+                reply,
+                answers: true,
+            }) => reply,
+            other => panic!("not a reply frame: {other:?}"),
+        }
+    }
+
+    fn stat() -> Stat {
+        Stat {
+            czxid: 3,
+            data_length: 2,
+            ..Stat::default()
+        }
+    }
+
+    #[test]
+    fn a_create_is_answered_by_its_opcodes_record() {
+        let created = || ZkRet::Created {
+            path: "/a".into(),
+            stat: stat(),
+        };
+        let plain = frame(created(), &asked(1, op::CREATE, vec![]));
+        assert_eq!(plain.body, Body::Path("/a".into()));
+        let two = frame(created(), &asked(2, op::CREATE2, vec![]));
+        assert_eq!(two.body, Body::Created("/a".into(), jute_stat(stat())));
+        assert_eq!((two.header.xid, two.header.zxid, two.header.err), (2, 9, 0));
+    }
+
+    #[test]
+    fn errors_are_the_header_alone_and_a_missing_node_of_exists_is_no_node() {
+        let missing = frame(ZkRet::Exists(None), &asked(1, op::EXISTS, vec![]));
+        assert_eq!(
+            (missing.header.err, missing.body),
+            (err::NO_NODE, Body::Empty)
+        );
+        let failed = frame(
+            ZkRet::Err(ZkError::BadVersion),
+            &asked(1, op::SET_DATA, vec![]),
+        );
+        assert_eq!(
+            (failed.header.err, failed.body),
+            (err::BAD_VERSION, Body::Empty)
+        );
+    }
+
+    #[test]
+    fn a_failed_multi_lists_ok_the_error_then_runtime_inconsistency_under_an_ok_header() {
+        let steps = vec![op::CHECK, op::CREATE, op::DELETE];
+        let failed = ZkRet::MultiFailed {
+            index: 1,
+            error: ZkError::NodeExists,
+        };
+        let reply = frame(failed, &asked(4, op::MULTI, steps));
+        assert_eq!(reply.header.err, err::OK);
+        let expected = [err::OK, err::NODE_EXISTS, err::RUNTIME_INCONSISTENCY];
+        assert_eq!(
+            reply.body,
+            Body::Multi(expected.into_iter().map(StepResult::Error).collect())
+        );
+    }
+
+    #[test]
+    fn add_watch_answers_an_error_response_and_set_watches_the_header_alone() {
+        let add = frame(ZkRet::Done, &asked(1, op::ADD_WATCH, vec![]));
+        assert_eq!(add.body, Body::Int(0));
+        let set = frame(ZkRet::Done, &asked(1, op::SET_WATCHES, vec![]));
+        assert_eq!(set.body, Body::Empty);
+    }
+
+    #[test]
+    fn an_event_has_xid_minus_one_and_the_change_as_its_type() {
+        let event = WatchEvent {
+            change: Change::ChildrenChanged("/p".into()),
+            zxid: 5,
+        };
+        let Some(Outgoing::Frame { reply, answers }) =
+            ZkServer::outgoing(ZkMsg::Event(event), &VecDeque::new())
+        else {
+            panic!("an event is a frame");
+        };
+        assert!(!answers);
+        assert_eq!(reply.header.xid, xid::NOTIFICATION);
+        let expected = WatcherEvent {
+            kind: event::NODE_CHILDREN_CHANGED,
+            state: state::SYNC_CONNECTED,
+            path: "/p".into(),
+        };
+        assert_eq!(reply.body, Body::Event(expected));
+    }
+
+    fn call_of(op: Op) -> Call {
+        match ZkServer::request(JuteRequest { xid: 1, op }, 0) {
+            ZkMsg::Request(request) => request.call,
+            other => panic!("not a request: {other:?}"),
+        }
+    }
+
+    fn create_with(flags: i32) -> Create {
+        Create {
+            path: "/a".into(),
+            data: None,
+            acl: vec![OpenAcl::open()],
+            flags,
+        }
+    }
+
+    #[test]
+    fn create_flags_choose_the_mode_and_ttl_modes_are_refused() {
+        let Call::Op(ZkOp::Create { mode, data, .. }) = call_of(Op::Create(create_with(3))) else {
+            panic!("a create");
+        };
+        assert_eq!((mode, data.len()), (CreateMode::EphemeralSequential, 0));
+        let ttl = call_of(Op::Create2(create_with(flag::PERSISTENT_WITH_TTL)));
+        assert_eq!(ttl, Call::Refused(Refused::CreateTtl));
+        let Call::Op(ZkOp::Create { path, .. }) = call_of(Op::Create(create_with(42))) else {
+            panic!("a create");
+        };
+        assert_eq!(path, "", "an unknown flag is a bad argument");
+        let multi = call_of(Op::Multi(vec![Op::CreateTtl(create_with(5), 1)]));
+        assert_eq!(multi, Call::Refused(Refused::CreateTtl));
+    }
+
+    #[test]
+    fn a_ping_is_a_ping_and_a_watch_flag_is_carried() {
+        let ping = ZkServer::request(
+            JuteRequest {
+                xid: -2,
+                op: Op::Ping,
+            },
+            0,
+        );
+        assert_eq!(ping, ZkMsg::Ping);
+        let read = JuteRequest {
+            xid: 3,
+            op: Op::GetChildren2 {
+                path: "/".into(),
+                watch: true,
+            },
+        };
+        let ZkMsg::Request(request) = ZkServer::request(read, 77) else {
+            panic!("a request");
+        };
+        assert!(request.watch);
+        assert_eq!((request.xid, request.time), (3, 77));
+        assert_eq!(
+            request.call,
+            Call::Op(ZkOp::GetChildren { path: "/".into() })
+        );
+    }
+}
