@@ -47,6 +47,10 @@ const MAX_CHOICES: usize = 1_000;
 const BATCH: usize = 64;
 /// The UDP socket's token.
 const UDP: Token = Token(0);
+/// The receive buffer asked for the UDP socket (the kernel may grant less): a burst of
+/// requests that each send a datagram, from many pipelining clients, should not overflow
+/// it (a lost datagram is resent by Raft, but not every message is).
+const UDP_RECEIVE_BUFFER: usize = 4 << 20;
 
 /// How a frame arrived: which checks it must pass, and what to close if it fails them.
 #[derive(Clone, Copy, Debug)]
@@ -147,6 +151,9 @@ where
         let span = tracing::info_span!("node", id = %endpoint.id);
         let poll = Poll::new()?;
         let mut socket = UdpSocket::bind(endpoint.bind)?;
+        if let Err(e) = socket2::SockRef::from(&socket).set_recv_buffer_size(UDP_RECEIVE_BUFFER) {
+            tracing::warn!(error = %e, "cannot enlarge the receive buffer");
+        }
         poll.registry()
             .register(&mut socket, UDP, Interest::READABLE)?;
         let peers: HashMap<Id, SocketAddr> = endpoint.peers.into_iter().collect();

@@ -15,7 +15,8 @@
 //! address (ZooKeeper's `maxClientCnxns`) and [`DoorConfig::max_connections`] in all; a
 //! connection beyond them is closed at once. A connection stops being read while
 //! [`MAX_OUTSTANDING`] of its requests await answers or [`MAX_QUEUED_OUT`] bytes await the
-//! client, so no buffer grows without bound.
+//! client, so no buffer grows without bound, and at most [`FRAMES_PER_TURN`] of its frames
+//! go to the actor per turn of the event loop.
 
 use super::four::{self, Report};
 use super::jute::MAX_BUFFER;
@@ -45,6 +46,10 @@ pub const MAX_QUEUED_OUT: usize = 4 << 20;
 /// The most bytes waiting for a client that does not read (events keep coming) before
 /// the door closes its connection.
 pub const MAX_UNREAD: usize = 64 << 20;
+/// The most frames of one connection handed to the actor in one turn of the event loop,
+/// so that a client pipelining thousands of requests does not starve the node's peer
+/// traffic (each request may send a datagram to the leader at once).
+pub const FRAMES_PER_TURN: usize = 64;
 /// How long a connection may go without its handshake (ZooKeeper's sessionless
 /// connection timeout).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -236,6 +241,7 @@ impl<A: Speaker> ZkDoor<A> {
         stats: &mut Stats,
         inbox: &mut Vec<(Id, A::Msg)>,
     ) {
+        let mut budget = FRAMES_PER_TURN;
         loop {
             let Some(conn) = self.conns.get_mut(&token) else {
                 return;
@@ -256,7 +262,8 @@ impl<A: Speaker> ZkDoor<A> {
                     return;
                 }
             }
-            while conn.asked.len() < MAX_OUTSTANDING {
+            while conn.asked.len() < MAX_OUTSTANDING && budget > 0 {
+                budget -= 1;
                 let why = match conn.stream.next_frame(MAX_FRAME) {
                     Next::Partial => break,
                     Next::Frame(frame) => {
@@ -272,6 +279,12 @@ impl<A: Speaker> ZkDoor<A> {
                 tracing::warn!(remote = %conn.remote, %why, "closing a client");
                 stats.client_bad_frames += 1;
                 self.drop_conn(registry, token, inbox);
+                return;
+            }
+            if conn.asked.len() >= MAX_OUTSTANDING || budget == 0 {
+                // Frames may wait in the buffer: `settle` reads on at the next turn (once
+                // answers come, if too many are outstanding).
+                conn.held = true;
                 return;
             }
             match fill {
@@ -479,10 +492,15 @@ impl<A: Speaker> Door<A> for ZkDoor<A> {
         }
     }
 
+    /// The next handshake deadline; now, if a held connection has room to be read.
     fn deadline(&self) -> Option<Instant> {
+        let now = Instant::now();
         (self.conns.values())
-            .filter(|c| c.phase == Phase::Fresh)
-            .map(|c| c.opened + HANDSHAKE_TIMEOUT)
+            .filter_map(|c| match c.phase {
+                Phase::Fresh => Some(c.opened + HANDSHAKE_TIMEOUT),
+                _ if c.held && c.asked.len() < MAX_OUTSTANDING => Some(now),
+                _ => None,
+            })
             .min()
     }
 }
