@@ -226,6 +226,7 @@ fn the_client_port_speaks_jute_in_order_with_four_letter_words_at_every_node() {
             srvr.contains("Mode: leader\n") || srvr.contains("Mode: follower\n"),
             "{srvr}"
         );
+        assert!(!srvr.contains("Node count: 0\n"), "{srvr}");
         assert!(word(addr, b"mntr").contains("zk_server_state\t"));
         assert!(word(addr, b"stat").contains("Clients:\n"));
         assert!(word(addr, b"conf").contains("clientPort="));

@@ -113,7 +113,15 @@ impl Speaker for ZkServer {
             Some(_) => Some("follower"),
             None => None,
         };
-        report.zxid = state.tree().zxid();
+        let tree = state.tree();
+        report.zxid = tree.zxid();
+        let all = ZkOp::GetAllChildrenNumber { path: "/".into() };
+        if let Some(ZkRet::Count(below)) = tree.answer_read(&all) {
+            report.node_count = u64::from(below) + 1;
+        }
+        report.ephemerals_count = (tree.open_sessions())
+            .map(|(session, _)| tree.ephemerals(session).len() as u64)
+            .sum();
     }
 }
 
