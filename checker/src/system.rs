@@ -9,10 +9,14 @@ use coord::chain::{
     ChainBug, ChainNode, ConfigManager, Detector, Links, ManagerState, NodeState, ReadMode,
 };
 use coord::net::config::ClusterConfig;
-use coord::raft::{RaftBug, RaftServer, RaftState, Role, StateMachine};
+use coord::net::frame::encoded_len;
+use coord::net::zk::door::{DoorConfig, ZkDoor};
+use coord::raft::{Entry, RaftBug, RaftServer, RaftState, Role, StateMachine};
 use coord::znode::server::{Expiry, SessionRules};
+use coord::znode::txn::Txn;
 use coord::znode::{ZkBug, ZkServer, ZkServerState};
 use coord_models::raft::KvServer;
+use std::net::SocketAddr;
 
 /// The most log entries in one KV AppendEntries: a batch of small puts well under a datagram.
 const KV_BATCH: usize = 128;
@@ -26,6 +30,11 @@ const ZK_BATCH: usize = 32;
 /// the leader's heartbeats without an answer (a forwarded write travels in a datagram,
 /// which a full socket buffer drops).
 const RESEND_AFTER_HEARTBEATS: u8 = 4;
+/// A ZooKeeper client's entries may be up to 1 MB each: one AppendEntries carries at most
+/// this many bytes of them (or one entry), over a peer link when it exceeds a datagram.
+const ZK_BATCH_BYTES: usize = 1 << 20;
+/// The most client connections one node serves in all.
+const ZK_MAX_CONNECTIONS: usize = 1_000;
 
 /// The most updates in one chain `Copy` message: small puts, well under a datagram.
 const CHAIN_COPY_CHUNK: usize = 64;
@@ -77,6 +86,11 @@ impl System {
         }
     }
 
+    /// Whether its nodes speak ZooKeeper's client protocol on a client port.
+    pub fn has_client_port(self) -> bool {
+        self == System::Zk
+    }
+
     /// The system a cluster file names.
     pub fn named(name: &str) -> Result<System, String> {
         <System as clap::ValueEnum>::from_str(name, false)
@@ -102,10 +116,15 @@ impl System {
                     resend_after: Some(RESEND_AFTER_HEARTBEATS),
                     genesis: Vec::new(),
                 };
-                let server = ZkServer::new(raft(config, &member).with_max_batch(ZK_BATCH))
+                let raft = (raft(config, &member).with_max_batch(ZK_BATCH))
+                    .with_max_batch_bytes(ZK_BATCH_BYTES, encoded_len::<Entry<Txn>>);
+                let server = ZkServer::new(raft)
                     .with_sessions(sessions)
                     .with_bug(bug(config, ZkBug::named)?);
-                member.serve(server, zk_status)
+                match client_port(config, member.index()) {
+                    Some(door) => member.serve_with_door(server, zk_status, ZkDoor::new(door)),
+                    None => member.serve(server, zk_status),
+                }
             }
             System::Chain => {
                 let mut ids = config.ids();
@@ -158,6 +177,28 @@ impl System {
             System::Chain => "coord chain put greeting hello",
         }
     }
+}
+
+/// Member `index`'s ZooKeeper client port, if the cluster file gives it one; `conf`
+/// reports the port, the data directory and the session bounds as ZooKeeper names them.
+fn client_port(config: &ClusterConfig, index: usize) -> Option<DoorConfig> {
+    let addr = config.client_addr(index)?;
+    let tick = (config.session_ms / 2).max(1);
+    let conf = [
+        ("clientPort", addr.port().to_string()),
+        ("dataDir", config.node_dir(index).display().to_string()),
+        ("tickTime", tick.to_string()),
+        ("maxClientCnxns", config.max_client_cnxns.to_string()),
+        ("minSessionTimeout", (2 * tick).to_string()),
+        ("maxSessionTimeout", (20 * tick).to_string()),
+        ("serverId", index.to_string()),
+    ];
+    Some(DoorConfig {
+        bind: SocketAddr::from(addr),
+        max_per_address: config.max_client_cnxns,
+        max_connections: ZK_MAX_CONNECTIONS,
+        conf: conf.map(|(k, v)| (k.to_string(), v)).to_vec(),
+    })
 }
 
 /// A Raft server for `member` with the cluster's timeouts and heartbeats on.

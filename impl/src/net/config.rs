@@ -36,6 +36,18 @@ pub struct ClusterConfig {
     /// every node answers them, as CRAQ does.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tail_reads: bool,
+    /// The TCP port on which member `i` speaks ZooKeeper's client protocol, at its own
+    /// address (zk only); none by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_ports: Vec<u16>,
+    /// The most client connections a member accepts from one address (ZooKeeper's
+    /// `maxClientCnxns`).
+    #[serde(default = "default_max_client_cnxns")]
+    pub max_client_cnxns: usize,
+}
+
+fn default_max_client_cnxns() -> usize {
+    60
 }
 
 fn default_election_ms() -> (u64, u64) {
@@ -63,6 +75,8 @@ impl ClusterConfig {
             session_ms: default_session_ms(),
             bug: None,
             tail_reads: false,
+            client_ports: Vec::new(),
+            max_client_cnxns: default_max_client_cnxns(),
         }
     }
 
@@ -85,6 +99,21 @@ impl ClusterConfig {
     /// The actor ids of all members, in order.
     pub fn ids(&self) -> Vec<Id> {
         self.members.iter().map(|&a| Id::from(a)).collect()
+    }
+
+    /// Member `i`'s client port address, if it has one.
+    pub fn client_addr(&self, member: usize) -> Option<SocketAddrV4> {
+        let port = *self.client_ports.get(member)?;
+        Some(SocketAddrV4::new(*self.members.get(member)?.ip(), port))
+    }
+
+    /// ZooKeeper's connect string for the client ports: `host:port,host:port,...`.
+    pub fn connect_string(&self) -> String {
+        let addrs: Vec<String> = (0..self.members.len())
+            .filter_map(|i| self.client_addr(i))
+            .map(|a| a.to_string())
+            .collect();
+        addrs.join(",")
     }
 
     pub fn node_dir(&self, member: usize) -> PathBuf {
