@@ -51,11 +51,19 @@ pub type Version = i32;
 pub const ANY_VERSION: Version = -1;
 
 /// Rule: a path is `/`, or `/` followed by one or more non-empty components separated by
-/// single `/`s, none of them `.` or `..`, with no NUL anywhere and no trailing `/`.
+/// single `/`s, none of them `.` or `..`, with no NUL or [`is_unprintable`] character
+/// anywhere and no trailing `/`.
 pub fn validate_path(path: &str) -> bool {
     let valid_name = |name: &str| !name.is_empty() && name != "." && name != "..";
-    let absolute = path.starts_with('/') && !path.contains('\0');
+    let absolute = path.starts_with('/') && !path.contains('\0') && !path.contains(is_unprintable);
     path == "/" || (absolute && path[1..].split('/').all(valid_name))
+}
+
+/// The characters ZooKeeper's `PathUtils.validatePath` refuses besides NUL: the control
+/// characters (U+0001 to U+001F, U+007F to U+009F), the private use area up to U+F8FF,
+/// and U+FFF0 to U+FFFF.
+pub fn is_unprintable(c: char) -> bool {
+    matches!(c, '\u{1}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{e000}'..='\u{f8ff}' | '\u{fff0}'..='\u{ffff}')
 }
 
 /// The parent of a valid path (`/a/b` -> `/a`, `/a` -> `/`); `None` for the root.

@@ -37,7 +37,19 @@ fn path_helpers() {
         assert!(validate_path(good), "{good}");
     }
     let bad = [
-        "", "a", "a/b", "/a/", "//a", "/a//b", "/./a", "/a/..", "/a\0b",
+        "",
+        "a",
+        "a/b",
+        "/a/",
+        "//a",
+        "/a//b",
+        "/./a",
+        "/a/..",
+        "/a\0b",
+        "/\u{1e}",
+        "/a\u{7f}",
+        "/\u{e000}",
+        "/\u{fff5}",
     ];
     for bad in bad {
         assert!(!validate_path(bad), "{bad:?}");

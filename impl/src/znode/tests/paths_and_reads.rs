@@ -77,16 +77,19 @@ fn invalid_paths_are_bad_arguments_for_every_operation() {
     let mut tree = tree_with_a_b();
     let before = tree.clone();
     let bad_paths = [
-        "",        // empty
-        "a",       // relative
-        "a/b",     // relative, nested
-        "/a/",     // trailing slash
-        "//a",     // empty first name
-        "/a//b",   // empty name in the middle
-        "/a/./b",  // `.`
-        "/a/..",   // `..`
-        "/a\0",    // NUL
-        "/a/b\0c", // NUL inside a name
+        "",          // empty
+        "a",         // relative
+        "a/b",       // relative, nested
+        "/a/",       // trailing slash
+        "//a",       // empty first name
+        "/a//b",     // empty name in the middle
+        "/a/./b",    // `.`
+        "/a/..",     // `..`
+        "/a\0",      // NUL
+        "/a/b\0c",   // NUL inside a name
+        "/\u{1e}",   // a control character (kazoo's test_create_invalid_path)
+        "/a\u{9f}",  // a C1 control character
+        "/\u{f000}", // private use
     ];
     for bad in bad_paths {
         let mut steps = vec![
