@@ -86,7 +86,7 @@ const RULES: &[(&str, Plan)] = &[
         Plan::Skip("needs kazoo and a cluster on the default client ports; checker/tests/zk_protocol.rs speaks the protocol on free ports"),
     ),
     (
-        "python3 -c 'import socket",
+        "python3 -c 'import socket;",
         Plan::Skip("needs a cluster on the default client ports; checker/tests/zk_protocol.rs asks the four-letter words on free ports"),
     ),
     (
