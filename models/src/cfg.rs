@@ -82,9 +82,10 @@ pub trait ModelCfg<A: Actor, H> {
     /// models run through [`crate::restart::Restarting`].
     fn tidy(&self, _state: &mut ActorModelState<A, H>) {}
 
-    /// The history to keep when an actor whose state was `before` restarts from storage,
-    /// for properties that need to know about the crash; `None` keeps `history` as it is.
-    fn on_restart(&self, _before: &A::State, _history: &H) -> Option<H> {
+    /// The history to keep when actor `id`, whose state was `before`, restarts from
+    /// storage, for properties that need to know about the crash; `None` keeps `history`
+    /// as it is.
+    fn on_restart(&self, _id: Id, _before: &A::State, _history: &H) -> Option<H> {
         None
     }
 }

@@ -187,7 +187,7 @@ impl ModelCfg<RaftNode, Observed> for RaftCfg {
 
     /// A leader's crash is noted, for "a new leader after the old one crashed", unless no
     /// later term is explored.
-    fn on_restart(&self, before: &NodeState, history: &Observed) -> Option<Observed> {
+    fn on_restart(&self, _id: Id, before: &NodeState, history: &Observed) -> Option<Observed> {
         let term = before
             .server()
             .filter(|s| s.is_leader() && s.term < self.max_term)?

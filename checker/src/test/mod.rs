@@ -152,7 +152,7 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
         }
     };
     let dir = data_dir(args.dir.as_deref(), "test")?;
-    let count = args.system.members(args.nodes);
+    let count = args.system.members(args.nodes, 1);
     let members = match args.base_port {
         Some(base) => local_members(base, count)?,
         None => free_members(count)?,

@@ -36,6 +36,14 @@ pub struct ClusterConfig {
     /// every node answers them, as CRAQ does.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tail_reads: bool,
+    /// A chain's last `managers` members are the replicas of its configuration manager, a
+    /// Raft group (one for a cluster file that does not say).
+    #[serde(default = "one")]
+    pub managers: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 fn default_election_ms() -> (u64, u64) {
@@ -63,6 +71,7 @@ impl ClusterConfig {
             session_ms: default_session_ms(),
             bug: None,
             tail_reads: false,
+            managers: one(),
         }
     }
 
@@ -108,6 +117,13 @@ impl ClusterConfig {
 
     /// How often a client sends a keepalive: a third of the session timeout, as
     /// ZooKeeper's client does, so that two lost pings do not expire a live session.
+    /// A chain's nodes and its manager replicas, by actor id.
+    pub fn chain_roles(&self) -> (Vec<Id>, Vec<Id>) {
+        let mut nodes = self.ids();
+        let managers = nodes.split_off(nodes.len().saturating_sub(self.managers));
+        (nodes, managers)
+    }
+
     pub fn ping_interval(&self) -> Range<Duration> {
         let ms = Duration::from_millis((self.session_ms / 3).max(1));
         ms..ms
