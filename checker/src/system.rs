@@ -167,6 +167,7 @@ fn bug<B: std::fmt::Debug>(
 fn raft_status<SM: StateMachine>(state: &RaftState<SM>) -> String {
     let role = match state.role {
         Role::Follower { .. } => "follower",
+        Role::PreCandidate { .. } => "precandidate",
         Role::Candidate { .. } => "candidate",
         Role::Leader(_) => "leader",
     };
