@@ -145,9 +145,12 @@ impl System {
     }
 }
 
-/// A Raft server for `member` with the cluster's timeouts and heartbeats on.
+/// A Raft server for `member` with the cluster's timeouts, heartbeats on, and pre-vote and
+/// check-quorum unless the cluster file turns them off.
 fn raft<SM: StateMachine>(config: &ClusterConfig, member: &Member) -> RaftServer<SM> {
-    RaftServer::new(member.peer_ids(), config.election_timeout()).with_heartbeat(config.heartbeat())
+    RaftServer::new(member.peer_ids(), config.election_timeout())
+        .with_heartbeat(config.heartbeat())
+        .with_pre_vote(config.pre_vote)
 }
 
 /// The deliberate bug the cluster file names, if any, found by `named`.

@@ -36,6 +36,14 @@ pub struct ClusterConfig {
     /// every node answers them, as CRAQ does.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tail_reads: bool,
+    /// Raft servers ask for pre-votes before an election and leaders check their quorum
+    /// (on unless the file says `"pre_vote": false`).
+    #[serde(default = "yes", skip_serializing_if = "Clone::clone")]
+    pub pre_vote: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_election_ms() -> (u64, u64) {
@@ -63,6 +71,7 @@ impl ClusterConfig {
             session_ms: default_session_ms(),
             bug: None,
             tail_reads: false,
+            pre_vote: true,
         }
     }
 
