@@ -160,9 +160,12 @@ impl System {
     }
 }
 
-/// A Raft server for `member` with the cluster's timeouts and heartbeats on.
+/// A Raft server for `member` with the cluster's timeouts, heartbeats on, and pre-vote and
+/// check-quorum unless the cluster file turns them off.
 fn raft<SM: StateMachine>(config: &ClusterConfig, member: &Member) -> RaftServer<SM> {
-    RaftServer::new(member.peer_ids(), config.election_timeout()).with_heartbeat(config.heartbeat())
+    RaftServer::new(member.peer_ids(), config.election_timeout())
+        .with_heartbeat(config.heartbeat())
+        .with_pre_vote(config.pre_vote)
 }
 
 /// The deliberate bug the cluster file names, if any, found by `named`.
@@ -182,6 +185,7 @@ fn bug<B: std::fmt::Debug>(
 fn raft_status<SM: StateMachine>(state: &RaftState<SM>) -> String {
     let role = match state.role {
         Role::Follower { .. } => "follower",
+        Role::PreCandidate { .. } => "precandidate",
         Role::Candidate { .. } => "candidate",
         Role::Leader(_) => "leader",
     };

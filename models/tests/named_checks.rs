@@ -82,6 +82,8 @@ named_checks! {
     raft => "raft", 48_010 states,
     raft_retry => "raft-retry", 72_117 states,
     raft_dup => "raft-dup", 159_289 states,
+    raft_prevote => "raft-prevote", 15_263 states,
+    raft_no_prevote => "raft-no-prevote", 622 states with counterexamples [5],
     raft_bug_forgotten_vote => "raft-bug-forgotten-vote", 9_023 states with counterexamples [7],
     raft_bug_old_term_commit => "raft-bug-old-term-commit", 19_822 states with counterexamples [27],
     raft_bug_no_dedup => "raft-bug-no-dedup", 65_184 states with counterexamples [21],

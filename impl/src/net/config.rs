@@ -40,10 +40,18 @@ pub struct ClusterConfig {
     /// Raft group (one for a cluster file that does not say).
     #[serde(default = "one")]
     pub managers: usize,
+    /// Raft servers ask for pre-votes before an election and leaders check their quorum
+    /// (on unless the file says `"pre_vote": false`).
+    #[serde(default = "yes", skip_serializing_if = "Clone::clone")]
+    pub pre_vote: bool,
 }
 
 fn one() -> usize {
     1
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_election_ms() -> (u64, u64) {
@@ -72,6 +80,7 @@ impl ClusterConfig {
             bug: None,
             tail_reads: false,
             managers: one(),
+            pre_vote: true,
         }
     }
 
