@@ -16,6 +16,7 @@ mod logging;
 mod node;
 mod nodes;
 mod stats;
+mod suite;
 mod system;
 mod test;
 mod zk;
@@ -84,6 +85,9 @@ enum Command {
     /// Run a real ZooKeeper 3.8 ensemble (Debian's package) on 127.0.0.1, to compare with.
     #[command(subcommand)]
     Zookeeper(ensemble::ZooKeeperCommand),
+    /// Run ZooKeeper clients' own test suites (kazoo's) against a cluster.
+    #[command(subcommand)]
+    Suite(suite::SuiteCommand),
 }
 
 /// Size overrides shared by `check` and `explore`.
@@ -139,7 +143,7 @@ fn main() -> ExitCode {
     // the failed write's panic unwinds through the code that stops them.
     if !matches!(
         cli.command,
-        Command::Cluster(_) | Command::Test(_) | Command::Zookeeper(_)
+        Command::Cluster(_) | Command::Test(_) | Command::Zookeeper(_) | Command::Suite(_)
     ) {
         // SAFETY: restoring a signal's default disposition before any thread starts.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
@@ -165,6 +169,7 @@ fn main() -> ExitCode {
         Command::History(args) => history::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Zookeeper(command) => ensemble::run(&command),
+        Command::Suite(command) => suite::run(&command),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,0 +1,95 @@
+//! `coord suite kazoo`: ZooKeeper clients' own test suites against a
+//! cluster that speaks ZooKeeper's protocol, given by its connect string or started here
+//! (a real ZooKeeper ensemble, whose members the tests may then stop and start).
+
+use crate::ensemble::on_interrupt;
+use coord_checker::kazoo;
+use coord_checker::members::Members;
+use coord_checker::zookeeper::ZooKeeperEnsemble;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum SuiteCommand {
+    /// kazoo's own test modules, unmodified (Debian's python3-kazoo); prints passed,
+    /// failed and skipped per module, and every failure with its reason if it is known.
+    Kazoo(KazooArgs),
+}
+
+/// The cluster a suite runs against.
+#[derive(clap::Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct Against {
+    /// A running cluster's connect string (host:port,host:port,...); tests that stop or
+    /// start a member are skipped.
+    #[arg(long)]
+    connect: Option<String>,
+    /// Start a real ZooKeeper 3.8 ensemble (Debian's zookeeper package) on free ports,
+    /// run against it, and stop it at the end.
+    #[arg(long)]
+    zookeeper: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct KazooArgs {
+    #[command(flatten)]
+    against: Against,
+    /// Test modules or groups, comma separated: `recipes` (lock, election, counter,
+    /// barrier, queue, party, partitioner, lease, watchers, cache), `client` (client,
+    /// connection), `all`, or module names such as test_lock.
+    #[arg(long, default_value = "recipes")]
+    modules: String,
+    /// Only the tests matching this pytest `-k` expression.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Which known failures apply (zookeeper, coord) [default: zookeeper with
+    /// --zookeeper, else none].
+    #[arg(long)]
+    target: Option<String>,
+    /// Members of a cluster started here.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=9))]
+    members: u16,
+    /// Seconds one test may take before it counts as failed.
+    #[arg(long, default_value_t = 180)]
+    test_timeout: u64,
+    /// Minutes the whole run may take.
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
+    /// The Python that runs the tests (Debian's, which sees python3-kazoo).
+    #[arg(long, default_value = kazoo::DEBIAN_PYTHON)]
+    python: PathBuf,
+}
+
+pub fn run(command: &SuiteCommand) -> Result<bool, String> {
+    match command {
+        SuiteCommand::Kazoo(args) => run_kazoo(args),
+    }
+}
+
+fn run_kazoo(args: &KazooArgs) -> Result<bool, String> {
+    let interrupted = on_interrupt()?;
+    let mut options = kazoo::Options {
+        python: args.python.clone(),
+        modules: args.modules.clone(),
+        target: args.target.clone().unwrap_or_else(|| "other".into()),
+        filter: args.filter.clone(),
+        test_timeout: args.test_timeout,
+        deadline: Duration::from_secs(60 * args.timeout),
+    };
+    match &args.against.connect {
+        Some(connect) => kazoo::run(connect, None, &options, &interrupted),
+        None => {
+            let mut ensemble = ZooKeeperEnsemble::start(usize::from(args.members))?;
+            println!(
+                "ZooKeeper {} ensemble: {}",
+                ensemble.version(0)?,
+                ensemble.connect_string()
+            );
+            if args.target.is_none() {
+                options.target = "zookeeper".into();
+            }
+            let connect = ensemble.connect_string();
+            kazoo::run(&connect, Some(&mut ensemble), &options, &interrupted)
+        }
+    }
+}
