@@ -3,4 +3,5 @@
 
 pub mod kazoo;
 pub mod members;
+pub mod zkcli;
 pub mod zookeeper;

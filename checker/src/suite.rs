@@ -1,11 +1,11 @@
-//! `coord suite kazoo`: ZooKeeper clients' own test suites against a
+//! `coord suite kazoo|zkcli`: ZooKeeper clients' own test suites and sessions against a
 //! cluster that speaks ZooKeeper's protocol, given by its connect string or started here
 //! (a real ZooKeeper ensemble, whose members the tests may then stop and start).
 
 use crate::ensemble::on_interrupt;
-use coord_checker::kazoo;
 use coord_checker::members::Members;
 use coord_checker::zookeeper::ZooKeeperEnsemble;
+use coord_checker::{kazoo, zkcli};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,6 +14,9 @@ pub enum SuiteCommand {
     /// kazoo's own test modules, unmodified (Debian's python3-kazoo); prints passed,
     /// failed and skipped per module, and every failure with its reason if it is known.
     Kazoo(KazooArgs),
+    /// A scripted zkCli.sh session (Debian's zookeeper package): prints its transcript
+    /// with ids and times normalised, to compare with another cluster's.
+    Zkcli(ZkcliArgs),
 }
 
 /// The cluster a suite runs against.
@@ -60,10 +63,39 @@ pub struct KazooArgs {
     python: PathBuf,
 }
 
+#[derive(clap::Args, Debug)]
+pub struct ZkcliArgs {
+    #[command(flatten)]
+    against: Against,
+    /// Print the transcript as zkCli.sh printed it.
+    #[arg(long)]
+    raw: bool,
+}
+
 pub fn run(command: &SuiteCommand) -> Result<bool, String> {
     match command {
         SuiteCommand::Kazoo(args) => run_kazoo(args),
+        SuiteCommand::Zkcli(args) => run_zkcli(args),
     }
+}
+
+fn run_zkcli(args: &ZkcliArgs) -> Result<bool, String> {
+    let ensemble = match args.against.connect {
+        Some(_) => None,
+        None => Some(ZooKeeperEnsemble::start(3)?),
+    };
+    let connect = (args.against.connect.clone()).unwrap_or_else(|| {
+        ensemble
+            .as_ref()
+            .map(Members::connect_string)
+            .unwrap_or_default()
+    });
+    let transcript = zkcli::run(&connect, zkcli::SESSION)?;
+    match args.raw {
+        true => print!("{transcript}"),
+        false => print!("{}", zkcli::normalise(&transcript, &connect)),
+    }
+    Ok(true)
 }
 
 fn run_kazoo(args: &KazooArgs) -> Result<bool, String> {
