@@ -25,7 +25,7 @@ pub fn run(command: &ZooKeeperCommand) -> Result<bool, String> {
     let ensemble = ZooKeeperEnsemble::start(usize::from(*members))?;
     for i in 0..ensemble.count() {
         let pid = ensemble.pid(i).unwrap_or_default();
-        println!("member {i}: {} (pid {pid})", ensemble.addr(i));
+        println!("member {i}: {} (pid {pid})", ensemble.client_addr(i));
     }
     println!("version: ZooKeeper {}", ensemble.version(0)?);
     println!("files:   {}", ensemble.dir().display());

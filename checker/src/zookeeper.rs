@@ -8,11 +8,11 @@
 //! session timeouts of 4 to 40 s; no reconfig, no read-only mode, no superuser), so that
 //! the ensemble is what an unconfigured ZooKeeper is, which is what coord emulates.
 
-use crate::members::Members;
+use crate::members::{four_letter_word, Members};
 use std::fmt::Write as _;
 use std::fs::{self, File};
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -29,8 +29,6 @@ pub const TICK: Duration = Duration::from_secs(2);
 const START_WAIT: Duration = Duration::from_secs(120);
 /// How long a member may take to exit after SIGTERM before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(10);
-/// How long a four-letter word may take to be answered.
-const FOUR_LETTER_WAIT: Duration = Duration::from_secs(5);
 
 /// The Java runtime and class path that run ZooKeeper's server and its `zkCli`.
 #[derive(Clone, Debug)]
@@ -141,7 +139,7 @@ impl ZooKeeperEnsemble {
             ensemble.start_member(i)?;
         }
         for i in 0..size {
-            ensemble.wait_serving(i)?;
+            ensemble.wait_started(i)?;
         }
         Ok(ensemble)
     }
@@ -195,9 +193,9 @@ impl ZooKeeperEnsemble {
         Ok(())
     }
 
-    /// Waits until member `i` serves clients (its `srvr` names a mode); an error with the
-    /// end of its log if it exits or does not serve in time.
-    pub fn wait_serving(&mut self, i: usize) -> Result<(), String> {
+    /// Waits until member `i`, just started, serves clients; an error with the end of its
+    /// log if it exits or does not serve in time.
+    fn wait_started(&mut self, i: usize) -> Result<(), String> {
         let deadline = Instant::now() + START_WAIT;
         loop {
             if self.serving(i) {
@@ -224,23 +222,11 @@ impl ZooKeeperEnsemble {
         }
     }
 
-    /// Whether member `i` answers `srvr` with its mode (leader, follower or standalone):
-    /// it is part of a quorum and serves clients.
-    pub fn serving(&self, i: usize) -> bool {
-        four_letter_word(self.members[i].client.into(), "srvr")
-            .is_ok_and(|answer| answer.contains("Mode: "))
-    }
-
     /// The last lines of member `i`'s log.
     pub fn log_tail(&self, i: usize) -> String {
         let text = fs::read_to_string(self.members[i].log()).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
-    }
-
-    /// Member `i`'s client address.
-    pub fn addr(&self, i: usize) -> SocketAddr {
-        self.members[i].client.into()
     }
 
     /// Member `i`'s pid, if it runs.
@@ -260,7 +246,7 @@ impl ZooKeeperEnsemble {
 
     /// The version member `i` reports (`srvr`'s first line), such as `3.8.0`.
     pub fn version(&self, i: usize) -> Result<String, String> {
-        let answer = four_letter_word(self.addr(i), "srvr").map_err(|e| e.to_string())?;
+        let answer = four_letter_word(self.client_addr(i), "srvr").map_err(|e| e.to_string())?;
         (answer.lines())
             .find_map(|line| line.strip_prefix("Zookeeper version: "))
             .map(|v| v.split([',', '-']).next().unwrap_or(v).trim().to_string())
@@ -302,15 +288,12 @@ impl ZooKeeperEnsemble {
 }
 
 impl Members for ZooKeeperEnsemble {
-    fn connect_string(&self) -> String {
-        let addrs: Vec<String> = (self.members.iter())
-            .map(|m| m.client.to_string())
-            .collect();
-        addrs.join(",")
-    }
-
     fn count(&self) -> usize {
         self.members.len()
+    }
+
+    fn client_addr(&self, i: usize) -> SocketAddr {
+        self.members[i].client.into()
     }
 
     fn stop(&mut self, i: usize) -> Result<(), String> {
@@ -318,8 +301,6 @@ impl Members for ZooKeeperEnsemble {
         Ok(())
     }
 
-    /// Starts member `i` again without waiting for it to serve: like a restarted server,
-    /// it may need the others to form a quorum first.
     fn start(&mut self, i: usize) -> Result<(), String> {
         match self.members[i].process {
             Some(_) => Ok(()),
@@ -338,18 +319,6 @@ impl Drop for ZooKeeperEnsemble {
             self.terminate(i);
         }
     }
-}
-
-/// Sends a four-letter word (`ruok`, `srvr`, `mntr`, ...) to a server and returns its
-/// whole answer; the server closes the connection after it.
-pub fn four_letter_word(addr: SocketAddr, word: &str) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect_timeout(&addr, FOUR_LETTER_WAIT)?;
-    stream.set_read_timeout(Some(FOUR_LETTER_WAIT))?;
-    stream.set_write_timeout(Some(FOUR_LETTER_WAIT))?;
-    stream.write_all(word.as_bytes())?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
-    Ok(answer)
 }
 
 /// `n` distinct TCP ports on 127.0.0.1 that were free a moment ago (all held at once, so
