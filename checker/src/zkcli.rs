@@ -32,7 +32,7 @@ pub fn run(connect: &str, script: &str) -> Result<String, String> {
     let mut reader = output.try_clone().map_err(|e| e.to_string())?;
     let mut command = Command::new("bash");
     command
-        .args([ZKCLI, "-server", connect])
+        .args([ZKCLI, "-waitforconnection", "-server", connect])
         .stdin(Stdio::piped())
         .stdout(output)
         .stderr(copy);

@@ -1,6 +1,7 @@
 //! kazoo's own test modules, unmodified, through `coord suite kazoo` (the command the
-//! book shows), against a real ZooKeeper 3.8 ensemble that the command starts: this
-//! verifies the harness itself. The recipe modules must all pass, each with tests run.
+//! book shows), against a real ZooKeeper 3.8 ensemble that the command starts, which
+//! verifies the harness itself, and against a coord zk cluster that it starts. The
+//! recipe modules must all pass, each with tests run.
 
 mod common;
 
