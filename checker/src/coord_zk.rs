@@ -94,7 +94,7 @@ fn read_cluster(stdout: ChildStdout, nodes: usize) -> Result<(Vec<u32>, String, 
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            println!("[cluster up] {line}");
+            eprintln!("[cluster up] {line}");
             let _ = tx.send(line);
         }
     });

@@ -12,9 +12,7 @@
 
 mod common;
 
-use coord_checker::coord_zk::CoordZkCluster;
 use coord_checker::members::Members;
-use coord_checker::zookeeper::ZooKeeperEnsemble;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,35 +23,52 @@ const WAIT: Duration = Duration::from_secs(60);
 /// How long a restarted member may take to serve again.
 const RESTART_WAIT: Duration = Duration::from_secs(120);
 
-/// Runs every scenario against `cluster`, one after the other, each under its own root.
-fn run_scenarios(cluster: &mut dyn Members) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// One test per scenario and cluster, each on a cluster of its own: `against_zookeeper`
+/// shows the scenario holds for ZooKeeper, `against_coord` runs it on coord.
+macro_rules! scenarios {
+    ($($scenario:ident),* $(,)?) => {
+        mod against_zookeeper {
+            $(
+                #[test]
+                fn $scenario() {
+                    let mut cluster = coord_checker::zookeeper::ZooKeeperEnsemble::start(3)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    super::runtime().block_on(super::$scenario(&mut cluster));
+                }
+            )*
+        }
+        mod against_coord {
+            $(
+                #[test]
+                #[ignore = "needs coord's ZooKeeper client port (issue 15), not yet on main"]
+                fn $scenario() {
+                    let exe = std::path::Path::new(super::common::COORD);
+                    let mut cluster = coord_checker::coord_zk::CoordZkCluster::start(exe, 3)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    super::runtime().block_on(super::$scenario(&mut cluster));
+                }
+            )*
+        }
+    };
+}
+
+scenarios!(
+    pipelined_requests_are_answered_in_order,
+    one_shot_watches_fire_once_and_before_the_reply_that_shows_the_change,
+    persistent_watches_fire_on_every_change,
+    multi_is_applied_whole_or_not_at_all,
+    a_session_survives_the_loss_of_its_server_with_its_watches,
+    an_abandoned_session_expires_and_takes_its_ephemerals,
+);
+
+/// The client's tasks run on worker threads, so that a scenario that blocks (stopping
+/// a member) does not stall the client's heartbeats.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
-    runtime.block_on(async {
-        pipelined_requests_are_answered_in_order(cluster).await;
-        one_shot_watches_fire_once_and_before_the_reply_that_shows_the_change(cluster).await;
-        persistent_watches_fire_on_every_change(cluster).await;
-        multi_is_applied_whole_or_not_at_all(cluster).await;
-        a_session_survives_the_loss_of_its_server_with_its_watches(cluster).await;
-        an_abandoned_session_expires_and_takes_its_ephemerals(cluster).await;
-    });
-}
-
-#[test]
-fn zookeeper_client_against_zookeeper() {
-    let mut zookeeper = ZooKeeperEnsemble::start(3).unwrap_or_else(|e| panic!("{e}"));
-    run_scenarios(&mut zookeeper);
-}
-
-#[test]
-#[ignore = "needs coord's ZooKeeper client port (issue 15), not yet on main"]
-fn zookeeper_client_against_coord() {
-    let mut coord =
-        CoordZkCluster::start(common::COORD.as_ref(), 3).unwrap_or_else(|e| panic!("{e}"));
-    run_scenarios(&mut coord);
+        .unwrap()
 }
 
 fn open() -> zk::CreateOptions<'static> {
