@@ -94,24 +94,36 @@ async fn connect(cluster: &dyn Members) -> zk::Client {
         .unwrap_or_else(|e| panic!("cannot connect to {connect}: {e}"))
 }
 
+/// The value of `call`, or a panic naming `what` if it fails or takes longer than
+/// [`WAIT`].
+async fn ok<T, E: std::fmt::Display>(what: &str, call: impl Future<Output = Result<T, E>>) -> T {
+    within(what, call)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
 /// Whether an event is ready now, without waiting: after the reply that shows a change,
 /// the change's event must already have arrived.
 async fn ready_now<T>(future: impl Future<Output = T>) -> Option<T> {
     tokio::time::timeout(Duration::ZERO, future).await.ok()
 }
 
-/// The next event of a persistent watch, as (type, path).
-async fn next(watch: &mut zk::PersistentWatcher) -> (zk::EventType, String) {
-    let event = within("persistent watch event", watch.changed()).await;
-    (event.event_type, event.path)
-}
-
-/// Asserts `watch` has no event beyond those taken: after a sync, whose reply follows
-/// every notification the server sent before it.
-async fn assert_no_more_events(client: &zk::Client, watch: &mut zk::PersistentWatcher) {
-    within("sync", client.sync("/")).await.unwrap();
+/// Asserts that `watch` gets exactly these events, as (type, path), in this order: no
+/// more by the time a sync's reply comes, which follows every notification the server
+/// sent before it.
+async fn expect_events(
+    client: &zk::Client,
+    watch: &mut zk::PersistentWatcher,
+    expected: &[(zk::EventType, &str)],
+) {
+    for (i, &(kind, path)) in expected.iter().enumerate() {
+        let event = within("persistent watch event", watch.changed()).await;
+        let got = (event.event_type, event.path.as_str());
+        assert_eq!(got, (kind, path), "event {i} of {expected:?}");
+    }
+    ok("sync", client.sync("/")).await;
     if let Some(event) = ready_now(watch.changed()).await {
-        panic!("one event too many: {event:?}");
+        panic!("one event too many after {expected:?}: {event:?}");
     }
 }
 
@@ -122,9 +134,7 @@ async fn pipelined_requests_are_answered_in_order(cluster: &mut dyn Members) {
     const CALLS: i32 = 50;
     let client = connect(cluster).await;
     let root = "/rust-pipeline";
-    within("create", client.create(root, b"0", &open()))
-        .await
-        .unwrap();
+    ok("create", client.create(root, b"0", &open())).await;
     let mut sets = Vec::new();
     let mut gets = Vec::new();
     for i in 1..=CALLS {
@@ -137,18 +147,18 @@ async fn pipelined_requests_are_answered_in_order(cluster: &mut dyn Members) {
     let delete = client.delete(&child, None);
     let gone = client.check_stat(&child);
     // Awaited in the reverse order: answers are matched to calls, not to awaits.
-    assert_eq!(within("check", gone).await.unwrap(), None);
-    within("delete", delete).await.unwrap();
-    assert!(within("check", exists).await.unwrap().is_some());
-    within("create", create).await.unwrap();
+    assert_eq!(ok("check", gone).await, None);
+    ok("delete", delete).await;
+    assert!(ok("check", exists).await.is_some());
+    ok("create", create).await;
     for (i, (get, set)) in (1..CALLS + 1).zip(gets.into_iter().zip(sets)).rev() {
-        let (data, read) = within("get", get).await.unwrap();
+        let (data, read) = ok("get", get).await;
         assert_eq!(
             data,
             i.to_string().as_bytes(),
             "read {i} missed its session's set"
         );
-        let written = within("set", set).await.unwrap();
+        let written = ok("set", set).await;
         assert_eq!(written.version, i);
         assert_eq!(
             read, written,
@@ -163,21 +173,13 @@ async fn one_shot_watches_fire_once_and_before_the_reply_that_shows_the_change(
     let client = connect(cluster).await;
     let writer = connect(cluster).await;
     let root = "/rust-oneshot";
-    within("create", client.create(root, b"", &open()))
-        .await
-        .unwrap();
+    ok("create", client.create(root, b"", &open())).await;
 
     // A data watch and a persistent watch on one node, from one session: each change is
     // one notification, which the one-shot watch takes once and the persistent one always.
-    let (_, _, data_watch) = within("get", client.get_and_watch_data(root))
-        .await
-        .unwrap();
-    let mut every = within("watch", client.watch(root, zk::AddWatchMode::Persistent))
-        .await
-        .unwrap();
-    within("set", client.set_data(root, b"1", None))
-        .await
-        .unwrap();
+    let (_, _, data_watch) = ok("get", client.get_and_watch_data(root)).await;
+    let mut every = ok("watch", client.watch(root, zk::AddWatchMode::Persistent)).await;
+    ok("set", client.set_data(root, b"1", None)).await;
     let event = ready_now(data_watch.changed())
         .await
         .expect("the event was not delivered before the reply to the set that caused it");
@@ -185,26 +187,15 @@ async fn one_shot_watches_fire_once_and_before_the_reply_that_shows_the_change(
         (event.event_type, event.path.as_str()),
         (zk::EventType::NodeDataChanged, root)
     );
-    within("set", client.set_data(root, b"2", None))
-        .await
-        .unwrap();
-    for _ in 0..2 {
-        assert_eq!(
-            next(&mut every).await,
-            (zk::EventType::NodeDataChanged, root.into())
-        );
-    }
-    assert_no_more_events(&client, &mut every).await;
+    ok("set", client.set_data(root, b"2", None)).await;
+    let changed = (zk::EventType::NodeDataChanged, root);
+    expect_events(&client, &mut every, &[changed, changed]).await;
 
     // A watch left by exists on a missing node fires when another session creates it.
     let missing = format!("{root}/later");
-    let (stat, exists_watch) = within("exists", client.check_and_watch_stat(&missing))
-        .await
-        .unwrap();
+    let (stat, exists_watch) = ok("exists", client.check_and_watch_stat(&missing)).await;
     assert_eq!(stat, None);
-    within("create", writer.create(&missing, b"", &open()))
-        .await
-        .unwrap();
+    ok("create", writer.create(&missing, b"", &open())).await;
     let event = within("exists watch", exists_watch.changed()).await;
     assert_eq!(
         (event.event_type, event.path),
@@ -212,18 +203,13 @@ async fn one_shot_watches_fire_once_and_before_the_reply_that_shows_the_change(
     );
 
     // A child watch fires on a new child, not on a child's data.
-    let (_, child_watch) = within("children", client.list_and_watch_children(root))
-        .await
-        .unwrap();
-    within("set", writer.set_data(&missing, b"x", None))
-        .await
-        .unwrap();
-    within(
+    let (_, child_watch) = ok("children", client.list_and_watch_children(root)).await;
+    ok("set", writer.set_data(&missing, b"x", None)).await;
+    ok(
         "create",
         writer.create(&format!("{root}/other"), b"", &open()),
     )
-    .await
-    .unwrap();
+    .await;
     let event = within("child watch", child_watch.changed()).await;
     assert_eq!(
         (event.event_type, event.path.as_str()),
@@ -236,76 +222,49 @@ async fn persistent_watches_fire_on_every_change(cluster: &mut dyn Members) {
     let writer = connect(cluster).await;
     let node = "/rust-persistent";
     let tree = "/rust-recursive";
-    within("create", writer.create(node, b"", &open()))
-        .await
-        .unwrap();
-    within("create", writer.create(tree, b"", &open()))
-        .await
-        .unwrap();
-    let mut node_watch = within("watch", client.watch(node, zk::AddWatchMode::Persistent))
-        .await
-        .unwrap();
-    let mut tree_watch = within(
+    ok("create", writer.create(node, b"", &open())).await;
+    ok("create", writer.create(tree, b"", &open())).await;
+    let mut node_watch = ok("watch", client.watch(node, zk::AddWatchMode::Persistent)).await;
+    let mut tree_watch = ok(
         "watch",
         client.watch(tree, zk::AddWatchMode::PersistentRecursive),
     )
-    .await
-    .unwrap();
+    .await;
 
     // The node's own data and children, not its children's data; the watch outlives a
     // delete and sees the node created again.
     let child = format!("{node}/c");
-    within("set", writer.set_data(node, b"1", None))
-        .await
-        .unwrap();
-    within("create", writer.create(&child, b"", &open()))
-        .await
-        .unwrap();
-    within("set", writer.set_data(&child, b"1", None))
-        .await
-        .unwrap();
-    within("delete", writer.delete(&child, None)).await.unwrap();
-    within("delete", writer.delete(node, None)).await.unwrap();
-    within("create", writer.create(node, b"", &open()))
-        .await
-        .unwrap();
+    ok("set", writer.set_data(node, b"1", None)).await;
+    ok("create", writer.create(&child, b"", &open())).await;
+    ok("set", writer.set_data(&child, b"1", None)).await;
+    ok("delete", writer.delete(&child, None)).await;
+    ok("delete", writer.delete(node, None)).await;
+    ok("create", writer.create(node, b"", &open())).await;
     use zk::EventType::*;
-    for expected in [
-        (NodeDataChanged, node.to_string()),
-        (NodeChildrenChanged, node.to_string()),
-        (NodeChildrenChanged, node.to_string()),
-        (NodeDeleted, node.to_string()),
-        (NodeCreated, node.to_string()),
-    ] {
-        assert_eq!(next(&mut node_watch).await, expected);
-    }
-    assert_no_more_events(&client, &mut node_watch).await;
+    let expected = [
+        (NodeDataChanged, node),
+        (NodeChildrenChanged, node),
+        (NodeChildrenChanged, node),
+        (NodeDeleted, node),
+        (NodeCreated, node),
+    ];
+    expect_events(&client, &mut node_watch, &expected).await;
 
     // Every node below, at any depth, and no children events.
     let (a, b) = (format!("{tree}/a"), format!("{tree}/a/b"));
-    within("create", writer.create(&a, b"", &open()))
-        .await
-        .unwrap();
-    within("set", writer.set_data(&a, b"1", None))
-        .await
-        .unwrap();
-    within("create", writer.create(&b, b"", &open()))
-        .await
-        .unwrap();
-    within("delete", writer.delete(&b, None)).await.unwrap();
-    within("set", writer.set_data(tree, b"1", None))
-        .await
-        .unwrap();
-    for expected in [
-        (NodeCreated, a.clone()),
-        (NodeDataChanged, a.clone()),
-        (NodeCreated, b.clone()),
-        (NodeDeleted, b.clone()),
-        (NodeDataChanged, tree.to_string()),
-    ] {
-        assert_eq!(next(&mut tree_watch).await, expected);
-    }
-    assert_no_more_events(&client, &mut tree_watch).await;
+    ok("create", writer.create(&a, b"", &open())).await;
+    ok("set", writer.set_data(&a, b"1", None)).await;
+    ok("create", writer.create(&b, b"", &open())).await;
+    ok("delete", writer.delete(&b, None)).await;
+    ok("set", writer.set_data(tree, b"1", None)).await;
+    let expected = [
+        (NodeCreated, a.as_str()),
+        (NodeDataChanged, &a),
+        (NodeCreated, &b),
+        (NodeDeleted, &b),
+        (NodeDataChanged, tree),
+    ];
+    expect_events(&client, &mut tree_watch, &expected).await;
 }
 
 async fn multi_is_applied_whole_or_not_at_all(cluster: &mut dyn Members) {
@@ -316,9 +275,7 @@ async fn multi_is_applied_whole_or_not_at_all(cluster: &mut dyn Members) {
         format!("{root}/b"),
         format!("{root}/c"),
     );
-    within("create", client.create(root, b"", &open()))
-        .await
-        .unwrap();
+    ok("create", client.create(root, b"", &open())).await;
 
     let mut multi = client.new_multi_writer();
     multi.add_create(&a, b"a", &open()).unwrap();
@@ -326,7 +283,7 @@ async fn multi_is_applied_whole_or_not_at_all(cluster: &mut dyn Members) {
     multi.add_set_data(&a, b"a1", Some(0)).unwrap();
     multi.add_check_version(&b, 0).unwrap();
     multi.add_delete(&b, Some(0)).unwrap();
-    let results = within("multi", multi.commit()).await.unwrap();
+    let results = ok("multi", multi.commit()).await;
     let shape: Vec<String> = results.iter().map(|r| format!("{r:?}")).collect();
     match results.as_slice() {
         [zk::MultiWriteResult::Create { path: p1, .. }, zk::MultiWriteResult::Create { path: p2, .. }, zk::MultiWriteResult::SetData { stat }, zk::MultiWriteResult::Check, zk::MultiWriteResult::Delete] =>
@@ -336,38 +293,32 @@ async fn multi_is_applied_whole_or_not_at_all(cluster: &mut dyn Members) {
         }
         _ => panic!("unexpected results of a multi: {shape:?}"),
     }
-    let (data, stat) = within("get", client.get_data(&a)).await.unwrap();
+    let (data, stat) = ok("get", client.get_data(&a)).await;
     assert_eq!((data.as_slice(), stat.version), (&b"a1"[..], 1));
-    assert_eq!(within("check", client.check_stat(&b)).await.unwrap(), None);
+    assert_eq!(ok("check", client.check_stat(&b)).await, None);
 
     // A failed check at index 2: nothing before it is applied.
     let mut multi = client.new_multi_writer();
     multi.add_set_data(&a, b"lost", None).unwrap();
     multi.add_create(&c, b"lost", &open()).unwrap();
     multi.add_check_version(&a, 42).unwrap();
-    let failed = within("multi", multi.commit()).await.unwrap_err();
-    assert_eq!(
-        failed,
-        zk::MultiWriteError::OperationFailed {
-            index: 2,
-            source: zk::Error::BadVersion
-        }
-    );
+    assert_eq!(failure(multi).await, (2, zk::Error::BadVersion));
     // A create of an existing node at index 1.
     let mut multi = client.new_multi_writer();
     multi.add_create(&c, b"lost", &open()).unwrap();
     multi.add_create(&a, b"lost", &open()).unwrap();
-    let failed = within("multi", multi.commit()).await.unwrap_err();
-    assert_eq!(
-        failed,
-        zk::MultiWriteError::OperationFailed {
-            index: 1,
-            source: zk::Error::NodeExists
-        }
-    );
-    let (data, after) = within("get", client.get_data(&a)).await.unwrap();
+    assert_eq!(failure(multi).await, (1, zk::Error::NodeExists));
+    let (data, after) = ok("get", client.get_data(&a)).await;
     assert_eq!((data.as_slice(), after), (&b"a1"[..], stat));
-    assert_eq!(within("check", client.check_stat(&c)).await.unwrap(), None);
+    assert_eq!(ok("check", client.check_stat(&c)).await, None);
+}
+
+/// The index and error of the one operation that failed `multi`.
+async fn failure(mut multi: zk::MultiWriter<'_>) -> (usize, zk::Error) {
+    match within("multi", multi.commit()).await {
+        Err(zk::MultiWriteError::OperationFailed { index, source }) => (index, source),
+        other => panic!("the multi did not fail at one operation: {other:?}"),
+    }
 }
 
 /// Each member in turn is stopped and started again, so that the client's own server
@@ -380,17 +331,11 @@ async fn a_session_survives_the_loss_of_its_server_with_its_watches(cluster: &mu
     let session = client.session_id();
     let root = "/rust-reconnect";
     let eph = format!("{root}/eph");
-    within("create", client.create(root, b"", &open()))
-        .await
-        .unwrap();
-    within("create", client.create(&eph, b"", &ephemeral()))
-        .await
-        .unwrap();
+    ok("create", client.create(root, b"", &open())).await;
+    ok("create", client.create(&eph, b"", &ephemeral())).await;
     let states = record_states(&client);
     for i in 0..cluster.count() {
-        let (_, _, watch) = within("get", client.get_and_watch_data(root))
-            .await
-            .unwrap();
+        let (_, _, watch) = ok("get", client.get_and_watch_data(root)).await;
         cluster.stop(i).unwrap();
         let value = format!("while member {i} was stopped");
         retry("set", || writer.set_data(root, value.as_bytes(), None)).await;
@@ -427,47 +372,26 @@ async fn an_abandoned_session_expires_and_takes_its_ephemerals(cluster: &mut dyn
     let watcher = self::connect(cluster).await;
     let root = "/rust-expiry";
     let eph = format!("{root}/eph");
-    within("create", watcher.create(root, b"", &open()))
-        .await
-        .unwrap();
+    ok("create", watcher.create(root, b"", &open())).await;
 
     // The server bounds the timeout asked for, from below and from above.
     let short = Duration::from_secs(1);
-    let client = within(
-        "connect",
-        zk::Client::connector()
-            .with_session_timeout(short)
-            .with_detached()
-            .connect(&connect),
-    )
-    .await
-    .unwrap();
+    let client = session_asking(&connect, short, true).await;
     assert!(
         client.session_timeout() >= short,
         "{:?}",
         client.session_timeout()
     );
     let long = Duration::from_secs(3600);
-    let other = within(
-        "connect",
-        zk::Client::connector()
-            .with_session_timeout(long)
-            .connect(&connect),
-    )
-    .await
-    .unwrap();
+    let other = session_asking(&connect, long, false).await;
     assert!(
         other.session_timeout() < long,
         "{:?}",
         other.session_timeout()
     );
 
-    within("create", client.create(&eph, b"", &ephemeral()))
-        .await
-        .unwrap();
-    let (stat, gone) = within("exists", watcher.check_and_watch_stat(&eph))
-        .await
-        .unwrap();
+    ok("create", client.create(&eph, b"", &ephemeral())).await;
+    let (stat, gone) = ok("exists", watcher.check_and_watch_stat(&eph)).await;
     assert!(stat.is_some());
     let session = client.into_session();
     let event = within("the ephemeral's deletion", gone.changed()).await;
@@ -483,6 +407,16 @@ async fn an_abandoned_session_expires_and_takes_its_ephemerals(cluster: &mut dyn
     )
     .await;
     assert_eq!(resumed.unwrap_err(), zk::Error::SessionExpired);
+}
+
+/// A new session that asks to last `asked`, and that the client leaves open when it
+/// goes away if `detached`.
+async fn session_asking(connect: &str, asked: Duration, detached: bool) -> zk::Client {
+    let mut connector = zk::Client::connector().with_session_timeout(asked);
+    if detached {
+        connector = connector.with_detached();
+    }
+    ok("connect", connector.connect(connect)).await
 }
 
 /// Every session state `client` goes through from now on.
