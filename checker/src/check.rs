@@ -95,7 +95,7 @@ pub fn run(args: &CheckArgs) -> Result<bool, String> {
 }
 
 /// The process's peak resident memory, if the platform reports it.
-fn peak_memory() -> Option<String> {
+pub(crate) fn peak_memory() -> Option<String> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;

@@ -29,7 +29,8 @@ pub struct UpArgs {
     nodes: u16,
     /// Data directory (default: a new directory under the system's temp dir). A cluster
     /// started again on the same directory recovers its data (a chain keeps it, but does
-    /// not serve again once every node has restarted: see the README's chain limits).
+    /// not serve again once every node has restarted: see the book's chain chapter,
+    /// docs/src/chain.md, Limits).
     #[arg(long)]
     data: Option<PathBuf>,
     /// Node i listens on 127.0.0.1:(base-port + i).

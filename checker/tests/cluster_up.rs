@@ -3,85 +3,36 @@
 
 mod common;
 
-use common::{expect_ok, COORD, WAIT};
+use common::{consecutive_free_ports, expect_ok, ClusterUp, COORD};
 use std::fs::File;
 use std::net::{Ipv4Addr, UdpSocket};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// Three consecutive free ports, found by trying bases that ephemeral ports point at.
-fn three_consecutive_ports() -> u16 {
-    for _ in 0..100 {
-        let base = common::free_ports(1)[0];
-        let Some(top) = base.checked_add(2) else {
-            continue;
-        };
-        let bound: Vec<_> = (base..=top)
-            .filter_map(|p| UdpSocket::bind((Ipv4Addr::LOCALHOST, p)).ok())
-            .collect();
-        if bound.len() == 3 {
-            return base;
-        }
-    }
-    panic!("no three consecutive free ports");
-}
-
-/// The `cluster up` process: interrupted (then killed if need be) when dropped.
-struct Up(Child);
-
-impl Up {
-    fn interrupt(&self) {
-        // SAFETY: kill(2) on our own child's pid has no memory effects.
-        unsafe { libc::kill(self.0.id() as libc::pid_t, libc::SIGINT) };
-    }
-
-    /// Waits for the process to exit; true if it exited successfully in time.
-    fn wait(&mut self) -> bool {
-        let deadline = Instant::now() + WAIT;
-        while Instant::now() < deadline {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status.success();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    }
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            self.interrupt();
-            self.wait();
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
+use std::process::{Command, Stdio};
 
 /// Starts `cluster up SYSTEM` on three free ports, runs `write` then `read` (client
 /// commands of that system, each with its expected output) through it, interrupts it and
 /// checks that every node stopped.
 fn cluster_up_serves(system: &str, write: (&[&str], &str), read: (&[&str], &str)) {
     let dir = tempfile::tempdir().unwrap();
-    let base = three_consecutive_ports();
+    let base = consecutive_free_ports(3);
     let out_path = dir.path().join("up.out");
-    let mut up = Up(Command::new(COORD)
-        .args([
-            "cluster",
-            "up",
-            system,
-            "--nodes",
-            "3",
-            "--base-port",
-            &base.to_string(),
-        ])
-        .arg("--data")
-        .arg(dir.path())
-        .stdout(File::create(&out_path).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap());
+    let mut up = ClusterUp(
+        Command::new(COORD)
+            .args([
+                "cluster",
+                "up",
+                system,
+                "--nodes",
+                "3",
+                "--base-port",
+                &base.to_string(),
+            ])
+            .arg("--data")
+            .arg(dir.path())
+            .stdout(File::create(&out_path).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let cluster = format!(
         "127.0.0.1:{base},127.0.0.1:{},127.0.0.1:{}",
         base + 1,

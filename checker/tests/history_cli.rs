@@ -1,4 +1,5 @@
-//! `coord history check`'s exit codes: 0 linearizable, 1 not, 2 unreadable or misused.
+//! `coord history check`'s exit codes: 0 linearizable, 1 not, 2 unreadable or misused,
+//! 3 unknown (a limit reached).
 
 use std::process::Command;
 
@@ -50,4 +51,15 @@ fn unreadable_input_and_mismatched_specs_exit_2() {
         exit_code(&["kv-ok.jsonl", "--spec", "kv", "--format", "jepsen-log"]),
         2
     );
+}
+
+#[test]
+fn a_search_past_its_memory_or_time_limit_exits_3() {
+    assert_eq!(
+        exit_code(&["register-exhausting.log", "--max-memory", "16MiB"]),
+        3
+    );
+    assert_eq!(exit_code(&["register-exhausting.log", "--timeout", "1"]), 3);
+    assert_eq!(exit_code(&["register-ok.log", "--max-memory", "1KiB"]), 3);
+    assert_eq!(exit_code(&["register-ok.log", "--max-memory", "lots"]), 2);
 }

@@ -7,6 +7,7 @@
 pub mod bug;
 pub mod chain;
 pub mod client;
+pub mod invariants;
 pub mod kv;
 pub mod net;
 pub mod raft;

@@ -4,11 +4,16 @@
 //! failures of nodes, with the properties of the chain replication and CRAQ papers plus
 //! linearizability of what clients see.
 
+use crate::cfg::{Bounds, ModelCfg, Representative};
+use crate::check::{all_hold, Check};
 use crate::dead_messages::drop_dead_messages;
 use crate::history::History;
 use crate::monotonic::ReadOrder;
 use crate::node::Node;
-use crate::registry::{ModelCfg, Representative};
+use crate::run::{
+    Runnable, Search,
+    Verdict::{Holds, Violated},
+};
 use crate::workload::{get_x, kv_script};
 use coord::chain::{ChainBug, ChainNode, ConfigManager, Links, Msg, NodeState, ReadMode};
 use coord::client::{Client, ClientState, Wire};
@@ -97,7 +102,7 @@ pub struct ChainCfg {
 impl ChainCfg {
     /// Applies the size overrides given on the command line (`--servers` is the number of
     /// chain nodes, `--max-crashes` the number of node failures).
-    pub fn with(mut self, b: &crate::Bounds) -> Self {
+    pub fn with(mut self, b: &Bounds) -> Self {
         self.nodes = b.servers.unwrap_or(self.nodes);
         self.clients = b.clients.unwrap_or(self.clients);
         self.ops = b.ops.unwrap_or(self.ops);
@@ -466,4 +471,235 @@ pub fn base() -> ChainCfg {
         lossy: false,
         bug: None,
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The named checks of chain replication and CRAQ.
+// ---------------------------------------------------------------------------------------
+
+const CHAIN_SAFETY: [&str; 4] = [
+    "linearizable",
+    "no split brain",
+    "update propagation",
+    "an acknowledged write is never lost",
+];
+const CHAIN_FAILOVERS: [&str; 4] = [
+    "the head fails and a later write commits",
+    "a middle node fails and a later write commits",
+    "the tail fails and a later write commits",
+    "every client finishes",
+];
+
+/// The failovers judged on lossy links: a head's failure needs the client's retry (its
+/// request went to the failed head), which the quick size (no resends) leaves out.
+const LOSSY_FAILOVERS: [&str; 3] = [
+    "a middle node fails and a later write commits",
+    "the tail fails and a later write commits",
+    "every client finishes",
+];
+
+const REJOIN_EXAMPLE: &str = "a failed node rejoins at the tail and a later write commits";
+
+/// The `chain-rejoin` model: the chain, where the failed node restarts from its storage
+/// and rejoins at the tail.
+/// Each client writes once and the clients resend at most once: with 2 resends the
+/// model has 6.5M states (650 s on the shared machine), with 1 it has 0.6M.
+fn rejoin_base() -> ChainCfg {
+    ChainCfg {
+        rejoin: true,
+        ops: 1,
+        max_resends: 1,
+        ..base()
+    }
+}
+
+/// The `chain-lossy` model: the chain on links that lose and repeat messages, in any
+/// order, with the nodes' and the manager's resend timers on. Two nodes and two clients
+/// writing at once, so that an update can arrive after a gap as well as twice; no
+/// failure (see `chain-lossy-failover`). With 3 nodes the model has more than 5M states.
+fn lossy_base() -> ChainCfg {
+    ChainCfg {
+        lossy: true,
+        nodes: 2,
+        ops: 1,
+        max_failures: 0,
+        max_resends: 1,
+        ..base()
+    }
+}
+
+/// The `chain-lossy-failover` model: 3 nodes on lossy links, one client's write, and one
+/// failure (head, middle or tail), so that configurations, `Holding` and `Halted` may be
+/// lost or repeated too.
+fn lossy_failover_base() -> ChainCfg {
+    ChainCfg {
+        nodes: 3,
+        clients: 1,
+        max_failures: 1,
+        ..lossy_base()
+    }
+}
+
+/// Checks the sizes that every chain model needs to make sense.
+fn chain_model(cfg: ChainCfg, judged: &[&str]) -> Result<Box<dyn Runnable>, String> {
+    if cfg.nodes == 0 {
+        return Err("--servers (chain nodes) must be at least 1".into());
+    }
+    if cfg.nodes + 1 + cfg.clients > 16 {
+        return Err("at most 16 actors (nodes + manager + clients) fit a model".into());
+    }
+    Ok(Box::new(cfg.into_model(judged)))
+}
+
+/// A deliberate-bug hunt on the chain: the base model with the bug.
+fn chain_bug(bug: ChainBug, b: &Bounds, judged: &[&str]) -> Result<Box<dyn Runnable>, String> {
+    let cfg = ChainCfg {
+        bug: Some(bug),
+        ..base()
+    };
+    chain_model(cfg.with(b), judged)
+}
+
+/// The chain replication and CRAQ checks.
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check {
+            name: "chain",
+            about: "chain replication, 3 nodes + manager, 2 clients x (put, get), 1 fail-stop failure: linearizable, update propagation, failover",
+            search: Search::Dfs,
+            expect: all_hold(&[&CHAIN_SAFETY, &CHAIN_FAILOVERS]),
+            quick: Bounds {
+                clients: Some(1),
+                ..Bounds::default()
+            },
+            build: |b, judged| chain_model(base().with(b), judged),
+        },
+        Check {
+            name: "craq",
+            about: "chain with CRAQ reads at every node: dirty reads resolved by a version query to the tail",
+            search: Search::Dfs,
+            expect: all_hold(&[&CHAIN_SAFETY, &["a dirty read is resolved by the tail", "every client finishes"]]),
+            quick: Bounds {
+                ops: Some(1),
+                max_crashes: Some(0),
+                ..Bounds::default()
+            },
+            build: |b, judged| {
+                let cfg = ChainCfg {
+                    reads: ReadMode::Craq,
+                    ..base()
+                };
+                chain_model(cfg.with(b), judged)
+            },
+        },
+        Check {
+            name: "craq-eventual",
+            about: "documented weakness: CRAQ reads of the newest local version without asking the tail are not linearizable",
+            search: Search::Bfs,
+            expect: vec![
+                ("linearizable", Violated),
+                ("reads at one node never go back", Holds),
+            ],
+            quick: Bounds::default(),
+            build: |b, judged| {
+                let cfg = ChainCfg {
+                    reads: ReadMode::Newest,
+                    clients: 3,
+                    max_failures: 0,
+                    max_resends: 0,
+                    ..base()
+                };
+                chain_model(cfg.with(b), judged)
+            },
+        },
+        Check {
+            name: "chain-rejoin",
+            about: "chain, 2 clients x put, 1 failure: the failed node restarts from storage and rejoins at the tail after copying its predecessor's history",
+            search: Search::Dfs,
+            expect: all_hold(&[&CHAIN_SAFETY, &CHAIN_FAILOVERS, &[REJOIN_EXAMPLE]]),
+            quick: Bounds {
+                clients: Some(1),
+                ..Bounds::default()
+            },
+            build: |b, judged| chain_model(rejoin_base().with(b), judged),
+        },
+        Check {
+            name: "chain-lossy",
+            about: "chain of 2 on links that lose, repeat and reorder messages, 2 clients x put: positions on updates, resends on timers, retries answered from the results kept",
+            search: Search::Dfs,
+            expect: all_hold(&[&CHAIN_SAFETY, &["every client finishes"]]),
+            quick: Bounds {
+                clients: Some(1),
+                max_resends: Some(0),
+                ..Bounds::default()
+            },
+            build: |b, judged| chain_model(lossy_base().with(b), judged),
+        },
+        Check {
+            name: "chain-lossy-failover",
+            about: "chain of 3 on lossy links, 1 client x put, 1 fail-stop failure (head, middle or tail): failover when configurations, resends and failure notices may be lost or repeated",
+            search: Search::Dfs,
+            expect: all_hold(&[&CHAIN_SAFETY, &LOSSY_FAILOVERS]),
+            quick: Bounds {
+                max_resends: Some(0),
+                ..Bounds::default()
+            },
+            build: |b, judged| chain_model(lossy_failover_base().with(b), judged),
+        },
+        Check {
+            name: "chain-bug-no-position",
+            about: "deliberate bug: an update is appended wherever it arrives, so after a lost or repeated one the histories diverge",
+            search: Search::Dfs,
+            expect: vec![("update propagation", Violated)],
+            quick: Bounds::default(),
+            build: |b, judged| {
+                let cfg = ChainCfg {
+                    bug: Some(ChainBug::NoPosition),
+                    ..lossy_base()
+                };
+                chain_model(cfg.with(b), judged)
+            },
+        },
+        Check {
+            name: "chain-bug-keep-stale",
+            about: "deliberate bug: a rejoining node keeps the history it stored before it failed, updates the chain never committed included",
+            search: Search::Dfs,
+            expect: vec![("update propagation", Violated)],
+            quick: Bounds::default(),
+            build: |b, judged| {
+                // One client's one write: the head accepts it, fails before forwarding
+                // it, and the client's retry at the new head commits it in a later epoch.
+                let cfg = ChainCfg {
+                    bug: Some(ChainBug::KeepStale),
+                    clients: 1,
+                    ..rejoin_base()
+                };
+                chain_model(cfg.with(b), judged)
+            },
+        },
+        Check {
+            name: "chain-bug-old-epoch",
+            about: "deliberate bug: nodes act on messages of an older epoch, so a failed node's last update lands twice",
+            search: Search::Dfs,
+            expect: vec![("update propagation", Violated)],
+            quick: Bounds::default(),
+            build: |b, judged| chain_bug(ChainBug::OldEpoch, b, judged),
+        },
+        Check {
+            name: "chain-bug-no-resend",
+            about: "deliberate bug: after a reconfiguration a node does not resend what its successor lacks (the middle-failure repair)",
+            search: Search::Dfs,
+            expect: vec![("update propagation", Violated)],
+            quick: Bounds::default(),
+            build: |b, judged| chain_bug(ChainBug::NoResend, b, judged),
+        },
+        Check {
+            name: "chain-bug-early-reply",
+            about: "deliberate bug: a write is acknowledged when the head accepts it, before the tail applies it",
+            search: Search::Bfs,
+            expect: vec![("an acknowledged write is never lost", Violated), ("linearizable", Violated)],
+            quick: Bounds::default(),
+            build: |b, judged| chain_bug(ChainBug::EarlyReply, b, judged),
+        },
+    ]
 }

@@ -2,8 +2,11 @@
 //!
 //! stateright's `ActorModel` holds actors of a single type, so a model of servers `S` and
 //! clients `C` runs `Node<S, C>`, which forwards every event to the actor it wraps and
-//! tags timers and storage with the side they belong to.
+//! tags timers and storage with the side they belong to. It is also where every model
+//! asserts the actors' invariants ([`Invariants`]): after every step of the actor it
+//! wraps, and on every start or restart, in release builds too.
 
+use coord::invariants::{assert_kept, Broken, Invariants};
 use serde::Serialize;
 use stateright::actor::{Actor, Command, Id, Out};
 use stateright::{Rewrite, RewritePlan};
@@ -83,7 +86,7 @@ type NodeRandom<S, C> = Node<<S as Actor>::Random, <C as Actor>::Random>;
 
 /// Runs one step `f` of the inner actor `A` on a borrowed copy of its state, lifts its
 /// commands into `o`, and returns the new inner state only if the step changed it (so that
-/// no-op steps stay no-ops for the checker).
+/// no-op steps stay no-ops for the checker), once it is known to keep `A`'s invariants.
 fn step<A, B>(
     actor: &A,
     inner: &A::State,
@@ -96,7 +99,7 @@ fn step<A, B>(
     f: impl FnOnce(&A, &mut Cow<A::State>, &mut Out<A>),
 ) -> Option<A::State>
 where
-    A: Actor,
+    A: Invariants,
     B: Actor<Msg = A::Msg>,
 {
     let mut next = Cow::Borrowed(inner);
@@ -104,8 +107,36 @@ where
     f(actor, &mut next, &mut out);
     lift(out, o, tag);
     match next {
-        Cow::Owned(next) => Some(next),
+        Cow::Owned(next) => {
+            assert_kept(actor, Some(inner), &next);
+            Some(next)
+        }
         Cow::Borrowed(_) => None,
+    }
+}
+
+/// A node keeps the invariants of the actor it wraps.
+impl<S: Invariants, C: Invariants<Msg = S::Msg>> Invariants for Node<S, C>
+where
+    S::Timer: Ord,
+    C::Timer: Ord,
+    S::Storage: Eq,
+    C::Storage: Eq,
+{
+    fn invariants(&self, state: &Self::State) -> Result<(), Broken> {
+        match (self, state) {
+            (Node::Server(a), Node::Server(s)) => a.invariants(s),
+            (Node::Client(a), Node::Client(s)) => a.invariants(s),
+            _ => unreachable!("a node's state always matches its actor"),
+        }
+    }
+
+    fn step_invariants(&self, before: &Self::State, after: &Self::State) -> Result<(), Broken> {
+        match (self, before, after) {
+            (Node::Server(a), Node::Server(b), Node::Server(s)) => a.step_invariants(b, s),
+            (Node::Client(a), Node::Client(b), Node::Client(s)) => a.step_invariants(b, s),
+            _ => unreachable!("a node's state always matches its actor"),
+        }
     }
 }
 
@@ -120,8 +151,8 @@ impl<S: Rewrite<Id>, C: Rewrite<Id>> Rewrite<Id> for Node<S, C> {
 
 impl<S, C> Node<S, C>
 where
-    S: Actor,
-    C: Actor<Msg = S::Msg>,
+    S: Invariants,
+    C: Invariants<Msg = S::Msg>,
     S::Timer: Ord,
     C::Timer: Ord,
     S::Storage: Eq,
@@ -178,8 +209,8 @@ where
 
 impl<S, C> Actor for Node<S, C>
 where
-    S: Actor,
-    C: Actor<Msg = S::Msg>,
+    S: Invariants,
+    C: Invariants<Msg = S::Msg>,
     S::Timer: Ord,
     C::Timer: Ord,
     S::Storage: Eq,
@@ -200,6 +231,7 @@ where
                 };
                 let mut out = Out::new();
                 let state = actor.on_start(id, &saved, &mut out);
+                assert_kept(actor, None, &state);
                 lift(out, o, &tag!(Node::Server));
                 Node::Server(state)
             }
@@ -210,6 +242,7 @@ where
                 };
                 let mut out = Out::new();
                 let state = actor.on_start(id, &saved, &mut out);
+                assert_kept(actor, None, &state);
                 lift(out, o, &tag!(Node::Client));
                 Node::Client(state)
             }
@@ -265,5 +298,55 @@ where
             |a, st, r, out| a.on_random(id, st, r, out),
             |a, st, r, out| a.on_random(id, st, r, out),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A counter that counts past the limit its invariant sets, at its second message.
+    #[derive(Clone)]
+    struct Counter;
+
+    impl Actor for Counter {
+        type Msg = ();
+        type State = u8;
+        type Timer = ();
+        type Storage = ();
+        type Random = ();
+
+        fn on_start(&self, _: Id, _: &Option<()>, _: &mut Out<Self>) -> u8 {
+            0
+        }
+
+        fn on_msg(&self, _: Id, state: &mut Cow<u8>, _: Id, _: (), _: &mut Out<Self>) {
+            *state.to_mut() += 1;
+        }
+    }
+
+    impl Invariants for Counter {
+        fn invariants(&self, count: &u8) -> Result<(), Broken> {
+            coord::invariants::ensure("the count is at most 1", *count <= 1, || {
+                format!("count {count}")
+            })
+        }
+    }
+
+    /// Delivers a message to `node` in `state`, as a model does.
+    fn deliver(node: &Node<Counter, Counter>, state: &Node<u8, u8>) -> Node<u8, u8> {
+        let mut cow = Cow::Borrowed(state);
+        node.on_msg(Id::from(0), &mut cow, Id::from(1), (), &mut Out::new());
+        cow.into_owned()
+    }
+
+    #[test]
+    #[should_panic(expected = "invariant broken: the count is at most 1 (count 2)")]
+    fn every_step_of_a_wrapped_actor_is_checked_against_its_invariants() {
+        let node = Node::Server(Counter);
+        let started = node.on_start(Id::from(0), &None, &mut Out::new());
+        let once = deliver(&node, &started);
+        assert_eq!(once.server(), Some(&1));
+        deliver(&node, &once);
     }
 }

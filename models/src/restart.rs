@@ -16,7 +16,7 @@
 //! to read ("a new leader after the old one crashed"). [`ModelCfg::on_restart`] lets a model
 //! note what it needs in its history at the moment of the crash.
 
-use crate::registry::ModelCfg;
+use crate::cfg::ModelCfg;
 use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Id};
 use stateright::{Model, Path, Property};
 use std::fmt::Debug;

@@ -1,7 +1,7 @@
 //! Running one model: the search, the verdict on every property against its expectation,
 //! and counterexamples as readable steps.
 
-use crate::registry::ModelCfg;
+use crate::cfg::ModelCfg;
 use crate::restart::Restarting;
 use serde::Serialize;
 use stateright::actor::{Actor, ActorModel, ActorModelAction};

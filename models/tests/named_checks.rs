@@ -1,5 +1,13 @@
 //! Every named check, run at its reduced size: each verdict must be the expected one, and
 //! each deliberate bug must come with a counterexample.
+//!
+//! The explored space is pinned: each check's number of unique states and the length of
+//! each counterexample it finds (one per property expected violated, in the check's
+//! order). With one thread the search is deterministic, so the numbers are exact (with
+//! more threads, which of a class of renamed states is met first varies, and so do the
+//! counts). For an exhaustive check the number is its whole state space; for a hunt that
+//! stops at its counterexample, the states explored until then. A change that alters
+//! either shows here: explain it in its commit, and update the pin.
 
 use coord::bug::NamedBug;
 use coord::chain::ChainBug;
@@ -7,8 +15,10 @@ use coord::raft::RaftBug;
 use coord::znode::ZkBug;
 use coord_models::{checks, Bounds, RunOptions, Verdict};
 
-/// Runs the check `name` at its quick size and asserts every verdict.
-fn run_quick(name: &str) {
+/// Runs the check `name` at its quick size, single-threaded, and asserts every verdict
+/// and the pinned numbers: `states` unique states and, for the properties violated, in
+/// order, counterexamples of `counterexamples` steps.
+fn run_quick(name: &str, states: usize, counterexamples: &[usize]) {
     let check = checks()
         .into_iter()
         .find(|c| c.name == name)
@@ -19,6 +29,7 @@ fn run_quick(name: &str) {
         ..RunOptions::default()
     };
     let report = model.run(check.name, &check.expect, check.search, &opts, &mut |_| {});
+    let mut lengths = Vec::new();
     for p in &report.properties {
         assert_eq!(
             p.actual, p.expected,
@@ -31,20 +42,29 @@ fn run_quick(name: &str) {
                 .as_ref()
                 .expect("a violation comes with a counterexample");
             assert!(!trace.is_empty(), "{name}: empty counterexample");
+            lengths.push(trace.len());
         }
     }
     assert!(report.as_expected);
     assert!(report.unique_states > 1, "{name}: explored nothing");
+    let pinned = (states, counterexamples.to_vec());
+    assert_eq!(
+        (report.unique_states, lengths),
+        pinned,
+        "{name}: (unique states, counterexample lengths) changed from the pinned ones; \
+         explain why in the commit that changes them, and pin the new numbers"
+    );
 }
 
-/// One test per check, so that a failure names its check.
+/// One test per check, so that a failure names its check, with its pinned numbers.
 macro_rules! named_checks {
-    ($($(#[$attr:meta])* $test:ident => $name:literal,)*) => {
+    ($($(#[$attr:meta])* $test:ident => $name:literal, $states:literal states
+        $(with counterexamples [$($steps:literal),+])?,)*) => {
         $(
             #[test]
             $(#[$attr])*
             fn $test() {
-                run_quick($name);
+                run_quick($name, $states, &[$($($steps),+)?]);
             }
         )*
 
@@ -59,43 +79,43 @@ macro_rules! named_checks {
 }
 
 named_checks! {
-    raft => "raft",
-    raft_retry => "raft-retry",
-    raft_dup => "raft-dup",
-    raft_bug_forgotten_vote => "raft-bug-forgotten-vote",
-    raft_bug_old_term_commit => "raft-bug-old-term-commit",
-    raft_bug_no_dedup => "raft-bug-no-dedup",
-    raft_bug_stale_read => "raft-bug-stale-read",
-    chain => "chain",
-    craq => "craq",
-    craq_eventual => "craq-eventual",
-    chain_rejoin => "chain-rejoin",
-    chain_lossy => "chain-lossy",
-    chain_lossy_failover => "chain-lossy-failover",
-    chain_bug_no_position => "chain-bug-no-position",
-    chain_bug_keep_stale => "chain-bug-keep-stale",
-    chain_bug_old_epoch => "chain-bug-old-epoch",
-    chain_bug_no_resend => "chain-bug-no-resend",
-    chain_bug_early_reply => "chain-bug-early-reply",
-    znode_counter => "znode-counter",
-    znode_stale_read => "znode-stale-read",
-    znode_sync_read => "znode-sync-read",
-    znode_ephemeral => "znode-ephemeral",
-    znode_watch => "znode-watch",
-    znode_failover_ephemeral => "znode-failover-ephemeral",
-    znode_moving_read => "znode-moving-read",
-    znode_bug_reads_go_back => "znode-bug-reads-go-back",
-    znode_bug_forget_sessions_on_failover => "znode-bug-forget-sessions-on-failover",
-    znode_bug_ignore_version => "znode-bug-ignore-version",
-    znode_bug_keep_ephemerals => "znode-bug-keep-ephemerals",
-    znode_bug_early_watch => "znode-bug-early-watch",
-    lock_scalable => "lock-scalable",
-    lock_basic => "lock-basic",
-    lock_no_fencing => "lock-no-fencing",
-    election => "election",
-    lock_bug_watch_lowest => "lock-bug-watch-lowest",
-    lock_bug_no_recheck => "lock-bug-no-recheck",
-    znode_bug_watches_outlive_session => "znode-bug-watches-outlive-session",
+    raft => "raft", 48_010 states,
+    raft_retry => "raft-retry", 72_117 states,
+    raft_dup => "raft-dup", 159_289 states,
+    raft_bug_forgotten_vote => "raft-bug-forgotten-vote", 9_023 states with counterexamples [7],
+    raft_bug_old_term_commit => "raft-bug-old-term-commit", 19_822 states with counterexamples [27],
+    raft_bug_no_dedup => "raft-bug-no-dedup", 65_184 states with counterexamples [21],
+    raft_bug_stale_read => "raft-bug-stale-read", 67_535 states with counterexamples [24],
+    chain => "chain", 17_473 states,
+    craq => "craq", 11_000 states,
+    craq_eventual => "craq-eventual", 8_018 states with counterexamples [16],
+    chain_rejoin => "chain-rejoin", 16_050 states,
+    chain_lossy => "chain-lossy", 708 states,
+    chain_lossy_failover => "chain-lossy-failover", 209_888 states,
+    chain_bug_no_position => "chain-bug-no-position", 92 states with counterexamples [13],
+    chain_bug_keep_stale => "chain-bug-keep-stale", 11_250 states with counterexamples [22],
+    chain_bug_old_epoch => "chain-bug-old-epoch", 91 states with counterexamples [24],
+    chain_bug_no_resend => "chain-bug-no-resend", 680 states with counterexamples [13],
+    chain_bug_early_reply => "chain-bug-early-reply", 9_728 states with counterexamples [6, 6],
+    znode_counter => "znode-counter", 26_754 states,
+    znode_stale_read => "znode-stale-read", 941 states with counterexamples [16],
+    znode_sync_read => "znode-sync-read", 4_010 states,
+    znode_ephemeral => "znode-ephemeral", 91_707 states,
+    znode_watch => "znode-watch", 1_332 states,
+    znode_failover_ephemeral => "znode-failover-ephemeral", 4_315 states,
+    znode_moving_read => "znode-moving-read", 5_853 states,
+    znode_bug_reads_go_back => "znode-bug-reads-go-back", 4_124 states with counterexamples [22],
+    znode_bug_forget_sessions_on_failover => "znode-bug-forget-sessions-on-failover", 1_292 states with counterexamples [21],
+    znode_bug_ignore_version => "znode-bug-ignore-version", 73 states with counterexamples [33],
+    znode_bug_keep_ephemerals => "znode-bug-keep-ephemerals", 37 states with counterexamples [14],
+    znode_bug_early_watch => "znode-bug-early-watch", 1_022 states with counterexamples [3],
+    lock_scalable => "lock-scalable", 57_680 states,
+    lock_basic => "lock-basic", 18_519 states with counterexamples [13],
+    lock_no_fencing => "lock-no-fencing", 2_299 states with counterexamples [26],
+    election => "election", 3_287 states,
+    lock_bug_watch_lowest => "lock-bug-watch-lowest", 14_204 states with counterexamples [18],
+    lock_bug_no_recheck => "lock-bug-no-recheck", 32_964 states with counterexamples [14],
+    znode_bug_watches_outlive_session => "znode-bug-watches-outlive-session", 38_747 states with counterexamples [20],
 }
 
 #[test]

@@ -16,11 +16,11 @@
 
 use coord::recipes::counter::Counter;
 use coord::recipes::scalable_lock::ScalableLock;
+use coord_models::cfg::ModelCfg;
 use coord_models::chain::{self, ChainCfg};
 use coord_models::dead_messages::drop_dead_messages;
 use coord_models::raft::Links;
 use coord_models::raft::{self, ignored_forever, RaftCfg, State, PROPERTIES};
-use coord_models::registry::ModelCfg;
 use coord_models::symmetry::{canonical, rename, server_order, Renaming};
 use coord_models::znode::{self, lock};
 use coord_models::Bounds;

@@ -68,6 +68,18 @@ pub struct JepsenKvSpec {
     entries: BTreeMap<Key, String>,
 }
 
+impl JepsenKvSpec {
+    /// The value of `key`: the empty string if it was never written.
+    pub fn value(&self, key: &Key) -> &str {
+        self.entries.get(key).map_or("", String::as_str)
+    }
+
+    /// Every key written, with its value.
+    pub fn entries(&self) -> impl Iterator<Item = (&Key, &String)> {
+        self.entries.iter()
+    }
+}
+
 impl stateright::semantics::SequentialSpec for JepsenKvSpec {
     type Op = JepsenKvOp;
     type Ret = JepsenKvRet;

@@ -24,7 +24,7 @@ fn json_verdict<S: HistorySpec<Op: DeserializeOwned, Ret: DeserializeOwned>>(
 fn failure(verdict: Verdict) -> Failure {
     match verdict {
         Verdict::NotLinearizable(failure) => failure,
-        Verdict::Linearizable => panic!("the history was found linearizable"),
+        other => panic!("the history was found {other:?}"),
     }
 }
 

@@ -350,6 +350,7 @@ impl<'a> Run<'a> {
             S::SPEC
         );
         let linearizable = verdict == Verdict::Linearizable;
+        let undecided = matches!(verdict, Verdict::Unknown(_));
         match verdict {
             Verdict::Linearizable => println!(
                 "checked:    linearizable ({} operations in {seconds:.2} s)",
@@ -359,9 +360,14 @@ impl<'a> Run<'a> {
                 println!("checked:    NOT linearizable ({seconds:.2} s)");
                 print!("{failure}");
             }
+            Verdict::Unknown(undecided) => {
+                println!("checked:    UNKNOWN ({seconds:.2} s)");
+                print!("{undecided}");
+            }
         }
         let problems: Vec<&str> = [
-            (!linearizable, "not linearizable"),
+            (!linearizable && !undecided, "not linearizable"),
+            (undecided, "the history could not be checked"),
             (writes.lost > 0, "acknowledged writes lost"),
             (writes.unverified > 0, "writes not read back"),
             (!settled, "the cluster did not settle"),

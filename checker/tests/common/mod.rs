@@ -30,6 +30,58 @@ pub fn free_ports(n: usize) -> Vec<u16> {
         .collect()
 }
 
+/// The first of `n` consecutive UDP ports on 127.0.0.1 that were free a moment ago (for
+/// `cluster up --base-port`), found by trying bases that ephemeral ports point at.
+pub fn consecutive_free_ports(n: u16) -> u16 {
+    for _ in 0..100 {
+        let base = free_ports(1)[0];
+        let Some(top) = base.checked_add(n - 1) else {
+            continue;
+        };
+        let bound: Vec<_> = (base..=top)
+            .filter_map(|p| UdpSocket::bind((Ipv4Addr::LOCALHOST, p)).ok())
+            .collect();
+        if bound.len() == usize::from(n) {
+            return base;
+        }
+    }
+    panic!("no {n} consecutive free ports");
+}
+
+/// A `coord cluster up` process: interrupted (then killed if need be) when dropped.
+pub struct ClusterUp(pub Child);
+
+impl ClusterUp {
+    /// Sends the process SIGINT, as Ctrl-C does.
+    pub fn interrupt(&self) {
+        // SAFETY: kill(2) on our own child's pid has no memory effects.
+        unsafe { libc::kill(self.0.id() as libc::pid_t, libc::SIGINT) };
+    }
+
+    /// Waits for the process to exit; true if it exited successfully within `WAIT`.
+    pub fn wait(&mut self) -> bool {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+impl Drop for ClusterUp {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            self.interrupt();
+            self.wait();
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// A running cluster; dropping it kills every node.
 pub struct Cluster {
     pub dir: tempfile::TempDir,

@@ -8,6 +8,7 @@
 
 use super::types::{Config, Epoch, Msg};
 use crate::client::ClientMsg;
+use crate::invariants::{checked, debug_started};
 use crate::raft::StateMachine;
 use coord_specs::kv::{KvOp, KvRet};
 use serde::{Deserialize, Serialize};
@@ -158,13 +159,17 @@ impl Actor for ConfigManager {
             config.apply(&ConfigOp::Start(self.members.clone()));
             config
         });
-        ManagerState {
+        let state = ManagerState {
             config,
             silent: BTreeMap::new(),
-        }
+        };
+        debug_started(self, &state);
+        state
     }
 
-    /// A failure notice removes the node, a join request adds it at the tail, and either
+    /// A failure notice removes the node, a join request from a node the manager was
+    /// configured with adds it at the tail (any other is ignored: the chain holds only
+    /// configured nodes), and either
     /// publishes the new configuration to every member (see `on_join` for a stale join
     /// request). A heartbeat ends the sender's silence and is answered with the
     /// configuration (a member's read lease). A client asking the manager learns where its
@@ -177,11 +182,13 @@ impl Actor for ConfigManager {
         msg: Self::Msg,
         o: &mut Out<Self>,
     ) {
-        match msg {
+        checked(self, state, |state| match msg {
             Msg::Halted => {
                 self.change(state, ConfigOp::Remove(src), o);
             }
-            Msg::Join { epoch } => self.on_join(state, src, epoch, o),
+            Msg::Join { epoch } if self.members.contains(&src) => {
+                self.on_join(state, src, epoch, o)
+            }
             Msg::Alive { beat } => {
                 if state.silent.get(&src).is_some_and(|&n| n > 0) {
                     state.to_mut().silent.insert(src, 0);
@@ -198,7 +205,7 @@ impl Actor for ConfigManager {
                 o.send(src, Msg::Client(ClientMsg::Redirect { seq, leader }));
             }
             _ => {}
-        }
+        });
     }
 
     /// A check of the failure detector: every member's silence grows by one (a heartbeat
@@ -212,27 +219,29 @@ impl Actor for ConfigManager {
         timer: &ManagerTimer,
         o: &mut Out<Self>,
     ) {
-        if *timer == ManagerTimer::Publish {
-            if let Some(republish) = &self.republish {
-                o.set_timer(ManagerTimer::Publish, republish.clone());
-                publish(&state.config, o);
+        checked(self, state, |state| {
+            if *timer == ManagerTimer::Publish {
+                if let Some(republish) = &self.republish {
+                    o.set_timer(ManagerTimer::Publish, republish.clone());
+                    publish(&state.config, o);
+                }
+                return;
             }
-            return;
-        }
-        let Some(detector) = &self.detector else {
-            return;
-        };
-        o.set_timer(ManagerTimer::Check, detector.every.clone());
-        let members = state.config.members.clone();
-        let silent = &mut state.to_mut().silent;
-        for member in &members {
-            *silent.entry(*member).or_default() += 1;
-        }
-        let failed = members
-            .into_iter()
-            .find(|m| silent.get(m).is_some_and(|&n| n >= detector.misses));
-        if let Some(failed) = failed {
-            self.change(state, ConfigOp::Remove(failed), o);
-        }
+            let Some(detector) = &self.detector else {
+                return;
+            };
+            o.set_timer(ManagerTimer::Check, detector.every.clone());
+            let members = state.config.members.clone();
+            let silent = &mut state.to_mut().silent;
+            for member in &members {
+                *silent.entry(*member).or_default() += 1;
+            }
+            let failed = members
+                .into_iter()
+                .find(|m| silent.get(m).is_some_and(|&n| n >= detector.misses));
+            if let Some(failed) = failed {
+                self.change(state, ConfigOp::Remove(failed), o);
+            }
+        });
     }
 }

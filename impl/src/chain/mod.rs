@@ -8,7 +8,9 @@
 //! - [`join`]: the node's side of extending a chain: its place, its copy.
 //! - [`manager`]: the configuration manager, a deterministic state machine of membership.
 //! - [`lease`]: a node's read lease from the manager at run time.
+//! - `invariants`: what a node and the manager keep in every state and every step.
 
+mod invariants;
 pub mod join;
 pub mod lease;
 pub mod manager;

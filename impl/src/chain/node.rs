@@ -28,6 +28,7 @@ use super::store::{advance, latest, note, History, View};
 use super::types::{ChainStorage, Config, Epoch, Msg, Update};
 use crate::bug::NamedBug;
 use crate::client::ClientMsg;
+use crate::invariants::{checked, debug_started};
 use crate::kv::KvStore;
 use coord_specs::kv::{KvOp, KvRet};
 use serde::{Deserialize, Serialize};
@@ -682,21 +683,24 @@ impl Actor for ChainNode {
         if storage.is_some() || !self.members.contains(&id) {
             self.join(&mut state, o);
         }
+        debug_started(self, &state);
         state
     }
 
     fn on_msg(&self, me: Id, state: &mut Cow<NodeState>, src: Id, msg: M, o: &mut Out<Self>) {
-        if state.halted {
-            return;
-        }
-        match msg {
-            Msg::Client(ClientMsg::Request { seq, op }) => {
-                self.on_request(me, state, src, seq, op, o)
+        checked(self, state, |state| {
+            if state.halted {
+                return;
             }
-            Msg::Lease { beat, config } => self.on_lease(me, state, beat, config, o),
-            Msg::Client(_) | Msg::Halted | Msg::Alive { .. } | Msg::Join { .. } => {}
-            peer => self.on_peer(me, state, src, peer, o),
-        }
+            match msg {
+                Msg::Client(ClientMsg::Request { seq, op }) => {
+                    self.on_request(me, state, src, seq, op, o)
+                }
+                Msg::Lease { beat, config } => self.on_lease(me, state, beat, config, o),
+                Msg::Client(_) | Msg::Halted | Msg::Alive { .. } | Msg::Join { .. } => {}
+                peer => self.on_peer(me, state, src, peer, o),
+            }
+        });
     }
 
     /// Fail-stop: halt and tell the manager. A node that will never rejoin forgets its
@@ -711,7 +715,7 @@ impl Actor for ChainNode {
         timer: &ChainTimer,
         o: &mut Out<Self>,
     ) {
-        match timer {
+        checked(self, state, |state| match timer {
             ChainTimer::Halt if !state.halted => {
                 let state = state.to_mut();
                 state.halted = true;
@@ -752,6 +756,6 @@ impl Actor for ChainNode {
             }
             ChainTimer::LeaseEnd(beat) => state.to_mut().lease.expire(*beat),
             ChainTimer::Halt | ChainTimer::Rejoin | ChainTimer::Resend => {}
-        }
+        });
     }
 }

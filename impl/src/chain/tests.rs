@@ -912,4 +912,5 @@ fn a_node_the_manager_no_longer_names_joins_again_at_the_tail() {
     assert_eq!(sends(&step.cmds), vec![(mgr(), Msg::Join { epoch: 0 })]);
 }
 
+mod invariants;
 mod lossy;

@@ -5,6 +5,7 @@
 //! sequence number `i + 1`, and every retry of it carries the same number, so that servers
 //! can suppress duplicates (exactly-once under retries).
 
+use crate::invariants::{checked, debug_started};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
@@ -161,39 +162,42 @@ where
         if !self.script.is_empty() {
             self.send_current(&state, o);
         }
+        debug_started(self, &state);
         state
     }
 
     fn on_msg(&self, _id: Id, state: &mut Cow<ClientState>, src: Id, msg: M, o: &mut Out<Self>) {
-        match msg.as_client() {
-            Some(&ClientMsg::Reply { seq, .. }) if self.is_current(state, seq) => {
-                let state = state.to_mut();
-                state.next += 1;
-                if self.servers.contains(&src) {
-                    state.target = src;
-                }
-                if state.next < self.script.len() {
-                    self.send_current(state, o);
-                } else {
-                    o.cancel_timer(ClientTimer::Retry);
-                    o.remove_random(RETRY_AT);
-                }
-            }
-            Some(&ClientMsg::Redirect { seq, leader }) if self.is_current(state, seq) => {
-                match leader.filter(|l| self.servers.contains(l)) {
-                    // A known leader: go there at once.
-                    Some(leader) if leader != state.target => {
-                        let state = state.to_mut();
-                        state.target = leader;
-                        state.resends = state.resends.saturating_add(1);
-                        self.send_current(state, o);
+        checked(self, state, |state| {
+            match msg.as_client() {
+                Some(&ClientMsg::Reply { seq, .. }) if self.is_current(state, seq) => {
+                    let state = state.to_mut();
+                    state.next += 1;
+                    if self.servers.contains(&src) {
+                        state.target = src;
                     }
-                    // Nobody known: wait for the retry timer.
-                    _ => {}
+                    if state.next < self.script.len() {
+                        self.send_current(state, o);
+                    } else {
+                        o.cancel_timer(ClientTimer::Retry);
+                        o.remove_random(RETRY_AT);
+                    }
                 }
+                Some(&ClientMsg::Redirect { seq, leader }) if self.is_current(state, seq) => {
+                    match leader.filter(|l| self.servers.contains(l)) {
+                        // A known leader: go there at once.
+                        Some(leader) if leader != state.target => {
+                            let state = state.to_mut();
+                            state.target = leader;
+                            state.resends = state.resends.saturating_add(1);
+                            self.send_current(state, o);
+                        }
+                        // Nobody known: wait for the retry timer.
+                        _ => {}
+                    }
+                }
+                _ => {}
             }
-            _ => {}
-        }
+        });
     }
 
     /// No answer in time: retry at another server, chosen at random (as ZooKeeper's
@@ -205,25 +209,30 @@ where
         _timer: &ClientTimer,
         o: &mut Out<Self>,
     ) {
-        if state.next >= self.script.len() {
-            return;
-        }
-        let choices = retry_choices(&self.servers, state.target);
-        let state = state.to_mut();
-        state.resends = state.resends.saturating_add(1);
-        o.choose_random(RETRY_AT, choices);
+        checked(self, state, |state| {
+            if state.next >= self.script.len() {
+                return;
+            }
+            let choices = retry_choices(&self.servers, state.target);
+            let state = state.to_mut();
+            state.resends = state.resends.saturating_add(1);
+            o.choose_random(RETRY_AT, choices);
+        });
     }
 
     fn on_random(&self, _id: Id, state: &mut Cow<ClientState>, server: &Id, o: &mut Out<Self>) {
-        if state.next >= self.script.len() {
-            return;
-        }
-        let state = state.to_mut();
-        state.target = *server;
-        self.send_current(state, o);
+        checked(self, state, |state| {
+            if state.next >= self.script.len() {
+                return;
+            }
+            let state = state.to_mut();
+            state.target = *server;
+            self.send_current(state, o);
+        });
     }
 }
 
+mod invariants;
 mod rewrite;
 #[cfg(test)]
 mod tests;

@@ -5,12 +5,17 @@
 //! - [`Log`]: the log, a persistent vector that is cheap to copy and to save.
 //! - [`replica`]: the replicated state with duplicate suppression by (client, sequence).
 //! - [`server`]: the server actor: election, replication, commitment, ReadIndex reads.
+//! - `invariants`: what a server keeps in every state and every step (asserted in debug
+//!   builds and in the models).
+//! - `rules`: the acceptance rules, each stated once: the term rule, votes, log matching.
 //! - `stale`: which messages a server will never act on (the models drop them).
 //! - `rewrite`: renaming servers in states and messages, for symmetry reduction.
 
+mod invariants;
 mod log;
 pub mod replica;
 mod rewrite;
+mod rules;
 pub mod server;
 mod stale;
 pub mod types;

@@ -5,9 +5,11 @@
 
 use super::log::Log;
 use super::replica::{Replica, StateMachine};
+use super::rules::TermOrder;
 use super::types::{Entry, Index, Msg, RaftStorage, Term};
 use crate::bug::NamedBug;
 use crate::client::ClientMsg;
+use crate::invariants::{checked, debug_started};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
@@ -146,14 +148,6 @@ impl<SM: StateMachine> RaftState<SM> {
         }
     }
 
-    /// Figure 2, "Rules for Servers": on seeing a higher term, adopt it and become follower.
-    fn adopt_term(&mut self, term: Term) {
-        debug_assert!(term > self.term);
-        self.term = term;
-        self.voted_for = None;
-        self.role = Role::Follower { leader: None };
-    }
-
     fn leader_mut(&mut self) -> Option<&mut LeaderState<SM::Op>> {
         match &mut self.role {
             Role::Leader(l) => Some(l),
@@ -201,7 +195,7 @@ impl<SM: StateMachine> RaftServer<SM> {
         self
     }
 
-    fn has_bug(&self, bug: RaftBug) -> bool {
+    pub(super) fn has_bug(&self, bug: RaftBug) -> bool {
         self.bug == Some(bug)
     }
 
@@ -379,85 +373,52 @@ impl<SM: StateMachine> RaftServer<SM> {
         });
     }
 
-    /// RequestVote receiver (figure 2): grant if the term is current, no other candidate
-    /// got this server's vote in it, and the candidate's log is at least as up-to-date
-    /// (§5.4.1). The vote is saved before it is sent.
+    /// Figure 2, "Rules for Servers": a message of a newer term makes this server adopt that
+    /// term, with no vote in it yet, and follow; the term is saved at once. A deposed
+    /// leader, which has no election timer running, arms one; a follower or candidate keeps
+    /// its own (it restarts only on granting a vote or on hearing from the term's leader).
+    fn adopt_term(&self, state: &mut Cow<RaftState<SM>>, term: Term, o: &mut Out<Self>) {
+        if state.is_leader() {
+            self.reset_election_timer(o);
+        }
+        let adopted = state.to_mut();
+        adopted.term = term;
+        adopted.voted_for = None;
+        adopted.role = Role::Follower { leader: None };
+        self.save(state, o);
+    }
+
+    /// RequestVote receiver (figure 2), in the current term: a vote granted by
+    /// [`RaftState::grants_vote`] is saved before it is sent, and resets the election
+    /// timer. A refusal in the candidate's own term tells it nothing (candidates count only
+    /// grants), so it is not sent.
     fn on_request_vote(
         &self,
         state: &mut Cow<RaftState<SM>>,
         src: Id,
-        term: Term,
         last_index: Index,
         last_term: Term,
         o: &mut Out<Self>,
     ) {
-        let mut changed = false;
-        if term > state.term {
-            // A deposed leader has no election timer running: arm it.
-            if state.is_leader() {
-                self.reset_election_timer(o);
-            }
-            state.to_mut().adopt_term(term);
-            changed = true;
-        }
-        let my_last = (state.term_at(state.last_index()), state.last_index());
-        let up_to_date = (last_term, last_index) >= my_last;
-        let granted = term == state.term
-            && state.voted_for.is_none_or(|v| v == src)
-            && up_to_date
-            && !state.is_leader();
-        if granted && state.voted_for != Some(src) {
-            state.to_mut().voted_for = Some(src);
-            changed = true;
-        }
-        if changed {
-            self.save(state, o);
-        }
-        if granted {
-            self.reset_election_timer(o);
-        }
-        // A refusal in the candidate's own term tells it nothing (candidates count only
-        // grants), so only a grant or a newer term is sent back.
-        if granted || state.term > term {
-            let vote = Msg::Vote {
-                term: state.term,
-                granted,
-            };
-            o.send(src, vote);
-        }
-    }
-
-    /// A reply carrying a newer term: adopt it, save, and follow (figure 2, "Rules for
-    /// Servers"). Returns true if it did.
-    fn step_down_if_newer(
-        &self,
-        state: &mut Cow<RaftState<SM>>,
-        term: Term,
-        o: &mut Out<Self>,
-    ) -> bool {
-        if term <= state.term {
-            return false;
-        }
-        state.to_mut().adopt_term(term);
-        self.save(state, o);
-        self.reset_election_timer(o);
-        true
-    }
-
-    /// RequestVote reply: count votes of the current term.
-    fn on_vote(
-        &self,
-        state: &mut Cow<RaftState<SM>>,
-        src: Id,
-        term: Term,
-        granted: bool,
-        o: &mut Out<Self>,
-    ) {
-        if self.step_down_if_newer(state, term, o) {
+        if !state.grants_vote(src, last_index, last_term) {
             return;
         }
-        let counts = matches!(&state.role, Role::Candidate { votes } if !votes.contains(&src));
-        if !(granted && term == state.term && counts) {
+        if state.voted_for != Some(src) {
+            state.to_mut().voted_for = Some(src);
+            self.save(state, o);
+        }
+        self.reset_election_timer(o);
+        let vote = Msg::Vote {
+            term: state.term,
+            granted: true,
+        };
+        o.send(src, vote);
+    }
+
+    /// RequestVote reply, in the current term: a vote that [`RaftState::counts_vote`] is
+    /// counted, and a majority elects this server.
+    fn on_vote(&self, state: &mut Cow<RaftState<SM>>, src: Id, granted: bool, o: &mut Out<Self>) {
+        if !state.counts_vote(src, granted) {
             return;
         }
         let state = state.to_mut();
@@ -467,18 +428,16 @@ impl<SM: StateMachine> RaftServer<SM> {
         self.become_leader_if_elected(state, o);
     }
 
-    /// AppendEntries receiver (figure 2): reject an old term; otherwise recognize the
-    /// leader, check that the log contains an entry at `prev_index` with `prev_term`
-    /// (on mismatch, answer with the first index of the conflicting term so that the
-    /// leader skips it whole: fast back-off, §5.3), delete conflicting entries, append
-    /// new ones, save, advance the commit index, and acknowledge.
+    /// AppendEntries receiver (figure 2), in the current term: recognize the sender as the
+    /// term's leader; if the log matches at `prev_index` (see [`RaftState::matches_log`],
+    /// which also says where the leader should retry), delete conflicting entries, append
+    /// new ones, save, and advance the commit index; acknowledge either way.
     #[allow(clippy::too_many_arguments)]
     fn on_append(
         &self,
         id: Id,
         state: &mut Cow<RaftState<SM>>,
         src: Id,
-        term: Term,
         prev_index: Index,
         prev_term: Term,
         entries: Vec<Entry<SM::Op>>,
@@ -486,46 +445,27 @@ impl<SM: StateMachine> RaftServer<SM> {
         round: u64,
         o: &mut Out<Self>,
     ) {
-        if term < state.term {
-            let reply = Msg::Appended {
-                term: state.term,
-                success: false,
-                index: 0,
-                round,
-            };
-            o.send(src, reply);
-            return;
-        }
-        let mut changed = false;
-        if term > state.term {
-            state.to_mut().adopt_term(term);
-            changed = true;
-        }
         if state.leader_hint(id) != Some(src) {
             state.to_mut().role = Role::Follower { leader: Some(src) };
         }
         self.reset_election_timer(o);
 
-        let (success, index) = if prev_index > state.last_index() {
-            (false, state.last_index() + 1)
-        } else if state.term_at(prev_index) != prev_term {
-            let conflict = state.term_at(prev_index);
-            let first = (1..=prev_index)
-                .find(|&i| state.term_at(i) == conflict)
-                .unwrap_or(prev_index);
-            (false, first)
-        } else {
-            for (offset, entry) in entries.iter().enumerate() {
-                let index = prev_index + 1 + offset as Index;
-                if state.term_at(index) == entry.term && index <= state.last_index() {
-                    continue;
+        let mut changed = false;
+        let (success, index) = match state.matches_log(prev_index, prev_term) {
+            Err(retry) => (false, retry),
+            Ok(()) => {
+                for (offset, entry) in entries.iter().enumerate() {
+                    let index = prev_index + 1 + offset as Index;
+                    if state.term_at(index) == entry.term && index <= state.last_index() {
+                        continue;
+                    }
+                    let log = &mut state.to_mut().log;
+                    log.truncate(index - 1);
+                    log.push(entry.clone());
+                    changed = true;
                 }
-                let log = &mut state.to_mut().log;
-                log.truncate(index - 1);
-                log.push(entry.clone());
-                changed = true;
+                (true, prev_index + entries.len() as Index)
             }
-            (true, prev_index + entries.len() as Index)
         };
         if changed {
             self.save(state, o);
@@ -547,29 +487,21 @@ impl<SM: StateMachine> RaftServer<SM> {
         o.send(src, reply);
     }
 
-    /// AppendEntries reply at the leader: record the acknowledged heartbeat round; on
-    /// success record the match and try to commit; on failure move `next` back to the
-    /// follower's hint and resend.
-    #[allow(clippy::too_many_arguments)]
+    /// AppendEntries reply at the leader, in the current term: record the acknowledged
+    /// heartbeat round; on success record the match and try to commit; on failure move
+    /// `next` back to the follower's hint and resend.
     fn on_appended(
         &self,
         state: &mut Cow<RaftState<SM>>,
         src: Id,
-        term: Term,
         success: bool,
         index: Index,
         round: u64,
         o: &mut Out<Self>,
     ) {
-        if self.step_down_if_newer(state, term, o) {
-            return;
-        }
         let Role::Leader(leader) = &state.role else {
             return;
         };
-        if term != state.term {
-            return;
-        }
         let (Some(&matched), Some(&next)) = (leader.matched.get(&src), leader.next.get(&src))
         else {
             return; // not a member of this cluster
@@ -707,6 +639,58 @@ impl<SM: StateMachine> RaftServer<SM> {
         }
         true
     }
+
+    /// One message: the term rule first, then the handler of its kind.
+    fn step(
+        &self,
+        id: Id,
+        state: &mut Cow<RaftState<SM>>,
+        src: Id,
+        msg: Msg<SM::Op, SM::Ret>,
+        o: &mut Out<Self>,
+    ) {
+        // The term rule, once for every message between servers (as etcd's `Step`): a
+        // newer term is adopted first, an older one answered (or ignored) here alone, and
+        // the handlers below see only messages of the current term.
+        match msg.term().map(|term| (term, state.term_order(term))) {
+            Some((_, TermOrder::Older)) => {
+                if let Some(answer) = state.answer_to_older(&msg) {
+                    o.send(src, answer);
+                }
+                return;
+            }
+            Some((term, TermOrder::Newer)) => self.adopt_term(state, term, o),
+            Some((_, TermOrder::Current)) | None => {}
+        }
+        match msg {
+            Msg::RequestVote {
+                last_index,
+                last_term,
+                ..
+            } => self.on_request_vote(state, src, last_index, last_term, o),
+            Msg::Vote { granted, .. } => self.on_vote(state, src, granted, o),
+            Msg::Append {
+                prev_index,
+                prev_term,
+                entries,
+                commit,
+                round,
+                ..
+            } => self.on_append(
+                id, state, src, prev_index, prev_term, entries, commit, round, o,
+            ),
+            Msg::Appended {
+                success,
+                index,
+                round,
+                ..
+            } => self.on_appended(state, src, success, index, round, o),
+            Msg::Client(ClientMsg::Request { seq, op }) => {
+                self.on_request(id, state, src, seq, op, o)
+            }
+            Msg::Client(_) => {}
+        }
+    }
 }
 
 impl<SM: StateMachine> Actor for RaftServer<SM> {
@@ -725,14 +709,16 @@ impl<SM: StateMachine> Actor for RaftServer<SM> {
             log: Log::default(),
         });
         self.reset_election_timer(o);
-        RaftState {
+        let state = RaftState {
             term: saved.term,
             voted_for: saved.voted_for,
             log: saved.log,
             role: Role::Follower { leader: None },
             commit: 0,
             replica: Replica::default(),
-        }
+        };
+        debug_started(self, &state);
+        state
     }
 
     fn on_msg(
@@ -743,34 +729,7 @@ impl<SM: StateMachine> Actor for RaftServer<SM> {
         msg: Self::Msg,
         o: &mut Out<Self>,
     ) {
-        match msg {
-            Msg::RequestVote {
-                term,
-                last_index,
-                last_term,
-            } => self.on_request_vote(state, src, term, last_index, last_term, o),
-            Msg::Vote { term, granted } => self.on_vote(state, src, term, granted, o),
-            Msg::Append {
-                term,
-                prev_index,
-                prev_term,
-                entries,
-                commit,
-                round,
-            } => self.on_append(
-                id, state, src, term, prev_index, prev_term, entries, commit, round, o,
-            ),
-            Msg::Appended {
-                term,
-                success,
-                index,
-                round,
-            } => self.on_appended(state, src, term, success, index, round, o),
-            Msg::Client(ClientMsg::Request { seq, op }) => {
-                self.on_request(id, state, src, seq, op, o)
-            }
-            Msg::Client(_) => {}
-        }
+        checked(self, state, |state| self.step(id, state, src, msg, o));
     }
 
     fn on_timeout(
@@ -780,7 +739,7 @@ impl<SM: StateMachine> Actor for RaftServer<SM> {
         timer: &RaftTimer,
         o: &mut Out<Self>,
     ) {
-        match timer {
+        checked(self, state, |state| match timer {
             RaftTimer::Election if !state.is_leader() => {
                 self.start_election(id, state.to_mut(), o);
             }
@@ -791,6 +750,6 @@ impl<SM: StateMachine> Actor for RaftServer<SM> {
                 }
             }
             _ => {}
-        }
+        });
     }
 }

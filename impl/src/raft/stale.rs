@@ -3,37 +3,38 @@
 //! keeping it in flight only multiplies states that no step can tell apart.
 
 use super::replica::StateMachine;
+use super::rules::TermOrder;
 use super::server::{RaftState, Role};
 use super::types::Msg;
 use stateright::actor::Id;
 
 impl<SM: StateMachine> RaftState<SM> {
     /// True if delivering `msg` from `src` changes nothing, now or after any later step,
-    /// crash or recovery of this server. It rests on two facts: the term never decreases
-    /// (it is saved with every change, and recovery restores it), and in a given term a
-    /// server is a candidate only before it is anything else (campaigning moves to a new
-    /// term; recovery makes a follower).
+    /// crash or recovery of this server. It reads the server's own rules (`rules`), and
+    /// rests on two facts: the term never decreases (it is saved with every change, and
+    /// recovery restores it), and in a given term a server is a candidate only before it
+    /// is anything else (campaigning moves to a new term; recovery makes a follower).
     ///
-    /// - A vote of an older term, a refusal, or a grant already counted (or arriving when
-    ///   this server no longer campaigns in that term) is never counted.
-    /// - An AppendEntries reply of an older term, or of the current term at a follower
-    ///   (which cannot lead in its current term), is never used.
+    /// - A message of a newer term is acted on: its term is adopted.
+    /// - A message of an older term is ignored unless the term rule answers it, and it stays
+    ///   of an older term.
+    /// - A vote of the current term that does not count now never will: a server stops
+    ///   campaigning in a term for good, and a voter once counted stays counted.
+    /// - An AppendEntries reply of the current term at a follower is never used: only a
+    ///   leader uses replies, and a follower never leads its current term.
     /// - Client replies and redirects are not for servers.
     pub fn ignores_forever(&self, src: Id, msg: &Msg<SM::Op, SM::Ret>) -> bool {
-        match *msg {
-            Msg::Vote { term, granted } => {
-                let counted = match &self.role {
-                    Role::Candidate { votes } => votes.contains(&src),
-                    Role::Follower { .. } | Role::Leader(_) => true,
-                };
-                term < self.term || (term == self.term && (!granted || counted))
-            }
-            Msg::Appended { term, .. } => {
-                let follows = matches!(self.role, Role::Follower { .. });
-                term < self.term || (term == self.term && follows)
-            }
-            Msg::Client(ref client) => !client.is_request(),
-            Msg::RequestVote { .. } | Msg::Append { .. } => false,
+        let Some(term) = msg.term() else {
+            return matches!(msg, Msg::Client(client) if !client.is_request());
+        };
+        match self.term_order(term) {
+            TermOrder::Newer => false,
+            TermOrder::Older => self.answer_to_older(msg).is_none(),
+            TermOrder::Current => match *msg {
+                Msg::Vote { granted, .. } => !self.counts_vote(src, granted),
+                Msg::Appended { .. } => matches!(self.role, Role::Follower { .. }),
+                Msg::RequestVote { .. } | Msg::Append { .. } | Msg::Client(_) => false,
+            },
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use super::*;
 use crate::client::ClientMsg;
+use crate::invariants::Invariants;
 use crate::kv::KvStore;
 use crate::test_util::{self, me, p1, p2, run, sends};
 use coord_specs::kv::{KvOp, KvRet};
@@ -212,9 +213,10 @@ fn cancels_timer(cmds: &[Cmd], timer: RaftTimer) -> bool {
         .any(|c| matches!(c, Command::CancelTimer(t) if *t == timer))
 }
 
-/// Position of the first `Save`, and of the first `Send` whose message matches `is`.
+/// Position of the last `Save` (a step may save twice: a newer term, then a vote or
+/// entries), and of the first `Send` whose message matches `is`.
 fn save_pos(cmds: &[Cmd]) -> Option<usize> {
-    cmds.iter().position(|c| matches!(c, Command::Save(_)))
+    cmds.iter().rposition(|c| matches!(c, Command::Save(_)))
 }
 
 fn send_pos(cmds: &[Cmd], is: impl Fn(&M) -> bool) -> Option<usize> {
@@ -473,13 +475,16 @@ fn a_higher_term_is_adopted_and_saved_before_the_vote_is_sent() {
     let step = deliver(&s, &follower, p1(), request_vote(5, 1, 1));
     assert_eq!(step.state.term, 5);
     assert_eq!(step.state.voted_for, Some(p1()));
+    // The term rule saves the new term with no vote; the vote is saved next, and the last
+    // save is what storage holds when the vote leaves.
+    let term_then_vote = |voted_for| RaftStorage {
+        term: 5,
+        voted_for,
+        log: entries(&[1]).into(),
+    };
     assert_eq!(
         saves(&step.cmds),
-        vec![RaftStorage {
-            term: 5,
-            voted_for: Some(p1()),
-            log: entries(&[1]).into(),
-        }]
+        vec![term_then_vote(None), term_then_vote(Some(p1()))]
     );
     assert_saved_before(&step.cmds, |m| matches!(m, Msg::Vote { .. }));
     assert_eq!(the_only_send(&step.cmds), (p1(), vote(5, true)));
@@ -639,7 +644,8 @@ fn a_vote_with_a_higher_term_makes_a_candidate_follow() {
             log: Log::default(),
         }]
     );
-    assert!(sets_timer(&step.cmds, RaftTimer::Election));
+    // Its election timer runs on: only a granted vote or the term's leader restarts it.
+    assert!(!sets_timer(&step.cmds, RaftTimer::Election));
     assert!(sends(&step.cmds).is_empty());
 }
 
@@ -756,7 +762,8 @@ fn an_append_of_an_older_term_is_rejected_with_the_current_term() {
         !sets_timer(&step.cmds, RaftTimer::Election),
         "not a leader of ours"
     );
-    assert_eq!(the_only_send(&step.cmds), (p1(), rejected(3, 0, 5)));
+    // The rejection acknowledges no heartbeat round (see the ReadIndex story below).
+    assert_eq!(the_only_send(&step.cmds), (p1(), rejected(3, 0, 0)));
 }
 
 #[test]
@@ -1360,6 +1367,41 @@ fn a_failed_append_reply_still_confirms_leadership_for_a_read() {
 }
 
 #[test]
+fn a_rejection_for_an_older_term_confirms_no_read_of_a_later_leadership() {
+    let s = server();
+    // As leader of term 1 we start heartbeat round 1 for a read.
+    let leader = leader_with_committed_put(&s);
+    let step = deliver(&s, &leader, client(), request(2, get("x")));
+    let (_, heartbeat) = appends(&step.cmds).remove(1);
+    // P2, already in term 3, rejects it: the answer the term rule gives an older term.
+    let p2_in_term_3 = follower_with(&s, 3, entries(&[1]));
+    let (_, rejection) = the_only_send(&deliver(&s, &p2_in_term_3, me(), heartbeat).cmds);
+    assert!(matches!(
+        rejection,
+        Msg::Appended {
+            term: 3,
+            success: false,
+            ..
+        }
+    ));
+    // Meanwhile we move to term 2 and win term 3 with P1's vote: round 0 of a new
+    // leadership.
+    let follower = deliver(&s, &step.state, p1(), request_vote(2, 0, 0)).state;
+    let candidate = campaign(&s, &follower);
+    let leader = deliver(&s, &candidate, p1(), vote(3, true)).state;
+    assert_eq!((leader.term, leader_state(&leader).round), (3, 0));
+    // The late rejection acknowledges no round of this leadership: a read of term 3 needs
+    // a confirmation sent after it began.
+    let step = deliver(&s, &leader, p2(), rejection);
+    assert_eq!(s.invariants(&step.state), Ok(()));
+    let put = deliver(&s, &step.state, client(), request(3, put("x", "b"))).state;
+    let committed = deliver(&s, &put, p1(), appended(3, 2, 0)).state;
+    let step = deliver(&s, &committed, client(), request(4, get("x")));
+    assert_eq!(leader_state(&step.state).reads.len(), 1, "the read waits");
+    assert!(to_client(&step.cmds, client()).is_empty());
+}
+
+#[test]
 fn with_local_reads_a_leader_answers_a_read_at_once() {
     let s = buggy(RaftBug::LocalReads);
     let leader = leader_with_committed_put(&s);
@@ -1473,4 +1515,370 @@ fn with_forget_vote_the_vote_never_reaches_storage() {
     // Its own campaigns lose the vote for itself as well.
     let step = fire(&s, &follower, RaftTimer::Election);
     assert_eq!(saves(&step.cmds)[0].voted_for, None);
+}
+
+// ---------------------------------------------------------------------------------------
+// 10. The acceptance rules that `ignores_forever` reads.
+// ---------------------------------------------------------------------------------------
+
+/// A follower, a candidate and a leader of term 2, and a follower of term 2 with a vote.
+fn servers_of_term_2(s: &Server) -> Vec<State> {
+    let follower = follower_with(s, 2, entries(&[1]));
+    let voted = deliver(s, &follower, p2(), request_vote(2, 1, 1)).state;
+    let candidate = campaign(s, &follower_with(s, 1, entries(&[1])));
+    let leader = elect(s, &follower_with(s, 1, entries(&[1])));
+    vec![follower, voted, candidate, leader]
+}
+
+/// Every message between servers of terms 1 to 3, from P1.
+fn peer_messages() -> Vec<M> {
+    let mut msgs = Vec::new();
+    for term in 1..=3 {
+        msgs.extend([
+            request_vote(term, 1, 1),
+            vote(term, true),
+            vote(term, false),
+            append(term, 1, 1, vec![]),
+            appended(term, 1, 0),
+            rejected(term, 1, 0),
+        ]);
+    }
+    msgs
+}
+
+#[test]
+fn a_message_declared_ignored_forever_changes_nothing_when_delivered() {
+    let s = server();
+    let mut ignored = 0;
+    for state in servers_of_term_2(&s) {
+        for msg in peer_messages() {
+            if state.ignores_forever(p1(), &msg) {
+                ignored += 1;
+                let step = deliver(&s, &state, p1(), msg.clone());
+                assert!(
+                    !step.changed && step.cmds.is_empty(),
+                    "{msg:?} to {state:?}"
+                );
+            }
+        }
+    }
+    assert!(ignored > 10, "the rules declare some messages ignored");
+}
+
+#[test]
+fn only_replies_of_an_older_term_are_ignored_requests_are_answered() {
+    let s = server();
+    let follower = follower_with(&s, 2, vec![]);
+    for msg in peer_messages().into_iter().filter(|m| m.term() == Some(1)) {
+        let is_request = matches!(msg, Msg::RequestVote { .. } | Msg::Append { .. });
+        assert_eq!(follower.ignores_forever(p1(), &msg), !is_request, "{msg:?}");
+        let step = deliver(&s, &follower, p1(), msg);
+        assert!(!step.changed);
+        assert_eq!(sends(&step.cmds).len(), usize::from(is_request));
+    }
+}
+
+#[test]
+fn a_vote_the_candidate_would_count_is_kept_and_counted_once() {
+    let s = server();
+    let candidate = campaign(&s, &follower_with(&s, 1, vec![]));
+    assert!(!candidate.ignores_forever(p1(), &vote(2, true)));
+    let leader = deliver(&s, &candidate, p1(), vote(2, true)).state;
+    assert!(leader.is_leader());
+    assert!(
+        leader.ignores_forever(p1(), &vote(2, true)),
+        "counted already"
+    );
+    assert!(
+        candidate.ignores_forever(p1(), &vote(2, false)),
+        "a refusal"
+    );
+    assert!(
+        !candidate.ignores_forever(p1(), &vote(3, false)),
+        "a newer term"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 11. Invariants: each one catches a state (or a step) that breaks it.
+// ---------------------------------------------------------------------------------------
+
+/// The invariant `state` breaks for server `s`.
+fn broken_in(s: &Server, state: &State) -> &'static str {
+    s.invariants(state).unwrap_err().invariant
+}
+
+/// The invariant the step from `before` to `after` breaks for server `s`.
+fn broken_by(s: &Server, before: &State, after: &State) -> &'static str {
+    s.step_invariants(before, after).unwrap_err().invariant
+}
+
+/// `state` with its leader state changed by `change`.
+fn leading(state: &State, change: impl FnOnce(&mut LeaderState<KvOp>)) -> State {
+    let mut state = state.clone();
+    let Role::Leader(leader) = &mut state.role else {
+        panic!("not a leader");
+    };
+    change(leader);
+    state
+}
+
+#[test]
+fn the_states_of_these_stories_keep_every_invariant() {
+    let s = server();
+    let states = [
+        start(&s, None).0,
+        follower_with(&s, 3, entries(&[1, 2, 2])),
+        campaign(&s, &follower_with(&s, 1, vec![])),
+        fresh_leader(&s),
+        leader_with_committed_put(&s),
+    ];
+    for state in &states {
+        assert_eq!(s.invariants(state), Ok(()), "{state:?}");
+    }
+}
+
+#[test]
+fn a_commit_index_past_the_log_is_caught() {
+    let s = server();
+    let state = State {
+        commit: 4,
+        ..follower_with(&s, 2, entries(&[1, 2]))
+    };
+    assert_eq!(broken_in(&s, &state), "the commit index is within the log");
+}
+
+#[test]
+fn an_applied_index_past_the_commit_index_is_caught() {
+    let s = server();
+    let mut state = follower_with(&s, 2, entries(&[1, 2]));
+    state.replica.applied = 1;
+    let found = broken_in(&s, &state);
+    assert_eq!(found, "the applied index is not past the commit index");
+}
+
+#[test]
+fn an_entry_of_a_later_term_is_caught() {
+    let s = server();
+    let state = State {
+        term: 1,
+        ..follower_with(&s, 2, entries(&[1, 2]))
+    };
+    let found = broken_in(&s, &state);
+    assert_eq!(found, "no entry is of a later term than the server's");
+}
+
+#[test]
+fn a_vote_in_term_0_is_caught() {
+    let s = server();
+    let state = State {
+        voted_for: Some(p1()),
+        ..start(&s, None).0
+    };
+    assert_eq!(broken_in(&s, &state), "the vote is in step with the term");
+}
+
+#[test]
+fn a_candidate_that_voted_for_another_is_caught() {
+    let s = server();
+    let candidate = campaign(&s, &follower_with(&s, 1, vec![]));
+    let state = State {
+        voted_for: Some(p1()),
+        ..candidate
+    };
+    let found = broken_in(&s, &state);
+    assert_eq!(found, "a candidate or a leader voted for itself");
+}
+
+#[test]
+fn a_candidate_counting_a_stranger_is_caught() {
+    let s = server();
+    let mut state = campaign(&s, &follower_with(&s, 1, vec![]));
+    if let Role::Candidate { votes } = &mut state.role {
+        votes.insert(client());
+    }
+    let found = broken_in(&s, &state);
+    assert_eq!(found, "a candidate counts its own vote and its peers' only");
+}
+
+#[test]
+fn a_leader_that_forgot_a_peer_is_caught() {
+    let s = server();
+    let state = leading(&fresh_leader(&s), |l| {
+        l.next.remove(&p2());
+    });
+    assert_eq!(broken_in(&s, &state), "a leader tracks every peer");
+}
+
+#[test]
+fn a_next_index_of_0_is_caught() {
+    let s = server();
+    let state = leading(&fresh_leader(&s), |l| {
+        l.next.insert(p1(), 0);
+    });
+    assert_eq!(broken_in(&s, &state), "a next index is at least 1");
+}
+
+#[test]
+fn a_match_index_not_below_the_next_index_is_caught() {
+    let s = server();
+    let leader = leader_with_committed_put(&s);
+    let state = leading(&leader, |l| {
+        l.matched.insert(p1(), 2);
+    });
+    let found = broken_in(&s, &state);
+    assert_eq!(found, "a match index is below the next index");
+}
+
+#[test]
+fn a_next_index_past_the_log_is_caught() {
+    let s = server();
+    let state = leading(&fresh_leader(&s), |l| {
+        l.next.insert(p1(), 3);
+    });
+    let found = broken_in(&s, &state);
+    assert_eq!(found, "a next index is at most just past the log");
+}
+
+#[test]
+fn an_acknowledged_round_the_leader_never_started_is_caught() {
+    let s = server();
+    let state = leading(&fresh_leader(&s), |l| {
+        l.acked.insert(p1(), 3);
+    });
+    let found = broken_in(&s, &state);
+    assert_eq!(found, "a peer acknowledged only rounds the leader started");
+}
+
+#[test]
+fn a_read_waiting_for_an_uncommitted_index_is_caught() {
+    let s = server();
+    let state = leading(&fresh_leader(&s), |l| {
+        l.round = 1;
+        l.reads.push(PendingRead {
+            round: 1,
+            index: 1,
+            client: client(),
+            seq: 1,
+            op: get("x"),
+        });
+    });
+    let found = broken_in(&s, &state);
+    assert_eq!(
+        found,
+        "a pending read waits for a committed index in a started round"
+    );
+}
+
+#[test]
+fn the_steps_of_these_stories_keep_every_rule() {
+    let s = server();
+    let follower = follower_with(&s, 1, vec![]);
+    let candidate = campaign(&s, &follower);
+    let leader = elect(&s, &follower);
+    let committed = leader_with_committed_put(&s);
+    for (before, after) in [(&follower, &candidate), (&candidate, &leader)] {
+        assert_eq!(s.step_invariants(before, after), Ok(()));
+    }
+    let leader = fresh_leader(&s);
+    let with_put = deliver(&s, &leader, client(), request(1, put("x", "a"))).state;
+    assert_eq!(s.step_invariants(&with_put, &committed), Ok(()));
+}
+
+#[test]
+fn a_term_going_down_is_caught() {
+    let s = server();
+    let before = follower_with(&s, 3, vec![]);
+    let after = follower_with(&s, 2, vec![]);
+    assert_eq!(broken_by(&s, &before, &after), "the term never goes down");
+}
+
+#[test]
+fn a_second_vote_in_a_term_is_caught() {
+    let s = server();
+    let follower = follower_with(&s, 1, vec![]);
+    let voted = deliver(&s, &follower, p1(), request_vote(1, 0, 0)).state;
+    let revoted = State {
+        voted_for: Some(p2()),
+        ..voted.clone()
+    };
+    assert_eq!(broken_by(&s, &voted, &revoted), "one vote per term");
+}
+
+#[test]
+fn a_commit_index_going_down_is_caught() {
+    let s = server();
+    let committed = leader_with_committed_put(&s);
+    let mut after = committed.clone();
+    after.commit = 0;
+    after.replica = Replica::default();
+    let found = broken_by(&s, &committed, &after);
+    assert_eq!(found, "the commit index never goes down");
+}
+
+#[test]
+fn an_overwritten_committed_entry_is_caught_unless_the_figure_8_bug_is_on() {
+    let s = server();
+    let before = State {
+        commit: 1,
+        ..follower_with(&s, 2, entries(&[1]))
+    };
+    let after = State {
+        commit: 1,
+        ..follower_with(&s, 2, entries(&[2]))
+    };
+    let found = broken_by(&s, &before, &after);
+    assert_eq!(found, "committed entries are never overwritten");
+    let figure_8 = buggy(RaftBug::CommitOldTerm);
+    assert_ne!(
+        figure_8
+            .step_invariants(&before, &after)
+            .err()
+            .map(|b| b.invariant),
+        Some(found)
+    );
+}
+
+#[test]
+fn a_log_whose_terms_go_down_is_caught() {
+    let s = server();
+    let before = follower_with(&s, 3, entries(&[1, 3]));
+    let after = follower_with(&s, 3, entries(&[1, 3, 2]));
+    let found = broken_by(&s, &before, &after);
+    assert_eq!(found, "log terms never go down along the log");
+}
+
+#[test]
+fn an_applied_index_going_down_is_caught() {
+    let s = server();
+    let committed = leader_with_committed_put(&s);
+    let mut after = committed.clone();
+    after.replica.applied = 0;
+    let found = broken_by(&s, &committed, &after);
+    assert_eq!(found, "the applied index never goes down");
+}
+
+#[test]
+fn a_replica_changed_other_than_by_applying_is_caught() {
+    let s = server();
+    let leader = fresh_leader(&s);
+    let with_put = deliver(&s, &leader, client(), request(1, put("x", "a"))).state;
+    let mut committed = leader_with_committed_put(&s);
+    committed.replica.sm.apply(&put("y", "b"));
+    let found = broken_by(&s, &with_put, &committed);
+    assert_eq!(
+        found,
+        "the replica is the committed entries applied in order"
+    );
+}
+
+#[test]
+#[should_panic(expected = "invariant broken: the commit index is within the log")]
+fn a_broken_invariant_panics_naming_it_and_the_state() {
+    let s = server();
+    let state = State {
+        commit: 9,
+        ..start(&s, None).0
+    };
+    crate::invariants::assert_kept(&s, None, &state);
 }

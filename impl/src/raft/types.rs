@@ -67,6 +67,19 @@ pub enum Msg<Op, Ret> {
     Client(ClientMsg<Op, Ret>),
 }
 
+impl<Op, Ret> Msg<Op, Ret> {
+    /// The sender's term, for the messages between servers; `None` for client traffic.
+    pub fn term(&self) -> Option<Term> {
+        match self {
+            Msg::RequestVote { term, .. }
+            | Msg::Vote { term, .. }
+            | Msg::Append { term, .. }
+            | Msg::Appended { term, .. } => Some(*term),
+            Msg::Client(_) => None,
+        }
+    }
+}
+
 impl<Op, Ret> Wire<Op, Ret> for Msg<Op, Ret> {
     fn from_client(msg: ClientMsg<Op, Ret>) -> Self {
         Msg::Client(msg)

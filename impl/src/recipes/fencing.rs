@@ -7,6 +7,7 @@
 //! with each grant (here the sequence number of the holder's node), the holder shows it
 //! with every operation, and the resource refuses a token older than one it has seen.
 
+use crate::invariants::{checked, ensure, Broken, Invariants};
 use crate::znode::msg::{ResourceMsg, ZkMsg};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
@@ -61,12 +62,41 @@ impl Actor for Resource {
         let ZkMsg::Resource(ResourceMsg::Use { token }) = msg else {
             return;
         };
-        let accepted = self.admits(state, token);
-        let state = state.to_mut();
-        if accepted {
-            state.highest = state.highest.max(token);
-        }
-        state.log.push((src, accepted));
-        o.send(src, ZkMsg::Resource(ResourceMsg::Answer { accepted }));
+        checked(self, state, |state| {
+            let accepted = self.admits(state, token);
+            let state = state.to_mut();
+            if accepted {
+                state.highest = state.highest.max(token);
+            }
+            state.log.push((src, accepted));
+            o.send(src, ZkMsg::Resource(ResourceMsg::Answer { accepted }));
+        });
+    }
+}
+
+/// What the resource keeps: with fencing, a highest token once (and only once) it has
+/// accepted an operation; from one step to the next, a highest token that never goes
+/// down and a log that only grows.
+impl Invariants for Resource {
+    fn invariants(&self, state: &ResourceState) -> Result<(), Broken> {
+        let accepted_any = state.log.iter().any(|(_, accepted)| *accepted);
+        ensure(
+            "a fencing resource knows a token once it has accepted an operation",
+            !self.fencing || accepted_any == state.highest.is_some(),
+            || format!("highest {:?}, log {:?}", state.highest, state.log),
+        )
+    }
+
+    fn step_invariants(&self, before: &ResourceState, after: &ResourceState) -> Result<(), Broken> {
+        ensure(
+            "the highest token never goes down",
+            after.highest >= before.highest,
+            || format!("{:?} after {:?}", after.highest, before.highest),
+        )?;
+        ensure(
+            "the resource's log only grows",
+            after.log.starts_with(&before.log),
+            || format!("{:?} after {:?}", after.log, before.log),
+        )
     }
 }

@@ -15,6 +15,7 @@
 //! - [`client`]: [`client::ZkClient`], a session running a program of calls.
 
 pub mod client;
+mod invariants;
 pub mod msg;
 mod node;
 mod path;

@@ -23,6 +23,7 @@ use super::msg::{Serve, ZkMsg};
 use super::watch::{fire, Watch, WatchKind};
 use super::{Change, ZkBug, ZnodeTree};
 use crate::client::ClientMsg;
+use crate::invariants::checked;
 use crate::raft::{
     Entry, Msg, RaftServer, RaftState, RaftStorage, RaftTimer, Replica, StateMachine,
 };
@@ -531,7 +532,7 @@ impl Actor for ZkServer {
         msg: Self::Msg,
         o: &mut Out<Self>,
     ) {
-        match msg {
+        checked(self, state, |state| match msg {
             ZkMsg::Peer(msg) => self.raft_step(id, state, o, |raft, st, out| {
                 raft.on_msg(id, st, src, msg, out)
             }),
@@ -541,15 +542,15 @@ impl Actor for ZkServer {
             ZkMsg::Forward { client, seq, op } => self.propose(id, state, client, seq, op, o),
             ZkMsg::Ping { session } => self.on_ping(id, state, session, o),
             ZkMsg::Client(..) | ZkMsg::Event(_) | ZkMsg::Resource(_) => {}
-        }
+        });
     }
 
     fn on_timeout(&self, id: Id, state: &mut Cow<Self::State>, timer: &ZkTimer, o: &mut Out<Self>) {
-        match timer {
+        checked(self, state, |state| match timer {
             ZkTimer::Raft(t) => self.raft_step(id, state, o, |raft, st, out| {
                 raft.on_timeout(id, st, t, out)
             }),
             ZkTimer::Expire(session) => self.on_expire(id, state, *session, o),
-        }
+        });
     }
 }

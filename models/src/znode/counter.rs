@@ -1,9 +1,15 @@
 //! The counter recipe's checks: clients each increment one counter once, with the
 //! mini-transaction of the notes' part II.
 
-use super::{clients, live_servers, Judged, Property, State, ZnodeCfg, ZnodeModel};
+use super::{
+    clients, live_servers, znode_bug, znode_model, Judged, Property, State, ZnodeCfg, ZnodeModel,
+    FIXED_LEADER,
+};
+use crate::check::{all_hold, bug_check, Check};
+use crate::run::Search;
 use coord::raft::StateMachine;
 use coord::recipes::counter::{Counter, Phase};
+use coord::znode::ZkBug;
 use coord_specs::znode::build::get;
 use coord_specs::znode::ZkRet;
 use stateright::actor::model_timeout;
@@ -56,4 +62,36 @@ fn conflict_retried(_: &ZnodeModel<Counter>, state: &State<Counter>) -> bool {
 pub fn base() -> ZnodeCfg<Counter> {
     let counter = Counter::new(PATH, model_timeout(), 3);
     ZnodeCfg::new(vec![(1, counter.clone()), (2, counter)])
+}
+
+// ---------------------------------------------------------------------------------------
+// The named checks of the counter.
+// ---------------------------------------------------------------------------------------
+
+const COUNTER: [&str; 4] = [
+    "linearizable",
+    "no lost update",
+    "a conditional set fails with bad version and the retry succeeds",
+    "every client finishes",
+];
+
+/// The counter's checks.
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check {
+            name: "znode-counter",
+            about: "znode, 3 servers, 2 counter clients at the followers: linearizable, no lost update, conflicts retried",
+            search: Search::Dfs,
+            expect: all_hold(&[&COUNTER]),
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_model(base(), b, judged),
+        },
+        bug_check(
+            "znode-bug-ignore-version",
+            "deliberate bug: set ignores the expected version, so two increments make one",
+            "no lost update",
+            FIXED_LEADER,
+            |b, judged| znode_bug(ZkBug::IgnoreVersion, base(), b, judged),
+        ),
+    ]
 }

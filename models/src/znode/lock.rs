@@ -13,8 +13,15 @@
 //! checks' job) and a follower whose tree lags the leader's; clients alternate between
 //! them.
 
-use super::{clients_with_ids, expired, resource, Judged, Property, State, ZnodeCfg, ZnodeModel};
-use crate::registry::Bounds;
+use super::{
+    clients_with_ids, expired, resource, znode_model, Judged, Property, State, ZnodeCfg, ZnodeModel,
+};
+use crate::cfg::Bounds;
+use crate::check::{all_hold, Check};
+use crate::run::{
+    Search,
+    Verdict::{Holds, Violated},
+};
 use coord::recipes::basic_lock::BasicLock;
 use coord::recipes::election;
 use coord::recipes::fencing::Resource;
@@ -22,6 +29,7 @@ use coord::recipes::lock::{Hold, LockBug, LockState, Phase, Use};
 use coord::recipes::scalable_lock::ScalableLock;
 use coord::znode::client::{Program, ZkClientState};
 use coord::znode::server::session_of;
+use coord::znode::ZkBug;
 use stateright::actor::{model_timeout, Id};
 use stateright::Expectation;
 
@@ -277,4 +285,125 @@ pub fn election(b: &Bounds) -> ZnodeCfg<ScalableLock> {
         client_faults: 1,
         ..cfg
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The named checks of the locks and the election.
+// ---------------------------------------------------------------------------------------
+
+/// The quick size of the lock checks that need three clients: one znode server.
+const ONE_SERVER: Bounds = Bounds {
+    servers: Some(1),
+    ..Bounds::NONE
+};
+
+const MUTEX: &str = "mutual exclusion among live holders";
+const NO_HERD: &str = "at most one watch notification per release";
+const FENCED: &str = "the resource accepts no operation with an older token than one it accepted";
+const EVERY_CLIENT_LOCKS: &str = "every client gets the lock";
+const NOTIFIES: &str = "a release notifies a waiter";
+
+/// The checks of the locks and the election.
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check {
+            name: "lock-scalable",
+            about: "scalable lock, 3 clients using a fenced resource, c0 stalls while holding, 1 may halt: mutual exclusion, no herd, fencing",
+            search: Search::Dfs,
+            expect: all_hold(&[&[
+                MUTEX,
+                NO_HERD,
+                FENCED,
+                EVERY_CLIENT_LOCKS,
+                "a crashed holder's lock passes on after session expiry",
+                NOTIFIES,
+                "the resource refuses a holder paused past its session's expiry",
+            ]]),
+            quick: Bounds {
+                clients: Some(2),
+                ..Bounds::NONE
+            },
+            build: |b, judged| znode_model(scalable(b, true), b, judged),
+        },
+        Check {
+            name: "lock-basic",
+            about: "basic lock, 3 clients: mutual exclusion holds; each release wakes every waiter (the herd)",
+            search: Search::Dfs,
+            expect: vec![
+                (MUTEX, Holds),
+                (NO_HERD, Violated),
+                (EVERY_CLIENT_LOCKS, Holds),
+                (NOTIFIES, Holds),
+            ],
+            quick: ONE_SERVER,
+            build: |b, judged| znode_model(basic(b), b, judged),
+        },
+        Check {
+            name: "lock-no-fencing",
+            about: "lock-scalable with a resource that checks no token, no halts: a holder stalled past its session's expiry acts after the next holder",
+            search: Search::Bfs,
+            expect: vec![(FENCED, Violated)],
+            quick: Bounds {
+                clients: Some(2),
+                ..Bounds::NONE
+            },
+            build: |b, judged| {
+                // No halts, so that the stall is the run's one fault: with halts, a
+                // holder's operation still on its way when it halts shows the same.
+                let cfg = ZnodeCfg {
+                    halts: false,
+                    ..scalable(b, false)
+                };
+                znode_model(cfg, b, judged)
+            },
+        },
+        Check {
+            name: "election",
+            about: "leader election on the scalable lock's nodes, 3 candidates, 1 may halt: one leader among live sessions, a new one after expiry",
+            search: Search::Dfs,
+            expect: all_hold(&[&[
+                "at most one leader among live sessions",
+                NO_HERD,
+                "a new leader after the leader's session expires",
+                "a candidate leads",
+            ]]),
+            quick: Bounds {
+                clients: Some(2),
+                ..Bounds::NONE
+            },
+            build: |b, judged| znode_model(election(b), b, judged),
+        },
+        Check {
+            name: "lock-bug-watch-lowest",
+            about: "deliberate bug: waiters watch the lowest node, not their predecessor, so a release wakes them all",
+            search: Search::Bfs,
+            expect: vec![(NO_HERD, Violated)],
+            quick: ONE_SERVER,
+            build: |b, judged| {
+                znode_model(scalable_bug(b, LockBug::WatchLowest, false), b, judged)
+            },
+        },
+        Check {
+            name: "znode-bug-watches-outlive-session",
+            about: "deliberate bug: a server keeps a closed session's watches, so a crashed waiter's watch fires with its successor's",
+            search: Search::Dfs,
+            expect: vec![(NO_HERD, Violated)],
+            quick: ONE_SERVER,
+            build: |b, judged| {
+                let cfg = ZnodeCfg {
+                    bug: Some(ZkBug::WatchesOutliveSession),
+                    ..scalable(b, true)
+                };
+                znode_model(cfg, b, judged)
+            },
+        },
+        Check {
+            name: "lock-bug-no-recheck",
+            about: "deliberate bug: a waiter takes its predecessor's deletion as the lock, so a middle waiter's expiry makes two holders",
+            search: Search::Bfs,
+            expect: vec![(MUTEX, Violated)],
+            quick: ONE_SERVER,
+            build: |b, judged| znode_model(scalable_bug(b, LockBug::NoRecheck, true), b, judged),
+        },
+    ]
 }

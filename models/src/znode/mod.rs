@@ -15,11 +15,13 @@ pub mod lock;
 pub mod script;
 
 use crate::build::client_model;
+use crate::cfg::{Action, Bounds, ModelCfg};
+use crate::check::{designs_then_bugs, Check};
 use crate::dead_messages::drop_dead_messages;
 use crate::history::{ClientRecord, History};
 use crate::node::Node;
-use crate::registry::{Action, Bounds, ModelCfg};
 use crate::restart::Restarting;
+use crate::run::Runnable;
 use coord::client::RETRY_AT;
 use coord::raft::{Index, RaftServer, Role, Term};
 use coord::recipes::fencing::{Resource, ResourceState};
@@ -425,4 +427,42 @@ fn leader_elected<P: Judged>(_: &ZnodeModel<P>, state: &State<P>) -> bool {
 
 fn all_done<P: Judged>(_: &ZnodeModel<P>, state: &State<P>) -> bool {
     clients(state).all(|c| c.done)
+}
+
+// ---------------------------------------------------------------------------------------
+// What the named checks of every znode model share.
+// ---------------------------------------------------------------------------------------
+
+/// A znode model at its size with `b` applied.
+fn znode_model<P: Judged>(
+    cfg: ZnodeCfg<P>,
+    b: &Bounds,
+    judged: &[&str],
+) -> Result<Box<dyn Runnable>, String> {
+    Ok(Box::new(cfg.with(b).into_model(judged)?))
+}
+
+/// A znode model with the deliberate mistake `bug`.
+fn znode_bug<P: Judged>(
+    bug: ZkBug,
+    cfg: ZnodeCfg<P>,
+    b: &Bounds,
+    judged: &[&str],
+) -> Result<Box<dyn Runnable>, String> {
+    let bug = Some(bug);
+    znode_model(ZnodeCfg { bug, ..cfg }, b, judged)
+}
+
+/// The znode checks' quick size: only `s0` may campaign, so the leader is fixed.
+const FIXED_LEADER: Bounds = Bounds {
+    campaigners: Some(1),
+    ..Bounds::NONE
+};
+
+/// The znode checks: the counter's and the scripts', designs first, then deliberate bugs;
+/// then those of the locks and the election.
+pub fn checks() -> Vec<Check> {
+    let mut checks = designs_then_bugs(counter::checks().into_iter().chain(script::checks()));
+    checks.extend(lock::checks());
+    checks
 }

@@ -2,12 +2,19 @@
 //! nodes, watches.
 
 use super::{
-    clients_with_ids, in_flight, live_servers, Judged, Property, State, ZnodeCfg, ZnodeModel,
+    clients_with_ids, in_flight, live_servers, znode_bug, znode_model, Judged, Property, State,
+    ZnodeCfg, ZnodeModel, FIXED_LEADER,
 };
+use crate::cfg::Bounds;
+use crate::check::{all_hold, bug_check, Check};
 use crate::node::Node;
+use crate::run::{
+    Search,
+    Verdict::{Holds, Violated},
+};
 use coord::znode::client::{Call, Script, ZkClientState};
 use coord::znode::server::session_of;
-use coord::znode::{ZkMsg, ZkTimer};
+use coord::znode::{ZkBug, ZkMsg, ZkTimer};
 use coord_specs::znode::build::{create, exists, get};
 use coord_specs::znode::{CreateMode, Path, ZkOp, ZkRet};
 use stateright::actor::Id;
@@ -276,4 +283,123 @@ pub fn watch() -> ZnodeCfg<Script> {
     let create_w = create("/w", "", CreateMode::Persistent, 0);
     let writer = Script(vec![Call::plain(create_w)]);
     ZnodeCfg::new(vec![(1, watcher), (1, writer)])
+}
+
+// ---------------------------------------------------------------------------------------
+// The named checks of scripts.
+// ---------------------------------------------------------------------------------------
+
+const EPHEMERAL: [&str; 3] = [
+    "no ephemeral node of an expired session",
+    "sequential names are unique and increasing",
+    "an ephemeral node disappears after expiry",
+];
+const FAILOVER: [&str; 2] = [SETTLED_CLEAN, CLOSED_AFTER_FAILOVER];
+/// The quick size of `znode-failover-ephemeral`: two servers (a new leader needs the
+/// restarted old one's vote).
+const FAILOVER_QUICK: Bounds = Bounds {
+    servers: Some(2),
+    ..Bounds::NONE
+};
+/// The quick size of `znode-moving-read`: no resend (a reader still meets a restarted
+/// server's empty tree).
+const NO_RESENDS: Bounds = Bounds {
+    max_resends: Some(0),
+    ..Bounds::NONE
+};
+const WATCH: [&str; 5] = [
+    "linearizable",
+    "a watch fires once per registration",
+    "a watch fires only after its change is applied",
+    "a client hears of a change before it reads it",
+    "a watch fires",
+];
+
+/// The checks of clients running scripts.
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check {
+            name: "znode-stale-read",
+            about: "znode, a writer and a reader at different followers: reads are sequentially consistent, not linearizable",
+            search: Search::Dfs,
+            expect: vec![
+                ("linearizable", Violated),
+                ("sequentially consistent", Holds),
+                ("every client finishes", Holds),
+            ],
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_model(stale_read(), b, judged),
+        },
+        Check {
+            name: "znode-sync-read",
+            about: "znode-stale-read with sync before the read: linearizable",
+            search: Search::Dfs,
+            expect: all_hold(&[&["linearizable", "sequentially consistent", "every client finishes"]]),
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_model(sync_read(), b, judged),
+        },
+        Check {
+            name: "znode-moving-read",
+            about: "znode-stale-read with server restarts and one resend elsewhere: a client never reads older data than it has seen",
+            search: Search::Dfs,
+            expect: all_hold(&[&["sequentially consistent", "every client finishes"]]),
+            quick: NO_RESENDS,
+            build: |b, judged| znode_model(moving_read(), b, judged),
+        },
+        Check {
+            name: "znode-ephemeral",
+            about: "znode, a client's session expires: its ephemeral nodes go; sequential names unique and increasing",
+            search: Search::Dfs,
+            expect: all_hold(&[&EPHEMERAL]),
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_model(ephemeral(3), b, judged),
+        },
+        Check {
+            name: "znode-failover-ephemeral",
+            about: "znode, a client fails owning an ephemeral node, then the leader may crash: a new leader expires the session",
+            search: Search::Dfs,
+            expect: all_hold(&[&FAILOVER]),
+            quick: FAILOVER_QUICK,
+            build: |b, judged| znode_model(failover_ephemeral(b.servers.unwrap_or(3)), b, judged),
+        },
+        Check {
+            name: "znode-watch",
+            about: "znode, a watcher and a writer on one follower: a watch fires once, after the change is applied, before the new data is read",
+            search: Search::Dfs,
+            expect: all_hold(&[&WATCH]),
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_model(watch(), b, judged),
+        },
+        bug_check(
+            "znode-bug-keep-ephemerals",
+            "deliberate bug: closing an expired session keeps its ephemeral nodes",
+            "no ephemeral node of an expired session",
+            FIXED_LEADER,
+            |b, judged| znode_bug(ZkBug::KeepEphemerals, ephemeral(3), b, judged),
+        ),
+        bug_check(
+            "znode-bug-forget-sessions-on-failover",
+            "deliberate bug: a new leader tracks only the sessions it hears from, so a failed client's ephemeral node stays",
+            SETTLED_CLEAN,
+            FAILOVER_QUICK,
+            |b, judged| {
+                let cfg = failover_ephemeral(b.servers.unwrap_or(3));
+                znode_bug(ZkBug::ForgetSessionsOnFailover, cfg, b, judged)
+            },
+        ),
+        bug_check(
+            "znode-bug-reads-go-back",
+            "deliberate bug: a server answers a plain read from a tree older than its client has seen",
+            "sequentially consistent",
+            NO_RESENDS,
+            |b, judged| znode_bug(ZkBug::ReadsGoBack, moving_read(), b, judged),
+        ),
+        bug_check(
+            "znode-bug-early-watch",
+            "deliberate bug: a server fires a watch when the write arrives, before applying it",
+            "a watch fires only after its change is applied",
+            FIXED_LEADER,
+            |b, judged| znode_bug(ZkBug::EarlyWatch, watch(), b, judged),
+        ),
+    ]
 }

@@ -101,8 +101,30 @@ impl Linearized {
     }
 
     /// A canonical, compact copy of the set, to memoize.
-    pub(super) fn key(&self) -> impl Eq + std::hash::Hash {
-        (self.returned.key(), self.unknown.key())
+    pub(super) fn key(&self) -> MemoKey {
+        MemoKey(self.returned.key(), self.unknown.key())
+    }
+
+    /// The heap bytes the set holds.
+    pub(super) fn heap_bytes(&self) -> usize {
+        size_of::<u64>() * (self.returned.words.len() + self.unknown.words.len())
+            + size_of::<(bool, usize)>() * self.slot.len()
+    }
+}
+
+/// The set of operations linearized as a memo key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) struct MemoKey(Key, Key);
+
+impl MemoKey {
+    /// The heap bytes the key holds beyond its own size: its two tails, each a separate
+    /// allocation.
+    pub(super) fn heap_bytes(&self) -> usize {
+        let tail = |key: &Key| match key.tail.len() {
+            0 => 0,
+            words => words * size_of::<u64>() + 16,
+        };
+        tail(&self.0) + tail(&self.1)
     }
 }
 

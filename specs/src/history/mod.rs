@@ -9,15 +9,19 @@
 //! object at a time (P-compositionality, Herlihy and Wing).
 
 mod bitset;
+mod budget;
 mod check;
 pub mod format;
+pub mod generate;
 mod report;
 mod search;
 mod specs;
+mod states;
 mod unknown;
 
-pub use check::check;
-pub use report::{Failure, Row};
+pub use budget::{Exhausted, Limits, DEFAULT_MAX_MEMORY};
+pub use check::{analyze, check, check_within, Analysis, Part, PartVerdict};
+pub use report::{Failure, Row, Undecided};
 
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
@@ -40,6 +44,16 @@ pub struct Operation<Op, Ret> {
 }
 
 impl<Op, Ret> Operation<Op, Ret> {
+    /// `client`'s `op`, invoked at `invoked`, whose reply never came.
+    pub fn unknown(client: Client, op: Op, invoked: Time) -> Self {
+        Operation {
+            client,
+            op,
+            invoked,
+            outcome: Outcome::Unknown,
+        }
+    }
+
     /// The reply, if it arrived.
     pub fn ret(&self) -> Option<&Ret> {
         match &self.outcome {
@@ -97,17 +111,44 @@ pub trait HistorySpec:
     /// `op` with the value it writes replaced by a placeholder, if neither that value nor
     /// the placeholder is in `seen`; `None` if `op` writes no value or its value was seen.
     /// Rule (an unseen value): no result can tell such writes apart, so the search may
-    /// treat all writes with an unknown outcome that differ only in an unseen value as
+    /// treat all writes that differ only in an unseen value as
     /// copies of one write.
     fn unseen(op: &Self::Op, seen: &Self::Seen) -> Option<Self::Op>;
+
+    /// False only if no sequence of operations from this state can make `op` return
+    /// `ret`, where the only operations that can take the state back are those of
+    /// `rewinds` (see [`HistorySpec::rewinds`]). Rule (a result out of reach): the search
+    /// gives up on a node as soon as a pending operation's result is out of reach, instead
+    /// of when its return comes. `true` is always sound; specs whose states only move
+    /// forward (a version that grows, a list that is only appended to) say more.
+    fn reachable<'a>(
+        &self,
+        op: &Self::Op,
+        ret: &Self::Ret,
+        rewinds: impl Iterator<Item = &'a Self::Op>,
+    ) -> bool
+    where
+        Self::Op: 'a;
+
+    /// True if `op` may take the state back where [`HistorySpec::reachable`] assumes it
+    /// only moves forward (a put that replaces a list).
+    fn rewinds(op: &Self::Op) -> bool;
+
+    /// An upper bound on the heap memory this state holds, so that the search can account
+    /// for every state it keeps.
+    fn heap_bytes(&self) -> usize;
 }
 
 /// The history `ops` of `S`, the type the parsers return.
 pub type History<S> = Vec<Operation<<S as SequentialSpec>::Op, <S as SequentialSpec>::Ret>>;
 
-/// Whether a history is linearizable; if not, where it fails.
+/// Whether a history is linearizable; if not, where it fails; or why the checker could
+/// not tell within its limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     Linearizable,
     NotLinearizable(Failure),
+    /// Unknown: the search stopped at a limit (every partition it could decide was
+    /// linearizable).
+    Unknown(Undecided),
 }

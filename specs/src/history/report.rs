@@ -1,5 +1,6 @@
 //! What the checker tells a person when a history is not linearizable.
 
+use super::budget::Exhausted;
 use super::{HistorySpec, Operation, Outcome, Time};
 use smol_str::SmolStr;
 use std::fmt;
@@ -60,10 +61,7 @@ impl fmt::Display for Row {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scope = match &self.partition {
-            Some(key) => format!("the {} operations on {key:?}", self.operations),
-            None => format!("the {} operations", self.operations),
-        };
+        let scope = scope(&self.partition, self.operations);
         let c = &self.culprit;
         writeln!(f, "not linearizable: among {scope}, no order explains")?;
         writeln!(
@@ -88,5 +86,36 @@ impl fmt::Display for Failure {
             writeln!(f, "{row}{mark}")?;
         }
         Ok(())
+    }
+}
+
+/// A history the checker could not decide within its limits. Rule (bounded search): the
+/// verdict is then unknown, never a guess.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Undecided {
+    /// The first partition left undecided, if the spec has several.
+    pub partition: Option<SmolStr>,
+    /// How many operations that partition has.
+    pub operations: usize,
+    /// The limit the search reached.
+    pub reason: Exhausted,
+}
+
+impl fmt::Display for Undecided {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scope = scope(&self.partition, self.operations);
+        writeln!(
+            f,
+            "unknown: the checker could not decide {scope}: {}; every partition it decided is linearizable.",
+            self.reason
+        )
+    }
+}
+
+/// "the N operations on KEY", or "the N operations" of a spec checked whole.
+fn scope(partition: &Option<SmolStr>, operations: usize) -> String {
+    match partition {
+        Some(key) => format!("the {operations} operations on {key:?}"),
+        None => format!("the {operations} operations"),
     }
 }

@@ -1,15 +1,18 @@
-//! Reductions for operations with an unknown outcome, which otherwise stay candidates at
-//! every step of the search: writes whose value nobody saw become copies of one write, and
-//! of identical copies only the earliest invoked is ever a candidate.
+//! Reductions for writes whose value nobody saw, and for operations with an unknown
+//! outcome, which otherwise stay candidates at every step of the search: writes whose value
+//! nobody saw become copies of one write, and of identical copies with an unknown outcome
+//! only the earliest invoked is ever a candidate.
 
 use super::{HistorySpec, Operation};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-/// `ops` with every write of unknown outcome whose value no result shows written with the
-/// spec's placeholder instead ([`HistorySpec::unseen`]). Rule (an unseen value): a result
-/// that could tell the value apart would show it, so the history is linearizable exactly
-/// when the rewritten one is.
+/// `ops` with every write whose value no result shows written with the spec's placeholder
+/// instead ([`HistorySpec::unseen`]). Rule (an unseen value): a result that could tell the
+/// value apart would show it, so the history is linearizable exactly when the rewritten one
+/// is. Writes of unknown outcome that differ only in such a value become copies of one
+/// write; writes in any order that differ only in such values leave equal states, which the
+/// memo then merges (appends to a list that a put later replaces, unread).
 pub(super) fn blinded<S: HistorySpec>(
     ops: &[Operation<S::Op, S::Ret>],
 ) -> Cow<'_, [Operation<S::Op, S::Ret>]> {
@@ -19,10 +22,8 @@ pub(super) fn blinded<S: HistorySpec>(
     }
     let mut ops = Cow::Borrowed(ops);
     for i in 0..ops.len() {
-        if ops[i].ret().is_none() {
-            if let Some(op) = S::unseen(&ops[i].op, &seen) {
-                ops.to_mut()[i].op = op;
-            }
+        if let Some(op) = S::unseen(&ops[i].op, &seen) {
+            ops.to_mut()[i].op = op;
         }
     }
     ops

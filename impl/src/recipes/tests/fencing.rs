@@ -1,5 +1,6 @@
 //! The protected resource's fencing rule.
 
+use crate::invariants::{Broken, Invariants};
 use crate::recipes::fencing::{Resource, ResourceState};
 use crate::test_util::{run, sends, Step};
 use crate::znode::msg::{ResourceMsg, ZkMsg};
@@ -56,4 +57,56 @@ fn answers_are_ignored() {
         r.on_msg(Id::from(3), cow, a(), answer(true), o)
     });
     assert!(!step.changed && step.cmds.is_empty());
+}
+
+// Invariants: each one catches a state or a step that breaks it.
+
+fn broken(r: Result<(), Broken>) -> &'static str {
+    r.unwrap_err().invariant
+}
+
+fn state(highest: Option<u64>, log: Vec<(Id, bool)>) -> ResourceState {
+    ResourceState { highest, log }
+}
+
+#[test]
+fn the_resources_of_these_stories_keep_every_invariant() {
+    let r = Resource { fencing: true };
+    let first = operate(&r, &ResourceState::default(), b(), Some(2));
+    let stale = operate(&r, &first.state, a(), Some(1));
+    for s in [&first.state, &stale.state] {
+        assert_eq!(r.invariants(s), Ok(()));
+    }
+    assert_eq!(r.step_invariants(&first.state, &stale.state), Ok(()));
+}
+
+#[test]
+fn a_fencing_resource_that_accepted_without_a_token_is_caught() {
+    let r = Resource { fencing: true };
+    let found = broken(r.invariants(&state(None, vec![(a(), true)])));
+    assert_eq!(
+        found,
+        "a fencing resource knows a token once it has accepted an operation"
+    );
+    let unfenced = Resource { fencing: false };
+    assert_eq!(unfenced.invariants(&state(None, vec![(a(), true)])), Ok(()));
+}
+
+#[test]
+fn a_highest_token_going_down_is_caught() {
+    let r = Resource { fencing: true };
+    let (before, after) = (
+        state(Some(2), vec![(a(), true)]),
+        state(Some(1), vec![(a(), true)]),
+    );
+    let found = broken(r.step_invariants(&before, &after));
+    assert_eq!(found, "the highest token never goes down");
+}
+
+#[test]
+fn a_resource_forgetting_an_operation_is_caught() {
+    let r = Resource { fencing: true };
+    let (before, after) = (state(Some(2), vec![(a(), true)]), state(Some(2), vec![]));
+    let found = broken(r.step_invariants(&before, &after));
+    assert_eq!(found, "the resource's log only grows");
 }

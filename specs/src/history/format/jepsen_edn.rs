@@ -3,7 +3,7 @@
 use super::edn::{read_all, Edn};
 use super::recorder::Recorder;
 use super::{lines, ParseError};
-use crate::history::{Client, History};
+use crate::history::{Client, History, Outcome, Time};
 use crate::jepsen_kv::{JepsenKvOp, JepsenKvRet, JepsenKvSpec};
 
 /// Reads a history such as
@@ -67,4 +67,48 @@ pub fn jepsen_edn(text: &str) -> Result<History<JepsenKvSpec>, ParseError> {
         }
     }
     Ok(recorder.finish())
+}
+
+/// Writes `history` as Jepsen's EDN history lines, which [`jepsen_edn`] reads back: each
+/// invocation and completion at its time, an unknown outcome as `:info` right after its
+/// invocation (it has no time of its own).
+pub fn write_jepsen_edn(history: &History<JepsenKvSpec>) -> String {
+    let mut events: Vec<(Time, bool, String)> = Vec::with_capacity(2 * history.len());
+    for op in history {
+        let (f, key, value) = match &op.op {
+            JepsenKvOp::Get { key } => ("get", key, None),
+            JepsenKvOp::Put { key, value } => ("put", key, Some(value)),
+            JepsenKvOp::Append { key, value } => ("append", key, Some(value)),
+        };
+        let line = |kind: &str, value: Option<&String>| {
+            let value = value.map_or("nil".to_string(), |v| edn_string(v));
+            let key = edn_string(key);
+            format!(
+                "{{:process {}, :type :{kind}, :f :{f}, :key {key}, :value {value}}}\n",
+                op.client
+            )
+        };
+        events.push((op.invoked, false, line("invoke", value)));
+        match &op.outcome {
+            Outcome::Returned { at, ret } => {
+                let value = match ret {
+                    JepsenKvRet::Value(read) => Some(read),
+                    JepsenKvRet::Done => value,
+                };
+                events.push((*at, true, line("ok", value)));
+            }
+            Outcome::Unknown => events.push((op.invoked, true, line("info", value))),
+        }
+    }
+    events.sort();
+    events.into_iter().map(|(_, _, line)| line).collect()
+}
+
+/// `text` as an EDN string literal.
+fn edn_string(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
+    format!("\"{escaped}\"")
 }

@@ -7,7 +7,7 @@ mod jepsen_log;
 mod json;
 mod recorder;
 
-pub use jepsen_edn::jepsen_edn;
+pub use jepsen_edn::{jepsen_edn, write_jepsen_edn};
 pub use jepsen_log::jepsen_log;
 pub use json::{json, Event, EventKind};
 

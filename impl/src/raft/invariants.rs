@@ -1,0 +1,195 @@
+//! What a Raft server keeps, as one server sees it (Raft paper, figures 2 and 3): its
+//! indexes in order, its vote in step with its term and role, a leader's view of each
+//! peer within its log; and, from one step to the next, a term and a commit index that
+//! never go down, one vote per term, committed entries never overwritten, log terms that
+//! never go down along the log, and a replica that changes only by applying the newly
+//! committed entries in order.
+
+use super::log::Log;
+use super::replica::StateMachine;
+use super::server::{LeaderState, RaftBug, RaftServer, RaftState, Role};
+use super::types::Index;
+use crate::invariants::{ensure, Broken, Invariants};
+
+impl<SM: StateMachine> Invariants for RaftServer<SM> {
+    fn invariants(&self, s: &RaftState<SM>) -> Result<(), Broken> {
+        let (commit, applied, last) = (s.commit, s.replica.applied, s.last_index());
+        ensure("the commit index is within the log", commit <= last, || {
+            format!("commit index {commit}, last index {last}")
+        })?;
+        ensure(
+            "the applied index is not past the commit index",
+            applied <= commit,
+            || format!("applied {applied}, commit index {commit}"),
+        )?;
+        ensure(
+            "no entry is of a later term than the server's",
+            s.term_at(last) <= s.term,
+            || format!("last entry of term {}, term {}", s.term_at(last), s.term),
+        )?;
+        self.vote_invariants(s)?;
+        match &s.role {
+            Role::Leader(leader) => self.leader_invariants(s, leader),
+            Role::Follower { .. } | Role::Candidate { .. } => Ok(()),
+        }
+    }
+
+    fn step_invariants(&self, before: &RaftState<SM>, after: &RaftState<SM>) -> Result<(), Broken> {
+        ensure(
+            "the term never goes down",
+            after.term >= before.term,
+            || format!("term {} after {}", after.term, before.term),
+        )?;
+        let revoted = after.term == before.term
+            && before.voted_for.is_some()
+            && after.voted_for != before.voted_for;
+        ensure("one vote per term", !revoted, || {
+            let (was, now) = (before.voted_for, after.voted_for);
+            format!("vote {now:?} after {was:?} in term {}", after.term)
+        })?;
+        ensure(
+            "the commit index never goes down",
+            after.commit >= before.commit,
+            || format!("commit index {} after {}", after.commit, before.commit),
+        )?;
+        let kept = after.log.common_prefix(&before.log);
+        // With the figure-8 bug a leader commits what a later leader may overwrite: the
+        // check `raft-bug-old-term-commit` must reach the property it breaks.
+        let overwritten = kept < before.commit && !self.has_bug(RaftBug::CommitOldTerm);
+        ensure(
+            "committed entries are never overwritten",
+            !overwritten,
+            || {
+                format!(
+                    "entries kept up to {kept}, committed up to {}",
+                    before.commit
+                )
+            },
+        )?;
+        ensure(
+            "log terms never go down along the log",
+            terms_rise_from(&after.log, kept),
+            || {
+                format!(
+                    "log {:?}",
+                    after.log.iter().map(|e| e.term).collect::<Vec<_>>()
+                )
+            },
+        )?;
+        self.replayed(before, after)
+    }
+}
+
+impl<SM: StateMachine> RaftServer<SM> {
+    /// Nobody votes or campaigns in term 0; a candidate or a leader voted for itself (a
+    /// server that is none of its peers), and a candidate's votes are its own and its
+    /// peers'.
+    fn vote_invariants(&self, s: &RaftState<SM>) -> Result<(), Broken> {
+        let campaigns = !matches!(s.role, Role::Follower { .. });
+        ensure(
+            "the vote is in step with the term",
+            s.term > 0 || (s.voted_for.is_none() && !campaigns),
+            || format!("term 0, vote {:?}, role {:?}", s.voted_for, s.role),
+        )?;
+        let for_itself = s.voted_for.is_some_and(|v| !self.peers.contains(&v));
+        ensure(
+            "a candidate or a leader voted for itself",
+            !campaigns || for_itself,
+            || format!("vote {:?}, peers {:?}", s.voted_for, self.peers),
+        )?;
+        if let Role::Candidate { votes } = &s.role {
+            let known = |v| s.voted_for == Some(v) || self.peers.contains(&v);
+            let own = s.voted_for.is_some_and(|v| votes.contains(&v));
+            ensure(
+                "a candidate counts its own vote and its peers' only",
+                own && votes.iter().all(|&v| known(v)),
+                || format!("votes {votes:?}, vote {:?}", s.voted_for),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A leader tracks every peer, each with a next index from 1 to just past its log, and
+    /// a match index below it; a peer acknowledged only heartbeat rounds this leader
+    /// started; a pending read waits for a committed index, in a round already started.
+    fn leader_invariants(
+        &self,
+        s: &RaftState<SM>,
+        leader: &LeaderState<SM::Op>,
+    ) -> Result<(), Broken> {
+        for peer in &self.peers {
+            let (next, matched) = (leader.next.get(peer), leader.matched.get(peer));
+            let (Some(&next), Some(&matched)) = (next, matched) else {
+                return Err(Broken {
+                    invariant: "a leader tracks every peer",
+                    found: format!("peer {peer:?}: next {next:?}, match {matched:?}"),
+                });
+            };
+            let last = s.last_index();
+            ensure("a next index is at least 1", next >= 1, || {
+                format!("peer {peer:?}: next {next}")
+            })?;
+            ensure(
+                "a match index is below the next index",
+                matched < next,
+                || format!("peer {peer:?}: match {matched}, next {next}"),
+            )?;
+            ensure(
+                "a next index is at most just past the log",
+                next <= last + 1,
+                || format!("peer {peer:?}: next {next}, last index {last}"),
+            )?;
+        }
+        let started = |round| round <= leader.round;
+        ensure(
+            "a peer acknowledged only rounds the leader started",
+            leader
+                .acked
+                .iter()
+                .all(|(peer, &round)| self.peers.contains(peer) && started(round)),
+            || format!("acknowledged {:?}, round {}", leader.acked, leader.round),
+        )?;
+        let waits =
+            |read_index: Index, round| read_index <= s.commit && started(round) && round > 0;
+        ensure(
+            "a pending read waits for a committed index in a started round",
+            leader.reads.iter().all(|r| waits(r.index, r.round)),
+            || {
+                format!(
+                    "reads {:?}, commit {}, round {}",
+                    leader.reads, s.commit, leader.round
+                )
+            },
+        )
+    }
+
+    /// The replica changes only by applying, in order and each once, the entries from the
+    /// one after the last applied to the new applied index: what `before`'s replica
+    /// becomes when they are replayed on it.
+    fn replayed(&self, before: &RaftState<SM>, after: &RaftState<SM>) -> Result<(), Broken> {
+        let (was, now) = (before.replica.applied, after.replica.applied);
+        ensure("the applied index never goes down", now >= was, || {
+            format!("applied {now} after {was}")
+        })?;
+        let mut replay = before.replica.clone();
+        for entry in after.log.from(was + 1).take((now - was) as usize) {
+            replay.apply(entry, !self.has_bug(RaftBug::NoDedup));
+        }
+        ensure(
+            "the replica is the committed entries applied in order",
+            replay == after.replica,
+            || format!("replayed {replay:?}, found {:?}", after.replica),
+        )
+    }
+}
+
+/// True if no entry after the first `from` of `log` has a lower term than the one before
+/// it (the first `from` were checked when they were appended).
+fn terms_rise_from<Op: Clone>(log: &Log<Op>, from: Index) -> bool {
+    let mut previous = log.term_at(from);
+    log.from(from + 1).all(|entry| {
+        let rises = entry.term >= previous;
+        previous = entry.term;
+        rises
+    })
+}
