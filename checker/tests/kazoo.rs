@@ -46,9 +46,10 @@ fn counts(stdout: &str, module: &str) -> (u32, u32) {
     (numbers[0], numbers[1])
 }
 
-#[test]
-fn kazoo_recipe_modules_pass_against_zookeeper() {
-    let (stdout, ok) = suite(&["--zookeeper", "--modules", "recipes"]);
+/// Runs the recipe modules against the cluster `which` (`--zookeeper`, `--coord`)
+/// starts: each must have tests that pass and none that fail.
+fn recipes_pass(which: &str) {
+    let (stdout, ok) = suite(&[which, "--modules", "recipes"]);
     for module in RECIPES {
         let (passed, failed) = counts(&stdout, module);
         assert!(
@@ -56,5 +57,16 @@ fn kazoo_recipe_modules_pass_against_zookeeper() {
             "{module}: {passed} passed, {failed} failed"
         );
     }
-    assert!(ok, "coord suite kazoo failed");
+    assert!(ok, "coord suite kazoo {which} failed");
+}
+
+#[test]
+fn kazoo_recipe_modules_pass_against_zookeeper() {
+    recipes_pass("--zookeeper");
+}
+
+#[test]
+#[ignore = "needs coord's ZooKeeper client port (issue 15), not yet on main"]
+fn kazoo_recipe_modules_pass_against_coord() {
+    recipes_pass("--coord");
 }
