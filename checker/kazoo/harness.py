@@ -219,11 +219,13 @@ def main():
 
     tally = Tally(args.test_timeout)
     with tempfile.TemporaryDirectory(prefix="kazoo-harness-") as rootdir:
-        # An empty configuration of our own, so that no pytest.ini nearby applies.
+        # An empty configuration of our own, so that no pytest.ini nearby applies. No
+        # short summary (-rN): it names tests by paths relative to that directory, and
+        # the report below names every failure by module.
         ini = os.path.join(rootdir, "pytest.ini")
         open(ini, "w").close()
         pytest_args = ["-c", ini, "--rootdir", rootdir, "-p", "no:cacheprovider",
-                       "-p", "no:warnings",
+                       "-p", "no:warnings", "-rN",
                        "-q", "--pyargs"] + ["kazoo.tests." + m for m in modules]
         if args.filter:
             pytest_args += ["-k", args.filter]
