@@ -7,6 +7,7 @@ mod check;
 mod client;
 mod cluster;
 mod counter;
+mod ensemble;
 mod explore;
 mod history;
 mod kv;
@@ -15,6 +16,7 @@ mod logging;
 mod node;
 mod nodes;
 mod stats;
+mod suite;
 mod system;
 mod test;
 mod zk;
@@ -80,6 +82,12 @@ enum Command {
     /// Test a real cluster under faults (kill, restart, partition, pause, failover-pause):
     /// record what clients see, read back every acknowledged write, and check the history.
     Test(test::TestArgs),
+    /// Run a real ZooKeeper 3.8 ensemble (Debian's package) on 127.0.0.1, to compare with.
+    #[command(subcommand)]
+    Zookeeper(ensemble::ZooKeeperCommand),
+    /// Run ZooKeeper clients' own test suites (kazoo's) against a cluster.
+    #[command(subcommand)]
+    Suite(suite::SuiteCommand),
 }
 
 /// Size overrides shared by `check` and `explore`.
@@ -133,7 +141,10 @@ fn main() -> ExitCode {
     // (`coord list | head`) rather than panic on the failed write. Not a command that
     // starts nodes of its own: killed by the signal, it would leave them running, while
     // the failed write's panic unwinds through the code that stops them.
-    if !matches!(cli.command, Command::Cluster(_) | Command::Test(_)) {
+    if !matches!(
+        cli.command,
+        Command::Cluster(_) | Command::Test(_) | Command::Zookeeper(_) | Command::Suite(_)
+    ) {
         // SAFETY: restoring a signal's default disposition before any thread starts.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }
@@ -157,6 +168,8 @@ fn main() -> ExitCode {
         Command::Bench(command) => bench::run(&command),
         Command::History(args) => history::run(&args),
         Command::Test(args) => test::run(&args),
+        Command::Zookeeper(command) => ensemble::run(&command),
+        Command::Suite(command) => suite::run(&command),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -95,8 +95,32 @@ const RULES: &[(&str, Plan)] = &[
     ("coord zk", Plan::Client),
     ("coord stats", Plan::LaggingRead),
     (
+        "coord zookeeper up",
+        Plan::Skip(
+            "serves a ZooKeeper ensemble until interrupted; checker/tests/zkcli.rs starts one",
+        ),
+    ),
+    (
+        "coord suite kazoo",
+        Plan::Skip(
+            "kazoo's modules take a minute or more; checker/tests/kazoo.rs runs the recipe \
+             modules against a real ZooKeeper and against coord",
+        ),
+    ),
+    (
+        "coord suite zkcli",
+        Plan::Skip(
+            "starts a ZooKeeper or coord cluster for a zkCli.sh session; \
+             checker/tests/zkcli.rs runs it against both",
+        ),
+    ),
+    (
         "cargo test --release",
         Plan::Skip("the test suite itself, this test among it"),
+    ),
+    (
+        "apt-get install",
+        Plan::Skip("installs Debian packages as root; .ci/run installs them"),
     ),
     (
         "export",
