@@ -1,6 +1,7 @@
 //! `coord simulate [NAME...]`: seeded random walks over each check's model at a larger size
 //! than exhaustive search can finish, judging every Always property in every state.
 
+use crate::check::{emit, Throttle};
 use crate::SizeArgs;
 use coord_models::{SimOptions, SimProgress, SimReport, Verdict};
 use std::time::Duration;
@@ -52,10 +53,9 @@ pub fn run(args: &SimulateArgs) -> Result<bool, String> {
     };
     let mut all_as_expected = true;
     for (check, model) in checks.iter().zip(models) {
-        let mut last_shown = Duration::ZERO;
+        let mut every_10s = Throttle::default();
         let mut progress = |p: SimProgress| {
-            if p.elapsed >= last_shown + Duration::from_secs(10) {
-                last_shown = p.elapsed;
+            if every_10s.due(p.elapsed) {
                 eprintln!(
                     "  {}: {} walks, {} steps, {:.0} s ...",
                     check.name,
@@ -67,12 +67,7 @@ pub fn run(args: &SimulateArgs) -> Result<bool, String> {
         };
         let report = model.simulate(check.name, &check.expect, &opts, &mut progress);
         all_as_expected &= report.as_expected;
-        if args.json {
-            let line = serde_json::to_string(&report).map_err(|e| e.to_string())?;
-            println!("{line}");
-        } else {
-            print_report(&report);
-        }
+        emit(&report, args.json, print_report)?;
     }
     Ok(all_as_expected)
 }
