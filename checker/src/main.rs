@@ -15,6 +15,7 @@ mod lock;
 mod logging;
 mod node;
 mod nodes;
+mod simulate;
 mod stats;
 mod suite;
 mod system;
@@ -50,6 +51,9 @@ enum Command {
     List,
     /// Run checks (all when no name is given; a name also selects its `NAME-*` family).
     Check(check::CheckArgs),
+    /// Random walks over each check's model at a larger size than `check` can finish,
+    /// judging every invariant in every state; a violation prints the seed that replays it.
+    Simulate(simulate::SimulateArgs),
     /// Serve stateright's Explorer on one check, to step through it in a browser.
     Explore(explore::ExploreArgs),
     /// Run a local cluster of real node processes.
@@ -156,6 +160,7 @@ fn main() -> ExitCode {
             Ok(true)
         }
         Command::Check(args) => check::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
         Command::Explore(args) => explore::run(&args).map(|()| true),
         Command::Cluster(command) => cluster::run(&command),
         Command::Node(args) => node::run(&args),

@@ -65,6 +65,14 @@ const RULES: &[(&str, Plan)] = &[
              models/tests/named_checks.rs runs every check at its reduced size",
         ),
     ),
+    ("coord simulate raft-bug-stale-read", Plan::Run),
+    (
+        "coord simulate",
+        Plan::Skip(
+            "walks until its time limit, 30 to 60 s a check; models/tests/simulate.rs runs \
+             bounded walks of every system and every deliberate bug",
+        ),
+    ),
     (
         "coord explore",
         Plan::Skip("serves the Explorer on the fixed port 3000 until interrupted"),

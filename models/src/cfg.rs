@@ -57,7 +57,10 @@ pub trait ModelCfg<A: Actor, H> {
 
     /// A function mapping each state to the representative of its class of equivalent
     /// states (states no property and no future step can tell apart), for DFS to visit one
-    /// state per class. `None` to visit every state.
+    /// state per class. DFS only hashes it, and goes on from the state itself, so it need
+    /// not be a state the model reaches, only the same for every state of a class and
+    /// different between classes (see [`crate::symmetry::as_key`]). `None` to visit
+    /// every state.
     fn representative(&self) -> Option<Representative<A, H>> {
         None
     }

@@ -8,7 +8,6 @@
 
 use crate::cfg::{Bounds, ModelCfg, Representative};
 use crate::check::{all_hold, Check};
-use crate::dead_messages::drop_dead_messages;
 use crate::history::History;
 use crate::monotonic::ReadOrder;
 use crate::node::Node;
@@ -17,6 +16,7 @@ use crate::run::{
     Runnable, Search,
     Verdict::{Holds, Violated},
 };
+use crate::symmetry::without_dead;
 use crate::workload::{get_x, kv_script};
 use coord::chain::{
     ChainBug, ChainNode, Config, ConfigManager, Epoch, Links, ManagerBug, ManagerReplica, Msg,
@@ -377,11 +377,9 @@ impl ModelCfg<ChainActor, Seen> for ChainCfg {
 type ActorState = <ChainActor as Actor>::State;
 
 /// `state` without the messages that `dead` declares ignored forever (see
-/// [`drop_dead_messages`]).
+/// [`without_dead`]).
 fn forget(state: &State, dead: fn(&ActorState, Id, &ChainMsg) -> bool) -> State {
-    let mut state = state.clone();
-    drop_dead_messages(&mut state, dead);
-    state
+    without_dead(state, dead)
 }
 
 /// Whether an actor in state `receiver` will never act on `msg`.

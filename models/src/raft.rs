@@ -6,12 +6,11 @@
 use crate::build::client_model;
 use crate::cfg::{Action, Bounds, ModelCfg, Representative};
 use crate::check::{all_hold, Check};
-use crate::dead_messages::drop_dead_messages;
 use crate::history::{ClientRecord, History};
 use crate::node::Node;
 use crate::restart::Restarting;
 use crate::run::{Runnable, Search, Verdict::Violated};
-use crate::symmetry::{canonical, hash_key};
+use crate::symmetry::{canonical, hash_key, without_dead};
 use crate::workload::kv_script;
 
 mod stable;
@@ -248,11 +247,10 @@ impl ModelCfg<RaftNode, Observed> for RaftCfg {
 }
 
 /// The state without the messages that no receiver will act on (see
-/// [`drop_dead_messages`]), and without the note of a crashed leader once a later leader
+/// [`without_dead`]), and without the note of a crashed leader once a later leader
 /// has been seen (see [`forget_crash_note`]).
 fn forget(state: &State) -> State {
-    let mut state = state.clone();
-    drop_dead_messages(&mut state, ignored_forever);
+    let mut state = without_dead(state, ignored_forever);
     forget_crash_note(&mut state);
     state
 }
