@@ -348,11 +348,16 @@ async fn a_session_survives_the_loss_of_its_server_with_its_watches(cluster: &mu
         cluster.start(i).unwrap();
         cluster.wait_serving(i, RESTART_WAIT).unwrap();
     }
+    // A watch event carries no zxid a client keeps, so the client's server now may be
+    // behind the one that fired it: sync first.
+    retry("sync", || client.sync(root)).await;
     let (data, _) = retry("get", || client.get_data(root)).await;
     assert_eq!(
         data,
         format!("while member {} was stopped", cluster.count() - 1).as_bytes()
     );
+    // The writer's server may be one just started and behind the client's: sync first.
+    retry("sync", || writer.sync(root)).await;
     let stat = retry("check", || writer.check_stat(&eph)).await;
     assert_eq!(stat.map(|s| s.ephemeral_owner), Some(session.0));
     assert_eq!(client.session_id(), session);
@@ -391,6 +396,8 @@ async fn an_abandoned_session_expires_and_takes_its_ephemerals(cluster: &mut dyn
     );
 
     ok("create", client.create(&eph, b"", &ephemeral())).await;
+    // Another session's server may not have applied the create yet: sync first.
+    ok("sync", watcher.sync(root)).await;
     let (stat, gone) = ok("exists", watcher.check_and_watch_stat(&eph)).await;
     assert!(stat.is_some());
     let session = client.into_session();
