@@ -63,10 +63,9 @@ pub fn run(args: &CheckArgs) -> Result<bool, String> {
     };
     let mut all_as_expected = true;
     for (check, model) in checks.iter().zip(models) {
-        let mut last_shown = Duration::ZERO;
+        let mut every_10s = Throttle::default();
         let mut progress = |p: Progress| {
-            if p.elapsed >= last_shown + Duration::from_secs(10) {
-                last_shown = p.elapsed;
+            if every_10s.due(p.elapsed) {
                 eprintln!(
                     "  {}: {} states, depth {}, {:.0} s ...",
                     check.name,
@@ -84,14 +83,41 @@ pub fn run(args: &CheckArgs) -> Result<bool, String> {
             &mut progress,
         );
         all_as_expected &= report.as_expected;
-        if args.json {
-            let line = serde_json::to_string(&report).map_err(|e| e.to_string())?;
-            println!("{line}");
-        } else {
-            print_report(&report);
-        }
+        emit(&report, args.json, print_report)?;
     }
     Ok(all_as_expected)
+}
+
+/// Prints `report` as one line of JSON, or as text by `print`.
+pub(crate) fn emit<R: serde::Serialize>(
+    report: &R,
+    json: bool,
+    print: fn(&R),
+) -> Result<(), String> {
+    if json {
+        let line = serde_json::to_string(report).map_err(|e| e.to_string())?;
+        println!("{line}");
+    } else {
+        print(report);
+    }
+    Ok(())
+}
+
+/// Progress is shown at most every 10 s of a run.
+#[derive(Default)]
+pub(crate) struct Throttle {
+    last_shown: Duration,
+}
+
+impl Throttle {
+    /// Whether progress at `elapsed` is to be shown (and then counts as shown).
+    pub(crate) fn due(&mut self, elapsed: Duration) -> bool {
+        let due = elapsed >= self.last_shown + Duration::from_secs(10);
+        if due {
+            self.last_shown = elapsed;
+        }
+        due
+    }
 }
 
 /// The process's peak resident memory, if the platform reports it.

@@ -3,7 +3,7 @@
 //! and a client runtime on a fresh random id.
 
 use crate::cluster::{local_members, DEFAULT_BASE_PORT, DEFAULT_NODES};
-use crate::system::System;
+use crate::system::{System, DEFAULT_MANAGERS};
 use coord::client::ClientState;
 use coord::net::admit::Admit;
 use coord::net::config::ClusterConfig;
@@ -30,12 +30,15 @@ const RETRY: Range<Duration> = Duration::from_millis(300)..Duration::from_millis
 pub struct Target {
     /// The servers' addresses, comma separated [default: 127.0.0.1, ports 7100 to 7102,
     /// where `coord cluster up` puts them; for a chain, the nodes in chain order and then
-    /// the manager, ports 7100 to 7103].
+    /// the manager's replicas, ports 7100 to 7105].
     #[arg(long, value_delimiter = ',', conflicts_with = "config")]
     cluster: Vec<SocketAddrV4>,
     /// The cluster's config file (as written by `coord cluster up`).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// With --cluster, how many of its last addresses are a chain's manager replicas.
+    #[arg(long, default_value_t = DEFAULT_MANAGERS, conflicts_with = "config")]
+    managers: u16,
     /// The cluster's shared secret, to verify the servers' answers.
     #[arg(long)]
     cluster_key: Option<String>,
@@ -49,6 +52,7 @@ impl Target {
     /// bounds each client's run itself).
     pub fn of_members(members: Vec<SocketAddrV4>, cluster_key: Option<String>) -> Self {
         Target {
+            managers: 1,
             cluster: members,
             config: None,
             cluster_key,
@@ -74,10 +78,15 @@ impl Target {
             }
             None => {
                 let members = match self.cluster.is_empty() {
-                    true => local_members(DEFAULT_BASE_PORT, system.members(DEFAULT_NODES))?,
+                    true => local_members(
+                        DEFAULT_BASE_PORT,
+                        system.members(DEFAULT_NODES, DEFAULT_MANAGERS),
+                    )?,
                     false => self.cluster.clone(),
                 };
-                ClusterConfig::new(system.name(), members, PathBuf::new())
+                let mut config = ClusterConfig::new(system.name(), members, PathBuf::new());
+                config.managers = usize::from(self.managers);
+                config
             }
         };
         Ok(Cluster {

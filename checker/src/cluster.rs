@@ -2,7 +2,7 @@
 //! foreground until Ctrl-C, when every node is stopped.
 
 use crate::nodes::Nodes;
-use crate::system::System;
+use crate::system::{System, DEFAULT_MANAGERS};
 use coord::net::config::ClusterConfig;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
@@ -27,10 +27,11 @@ pub struct UpArgs {
     /// Number of nodes.
     #[arg(long, default_value_t = DEFAULT_NODES, value_parser = clap::value_parser!(u16).range(1..=9))]
     nodes: u16,
+    /// A chain's manager: the number of replicas of its Raft group.
+    #[arg(long, default_value_t = DEFAULT_MANAGERS, value_parser = clap::value_parser!(u16).range(1..=7))]
+    managers: u16,
     /// Data directory (default: a new directory under the system's temp dir). A cluster
-    /// started again on the same directory recovers its data (a chain keeps it, but does
-    /// not serve again once every node has restarted: see the book's chain chapter,
-    /// docs/src/chain.md, Limits).
+    /// started again on the same directory recovers its data and serves again.
     #[arg(long)]
     data: Option<PathBuf>,
     /// Node i listens on 127.0.0.1:(base-port + i).
@@ -54,8 +55,12 @@ pub const DEFAULT_CLIENT_PORT: u16 = 2181;
 pub fn run(command: &ClusterCommand) -> Result<bool, String> {
     let ClusterCommand::Up(args) = command;
     let data = data_dir(args.data.as_deref(), "cluster")?;
-    let members = local_members(args.base_port, args.system.members(args.nodes))?;
+    let members = local_members(
+        args.base_port,
+        args.system.members(args.nodes, args.managers),
+    )?;
     let mut config = ClusterConfig::new(args.system.name(), members.clone(), data.clone());
+    config.managers = usize::from(args.managers);
     if args.system.has_client_port() {
         config.client_ports = ports(args.client_port_base, members.len())?;
         config.max_client_cnxns = args.max_client_cnxns;
@@ -71,7 +76,7 @@ pub fn run(command: &ClusterCommand) -> Result<bool, String> {
     let mut nodes = Nodes::new(&config_path, members.len(), args.cluster_key.clone(), None)?;
     for (i, addr) in members.iter().enumerate() {
         let pid = nodes.start(i)?;
-        let role = args.system.role(i, members.len());
+        let role = args.system.role(i, members.len(), config.managers);
         println!("{role} {i}: {addr} (pid {pid})");
     }
     if !config.client_ports.is_empty() {

@@ -7,6 +7,7 @@ mod check;
 mod client;
 mod cluster;
 mod counter;
+mod ensemble;
 mod explore;
 mod history;
 mod kv;
@@ -14,7 +15,9 @@ mod lock;
 mod logging;
 mod node;
 mod nodes;
+mod simulate;
 mod stats;
+mod suite;
 mod system;
 mod test;
 mod zk;
@@ -48,6 +51,9 @@ enum Command {
     List,
     /// Run checks (all when no name is given; a name also selects its `NAME-*` family).
     Check(check::CheckArgs),
+    /// Random walks over each check's model at a larger size than `check` can finish,
+    /// judging every invariant in every state; a violation prints the seed that replays it.
+    Simulate(simulate::SimulateArgs),
     /// Serve stateright's Explorer on one check, to step through it in a browser.
     Explore(explore::ExploreArgs),
     /// Run a local cluster of real node processes.
@@ -80,6 +86,12 @@ enum Command {
     /// Test a real cluster under faults (kill, restart, partition, pause, failover-pause):
     /// record what clients see, read back every acknowledged write, and check the history.
     Test(test::TestArgs),
+    /// Run a real ZooKeeper 3.8 ensemble (Debian's package) on 127.0.0.1, to compare with.
+    #[command(subcommand)]
+    Zookeeper(ensemble::ZooKeeperCommand),
+    /// Run ZooKeeper clients' own test suites (kazoo's) against a cluster.
+    #[command(subcommand)]
+    Suite(suite::SuiteCommand),
 }
 
 /// Size overrides shared by `check` and `explore`.
@@ -133,7 +145,10 @@ fn main() -> ExitCode {
     // (`coord list | head`) rather than panic on the failed write. Not a command that
     // starts nodes of its own: killed by the signal, it would leave them running, while
     // the failed write's panic unwinds through the code that stops them.
-    if !matches!(cli.command, Command::Cluster(_) | Command::Test(_)) {
+    if !matches!(
+        cli.command,
+        Command::Cluster(_) | Command::Test(_) | Command::Zookeeper(_) | Command::Suite(_)
+    ) {
         // SAFETY: restoring a signal's default disposition before any thread starts.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }
@@ -145,6 +160,7 @@ fn main() -> ExitCode {
             Ok(true)
         }
         Command::Check(args) => check::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
         Command::Explore(args) => explore::run(&args).map(|()| true),
         Command::Cluster(command) => cluster::run(&command),
         Command::Node(args) => node::run(&args),
@@ -157,6 +173,8 @@ fn main() -> ExitCode {
         Command::Bench(command) => bench::run(&command),
         Command::History(args) => history::run(&args),
         Command::Test(args) => test::run(&args),
+        Command::Zookeeper(command) => ensemble::run(&command),
+        Command::Suite(command) => suite::run(&command),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -6,7 +6,8 @@
 use crate::node::Member;
 use coord::bug::NamedBug;
 use coord::chain::{
-    ChainBug, ChainNode, ConfigManager, Detector, Links, ManagerState, NodeState, ReadMode,
+    ChainBug, ChainNode, Detector, Links, ManagerBug, ManagerReplica, NodeState, ReadMode,
+    ReplicaState,
 };
 use coord::net::config::ClusterConfig;
 use coord::net::frame::encoded_len;
@@ -46,6 +47,8 @@ const CHAIN_MISSES: u32 = 3;
 /// again for its copy or its place) every this many heartbeat periods, and the manager
 /// publishes its configuration again at every check.
 const CHAIN_RESEND_BEATS: u32 = 5;
+/// The replicas of a chain's manager that `cluster up chain` starts.
+pub const DEFAULT_MANAGERS: u16 = 3;
 
 /// A system that `coord cluster up` and `coord node` run.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,18 +73,18 @@ impl System {
     }
 
     /// How many members (processes) a cluster of `nodes` nodes has: chain replication's
-    /// configuration manager is one more.
-    pub fn members(self, nodes: u16) -> u16 {
+    /// configuration manager adds its `managers` replicas.
+    pub fn members(self, nodes: u16, managers: u16) -> u16 {
         match self {
             System::Kv | System::Zk => nodes,
-            System::Chain => nodes + 1,
+            System::Chain => nodes + managers,
         }
     }
 
     /// What member `i` of `members` is, for `cluster up` to print.
-    pub fn role(self, i: usize, members: usize) -> &'static str {
+    pub fn role(self, i: usize, members: usize, managers: usize) -> &'static str {
         match self {
-            System::Chain if i + 1 == members => "manager",
+            System::Chain if i + managers >= members => "manager",
             _ => "node",
         }
     }
@@ -127,8 +130,10 @@ impl System {
                 }
             }
             System::Chain => {
-                let mut ids = config.ids();
-                let manager = ids.pop().ok_or("a chain needs a manager")?;
+                let (ids, managers) = config.chain_roles();
+                if managers.is_empty() || ids.is_empty() {
+                    return Err("a chain needs a node and a manager".into());
+                }
                 let beat = config.heartbeat();
                 let beats = |n: u32| beat.start * n..beat.end * n;
                 let every = beats(CHAIN_CHECK_BEATS);
@@ -136,19 +141,26 @@ impl System {
                 // its last heartbeat arrived; a lease runs half of that from when the
                 // heartbeat left, the other half a margin for clocks that run apart.
                 let lease = every.start * (CHAIN_MISSES - 1) / 2;
-                if member.index() == ids.len() {
-                    let server = ConfigManager {
+                if member.index() >= ids.len() {
+                    let me = managers[member.index() - ids.len()];
+                    let peers = managers.iter().copied().filter(|&p| p != me).collect();
+                    // A manager that is a chain-node bug's name runs correctly.
+                    let bug = config.bug.as_deref().and_then(ManagerBug::named);
+                    let server = ManagerReplica {
+                        raft: RaftServer::new(peers, config.election_timeout())
+                            .with_heartbeat(config.heartbeat()),
                         members: ids,
                         republish: Some(every.clone()),
                         detector: Some(Detector {
                             every,
                             misses: CHAIN_MISSES,
                         }),
+                        bug,
                     };
                     return member.serve(server, manager_status);
                 }
                 let server = ChainNode {
-                    manager,
+                    managers,
                     members: ids,
                     reads: match config.tail_reads {
                         true => ReadMode::Tail,
@@ -162,7 +174,10 @@ impl System {
                     heartbeat: Some(beat),
                     lease: Some(lease..lease),
                     copy_chunk: CHAIN_COPY_CHUNK,
-                    bug: bug(config, ChainBug::named)?,
+                    bug: match config.bug.as_deref().and_then(ManagerBug::named) {
+                        Some(_) => None,
+                        None => bug(config, ChainBug::named)?,
+                    },
                 };
                 member.serve(server, chain_status)
             }
@@ -201,9 +216,12 @@ fn client_port(config: &ClusterConfig, index: usize) -> Option<DoorConfig> {
     })
 }
 
-/// A Raft server for `member` with the cluster's timeouts and heartbeats on.
+/// A Raft server for `member` with the cluster's timeouts, heartbeats on, and pre-vote and
+/// check-quorum unless the cluster file turns them off.
 fn raft<SM: StateMachine>(config: &ClusterConfig, member: &Member) -> RaftServer<SM> {
-    RaftServer::new(member.peer_ids(), config.election_timeout()).with_heartbeat(config.heartbeat())
+    RaftServer::new(member.peer_ids(), config.election_timeout())
+        .with_heartbeat(config.heartbeat())
+        .with_pre_vote(config.pre_vote)
 }
 
 /// The deliberate bug the cluster file names, if any, found by `named`.
@@ -223,6 +241,7 @@ fn bug<B: std::fmt::Debug>(
 fn raft_status<SM: StateMachine>(state: &RaftState<SM>) -> String {
     let role = match state.role {
         Role::Follower { .. } => "follower",
+        Role::PreCandidate { .. } => "precandidate",
         Role::Candidate { .. } => "candidate",
         Role::Leader(_) => "leader",
     };
@@ -262,8 +281,15 @@ fn chain_status(state: &NodeState) -> String {
     )
 }
 
-/// The manager's status: the epoch and the chain, head first, by member id.
-fn manager_status(state: &ManagerState) -> String {
-    let members: Vec<String> = state.config.members.iter().map(|m| m.to_string()).collect();
-    format!("epoch={} chain={}", state.config.epoch, members.join(","))
+/// A manager replica's status: Raft's, then the epoch and the chain it has applied, head
+/// first, by member id.
+fn manager_status(state: &ReplicaState) -> String {
+    let config = state.config();
+    let members: Vec<String> = config.members.iter().map(|m| m.to_string()).collect();
+    format!(
+        "{} epoch={} chain={}",
+        raft_status(&state.raft),
+        config.epoch,
+        members.join(",")
+    )
 }

@@ -91,3 +91,52 @@ fn the_chain_survives_the_head_and_the_tail_and_a_restarted_node_rejoins_at_the_
     wait_for_chain(&cluster, &[0]);
     all_there(&cluster, 6);
 }
+
+/// A chain of 3 nodes whose manager is a Raft group of 3 replicas (members 3 to 5).
+fn replicated() -> Cluster {
+    Cluster::start_with("chain", 6, None, |config| config.managers = 3)
+}
+
+/// The manager replica that leads, if one says so.
+fn leading_manager(cluster: &Cluster) -> Option<usize> {
+    (3..6).find(|&i| {
+        cluster
+            .stats(i)
+            .is_some_and(|s| Cluster::field(&s.status, "role").as_deref() == Some("leader"))
+    })
+}
+
+#[test]
+fn the_manager_leader_killed_in_a_failover_and_then_a_power_loss_lose_no_acknowledged_write() {
+    let mut cluster = replicated();
+    let deadline = std::time::Instant::now() + common::WAIT;
+    let leader = loop {
+        if let Some(leader) = leading_manager(&cluster) {
+            break leader;
+        }
+        assert!(std::time::Instant::now() < deadline, "no manager leader");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    for i in 0..3 {
+        put(&cluster, &format!("k{i}"), &format!("v{i}"));
+    }
+    // The head fails, and the manager's leader with it, in the middle of the failover:
+    // another replica detects the failure and the chain goes on without the head.
+    cluster.kill(0);
+    cluster.kill(leader);
+    all_there(&cluster, 3);
+    put(&cluster, "k3", "v3");
+
+    // A power loss: every process stops at once, and all start again on their data.
+    for i in 1..6 {
+        if i != leader {
+            cluster.kill(i);
+        }
+    }
+    for i in 0..6 {
+        cluster.start_node(i);
+    }
+    all_there(&cluster, 4);
+    put(&cluster, "k4", "v4");
+    all_there(&cluster, 5);
+}

@@ -11,8 +11,10 @@
 //! be 0, or the `N` of an `(exit N)` that ends its comment. A `cluster up` line starts that
 //! cluster on free ports for the client commands after it on the same page, and their
 //! documented addresses are mapped to those ports. A client command's comment is its
-//! output, `...` standing for any text and `<word>` for any one word. No test asserts a
-//! time: every wait is bounded, and every process started is stopped.
+//! output, `...` standing for any text and `<word>` for any one word. A file a page's
+//! command writes (after `>` or `--html`) is written to a scratch directory instead of the
+//! repository, and the page's later commands read it there. No test asserts a time: every
+//! wait is bounded, and every process started is stopped.
 
 mod common;
 mod docs;
@@ -63,12 +65,21 @@ const RULES: &[(&str, Plan)] = &[
              models/tests/named_checks.rs runs every check at its reduced size",
         ),
     ),
+    ("coord simulate raft-bug-stale-read", Plan::Run),
+    (
+        "coord simulate",
+        Plan::Skip(
+            "walks until its time limit, 30 to 60 s a check; models/tests/simulate.rs runs \
+             bounded walks of every system and every deliberate bug",
+        ),
+    ),
     (
         "coord explore",
         Plan::Skip("serves the Explorer on the fixed port 3000 until interrupted"),
     ),
     ("coord history check", Plan::Run),
     ("coord history bench", Plan::Run),
+    ("coord history generate", Plan::Run),
     (
         "coord test",
         Plan::Skip(
@@ -104,8 +115,32 @@ const RULES: &[(&str, Plan)] = &[
     ("coord zk", Plan::Client),
     ("coord stats", Plan::LaggingRead),
     (
+        "coord zookeeper up",
+        Plan::Skip(
+            "serves a ZooKeeper ensemble until interrupted; checker/tests/zkcli.rs starts one",
+        ),
+    ),
+    (
+        "coord suite kazoo",
+        Plan::Skip(
+            "kazoo's modules take a minute or more; checker/tests/kazoo.rs runs the recipe \
+             modules against a real ZooKeeper and against coord",
+        ),
+    ),
+    (
+        "coord suite zkcli",
+        Plan::Skip(
+            "starts a ZooKeeper or coord cluster for a zkCli.sh session; \
+             checker/tests/zkcli.rs runs it against both",
+        ),
+    ),
+    (
         "cargo test --release",
         Plan::Skip("the test suite itself, this test among it"),
+    ),
+    (
+        "apt-get install",
+        Plan::Skip("installs Debian packages as root; .ci/run installs them"),
     ),
     (
         "export",
@@ -428,19 +463,28 @@ struct Running {
 
 impl Running {
     fn spawn(args: &[String]) -> Running {
-        let mut child = Command::new(COORD)
+        Running::spawn_to(args, None)
+    }
+
+    /// Starts `coord ARGS`, its standard output written to `stdout` if given.
+    fn spawn_to(args: &[String], stdout: Option<&Path>) -> Running {
+        let mut command = Command::new(COORD);
+        command
             .args(args)
             .current_dir(docs::root())
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::piped());
+        match stdout {
+            Some(file) => command.stdout(std::fs::File::create(file).unwrap()),
+            None => command.stdout(Stdio::piped()),
+        };
+        let mut child = command.spawn().unwrap();
         let output = Arc::new(Mutex::new(Vec::new()));
-        let pipes: [Box<dyn Read + Send>; 2] = [
-            Box::new(child.stdout.take().unwrap()),
-            Box::new(child.stderr.take().unwrap()),
-        ];
+        let pipes: Vec<Box<dyn Read + Send>> = (child.stdout.take())
+            .map(|out| Box::new(out) as Box<dyn Read + Send>)
+            .into_iter()
+            .chain([Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>])
+            .collect();
         let readers = (pipes.into_iter())
             .map(|mut pipe| {
                 let output = Arc::clone(&output);
@@ -605,6 +649,8 @@ struct PageRun {
     background: Vec<(Shown, Running)>,
     helps: Helps,
     failures: Vec<String>,
+    /// Where the page's commands write the files they name.
+    scratch: tempfile::TempDir,
 }
 
 impl PageRun {
@@ -615,7 +661,33 @@ impl PageRun {
             background: Vec::new(),
             helps: BTreeMap::new(),
             failures: Vec::new(),
+            scratch: tempfile::tempdir().unwrap(),
         }
+    }
+
+    /// `s`'s arguments with the files it writes (after `>` or `--html`), and those an
+    /// earlier command of the page wrote, in the scratch directory; and the file its
+    /// standard output goes to.
+    fn scratch_args(&self, s: &Shown) -> (Vec<String>, Option<std::path::PathBuf>) {
+        let words = s.words();
+        let mut args = Vec::new();
+        let mut stdout = None;
+        for (i, word) in words.iter().enumerate().skip(1) {
+            let written = i > 1 && ["--html", ">"].contains(&words[i - 1]);
+            let file = self.scratch.path().join(word);
+            let scratch = (written || file.exists()) && !word.contains('/');
+            if *word == ">" {
+                continue;
+            }
+            if i > 1 && words[i - 1] == ">" {
+                stdout = Some(file);
+            } else if scratch {
+                args.push(file.display().to_string());
+            } else {
+                args.push(word.to_string());
+            }
+        }
+        (args, stdout)
     }
 
     fn fail(&mut self, s: &Shown, why: impl std::fmt::Display) {
@@ -632,8 +704,12 @@ impl PageRun {
                 self.wanted = Some(s.words()[3..].iter().map(|w| w.to_string()).collect());
             }
             Some(Plan::Run) => {
-                let args: Vec<String> = s.words()[1..].iter().map(|w| w.to_string()).collect();
-                self.check(s, Running::spawn(&args).finish(), false);
+                let (args, stdout) = self.scratch_args(s);
+                self.check(
+                    s,
+                    Running::spawn_to(&args, stdout.as_deref()).finish(),
+                    false,
+                );
             }
             Some(Plan::Client) => self.client(s),
             Some(Plan::LaggingRead) => {

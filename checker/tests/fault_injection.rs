@@ -4,6 +4,7 @@
 //! zk's plain reads, which any server answers from what it has applied, a zk server that
 //! ignores the version a conditional set expects, and chain nodes that act on messages of
 //! an older epoch, append updates wherever they arrive or answer reads without a lease;
+//! a follower cut off by a partition raises no term with pre-vote, and does without it;
 //! Ctrl-C stops every node. No test asserts a time: each run is bounded by its own
 //! duration and timeouts, and each wait here by `WAIT`.
 
@@ -88,6 +89,41 @@ const EVERY_FAULT: &str = "kill,restart,partition,pause,failover-pause";
 #[test]
 fn a_correct_kv_cluster_passes_under_kills_restarts_partitions_and_pauses() {
     passes("kv", "kv", EVERY_FAULT, &[]);
+}
+
+/// Pre-vote at run time: without it, a follower cut off by a partition campaigns at every
+/// election timeout, and its higher term deposes the leader when it returns; with it (the
+/// default) the follower keeps its term, so the run ends in a lower one.
+#[test]
+fn pre_vote_keeps_a_cut_off_follower_from_raising_the_term() {
+    let highest_term = |extra: &[&str]| -> u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let faults = [
+            "--duration",
+            "8",
+            "--faults",
+            "partition",
+            "--target",
+            "follower",
+        ];
+        let out = coord_test("kv", dir.path(), &[&faults, extra].concat());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(summary(&stdout, "verdict"), "PASS");
+        assert!(stdout.contains("fault: partition"), "no partition");
+        let elections = summary(&stdout, "elections");
+        elections
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let with = highest_term(&[]);
+    let without = highest_term(&["--no-pre-vote"]);
+    assert!(
+        with < without,
+        "term {with} with pre-vote, {without} without"
+    );
 }
 
 #[test]

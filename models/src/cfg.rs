@@ -57,7 +57,10 @@ pub trait ModelCfg<A: Actor, H> {
 
     /// A function mapping each state to the representative of its class of equivalent
     /// states (states no property and no future step can tell apart), for DFS to visit one
-    /// state per class. `None` to visit every state.
+    /// state per class. DFS only hashes it, and goes on from the state itself, so it need
+    /// not be a state the model reaches, only the same for every state of a class and
+    /// different between classes (see [`crate::symmetry::as_key`]). `None` to visit
+    /// every state.
     fn representative(&self) -> Option<Representative<A, H>> {
         None
     }
@@ -82,9 +85,10 @@ pub trait ModelCfg<A: Actor, H> {
     /// models run through [`crate::restart::Restarting`].
     fn tidy(&self, _state: &mut ActorModelState<A, H>) {}
 
-    /// The history to keep when an actor whose state was `before` restarts from storage,
-    /// for properties that need to know about the crash; `None` keeps `history` as it is.
-    fn on_restart(&self, _before: &A::State, _history: &H) -> Option<H> {
+    /// The history to keep when actor `id`, whose state was `before`, restarts from
+    /// storage, for properties that need to know about the crash; `None` keeps `history`
+    /// as it is.
+    fn on_restart(&self, _id: Id, _before: &A::State, _history: &H) -> Option<H> {
         None
     }
 }

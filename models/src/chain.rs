@@ -2,55 +2,84 @@
 //! configuration manager, clients running short scripts, FIFO links (the paper's
 //! assumption) or links that lose, repeat and reorder messages (UDP's), and fail-stop
 //! failures of nodes, with the properties of the chain replication and CRAQ papers plus
-//! linearizability of what clients see.
+//! linearizability of what clients see. The manager is the paper's single master that never
+//! fails, or (the `chain-managers` family) a Raft group of replicas that may restart, and
+//! (`chain-power-loss`) every node and replica may restart at once.
 
 use crate::cfg::{Bounds, ModelCfg, Representative};
 use crate::check::{all_hold, Check};
-use crate::dead_messages::drop_dead_messages;
 use crate::history::History;
 use crate::monotonic::ReadOrder;
 use crate::node::Node;
+use crate::restart::Restarting;
 use crate::run::{
     Runnable, Search,
     Verdict::{Holds, Violated},
 };
+use crate::symmetry::without_dead;
 use crate::workload::{get_x, kv_script};
-use coord::chain::{ChainBug, ChainNode, ConfigManager, Links, Msg, NodeState, ReadMode};
+use coord::chain::{
+    ChainBug, ChainNode, Config, ConfigManager, Epoch, Links, ManagerBug, ManagerReplica, Msg,
+    NodeState, ReadMode,
+};
 use coord::client::{Client, ClientState, Wire};
+use coord::raft::{RaftServer, Role, Term};
 use coord_specs::kv::{KvOp, KvRet, KvSpec};
 use stateright::actor::{
-    model_timeout, Actor, ActorModel, ActorModelState, Envelope, Id, LossyNetwork, Network,
+    model_timeout, Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id,
+    LossyNetwork, Network,
 };
 use stateright::Expectation;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub type ChainMsg = Msg<KvOp, KvRet>;
-/// A chain node or the manager: the two kinds of server in a chain model.
-pub type Server = Node<ChainNode, ConfigManager>;
+/// The manager: the paper's single master, or one replica of a Raft group.
+pub type Manager = Node<ConfigManager, ManagerReplica>;
+/// A chain node or a manager: the two kinds of server in a chain model.
+pub type Server = Node<ChainNode, Manager>;
 pub type ChainClient = Client<KvOp, KvRet, ChainMsg>;
 pub type ChainActor = Node<Server, ChainClient>;
 pub type ChainModel = ActorModel<ChainActor, ChainCfg, Seen>;
 pub type State = ActorModelState<ChainActor, Seen>;
+/// The model of a chain whose manager replicas (and, on a power loss, nodes) restart.
+pub type RestartingChain = Restarting<ChainActor, ChainCfg, Seen>;
 
 /// What the clients have seen: the history checked for linearizability, and the order of
 /// the versions each client read from each node; and what the run's nodes did that their
-/// states forget: how many failed, and which one restarted to rejoin.
+/// states forget: how many failed, and which one restarted to rejoin. With a Raft group
+/// of managers: every configuration a replica published, by epoch (and whether two
+/// differed in one epoch), and the actors that restarted.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Seen {
     pub history: History<KvSpec>,
     pub reads: ReadOrder,
     pub failures: u8,
     pub rejoined: Option<Id>,
+    pub configs: BTreeMap<Epoch, Config>,
+    pub split: bool,
+    pub restarted: BTreeSet<Id>,
 }
 
 impl Seen {
     /// A client's first send of a request is an invocation; a node's failure notice and
-    /// join request are counted.
+    /// join request are counted, and a replica's configuration kept.
     fn on_send(cfg: &ChainCfg, seen: &Self, env: Envelope<&ChainMsg>) -> Option<Self> {
         match env.msg {
-            Msg::Halted => Some(Seen {
+            Msg::Halted if env.dst == cfg.manager(0) => Some(Seen {
                 failures: seen.failures + 1,
                 ..seen.clone()
             }),
+            Msg::Halted => None,
+            Msg::NewConfig(config) | Msg::Resumed(config) if cfg.managers > 0 => {
+                let known = seen.configs.get(&config.epoch);
+                if known == Some(config) {
+                    return None;
+                }
+                let mut next = seen.clone();
+                next.split |= known.is_some();
+                next.configs.entry(config.epoch).or_insert(config.clone());
+                Some(next)
+            }
             Msg::Join { .. } => Some(Seen {
                 rejoined: Some(env.src),
                 ..seen.clone()
@@ -97,6 +126,31 @@ pub struct ChainCfg {
     /// the paper assumes.
     pub lossy: bool,
     pub bug: Option<ChainBug>,
+    /// 0 for the paper's single manager that never fails; otherwise the replicas of the
+    /// Raft group that runs the manager.
+    pub managers: usize,
+    /// With a Raft group: states with a replica in a higher term, or a longer log, are not
+    /// explored; only the first `campaigners` replicas stand for election, taking turns
+    /// (term `t` is contested by replica `(t - 1) mod campaigners` alone).
+    pub max_term: Term,
+    pub max_log: usize,
+    pub campaigners: usize,
+    pub restart: Restart,
+    pub manager_bug: Option<ManagerBug>,
+}
+
+/// Which actors restart from their storage (a crash and a restart in one step, see
+/// [`Restarting`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restart {
+    /// None does.
+    Never,
+    /// One manager replica, once, at any step.
+    OneManager,
+    /// A power loss: every node and every manager replica, once, all at once (no other
+    /// step happens until each of them has restarted), once every client's first write
+    /// was acknowledged (so every node has data to restart on).
+    PowerLoss,
 }
 
 impl ChainCfg {
@@ -108,15 +162,37 @@ impl ChainCfg {
         self.ops = b.ops.unwrap_or(self.ops);
         self.max_failures = b.max_crashes.unwrap_or(self.max_failures);
         self.max_resends = b.max_resends.unwrap_or(self.max_resends);
+        self.max_term = b.max_term.unwrap_or(self.max_term);
+        self.max_log = b.max_log.unwrap_or(self.max_log);
+        self.campaigners = b.campaigners.unwrap_or(self.campaigners);
         self
     }
 
-    fn manager(&self) -> Id {
-        Id::from(self.nodes)
+    /// The manager, or the replicas of its Raft group.
+    fn manager_count(&self) -> usize {
+        self.managers.max(1)
+    }
+
+    fn manager(&self, i: usize) -> Id {
+        Id::from(self.nodes + i)
+    }
+
+    fn manager_ids(&self) -> Vec<Id> {
+        (0..self.manager_count()).map(|i| self.manager(i)).collect()
+    }
+
+    fn is_manager(&self, id: Id) -> bool {
+        (self.nodes..self.nodes + self.manager_count()).contains(&usize::from(id))
     }
 
     fn client_id(&self, c: usize) -> Id {
-        Id::from(self.nodes + 1 + c)
+        Id::from(self.nodes + self.manager_count() + c)
+    }
+
+    /// True once a power loss is over: every node and replica has restarted.
+    fn all_restarted(&self, seen: &Seen) -> bool {
+        self.restart == Restart::PowerLoss
+            && seen.restarted.len() == self.nodes + self.manager_count()
     }
 
     /// Client `c`'s first node (an index into the chain) and script. With reads at the
@@ -131,12 +207,39 @@ impl ChainCfg {
         }
     }
 
+    /// The model of a chain with a Raft group of managers, with restarts.
+    pub fn into_restarting(self, judged: &[&str]) -> RestartingChain {
+        Restarting::new(self.into_model(judged).max_crashes(1))
+    }
+
+    /// One manager: the single one, or replica `i` of the group.
+    fn manager_actor(&self, i: usize, members: &[Id]) -> ChainActor {
+        let manager = match self.managers {
+            0 => Node::Server(ConfigManager {
+                members: members.to_vec(),
+                republish: self.lossy.then(model_timeout),
+            }),
+            _ => {
+                let me = self.manager(i);
+                let peers = self.manager_ids().into_iter().filter(|&p| p != me);
+                Node::Client(ManagerReplica {
+                    raft: RaftServer::new(peers.collect(), model_timeout()),
+                    members: members.to_vec(),
+                    detector: None,
+                    republish: self.lossy.then(model_timeout),
+                    bug: self.manager_bug,
+                })
+            }
+        };
+        Node::Server(Node::Client(manager))
+    }
+
     /// Builds the model with the properties named in `judged` (see [`PROPERTIES`]).
     pub fn into_model(self, judged: &[&str]) -> ChainModel {
         let members: Vec<Id> = (0..self.nodes).map(Id::from).collect();
         let nodes = members.iter().map(|_| {
             Node::Server(Node::Server(ChainNode {
-                manager: self.manager(),
+                managers: self.manager_ids(),
                 members: members.clone(),
                 reads: self.reads,
                 halt: Some(model_timeout()),
@@ -153,13 +256,9 @@ impl ChainCfg {
                 bug: self.bug,
             }))
         });
-        let manager = Node::Server(Node::Client(ConfigManager {
-            members: members.clone(),
-            detector: None,
-            republish: self.lossy.then(model_timeout),
-        }));
+        let managers = (0..self.manager_count()).map(|i| self.manager_actor(i, &members));
         let mut servers = members.clone();
-        servers.push(self.manager());
+        servers.extend(self.manager_ids());
         let clients = (0..self.clients).map(|c| {
             let (first, script) = self.plan(c);
             Node::Client(ChainClient::new(
@@ -174,6 +273,9 @@ impl ChainCfg {
             reads: ReadOrder::default(),
             failures: 0,
             rejoined: None,
+            configs: BTreeMap::new(),
+            split: false,
+            restarted: BTreeSet::new(),
         };
         let (network, lossy) = match self.lossy {
             true => (Network::new_unordered_duplicating([]), LossyNetwork::Yes),
@@ -181,7 +283,7 @@ impl ChainCfg {
         };
         let mut model = ActorModel::new(self.clone(), seen)
             .actors(nodes)
-            .actor(manager)
+            .actors(managers)
             .actors(clients)
             .init_network(network)
             .lossy_network(lossy)
@@ -200,11 +302,52 @@ impl ChainCfg {
 impl ModelCfg<ChainActor, Seen> for ChainCfg {
     fn actor_name(&self, id: Id) -> String {
         let i = usize::from(id);
-        match i.cmp(&self.nodes) {
-            std::cmp::Ordering::Less => format!("n{i}"),
-            std::cmp::Ordering::Equal => "manager".to_string(),
-            std::cmp::Ordering::Greater => format!("c{}", i - self.nodes - 1),
+        if i < self.nodes {
+            format!("n{i}")
+        } else if self.is_manager(id) && self.managers == 0 {
+            "manager".to_string()
+        } else if self.is_manager(id) {
+            format!("m{}", i - self.nodes)
+        } else {
+            format!("c{}", i - self.nodes - self.manager_count())
         }
+    }
+
+    /// Manager replicas restart; on a power loss, nodes too. Clients never do: their
+    /// scripts and histories are stored nowhere.
+    fn may_crash(&self, id: Id) -> bool {
+        match self.restart {
+            Restart::Never => false,
+            Restart::OneManager => self.is_manager(id),
+            Restart::PowerLoss => usize::from(id) < self.nodes || self.is_manager(id),
+        }
+    }
+
+    /// Each actor restarts once; only one replica with [`Restart::OneManager`]; on a power
+    /// loss, nothing else happens from the first restart until the last.
+    fn allows(&self, state: &State, action: &crate::cfg::Action<ChainActor>) -> bool {
+        let restarted = &state.history.restarted;
+        let crash = match action {
+            ActorModelAction::Crash(id) => Some(*id),
+            _ => None,
+        };
+        match (self.restart, crash) {
+            (Restart::OneManager, Some(_)) => restarted.is_empty(),
+            (Restart::PowerLoss, Some(id)) => {
+                !restarted.contains(&id) && clients(state).all(|c| c.next > 0)
+            }
+            (Restart::PowerLoss, None) => {
+                restarted.is_empty() || self.all_restarted(&state.history)
+            }
+            (Restart::Never, Some(_)) => false,
+            (_, None) => true,
+        }
+    }
+
+    fn on_restart(&self, id: Id, _before: &ActorState, history: &Seen) -> Option<Seen> {
+        let mut seen = history.clone();
+        seen.restarted.insert(id);
+        Some(seen)
     }
 
     /// The only choice is a client's: which server to retry at.
@@ -234,18 +377,20 @@ impl ModelCfg<ChainActor, Seen> for ChainCfg {
 type ActorState = <ChainActor as Actor>::State;
 
 /// `state` without the messages that `dead` declares ignored forever (see
-/// [`drop_dead_messages`]).
+/// [`without_dead`]).
 fn forget(state: &State, dead: fn(&ActorState, Id, &ChainMsg) -> bool) -> State {
-    let mut state = state.clone();
-    drop_dead_messages(&mut state, dead);
-    state
+    without_dead(state, dead)
 }
 
 /// Whether an actor in state `receiver` will never act on `msg`.
-pub fn ignored_forever(receiver: &ActorState, _src: Id, msg: &ChainMsg) -> bool {
+pub fn ignored_forever(receiver: &ActorState, src: Id, msg: &ChainMsg) -> bool {
     match receiver {
         Node::Server(Node::Server(n)) => n.ignores_forever(msg),
-        Node::Server(Node::Client(_)) => false,
+        Node::Server(Node::Client(Node::Client(r))) => match msg {
+            Msg::Manager(msg) => r.raft.ignores_forever(src, msg),
+            _ => false,
+        },
+        Node::Server(Node::Client(Node::Server(_))) => false,
         Node::Client(c) => msg.as_client().is_some_and(|m| c.ignores_forever(m)),
     }
 }
@@ -253,7 +398,7 @@ pub fn ignored_forever(receiver: &ActorState, _src: Id, msg: &ChainMsg) -> bool 
 type Condition = fn(&ChainModel, &State) -> bool;
 
 /// Every property of the chain model; a check includes those it judges.
-pub const PROPERTIES: [(Expectation, &str, Condition); 11] = [
+pub const PROPERTIES: [(Expectation, &str, Condition); 12] = [
     (Expectation::Always, "linearizable", linearizable),
     (
         Expectation::Always,
@@ -261,6 +406,11 @@ pub const PROPERTIES: [(Expectation, &str, Condition); 11] = [
         monotonic_reads,
     ),
     (Expectation::Always, "no split brain", no_split_brain),
+    (
+        Expectation::Always,
+        "one configuration per epoch",
+        |_, s| !s.history.split,
+    ),
     (
         Expectation::Always,
         "update propagation",
@@ -329,12 +479,24 @@ fn node(state: &State, id: Id) -> Option<&NodeState> {
     }
 }
 
-/// The manager's (newest) configuration.
-fn newest(model: &ChainModel, state: &State) -> coord::chain::Config {
-    match &*state.actor_states[usize::from(model.cfg.manager())] {
-        Node::Server(Node::Client(manager)) => manager.config.clone(),
-        _ => unreachable!("the manager sits after the nodes"),
+/// The manager's (newest) configuration: the single manager's, or the newest a replica
+/// of the group published (the first chain before any).
+fn newest(model: &ChainModel, state: &State) -> Config {
+    match &*state.actor_states[usize::from(model.cfg.manager(0))] {
+        Node::Server(Node::Client(Node::Server(manager))) => manager.config.clone(),
+        _ => (state.history.configs.values().next_back().cloned()).unwrap_or_else(|| {
+            let members: Vec<Id> = (0..model.cfg.nodes).map(Id::from).collect();
+            coord::chain::manager::first(&members)
+        }),
     }
+}
+
+/// The manager replicas, in order.
+fn replicas(state: &State) -> impl Iterator<Item = &coord::chain::ReplicaState> {
+    state.actor_states.iter().filter_map(|a| match &**a {
+        Node::Server(Node::Client(Node::Client(r))) => Some(r),
+        _ => None,
+    })
 }
 
 fn clients(state: &State) -> impl Iterator<Item = &ClientState> {
@@ -342,11 +504,23 @@ fn clients(state: &State) -> impl Iterator<Item = &ClientState> {
 }
 
 /// The bounds of the search: at most `max_failures` failures (a rejoined node's included)
-/// and `max_resends` resends.
+/// and `max_resends` resends; with a Raft group, the replicas' terms, logs and turns to
+/// campaign (see [`ChainCfg::max_term`]).
 fn within_boundary(cfg: &ChainCfg, state: &State) -> bool {
     let resends: usize = clients(state).map(|c| usize::from(c.resends)).sum();
+    let replicas_ok = replicas(state).enumerate().all(|(i, r)| {
+        let raft = &r.raft;
+        let campaigns = !matches!(raft.role, Role::Follower { .. });
+        let in_turn = cfg.campaigners >= cfg.managers
+            || (i < cfg.campaigners
+                && (raft.term as usize).saturating_sub(1) % cfg.campaigners == i);
+        raft.term <= cfg.max_term
+            && raft.last_index() <= cfg.max_log as u64
+            && (!campaigns || in_turn)
+    });
     usize::from(state.history.failures) <= cfg.max_failures
         && resends <= usize::from(cfg.max_resends)
+        && replicas_ok
 }
 
 fn linearizable(_: &ChainModel, state: &State) -> bool {
@@ -470,6 +644,12 @@ pub fn base() -> ChainCfg {
         reads: ReadMode::Tail,
         lossy: false,
         bug: None,
+        managers: 0,
+        max_term: 0,
+        max_log: 0,
+        campaigners: 0,
+        restart: Restart::Never,
+        manager_bug: None,
     }
 }
 
@@ -540,13 +720,62 @@ fn lossy_failover_base() -> ChainCfg {
     }
 }
 
+/// The `chain-managers` model: the chain of 3 with a client's write and one fail-stop
+/// failure, its manager a Raft group of 3 replicas of which one may restart at any step.
+/// Bounds: terms up to 2, replicas 0 and 1 taking turns to campaign (so a leader of term
+/// 1 can be deposed, or restart, while the chain reconfigures), logs of at most 3
+/// entries (each term's `Start`, the removal, one more).
+fn managers_base() -> ChainCfg {
+    ChainCfg {
+        clients: 1,
+        ops: 1,
+        max_resends: 1,
+        managers: 3,
+        max_term: 2,
+        max_log: 3,
+        campaigners: 2,
+        restart: Restart::OneManager,
+        ..base()
+    }
+}
+
+/// The `chain-power-loss` model: the chain of 3 with a client's put and get, its manager
+/// a Raft group of one replica (which restarts from its log), and a power loss at any
+/// step after the put was acknowledged: every node and the replica restart at once from
+/// their storage. No fail-stop failure. Logs of at most 6 entries: a `Start` per term and
+/// a request per node.
+fn power_loss_base() -> ChainCfg {
+    ChainCfg {
+        clients: 1,
+        max_failures: 0,
+        max_resends: 1,
+        managers: 1,
+        max_term: 2,
+        max_log: 6,
+        campaigners: 1,
+        restart: Restart::PowerLoss,
+        ..base()
+    }
+}
+
+const MANAGER_SAFETY: [&str; 5] = [
+    "linearizable",
+    "no split brain",
+    "one configuration per epoch",
+    "update propagation",
+    "an acknowledged write is never lost",
+];
+
 /// Checks the sizes that every chain model needs to make sense.
 fn chain_model(cfg: ChainCfg, judged: &[&str]) -> Result<Box<dyn Runnable>, String> {
     if cfg.nodes == 0 {
         return Err("--servers (chain nodes) must be at least 1".into());
     }
-    if cfg.nodes + 1 + cfg.clients > 16 {
-        return Err("at most 16 actors (nodes + manager + clients) fit a model".into());
+    if cfg.nodes + cfg.manager_count() + cfg.clients > 16 {
+        return Err("at most 16 actors (nodes + managers + clients) fit a model".into());
+    }
+    if cfg.managers > 0 {
+        return Ok(Box::new(cfg.into_restarting(judged)));
     }
     Ok(Box::new(cfg.into_model(judged)))
 }
@@ -645,6 +874,45 @@ pub fn checks() -> Vec<Check> {
                 ..Bounds::default()
             },
             build: |b, judged| chain_model(lossy_failover_base().with(b), judged),
+        },
+        Check {
+            name: "chain-managers",
+            about: "chain of 3, 1 client x put, 1 fail-stop failure, the manager a Raft group of 3 of which one restarts (terms <= 2, 2 campaigners): one configuration per epoch, no split brain, failover",
+            search: Search::Dfs,
+            expect: all_hold(&[&MANAGER_SAFETY, &["every client finishes"]]),
+            quick: Bounds {
+                max_term: Some(1),
+                max_crashes: Some(0),
+                ..Bounds::default()
+            },
+            build: |b, judged| chain_model(managers_base().with(b), judged),
+        },
+        Check {
+            name: "chain-bug-publish-own-state",
+            about: "deliberate bug: the manager's leader publishes a change from its own state when it proposes it, so a deposed leader's configuration and the next leader's share an epoch",
+            search: Search::Bfs,
+            expect: vec![("one configuration per epoch", Violated)],
+            quick: Bounds::default(),
+            build: |b, judged| {
+                // Two failures, no client: the deposed leader removes one node, the next
+                // leader the other.
+                let cfg = ChainCfg {
+                    clients: 0,
+                    max_failures: 2,
+                    restart: Restart::Never,
+                    manager_bug: Some(ManagerBug::PublishOwnState),
+                    ..managers_base()
+                };
+                chain_model(cfg.with(b), judged)
+            },
+        },
+        Check {
+            name: "chain-power-loss",
+            about: "chain of 3, 1 client x (put, get), its manager a Raft group of 1: every node and the manager restart at once on their storage (a power loss once the put is acknowledged): safety across the restart",
+            search: Search::Dfs,
+            expect: all_hold(&[&MANAGER_SAFETY, &["every client finishes"]]),
+            quick: Bounds::default(),
+            build: |b, judged| chain_model(power_loss_base().with(b), judged),
         },
         Check {
             name: "chain-bug-no-position",

@@ -4,20 +4,23 @@
 //! the properties of the Raft paper's figure 3 plus linearizability of what clients see.
 
 use crate::build::client_model;
-use crate::cfg::{Bounds, ModelCfg, Representative};
+use crate::cfg::{Action, Bounds, ModelCfg, Representative};
 use crate::check::{all_hold, Check};
-use crate::dead_messages::drop_dead_messages;
 use crate::history::{ClientRecord, History};
 use crate::node::Node;
 use crate::restart::Restarting;
 use crate::run::{Runnable, Search, Verdict::Violated};
-use crate::symmetry::{canonical, hash_key};
+use crate::symmetry::{canonical, hash_key, without_dead};
 use crate::workload::kv_script;
+
+mod stable;
 use coord::client::{Client, ClientState, Wire};
 use coord::kv::KvStore;
-use coord::raft::{Index, Msg, RaftBug, RaftServer, RaftState, Role, Term};
+use coord::raft::{Index, Msg, RaftBug, RaftServer, RaftState, RaftTimer, Role, Term};
 use coord_specs::kv::{KvOp, KvRet, KvSpec};
-use stateright::actor::{model_timeout, Actor, ActorModel, ActorModelState, Envelope, Id, Network};
+use stateright::actor::{
+    model_timeout, Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, Network,
+};
 use stateright::Expectation;
 
 pub type KvServer = RaftServer<KvStore>;
@@ -31,12 +34,15 @@ pub type State = ActorModelState<RaftNode, Observed>;
 pub type NodeState = Node<RaftState<KvStore>, ClientState>;
 pub type RaftMsg = Msg<KvOp, KvRet>;
 
-/// What the properties read besides the actors' states: the clients' history, and the
-/// lowest term in which a leader crashed (a restart leaves no trace of it otherwise).
+/// What the properties read besides the actors' states: the clients' history, the
+/// lowest term in which a leader crashed (a restart leaves no trace of it otherwise), and
+/// the term of the leader that has been stable since the previous step, if any (see
+/// [`stable`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Observed {
     pub clients: History<KvSpec>,
     pub crashed_leader: Option<Term>,
+    pub stable: Option<Term>,
 }
 
 impl Default for Observed {
@@ -44,6 +50,7 @@ impl Default for Observed {
         Observed {
             clients: History::new(KvSpec::default()),
             crashed_leader: None,
+            stable: None,
         }
     }
 }
@@ -52,7 +59,7 @@ impl Observed {
     fn with_clients(&self, clients: History<KvSpec>) -> Self {
         Observed {
             clients,
-            crashed_leader: self.crashed_leader,
+            ..self.clone()
         }
     }
 }
@@ -102,6 +109,11 @@ pub struct RaftCfg {
     pub links: Links,
     /// Whether a new leader sends the initial empty AppendEntries at once.
     pub announce: bool,
+    /// Whether servers ask for pre-votes and leaders check their quorum.
+    pub pre_vote: bool,
+    /// Whether the model follows stable leaders (see [`stable`]); set when a check judges
+    /// the property that reads them.
+    pub watch_stable: bool,
     pub bug: Option<RaftBug>,
 }
 
@@ -126,12 +138,14 @@ impl RaftCfg {
     }
 
     /// Builds the model with crash periods, with the properties named in `judged`.
-    pub fn into_actors(self, judged: &[&str]) -> RaftActors {
+    pub fn into_actors(mut self, judged: &[&str]) -> RaftActors {
+        self.watch_stable = judged.contains(&stable::NOT_DEPOSED);
         let server_ids: Vec<Id> = (0..self.servers).map(Id::from).collect();
         let servers = server_ids.iter().map(|&me| {
             let peers = server_ids.iter().copied().filter(|&p| p != me).collect();
             let server = KvServer::new(peers, model_timeout())
                 .with_announce(self.announce)
+                .with_pre_vote(self.pre_vote)
                 .with_bug(self.bug);
             Node::Server(server)
         });
@@ -187,15 +201,39 @@ impl ModelCfg<RaftNode, Observed> for RaftCfg {
 
     /// A leader's crash is noted, for "a new leader after the old one crashed", unless no
     /// later term is explored.
-    fn on_restart(&self, before: &NodeState, history: &Observed) -> Option<Observed> {
+    fn on_restart(&self, _id: Id, before: &NodeState, history: &Observed) -> Option<Observed> {
         let term = before
             .server()
             .filter(|s| s.is_leader() && s.term < self.max_term)?
             .term;
         Some(Observed {
-            clients: history.clients.clone(),
             crashed_leader: Some(history.crashed_leader.map_or(term, |t| t.min(term))),
+            ..history.clone()
         })
+    }
+
+    /// With pre-vote, a server's election timer fires only once the pre-vote round it
+    /// started last is over: no PreVote it sent, and no reply to it, is still in flight. A
+    /// round lasts an election timeout, far longer than a message takes; without this, an
+    /// untimed model lets a server start rounds faster than they are answered, and piles
+    /// up copies of one message without end.
+    fn allows(&self, state: &State, action: &Action<RaftNode>) -> bool {
+        let ActorModelAction::Timeout(id, Node::Server(RaftTimer::Election)) = action else {
+            return true;
+        };
+        let of_round = |env: Envelope<&RaftMsg>| match env.msg {
+            Msg::PreVote { .. } => env.src == *id,
+            Msg::PreVoted { .. } => env.dst == *id,
+            _ => false,
+        };
+        !self.pre_vote || !state.network.iter_all().any(of_round)
+    }
+
+    /// Follows the stable leader, when a check judges whether one is deposed.
+    fn tidy(&self, state: &mut State) {
+        if self.watch_stable {
+            state.history.stable = stable::stable_after(state);
+        }
     }
 
     /// Servers are interchangeable unless only some may campaign.
@@ -209,11 +247,10 @@ impl ModelCfg<RaftNode, Observed> for RaftCfg {
 }
 
 /// The state without the messages that no receiver will act on (see
-/// [`drop_dead_messages`]), and without the note of a crashed leader once a later leader
+/// [`without_dead`]), and without the note of a crashed leader once a later leader
 /// has been seen (see [`forget_crash_note`]).
 fn forget(state: &State) -> State {
-    let mut state = state.clone();
-    drop_dead_messages(&mut state, ignored_forever);
+    let mut state = without_dead(state, ignored_forever);
     forget_crash_note(&mut state);
     state
 }
@@ -240,8 +277,9 @@ fn forget_and_sort(state: &State) -> State {
     let mut state = canonical(state, ignored_forever, |s, crashed| {
         let role = match s.role {
             Role::Follower { .. } => 0,
-            Role::Candidate { .. } => 1,
-            Role::Leader(_) => 2,
+            Role::PreCandidate { .. } => 1,
+            Role::Candidate { .. } => 2,
+            Role::Leader(_) => 3,
         };
         hash_key((crashed, s.term, role, &s.log, s.commit))
     });
@@ -252,7 +290,7 @@ fn forget_and_sort(state: &State) -> State {
 type Condition = fn(&RaftActors, &State) -> bool;
 
 /// Every property of the Raft model; a check includes those it judges.
-pub const PROPERTIES: [(Expectation, &str, Condition); 10] = [
+pub const PROPERTIES: [(Expectation, &str, Condition); 12] = [
     (Expectation::Always, "election safety", election_safety),
     (Expectation::Always, "log matching", log_matching),
     (
@@ -283,10 +321,16 @@ pub const PROPERTIES: [(Expectation, &str, Condition); 10] = [
         duplicate_suppressed,
     ),
     (Expectation::Sometimes, "every client finishes", all_done),
+    (
+        Expectation::Always,
+        stable::NOT_DEPOSED,
+        stable::not_deposed,
+    ),
+    (Expectation::Sometimes, stable::SEEN, stable::seen),
 ];
 
 /// Live servers with their index.
-fn live_servers(state: &State) -> impl Iterator<Item = (usize, &RaftState<KvStore>)> {
+pub(crate) fn live_servers(state: &State) -> impl Iterator<Item = (usize, &RaftState<KvStore>)> {
     state
         .actor_states
         .iter()
@@ -310,10 +354,15 @@ fn within_boundary(cfg: &RaftCfg, state: &State) -> bool {
         .filter_map(|s| s.server())
         .enumerate()
         .all(|(i, s)| {
-            let campaigns = !matches!(s.role, Role::Follower { .. });
+            // A pre-candidate campaigns for the term after its own.
+            let (campaigns, term) = match s.role {
+                Role::Follower { .. } => (false, s.term),
+                Role::PreCandidate { .. } => (true, s.term + 1),
+                Role::Candidate { .. } | Role::Leader(_) => (true, s.term),
+            };
             let in_turn = cfg.campaigners >= cfg.servers
                 || (i < cfg.campaigners
-                    && (s.term as usize).saturating_sub(1) % cfg.campaigners == i);
+                    && (term as usize).saturating_sub(1) % cfg.campaigners == i);
             s.term <= cfg.max_term
                 && s.last_index() <= cfg.max_log as Index
                 && (!campaigns || in_turn)
@@ -423,6 +472,8 @@ pub fn base() -> RaftCfg {
         max_resends: 0,
         links: Links::Reordering,
         announce: false,
+        pre_vote: false,
+        watch_stable: false,
         bug: None,
     }
 }
@@ -479,6 +530,21 @@ fn hunt_base() -> RaftCfg {
     RaftCfg {
         max_crashes: 0,
         max_resends: 0,
+        ..base()
+    }
+}
+
+const STABLE: [&str; 2] = [stable::NOT_DEPOSED, stable::SEEN];
+
+/// The model of pre-vote: elections alone, with no client (a client's one put multiplies
+/// the space more than tenfold, and adds no way to depose a leader); a new leader
+/// announces itself at once, so that its followers know it and refuse pre-votes. Three
+/// servers: see [`stable`] for why not five.
+fn prevote_base(pre_vote: bool) -> RaftCfg {
+    RaftCfg {
+        clients: 0,
+        announce: true,
+        pre_vote,
         ..base()
     }
 }
@@ -540,6 +606,28 @@ pub fn checks() -> Vec<Check> {
                 };
                 raft_model(cfg.with(b), judged)
             },
+        },
+        Check {
+            name: "raft-prevote",
+            about: "raft with pre-vote and check-quorum, 3 servers, no client, 1 crash: a leader that a majority follows is never deposed",
+            search: Search::Dfs,
+            expect: all_hold(&[&RAFT_SAFETY[..4], &STABLE]),
+            quick: Bounds {
+                max_crashes: Some(0),
+                ..Bounds::default()
+            },
+            build: |b, judged| raft_model(prevote_base(true).with(b), judged),
+        },
+        Check {
+            name: "raft-no-prevote",
+            about: "the paper's Raft (no pre-vote): a server that timed out deposes a leader that a majority follows",
+            search: Search::Bfs,
+            expect: vec![(stable::NOT_DEPOSED, Violated)],
+            quick: Bounds {
+                max_crashes: Some(0),
+                ..Bounds::default()
+            },
+            build: |b, judged| raft_model(prevote_base(false).with(b), judged),
         },
         Check {
             name: "raft-bug-forgotten-vote",

@@ -98,7 +98,7 @@ where
             .actors
             .next_state(&crashed, ActorModelAction::Recover(id))?;
         let before = &state.actor_states[usize::from(id)];
-        if let Some(history) = self.actors.cfg.on_restart(before, &restarted.history) {
+        if let Some(history) = self.actors.cfg.on_restart(id, before, &restarted.history) {
             restarted.history = history;
         }
         Some(restarted)

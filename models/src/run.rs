@@ -1,35 +1,15 @@
 //! Running one model: the search, the verdict on every property against its expectation,
 //! and counterexamples as readable steps.
 
-use crate::cfg::ModelCfg;
-use crate::restart::Restarting;
+use crate::checkable::Checkable;
+use crate::simulate::{SimOptions, SimProgress, SimReport};
+pub use crate::verdict::Verdict;
 use serde::Serialize;
-use stateright::actor::{Actor, ActorModel, ActorModelAction};
 use stateright::{Checker, Expectation, HasDiscoveries, Model, Path};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
-
-/// What a property turned out to be. `Unknown` only when the search stopped before it
-/// could decide (a depth limit, or a hunt that stopped at its counterexample).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Holds,
-    Violated,
-    Unknown,
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Verdict::Holds => "holds",
-            Verdict::Violated => "violated",
-            Verdict::Unknown => "unknown",
-        })
-    }
-}
 
 /// How to search.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +92,16 @@ pub trait Runnable {
         progress: &mut dyn FnMut(Progress),
     ) -> Report;
 
+    /// Runs seeded random walks and judges every Always property in `expect` in every
+    /// state they visit (see [`crate::simulate`]).
+    fn simulate(
+        self: Box<Self>,
+        name: &str,
+        expect: &[(&'static str, Verdict)],
+        opts: &SimOptions,
+        progress: &mut dyn FnMut(SimProgress),
+    ) -> SimReport;
+
     /// Serves stateright's Explorer on `addr`; does not return while it serves.
     fn explore(self: Box<Self>, addr: &str);
 }
@@ -134,73 +124,6 @@ fn verdict(e: &Expectation, discovered: bool, exhaustive: bool) -> Verdict {
         (Expectation::Sometimes, false) if exhaustive => Verdict::Violated,
         (_, false) if exhaustive => Verdict::Holds,
         _ => Verdict::Unknown,
-    }
-}
-
-/// Maps a state of `M` to the representative of its class: see
-/// [`ModelCfg::representative`].
-type Canonical<M> = fn(&<M as Model>::State) -> <M as Model>::State;
-
-/// A model the runner can search and report on.
-pub trait Checkable: Model + Sized {
-    /// See [`ModelCfg::representative`].
-    fn representative(&self) -> Option<Canonical<Self>>;
-
-    /// One step of a counterexample, naming actors as the model does.
-    fn step_name(&self, action: Self::Action) -> String;
-}
-
-impl<A, C, H> Checkable for ActorModel<A, C, H>
-where
-    A: Actor,
-    A::Msg: Ord,
-    A::Timer: Ord,
-    H: Clone + Debug + Hash,
-    C: ModelCfg<A, H>,
-{
-    fn representative(&self) -> Option<Canonical<Self>> {
-        self.cfg.representative()
-    }
-
-    fn step_name(&self, action: Self::Action) -> String {
-        let name = |id| self.cfg.actor_name(id);
-        match action {
-            ActorModelAction::Deliver { src, dst, msg } => {
-                format!("{} → {}: {:?}", name(src), name(dst), msg)
-            }
-            ActorModelAction::Drop(env) => {
-                format!("lost {} → {}: {:?}", name(env.src), name(env.dst), env.msg)
-            }
-            ActorModelAction::Timeout(id, timer) => format!("{} timeout {:?}", name(id), timer),
-            ActorModelAction::Crash(id) => format!("{} crashes", name(id)),
-            ActorModelAction::Recover(id) => format!("{} recovers from storage", name(id)),
-            ActorModelAction::SelectRandom { actor, key, random } => {
-                format!("{} {}", name(actor), self.cfg.choice_name(&key, &random))
-            }
-        }
-    }
-}
-
-impl<A, C, H> Checkable for Restarting<A, C, H>
-where
-    A: Actor,
-    A::Msg: Ord,
-    A::Timer: Ord,
-    H: Clone + Debug + Hash,
-    C: ModelCfg<A, H>,
-{
-    fn representative(&self) -> Option<Canonical<Self>> {
-        self.actors.cfg.representative()
-    }
-
-    fn step_name(&self, action: Self::Action) -> String {
-        match action {
-            ActorModelAction::Crash(id) => format!(
-                "{} crashes and restarts from storage",
-                self.actors.cfg.actor_name(id)
-            ),
-            action => self.actors.step_name(action),
-        }
     }
 }
 
@@ -302,6 +225,16 @@ where
             Search::Dfs => judge(&finish(builder.spawn_dfs(), &mut watch)),
             Search::Bfs => judge(&finish(builder.spawn_bfs(), &mut watch)),
         }
+    }
+
+    fn simulate(
+        self: Box<Self>,
+        name: &str,
+        expect: &[(&'static str, Verdict)],
+        opts: &SimOptions,
+        progress: &mut dyn FnMut(SimProgress),
+    ) -> SimReport {
+        crate::simulate::simulate(&*self, name, expect, opts, progress)
     }
 
     fn explore(self: Box<Self>, addr: &str) {

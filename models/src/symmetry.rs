@@ -9,13 +9,13 @@
 //! the servers by a key of their state; clients keep their names, so histories (which
 //! name only clients) are left as they are.
 
-use crate::dead_messages::drop_dead_messages;
 use crate::node::Node;
 use stateright::actor::{Actor, ActorModelState, Envelope, Id, Network};
 use stateright::util::DenseNatMap;
 use stateright::{Rewrite, RewritePlan};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::hash::Hash;
+use std::sync::Arc;
 
 /// Where an actor goes when sorting: servers by their key, before every client, and
 /// clients in their own order (so that they keep their names).
@@ -53,7 +53,11 @@ where
 /// The representative of `state` under both reductions: without the messages that
 /// `dead(receiver's state, src, msg)` declares ignored forever (see
 /// [`drop_dead_messages`]), and with the servers renamed in the order of `key` (see
-/// [`server_order`]). The network is copied once, dropping and renaming in one pass.
+/// [`server_order`]). The network is read once, dropping and renaming in one pass, into the
+/// form [`key_network`] gives it: the checker only hashes a representative, to tell
+/// whether its class was visited, and goes on from the state itself.
+///
+/// [`drop_dead_messages`]: crate::dead_messages::drop_dead_messages
 pub fn canonical<A, S, C, H, K>(
     state: &ActorModelState<A, H>,
     dead: impl Fn(&A::State, Id, &A::Msg) -> bool,
@@ -63,22 +67,60 @@ where
     A: Actor<State = Node<S, C>>,
     A::State: Rewrite<Id>,
     A::Storage: Rewrite<Id>,
-    A::Msg: Rewrite<Id>,
+    A::Msg: Rewrite<Id> + Ord,
     A::Random: Rewrite<Id>,
     H: Clone,
     K: Ord,
 {
     let Some(plan) = server_order(state, key) else {
-        let mut state = state.clone();
-        drop_dead_messages(&mut state, dead);
-        return state;
+        return without_dead(state, dead);
     };
-    let actors = &state.actor_states;
-    rename(state, &plan, |src, dst, msg| {
+    let keep = alive(&state.actor_states, &dead);
+    with_network(
+        state,
+        &plan,
+        key_network(&state.network, renamed_by(&plan), keep),
+    )
+}
+
+/// Whether the receiver `dst` among `actors` may still act on `msg` from `src`: whether
+/// `dead(receiver's state, src, msg)` does not declare it ignored forever.
+fn alive<'a, S, M>(
+    actors: &'a [Arc<S>],
+    dead: &'a impl Fn(&S, Id, &M) -> bool,
+) -> impl Fn(Id, Id, &M) -> bool + 'a {
+    move |src, dst, msg| {
         !actors
             .get(usize::from(dst))
             .is_some_and(|receiver| dead(receiver, src, msg))
-    })
+    }
+}
+
+/// The representative of `state` under the first reduction alone: without the messages
+/// that `dead(receiver's state, src, msg)` declares ignored forever, with the network in
+/// the form [`key_network`] gives it (see [`canonical`]).
+pub fn without_dead<A, H>(
+    state: &ActorModelState<A, H>,
+    dead: impl Fn(&A::State, Id, &A::Msg) -> bool,
+) -> ActorModelState<A, H>
+where
+    A: Actor,
+    A::Msg: Ord,
+    H: Clone,
+{
+    ActorModelState {
+        actor_states: state.actor_states.clone(),
+        network: key_network(
+            &state.network,
+            unchanged(),
+            alive(&state.actor_states, &dead),
+        ),
+        timers_set: state.timers_set.clone(),
+        random_choices: state.random_choices.clone(),
+        crashed: state.crashed.clone(),
+        actor_storages: state.actor_storages.clone(),
+        history: state.history.clone(),
+    }
 }
 
 /// The state with actor `i` renamed to `plan.rewrite(i)` throughout, keeping only the
@@ -99,6 +141,26 @@ where
     A::Random: Rewrite<Id>,
     H: Clone,
 {
+    with_network(
+        state,
+        plan,
+        filter_network(&state.network, renamed_by(plan), keep),
+    )
+}
+
+/// `state` renamed by `plan` (see [`rename`]), with `network` in flight.
+fn with_network<A, H>(
+    state: &ActorModelState<A, H>,
+    plan: &Renaming,
+    network: Network<A::Msg>,
+) -> ActorModelState<A, H>
+where
+    A: Actor,
+    A::State: Rewrite<Id>,
+    A::Storage: Rewrite<Id>,
+    A::Random: Rewrite<Id>,
+    H: Clone,
+{
     // A pending random choice is a set of alternatives; keep its list sorted so that
     // renamings of one choice look alike.
     let mut random_choices = plan.reindex(&state.random_choices);
@@ -109,7 +171,7 @@ where
     }
     ActorModelState {
         actor_states: plan.reindex(&state.actor_states),
-        network: rename_network(&state.network, plan, keep),
+        network,
         timers_set: plan.reindex(&state.timers_set),
         random_choices,
         crashed: plan.reindex(&state.crashed),
@@ -118,43 +180,110 @@ where
     }
 }
 
-/// The messages of `network` for which `keep(src, dst, msg)` holds, renamed by `plan`.
-fn rename_network<M>(
-    network: &Network<M>,
+/// How a network's ids and messages are named in the copy: renamed by a plan (which needs
+/// [`Rewrite`]), or as they are (which works for any message).
+struct Names<I, M> {
+    id: I,
+    msg: M,
+}
+
+/// The names `plan` gives.
+fn renamed_by<M: Rewrite<Id>>(
     plan: &Renaming,
+) -> Names<impl Fn(Id) -> Id + '_, impl Fn(&M) -> M + '_> {
+    Names {
+        id: move |id| plan.rewrite(&id),
+        msg: move |msg: &M| msg.rewrite(plan),
+    }
+}
+
+/// The names as they are.
+fn unchanged<M: Clone>() -> Names<impl Fn(Id) -> Id, impl Fn(&M) -> M> {
+    Names {
+        id: |id| id,
+        msg: |msg: &M| msg.clone(),
+    }
+}
+
+/// The messages of `network` for which `keep(src, dst, msg)` holds, named by `names`, in a
+/// network of the same kind.
+fn filter_network<M>(
+    network: &Network<M>,
+    names: Names<impl Fn(Id) -> Id, impl Fn(&M) -> M>,
     keep: impl Fn(Id, Id, &M) -> bool,
 ) -> Network<M>
 where
-    M: Eq + Hash + Rewrite<Id>,
+    M: Eq + Hash,
 {
     let kept = |env: &&Envelope<M>| keep(env.src, env.dst, &env.msg);
+    let env = |env: &Envelope<M>| Envelope {
+        src: (names.id)(env.src),
+        dst: (names.id)(env.dst),
+        msg: (names.msg)(&env.msg),
+    };
     match network {
         Network::UnorderedNonDuplicating(multiset) => Network::UnorderedNonDuplicating(
             (multiset.iter())
-                .filter(|(env, _)| kept(env))
-                .map(|(env, count)| (env.rewrite(plan), *count))
+                .filter(|(e, _)| kept(e))
+                .map(|(e, count)| (env(e), *count))
                 .collect(),
         ),
         Network::UnorderedDuplicating(set, last) => Network::UnorderedDuplicating(
-            set.iter()
-                .filter(kept)
-                .map(|env| env.rewrite(plan))
-                .collect(),
-            last.rewrite(plan),
+            set.iter().filter(kept).map(env).collect(),
+            last.as_ref().map(env),
         ),
         Network::Ordered(flows) => Network::Ordered(
             (flows.iter())
                 .filter_map(|(&(src, dst), flow)| {
                     let flow: VecDeque<M> = (flow.iter())
                         .filter(|msg| keep(src, dst, msg))
-                        .map(|msg| msg.rewrite(plan))
+                        .map(&names.msg)
                         .collect();
-                    let link = (plan.rewrite(&src), plan.rewrite(&dst));
+                    let link = ((names.id)(src), (names.id)(dst));
                     (!flow.is_empty()).then_some((link, flow))
                 })
                 .collect(),
         ),
     }
+}
+
+/// [`filter_network`] for a representative, which is only hashed: a multiset of messages
+/// in flight becomes the ordered flows that hold, on each link, its messages in ascending
+/// order, as many times as the multiset counts them. The two determine each other, and
+/// the flows are much cheaper to build and to hash: a hashed map rehashes every message
+/// to place it, and hashes each entry apart to combine them in any order.
+fn key_network<M>(
+    network: &Network<M>,
+    names: Names<impl Fn(Id) -> Id, impl Fn(&M) -> M>,
+    keep: impl Fn(Id, Id, &M) -> bool,
+) -> Network<M>
+where
+    M: Ord + Hash + Clone,
+{
+    let Network::UnorderedNonDuplicating(multiset) = network else {
+        return filter_network(network, names, keep);
+    };
+    let mut flows: BTreeMap<(Id, Id), VecDeque<M>> = BTreeMap::new();
+    for (env, &count) in multiset.iter() {
+        if keep(env.src, env.dst, &env.msg) {
+            let link = ((names.id)(env.src), (names.id)(env.dst));
+            let msg = (names.msg)(&env.msg);
+            flows
+                .entry(link)
+                .or_default()
+                .extend(std::iter::repeat_n(msg, count));
+        }
+    }
+    for flow in flows.values_mut() {
+        flow.make_contiguous().sort_unstable();
+    }
+    Network::Ordered(flows)
+}
+
+/// `network` in the form a representative holds it (see [`key_network`]): what
+/// [`canonical`] makes of a state's network when it drops and renames nothing.
+pub fn as_key<M: Ord + Hash + Clone>(network: &Network<M>) -> Network<M> {
+    key_network(network, unchanged(), |_, _, _| true)
 }
 
 /// A renaming of actors: a permutation of their ids.

@@ -15,17 +15,21 @@ type Graph = BTreeMap<String, BTreeSet<String>>;
 const SYSTEMS: [&str; 3] = ["raft", "chain", "znode"];
 
 /// The modules every system uses, which must know no system.
-const SHARED: [&str; 10] = [
+const SHARED: [&str; 14] = [
     "build",
     "cfg",
     "check",
+    "checkable",
     "dead_messages",
     "history",
     "monotonic",
     "node",
     "restart",
     "run",
+    "sim_sizes",
+    "simulate",
     "symmetry",
+    "verdict",
 ];
 
 /// The source of `file` without its comment lines.

@@ -10,7 +10,7 @@
 //! either shows here: explain it in its commit, and update the pin.
 
 use coord::bug::NamedBug;
-use coord::chain::ChainBug;
+use coord::chain::{ChainBug, ManagerBug};
 use coord::raft::RaftBug;
 use coord::znode::ZkBug;
 use coord_models::{checks, Bounds, RunOptions, Verdict};
@@ -82,6 +82,8 @@ named_checks! {
     raft => "raft", 48_010 states,
     raft_retry => "raft-retry", 72_117 states,
     raft_dup => "raft-dup", 159_289 states,
+    raft_prevote => "raft-prevote", 15_263 states,
+    raft_no_prevote => "raft-no-prevote", 622 states with counterexamples [5],
     raft_bug_forgotten_vote => "raft-bug-forgotten-vote", 9_023 states with counterexamples [7],
     raft_bug_old_term_commit => "raft-bug-old-term-commit", 19_822 states with counterexamples [27],
     raft_bug_no_dedup => "raft-bug-no-dedup", 65_184 states with counterexamples [21],
@@ -92,6 +94,9 @@ named_checks! {
     chain_rejoin => "chain-rejoin", 16_050 states,
     chain_lossy => "chain-lossy", 708 states,
     chain_lossy_failover => "chain-lossy-failover", 209_888 states,
+    chain_managers => "chain-managers", 12_420 states,
+    chain_bug_publish_own_state => "chain-bug-publish-own-state", 26_996 states with counterexamples [9],
+    chain_power_loss => "chain-power-loss", 10_650 states,
     chain_bug_no_position => "chain-bug-no-position", 92 states with counterexamples [13],
     chain_bug_keep_stale => "chain-bug-keep-stale", 11_250 states with counterexamples [22],
     chain_bug_old_epoch => "chain-bug-old-epoch", 91 states with counterexamples [24],
@@ -168,6 +173,7 @@ fn each_bug_name_names_its_check() {
         bug_checks::<RaftBug>("raft"),
         bug_checks::<ZkBug>("znode"),
         bug_checks::<ChainBug>("chain"),
+        bug_checks::<ManagerBug>("chain"),
     ];
     for check in hunted.concat() {
         assert!(names.contains(&check.as_str()), "no check {check}");

@@ -98,6 +98,11 @@ pub struct TestArgs {
     /// Seed of the workload's and the fault injector's random choices (default: random).
     #[arg(long)]
     seed: Option<u64>,
+    /// kv and zk: Raft without pre-vote and check-quorum, as in the paper (to compare: a
+    /// server cut off by a partition then raises its term and deposes the leader when it
+    /// returns).
+    #[arg(long)]
+    no_pre_vote: bool,
 }
 
 /// `--bug`'s help, with every system's bug names as the servers know them.
@@ -152,7 +157,7 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
         }
     };
     let dir = data_dir(args.dir.as_deref(), "test")?;
-    let count = args.system.members(args.nodes);
+    let count = args.system.members(args.nodes, 1);
     let members = match args.base_port {
         Some(base) => local_members(base, count)?,
         None => free_members(count)?,
@@ -199,6 +204,7 @@ impl<'a> Run<'a> {
     ) -> Result<Self, String> {
         let mut config = ClusterConfig::new(args.system.name(), members.clone(), dir.clone());
         config.bug = args.bug.clone();
+        config.pre_vote = !args.no_pre_vote;
         config.tail_reads = tail_reads;
         let config_path = dir.join("cluster.json");
         config.save(&config_path)?;
@@ -308,6 +314,7 @@ impl<'a> Run<'a> {
         progress.line(&format!("clients done, operations: {}", tally.summary()));
         let wait = Duration::from_secs_f64(args.settle.max(0.0));
         let settled = settle::wait_for(&self.addrs, wait, &stop, |r| subject.settled(r));
+        let terms = settle::highest(&self.addrs, "term");
         progress.line(match settled {
             true => "the cluster has settled: every node caught up",
             false => "the cluster did NOT settle",
@@ -339,6 +346,9 @@ impl<'a> Run<'a> {
             injected.pauses,
             injected.failover_pauses
         );
+        if let Some(term) = terms {
+            println!("elections:  {term} (the highest Raft term reached)");
+        }
         println!(
             "writes:     {} acknowledged, {} lost, {} not read back",
             writes.acknowledged, writes.lost, writes.unverified

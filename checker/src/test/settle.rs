@@ -34,6 +34,15 @@ pub fn wait_for(
     false
 }
 
+/// The highest number a status field `name` shows among the nodes that answer, if any
+/// does: for Raft, the term, which counts the elections started.
+pub fn highest(addrs: &[SocketAddr], name: &str) -> Option<u64> {
+    (addrs.iter())
+        .filter_map(|&a| request_stats(a, ASK).ok())
+        .filter_map(|r| r.field(name)?.parse().ok())
+        .max()
+}
+
 /// True if a Raft server's status says it leads.
 pub fn raft_leads(node: &StatsReply) -> bool {
     node.field("role") == Some("leader")

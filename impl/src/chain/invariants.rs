@@ -6,15 +6,18 @@
 //! nothing committed, so serves nothing; and from one step to the next, an epoch that
 //! never goes down and a committed prefix that only grows.
 //!
-//! The manager: members it was configured with, each once, and silences counted only
-//! for members; from one step to the next, an epoch that never goes down and rises with
-//! every change of membership.
+//! The manager: members it was configured with, each once; from one step to the next, an
+//! epoch that never goes down and rises with every change of membership. A manager
+//! replica: the same of the configuration it has applied, with its Raft server's own.
 
 use super::manager::{ConfigManager, ManagerState};
 use super::node::{ChainBug, ChainNode, NodeState};
+use super::replica::{ManagerReplica, ReplicaState};
 use super::store::{advance, latest};
+use super::types::Config;
 use crate::invariants::{ensure, Broken, Invariants};
 use crate::kv::KvStore;
+use stateright::actor::Id;
 use std::collections::BTreeSet;
 
 impl Invariants for ChainNode {
@@ -87,36 +90,52 @@ impl Invariants for ChainNode {
     }
 }
 
+/// A configuration holds only `configured` nodes, each once.
+fn configuration(configured: &[Id], config: &Config) -> Result<(), Broken> {
+    let members = &config.members;
+    ensure(
+        "the members are nodes the manager was configured with",
+        members.iter().all(|m| configured.contains(m)),
+        || format!("members {members:?}, configured {configured:?}"),
+    )?;
+    let distinct: BTreeSet<_> = members.iter().collect();
+    ensure(
+        "each member is in the chain once",
+        distinct.len() == members.len(),
+        || format!("members {members:?}"),
+    )
+}
+
+/// From `was` to `now`, the epoch never goes down and rises with every change.
+fn configuration_step(was: &Config, now: &Config) -> Result<(), Broken> {
+    ensure("the epoch never goes down", now.epoch >= was.epoch, || {
+        format!("epoch {} after {}", now.epoch, was.epoch)
+    })?;
+    ensure(
+        "every change of membership raises the epoch",
+        now.members == was.members || now.epoch > was.epoch || was.members.is_empty(),
+        || format!("{now:?} after {was:?}"),
+    )
+}
+
 impl Invariants for ConfigManager {
     fn invariants(&self, s: &ManagerState) -> Result<(), Broken> {
-        let members = &s.config.members;
-        ensure(
-            "the members are nodes the manager was configured with",
-            members.iter().all(|m| self.members.contains(m)),
-            || format!("members {members:?}, configured {:?}", self.members),
-        )?;
-        let distinct: BTreeSet<_> = members.iter().collect();
-        ensure(
-            "each member is in the chain once",
-            distinct.len() == members.len(),
-            || format!("members {members:?}"),
-        )?;
-        ensure(
-            "silences are counted for members only",
-            s.silent.keys().all(|m| members.contains(m)),
-            || format!("silent {:?}, members {members:?}", s.silent),
-        )
+        configuration(&self.members, &s.config)
     }
 
     fn step_invariants(&self, before: &ManagerState, after: &ManagerState) -> Result<(), Broken> {
-        let (was, now) = (&before.config, &after.config);
-        ensure("the epoch never goes down", now.epoch >= was.epoch, || {
-            format!("epoch {} after {}", now.epoch, was.epoch)
-        })?;
-        ensure(
-            "every change of membership raises the epoch",
-            now.members == was.members || now.epoch > was.epoch,
-            || format!("{now:?} after {was:?}"),
-        )
+        configuration_step(&before.config, &after.config)
+    }
+}
+
+impl Invariants for ManagerReplica {
+    fn invariants(&self, s: &ReplicaState) -> Result<(), Broken> {
+        self.raft.invariants(&s.raft)?;
+        configuration(&self.members, s.config())
+    }
+
+    fn step_invariants(&self, before: &ReplicaState, after: &ReplicaState) -> Result<(), Broken> {
+        self.raft.step_invariants(&before.raft, &after.raft)?;
+        configuration_step(before.config(), after.config())
     }
 }

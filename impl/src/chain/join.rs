@@ -1,11 +1,13 @@
-//! Extending a chain (van Renesse and Schneider, section 3): a restarted or new node asks
-//! the manager for a place at the tail, copies its predecessor's history, and only then
-//! serves. Each request is repeated on the node's resend timer until it is answered, and
-//! each answer is safe to receive twice.
+//! Extending a chain (van Renesse and Schneider, section 3): a new node, or one whose
+//! history is not whole, asks the manager for a place at the tail, copies its
+//! predecessor's history, and only then serves. A node restarted on a whole history first
+//! asks to resume its place (so that a chain whose every node restarted serves again
+//! without a copy to give); told no, it joins. Each request is repeated on the node's
+//! resend timer until it is answered, and each answer is safe to receive twice.
 
 use super::node::{ChainBug, ChainNode, Joining, NodeState};
 use super::store::latest;
-use super::types::Msg;
+use super::types::{Config, Msg};
 use coord_specs::kv::{KvOp, KvRet};
 use stateright::actor::{Id, Out};
 use std::borrow::Cow;
@@ -13,10 +15,11 @@ use std::borrow::Cow;
 type M = Msg<KvOp, KvRet>;
 
 impl ChainNode {
-    /// A node starting from its storage (a restart) or not in the chain at epoch 0 (a new
-    /// node) joins at the tail: it asks the manager, then copies its predecessor's
-    /// history. Its stored history may hold updates the chain never committed, so it is
-    /// not trusted (unless the `KeepStale` bug is on).
+    /// A node whose history is not whole (it failed and the chain may have moved on
+    /// without it), or not in the chain at epoch 0 (a new node), joins at the tail: it
+    /// saves that its history is no longer whole, asks the manager, then copies its
+    /// predecessor's history. Its stored history may hold updates the chain never
+    /// committed, so it is not trusted (unless the `KeepStale` bug is on).
     pub(super) fn join(&self, state: &mut NodeState, o: &mut Out<Self>) {
         let copied = if self.has_bug(ChainBug::KeepStale) {
             state.history.len()
@@ -27,8 +30,40 @@ impl ChainNode {
         state.joining = Some(Joining {
             copied,
             asked: epoch,
+            resume: false,
         });
-        o.send(self.manager, Msg::Join { epoch });
+        self.save(state, o);
+        o.broadcast(&self.managers, &Msg::Join { epoch });
+    }
+
+    /// A node restarted on a whole history asks the manager whether it keeps its place,
+    /// serving nothing until it is told.
+    pub(super) fn resume(&self, state: &mut NodeState, o: &mut Out<Self>) {
+        let epoch = state.config.epoch;
+        state.joining = Some(Joining {
+            copied: 0,
+            asked: epoch,
+            resume: true,
+        });
+        o.broadcast(&self.managers, &Msg::Resume { epoch });
+    }
+
+    /// The manager's yes to a resuming node: it serves again in `config` (its own epoch,
+    /// or a newer one that still names it) with the history it stored, as a node that
+    /// adopts a new configuration does.
+    pub(super) fn on_resumed(
+        &self,
+        me: Id,
+        state: &mut Cow<NodeState>,
+        config: Config,
+        o: &mut Out<Self>,
+    ) {
+        let resuming = state.joining.is_some_and(|j| j.resume);
+        if !resuming || !config.members.contains(&me) || config.epoch < state.config.epoch {
+            return;
+        }
+        state.to_mut().joining = None;
+        self.install(me, state, config, o);
     }
 
     /// The joining node's next request. Placed (a member with a predecessor, in an epoch
@@ -39,6 +74,17 @@ impl ChainNode {
             return;
         };
         let config = state.config.clone();
+        if joining.resume {
+            return match config.members.contains(&me) {
+                true => o.broadcast(
+                    &self.managers,
+                    &Msg::Resume {
+                        epoch: joining.asked,
+                    },
+                ),
+                false => self.join(state.to_mut(), o),
+            };
+        }
         match config.predecessor(me) {
             Some(prev) if config.epoch > joining.asked => {
                 let from = joining.copied;
@@ -50,7 +96,7 @@ impl ChainNode {
                     let asked = epoch;
                     state.to_mut().joining = Some(Joining { asked, ..joining });
                 }
-                o.send(self.manager, Msg::Join { epoch });
+                o.broadcast(&self.managers, &Msg::Join { epoch });
             }
         }
     }
@@ -112,7 +158,7 @@ impl ChainNode {
         else {
             return;
         };
-        let Some(joining) = state.joining.filter(|j| j.copied == from) else {
+        let Some(joining) = state.joining.filter(|j| !j.resume && j.copied == from) else {
             return;
         };
         let state = state.to_mut();

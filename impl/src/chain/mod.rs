@@ -6,7 +6,9 @@
 //! - [`store`]: what a history means: the map after a prefix, CRAQ's clean/dirty keys.
 //! - [`node`]: the chain node actor: update propagation, acknowledgements, reads.
 //! - [`join`]: the node's side of extending a chain: its place, its copy.
-//! - [`manager`]: the configuration manager, a deterministic state machine of membership.
+//! - [`manager`]: the configuration manager, a deterministic state machine of membership,
+//!   and the rules by which it answers the nodes.
+//! - [`replica`]: the manager as a Raft group, which survives the loss of a replica.
 //! - [`lease`]: a node's read lease from the manager at run time.
 //! - `invariants`: what a node and the manager keep in every state and every step.
 
@@ -15,12 +17,14 @@ pub mod join;
 pub mod lease;
 pub mod manager;
 pub mod node;
+pub mod replica;
 pub mod store;
 pub mod types;
 
 #[cfg(test)]
 mod tests;
 
-pub use manager::{ConfigManager, ConfigOp, Detector, ManagerState, ManagerTimer};
+pub use manager::{ConfigManager, ConfigOp, ManagerState, ManagerTimer};
 pub use node::{ChainBug, ChainNode, ChainTimer, Joining, Links, NodeState, ReadMode};
+pub use replica::{Detector, ManagerBug, ManagerRaft, ManagerReplica, ReplicaState, ReplicaTimer};
 pub use types::{ChainStorage, Config, Epoch, Msg, Update};

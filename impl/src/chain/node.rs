@@ -124,8 +124,9 @@ pub enum Links {
 /// A chain node's configuration.
 #[derive(Clone, Debug)]
 pub struct ChainNode {
-    /// The configuration manager, told when this node halts.
-    pub manager: Id,
+    /// The configuration manager's replicas (one for the paper's single master), each
+    /// sent what the node tells the manager: only the leader acts on it.
+    pub managers: Vec<Id>,
     /// The chain at epoch 0, head first.
     pub members: Vec<Id>,
     pub reads: ReadMode,
@@ -189,7 +190,11 @@ pub struct Joining {
     /// The epoch of its last `Join`. It copies only in a newer epoch, which the manager
     /// made after that request (by applying it, or before it arrived): so no later
     /// reconfiguration can be its own join applied late, moving it once it serves.
+    /// Resuming, the epoch of its stored configuration.
     pub asked: Epoch,
+    /// True while a node restarted on a whole history asks to keep its place
+    /// ([`Msg::Resume`]) rather than to join at the tail.
+    pub resume: bool,
 }
 
 impl NodeState {
@@ -330,6 +335,7 @@ impl ChainNode {
             config: state.config.clone(),
             history: state.history.clone(),
             cuts: state.cuts,
+            serving: state.joining.is_none_or(|j| j.resume),
         });
     }
 
@@ -419,7 +425,13 @@ impl ChainNode {
     /// predecessor resends exactly what its new successor lacks after a middle failure).
     /// The tail commits what it holds, which makes the predecessor of a failed tail the
     /// tail. A joining node instead asks for the rest of its copy, or for its place.
-    fn install(&self, me: Id, state: &mut Cow<NodeState>, config: Config, o: &mut Out<Self>) {
+    pub(super) fn install(
+        &self,
+        me: Id,
+        state: &mut Cow<NodeState>,
+        config: Config,
+        o: &mut Out<Self>,
+    ) {
         let node = state.to_mut();
         node.config = config;
         self.save(node, o);
@@ -660,8 +672,9 @@ impl Actor for ChainNode {
     type Random = ();
 
     /// A fresh member starts in the epoch-0 chain. A restarted node starts from its
-    /// storage, with nothing known to be committed, and joins at the tail, as does a new
-    /// node that is not in the epoch-0 chain.
+    /// storage, with nothing known to be committed: on a whole history it asks to resume
+    /// its place, otherwise it joins at the tail, as does a new node that is not in the
+    /// epoch-0 chain.
     fn on_start(&self, id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> NodeState {
         if let Some(halt) = &self.halt {
             o.set_timer(ChainTimer::Halt, halt.clone());
@@ -680,8 +693,11 @@ impl Actor for ChainNode {
                 NodeState::recovered(config, History::new(), 0)
             }
         };
-        if storage.is_some() || !self.members.contains(&id) {
-            self.join(&mut state, o);
+        match storage {
+            Some(s) if s.serving => self.resume(&mut state, o),
+            Some(_) => self.join(&mut state, o),
+            None if !self.members.contains(&id) => self.join(&mut state, o),
+            None => {}
         }
         debug_started(self, &state);
         state
@@ -697,7 +713,13 @@ impl Actor for ChainNode {
                     self.on_request(me, state, src, seq, op, o)
                 }
                 Msg::Lease { beat, config } => self.on_lease(me, state, beat, config, o),
-                Msg::Client(_) | Msg::Halted | Msg::Alive { .. } | Msg::Join { .. } => {}
+                Msg::Resumed(config) => self.on_resumed(me, state, config, o),
+                Msg::Client(_)
+                | Msg::Halted
+                | Msg::Alive { .. }
+                | Msg::Join { .. }
+                | Msg::Resume { .. }
+                | Msg::Manager(_) => {}
                 peer => self.on_peer(me, state, src, peer, o),
             }
         });
@@ -730,7 +752,7 @@ impl Actor for ChainNode {
                         state.latest.clear();
                     }
                 }
-                o.send(self.manager, Msg::Halted);
+                o.broadcast(&self.managers, &Msg::Halted);
             }
             ChainTimer::Rejoin if state.halted => {
                 self.rejoin(state.to_mut(), o);
@@ -752,7 +774,7 @@ impl Actor for ChainNode {
                 if let Some(lease) = &self.lease {
                     o.set_timer(ChainTimer::LeaseEnd(beat), lease.clone());
                 }
-                o.send(self.manager, Msg::Alive { beat });
+                o.broadcast(&self.managers, &Msg::Alive { beat });
             }
             ChainTimer::LeaseEnd(beat) => state.to_mut().lease.expire(*beat),
             ChainTimer::Halt | ChainTimer::Rejoin | ChainTimer::Resend => {}

@@ -33,7 +33,7 @@ fn client() -> Id {
 
 fn chain(reads: ReadMode, bug: Option<ChainBug>) -> ChainNode {
     ChainNode {
-        manager: mgr(),
+        managers: vec![mgr()],
         members: vec![h(), m(), t()],
         reads,
         halt: None,
@@ -401,11 +401,46 @@ fn a_halted_node_tells_the_manager_and_does_nothing_more() {
 }
 
 #[test]
-fn a_restarted_node_resumes_from_its_storage_and_asks_to_join() {
+fn a_node_restarted_on_a_whole_history_asks_to_resume_and_serves_once_told_yes() {
     let storage = ChainStorage {
         config: without(h()),
         history: hist(vec![update(1, "a")]),
         cuts: 0,
+        serving: true,
+    };
+    let mut o = Out::new();
+    let state = node().on_start(t(), &Some(storage.clone()), &mut o);
+    assert!(
+        state.is_joining(),
+        "it serves nothing before the manager's answer"
+    );
+    let cmds: Vec<_> = o.into_iter().collect();
+    assert_eq!(sends(&cmds), vec![(mgr(), Msg::Resume { epoch: 1 })]);
+    let read = deliver(&node(), t(), &state, client(), request(2, get()));
+    assert!(read.cmds.is_empty(), "no read before the answer");
+    let yes = deliver(&node(), t(), &state, mgr(), Msg::Resumed(without(h())));
+    assert!(!yes.state.is_joining());
+    assert_eq!(yes.state.committed, 1, "the tail commits what it holds");
+    let read = deliver(&node(), t(), &yes.state, client(), request(2, get()));
+    assert_eq!(sends(&read.cmds), vec![(client(), reply(2, got("a", 1)))]);
+
+    let mut removed = without(h());
+    removed.apply(&ConfigOp::Remove(t()));
+    let no = deliver(&node(), t(), &state, mgr(), Msg::NewConfig(removed));
+    assert_eq!(
+        no.state.joining.map(|j| (j.resume, j.copied)),
+        Some((false, 0)),
+        "no longer named: it joins, its history not trusted"
+    );
+}
+
+#[test]
+fn a_node_restarted_on_a_history_not_whole_asks_to_join() {
+    let storage = ChainStorage {
+        config: without(h()),
+        history: hist(vec![update(1, "a")]),
+        cuts: 0,
+        serving: false,
     };
     let mut o = Out::new();
     let state = node().on_start(m(), &Some(storage), &mut o);
@@ -419,7 +454,8 @@ fn a_restarted_node_resumes_from_its_storage_and_asks_to_join() {
         state.joining,
         Some(Joining {
             copied: 0,
-            asked: 1
+            asked: 1,
+            resume: false,
         }),
         "its stored history is not trusted"
     );
@@ -457,6 +493,7 @@ fn restarted_head() -> NodeState {
         joining: Some(Joining {
             copied: 0,
             asked: 0,
+            resume: false,
         }),
         ..holding(vec![update(1, "a"), update(2, "b")], 0)
     }
@@ -616,6 +653,7 @@ fn the_keep_stale_bug_trusts_the_stored_history() {
         config: epoch0(),
         history: hist(vec![update(1, "a"), update(2, "b")]),
         cuts: 0,
+        serving: false,
     };
     let state = buggy.on_start(h(), &Some(storage), &mut Out::new());
     assert_eq!(state.joining.map(|j| j.copied), Some(2));
@@ -647,7 +685,8 @@ fn a_halted_node_that_may_rejoin_keeps_its_history_and_restarts_from_it() {
         NodeState {
             joining: Some(Joining {
                 copied: 0,
-                asked: 0
+                asked: 0,
+                resume: false,
             }),
             ..NodeState::recovered(epoch0(), hist(vec![update(1, "a")]), 0)
         }
@@ -662,78 +701,13 @@ fn a_halted_node_that_may_rejoin_keeps_its_history_and_restarts_from_it() {
 fn manager() -> ConfigManager {
     ConfigManager {
         members: vec![h(), m(), t()],
-        detector: None,
         republish: None,
     }
 }
 
-/// The manager's state with `config` and no member silent.
+/// The manager's state with `config`.
 fn managing(config: Config) -> ManagerState {
-    ManagerState {
-        config,
-        silent: Default::default(),
-    }
-}
-
-fn detecting() -> ConfigManager {
-    ConfigManager {
-        detector: Some(Detector {
-            every: Duration::from_millis(100)..Duration::from_millis(100),
-            misses: 2,
-        }),
-        ..manager()
-    }
-}
-
-fn check(state: &ManagerState) -> Step<ConfigManager> {
-    run(state, |cow, o| {
-        detecting().on_timeout(mgr(), cow, &ManagerTimer::Check, o)
-    })
-}
-
-#[test]
-fn the_detector_removes_a_member_silent_for_its_misses_and_a_heartbeat_resets_silence() {
-    let mut o = Out::new();
-    let start = detecting().on_start(mgr(), &None, &mut o);
-    assert!(o
-        .into_iter()
-        .any(|c| matches!(c, Command::SetTimer(ManagerTimer::Check, _))));
-    let first = check(&start);
-    assert_eq!(first.state.config, epoch0(), "one miss is not enough");
-    let beat = run(&first.state, |cow, o| {
-        detecting().on_msg(mgr(), cow, m(), Msg::Alive { beat: 4 }, o)
-    });
-    assert_eq!(beat.state.silent[&m()], 0);
-    let lease = Msg::Lease {
-        beat: 4,
-        config: epoch0(),
-    };
-    assert_eq!(sends(&beat.cmds), vec![(m(), lease)]);
-    let beat = run(&beat.state, |cow, o| {
-        detecting().on_msg(mgr(), cow, t(), Msg::Alive { beat: 1 }, o)
-    });
-    let second = check(&beat.state);
-    assert_eq!(
-        second.state.config,
-        without(h()),
-        "the silent head is removed"
-    );
-    let publish = Msg::NewConfig(without(h()));
-    assert_eq!(
-        sends(&second.cmds),
-        vec![(m(), publish.clone()), (t(), publish)]
-    );
-    assert!(
-        !second.state.silent.contains_key(&h()),
-        "a removed member is no longer watched"
-    );
-    let quiet = run(&second.state, |cow, o| {
-        manager().on_timeout(mgr(), cow, &ManagerTimer::Check, o)
-    });
-    assert!(
-        !quiet.changed && quiet.cmds.is_empty(),
-        "no detector, no check"
-    );
+    ManagerState { config }
 }
 
 #[test]
@@ -914,3 +888,4 @@ fn a_node_the_manager_no_longer_names_joins_again_at_the_tail() {
 
 mod invariants;
 mod lossy;
+mod replica;

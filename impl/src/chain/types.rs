@@ -1,7 +1,9 @@
 //! Chain replication's vocabulary: the configuration (members and epoch), the updates a
 //! chain carries, what a node keeps on stable storage, and the wire messages.
 
+use super::manager::ConfigOp;
 use crate::client::{ClientMsg, Wire};
+use crate::raft;
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 
@@ -59,11 +61,15 @@ pub struct Update<Op> {
 /// `cuts` counts the times the history lost a suffix (a joining node's stale updates
 /// replaced by its copy): between two saves with the same count, the newer history
 /// extends the older, so a save can be written as the appended updates alone.
+/// `serving` says the history was whole when saved (the node was a member, not joining):
+/// saved false before a node asks to join, so a node restarted with `serving` set has not
+/// left the chain and come back since (see [`Msg::Resume`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ChainStorage<Op: Clone> {
     pub config: Config,
     pub history: im::Vector<Update<Op>>,
     pub cuts: u64,
+    pub serving: bool,
 }
 
 /// Every message of a chain: configuration from the manager, the update-propagation and
@@ -110,6 +116,17 @@ pub enum Msg<Op, Ret> {
     /// sender a member, it is a read lease (see [`super::lease`]); if not, the sender was
     /// removed while it was alive, and joins again.
     Lease { beat: u64, config: Config },
+    /// A node restarted on a whole history stored in `epoch` asks the manager whether it
+    /// keeps its place: yes if the configuration still names it (it has not been removed
+    /// since, and it could only have come back by a join of its own, which would have
+    /// saved its history as not whole). So a chain whose every node restarted at once
+    /// serves again in its own epoch.
+    Resume { epoch: Epoch },
+    /// The manager's yes to `Resume`: the configuration, which names the node.
+    Resumed(Config),
+    /// Traffic between the manager's replicas: the Raft group that replicates the
+    /// configuration.
+    Manager(raft::Msg<ConfigOp, Config>),
     /// A recovered or new node asks the manager to add it at the tail (van Renesse and
     /// Schneider, section 3, "extending a chain"), if the manager is still at `epoch`,
     /// the newest the node knows: a repeated or late request is then never applied twice.
@@ -147,6 +164,9 @@ impl<Op, Ret> Msg<Op, Ret> {
             | Msg::Alive { .. }
             | Msg::Lease { .. }
             | Msg::Join { .. }
+            | Msg::Resume { .. }
+            | Msg::Resumed(_)
+            | Msg::Manager(_)
             | Msg::Client(_) => None,
         }
     }

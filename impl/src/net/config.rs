@@ -44,10 +44,26 @@ pub struct ClusterConfig {
     /// `maxClientCnxns`).
     #[serde(default = "default_max_client_cnxns")]
     pub max_client_cnxns: usize,
+    /// A chain's last `managers` members are the replicas of its configuration manager, a
+    /// Raft group (one for a cluster file that does not say).
+    #[serde(default = "one")]
+    pub managers: usize,
+    /// Raft servers ask for pre-votes before an election and leaders check their quorum
+    /// (on unless the file says `"pre_vote": false`).
+    #[serde(default = "yes", skip_serializing_if = "Clone::clone")]
+    pub pre_vote: bool,
 }
 
 fn default_max_client_cnxns() -> usize {
     60
+}
+
+fn one() -> usize {
+    1
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_election_ms() -> (u64, u64) {
@@ -77,6 +93,8 @@ impl ClusterConfig {
             tail_reads: false,
             client_ports: Vec::new(),
             max_client_cnxns: default_max_client_cnxns(),
+            managers: one(),
+            pre_vote: true,
         }
     }
 
@@ -137,6 +155,13 @@ impl ClusterConfig {
 
     /// How often a client sends a keepalive: a third of the session timeout, as
     /// ZooKeeper's client does, so that two lost pings do not expire a live session.
+    /// A chain's nodes and its manager replicas, by actor id.
+    pub fn chain_roles(&self) -> (Vec<Id>, Vec<Id>) {
+        let mut nodes = self.ids();
+        let managers = nodes.split_off(nodes.len().saturating_sub(self.managers));
+        (nodes, managers)
+    }
+
     pub fn ping_interval(&self) -> Range<Duration> {
         let ms = Duration::from_millis((self.session_ms / 3).max(1));
         ms..ms

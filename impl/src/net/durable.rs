@@ -73,6 +73,7 @@ where
 pub struct ChainDelta<Op> {
     pub config: Config,
     pub cuts: u64,
+    pub serving: bool,
     pub keep: u64,
     pub append: Vec<Update<Op>>,
 }
@@ -89,6 +90,7 @@ where
         ChainDelta {
             config: newer.config.clone(),
             cuts: newer.cuts,
+            serving: newer.serving,
             keep: keep as u64,
             append: newer.history.skip(keep).iter().cloned().collect(),
         }
@@ -97,6 +99,7 @@ where
     fn apply(&mut self, delta: ChainDelta<Op>) {
         self.config = delta.config;
         self.cuts = delta.cuts;
+        self.serving = delta.serving;
         self.history.truncate(delta.keep as usize);
         self.history.extend(delta.append);
     }
@@ -155,6 +158,7 @@ mod tests {
             },
             history: ops.iter().map(update).collect(),
             cuts,
+            serving: true,
         }
     }
 

@@ -30,7 +30,7 @@ impl<SM: StateMachine> Invariants for RaftServer<SM> {
         self.vote_invariants(s)?;
         match &s.role {
             Role::Leader(leader) => self.leader_invariants(s, leader),
-            Role::Follower { .. } | Role::Candidate { .. } => Ok(()),
+            Role::Follower { .. } | Role::PreCandidate { .. } | Role::Candidate { .. } => Ok(()),
         }
     }
 
@@ -83,9 +83,18 @@ impl<SM: StateMachine> Invariants for RaftServer<SM> {
 impl<SM: StateMachine> RaftServer<SM> {
     /// Nobody votes or campaigns in term 0; a candidate or a leader voted for itself (a
     /// server that is none of its peers), and a candidate's votes are its own and its
-    /// peers'.
+    /// peers'; a pre-candidate's pre-votes are its peers' and one other server's, its
+    /// own; only a server with pre-vote on asks for them.
     fn vote_invariants(&self, s: &RaftState<SM>) -> Result<(), Broken> {
-        let campaigns = !matches!(s.role, Role::Follower { .. });
+        if let Role::PreCandidate { votes } = &s.role {
+            let own = votes.iter().filter(|v| !self.peers.contains(v)).count();
+            ensure(
+                "a pre-candidate counts its own pre-vote and its peers' only",
+                self.pre_vote && own == 1,
+                || format!("pre-votes {votes:?}, peers {:?}", self.peers),
+            )?;
+        }
+        let campaigns = matches!(s.role, Role::Candidate { .. } | Role::Leader(_));
         ensure(
             "the vote is in step with the term",
             s.term > 0 || (s.voted_for.is_none() && !campaigns),
@@ -140,6 +149,12 @@ impl<SM: StateMachine> RaftServer<SM> {
                 || format!("peer {peer:?}: next {next}, last index {last}"),
             )?;
         }
+        ensure(
+            "a leader counts only its peers as in touch, and only with check-quorum",
+            (self.check_quorum || leader.active.is_empty())
+                && leader.active.iter().all(|p| self.peers.contains(p)),
+            || format!("in touch {:?}", leader.active),
+        )?;
         let started = |round| round <= leader.round;
         ensure(
             "a peer acknowledged only rounds the leader started",

@@ -7,12 +7,15 @@
 //! - [`server`]: the server actor: election, replication, commitment, ReadIndex reads.
 //! - `invariants`: what a server keeps in every state and every step (asserted in debug
 //!   builds and in the models).
-//! - `rules`: the acceptance rules, each stated once: the term rule, votes, log matching.
+//! - `rules`: the acceptance rules, each stated once: the term rule, votes, pre-votes, log
+//!   matching.
+//! - `prevote`: pre-vote and check-quorum (dissertation §9.6, §6.2).
 //! - `stale`: which messages a server will never act on (the models drop them).
 //! - `rewrite`: renaming servers in states and messages, for symmetry reduction.
 
 mod invariants;
 mod log;
+mod prevote;
 pub mod replica;
 mod rewrite;
 mod rules;

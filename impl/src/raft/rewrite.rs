@@ -46,7 +46,11 @@ impl<Op: Clone, Ret: Clone> Rewrite<Id> for Msg<Op, Ret> {
                 round: *round,
             },
             Msg::Client(msg) => Msg::Client(msg.rewrite(plan)),
-            Msg::RequestVote { .. } | Msg::Vote { .. } | Msg::Appended { .. } => self.clone(),
+            Msg::RequestVote { .. }
+            | Msg::Vote { .. }
+            | Msg::PreVote { .. }
+            | Msg::PreVoted { .. }
+            | Msg::Appended { .. } => self.clone(),
         }
     }
 }
@@ -66,6 +70,9 @@ impl<Op: Clone> Rewrite<Id> for Role<Op> {
             Role::Follower { leader } => Role::Follower {
                 leader: leader.rewrite(plan),
             },
+            Role::PreCandidate { votes } => Role::PreCandidate {
+                votes: votes.rewrite(plan),
+            },
             Role::Candidate { votes } => Role::Candidate {
                 votes: votes.rewrite(plan),
             },
@@ -74,6 +81,7 @@ impl<Op: Clone> Rewrite<Id> for Role<Op> {
                 matched: l.matched.rewrite(plan),
                 round: l.round,
                 acked: l.acked.rewrite(plan),
+                active: l.active.rewrite(plan),
                 reads: l.reads.rewrite(plan),
             }),
         }

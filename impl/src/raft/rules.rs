@@ -34,12 +34,23 @@ impl<SM: StateMachine> RaftState<SM> {
 
     /// The answer to `msg`, of an older term: a RequestVote is refused and an
     /// AppendEntries rejected, each with the current term so that their sender learns it is
-    /// behind (figure 2, each receiver's rule 1); a reply of an older term is ignored.
+    /// behind (figure 2, each receiver's rule 1), and so is a pre-vote; a reply of an older
+    /// term is ignored.
     ///
     /// The rejection acknowledges no heartbeat round (round 0, which no read waits for):
     /// its sender may yet lead this newer term, with rounds counted afresh, and an echo of
     /// the older leadership's round would then confirm a read that began after it, though
     /// this server said nothing after that read began (ReadIndex, Raft dissertation §6.4).
+    /// Whether a message of a newer term makes this server adopt that term: all do but a
+    /// pre-vote and its grant, whose term is one their sender has not reached (Raft
+    /// dissertation §9.6: a pre-vote disturbs nobody's term).
+    pub(super) fn adopts_term(msg: &Msg<SM::Op, SM::Ret>) -> bool {
+        !matches!(
+            msg,
+            Msg::PreVote { .. } | Msg::PreVoted { granted: true, .. }
+        )
+    }
+
     pub(super) fn answer_to_older(
         &self,
         msg: &Msg<SM::Op, SM::Ret>,
@@ -56,7 +67,11 @@ impl<SM: StateMachine> RaftState<SM> {
                 index: 0,
                 round: 0,
             }),
-            Msg::Vote { .. } | Msg::Appended { .. } | Msg::Client(_) => None,
+            Msg::PreVote { .. } => Some(Msg::PreVoted {
+                term,
+                granted: false,
+            }),
+            Msg::Vote { .. } | Msg::Appended { .. } | Msg::PreVoted { .. } | Msg::Client(_) => None,
         }
     }
 
@@ -64,10 +79,48 @@ impl<SM: StateMachine> RaftState<SM> {
     /// voted for another candidate in it, does not lead it, and the candidate's log, ending
     /// at (`last_term`, `last_index`), is at least as up-to-date as its own (§5.4.1).
     pub(super) fn grants_vote(&self, candidate: Id, last_index: Index, last_term: Term) -> bool {
-        let mine = (self.term_at(self.last_index()), self.last_index());
         self.voted_for.is_none_or(|v| v == candidate)
-            && (last_term, last_index) >= mine
+            && self.up_to_date(last_index, last_term)
             && !self.is_leader()
+    }
+
+    /// §5.4.1: a log ending at (`last_term`, `last_index`) is at least as up-to-date as
+    /// this server's.
+    fn up_to_date(&self, last_index: Index, last_term: Term) -> bool {
+        (last_term, last_index) >= (self.term_at(self.last_index()), self.last_index())
+    }
+
+    /// Whether this server has heard from the leader of its term since its election timer
+    /// last fired (it leads, or follows a known leader): while it has, it believes the
+    /// leader alive and lends no support to an election (Raft dissertation §9.6).
+    pub(super) fn in_lease(&self) -> bool {
+        matches!(
+            self.role,
+            Role::Leader(_) | Role::Follower { leader: Some(_) }
+        )
+    }
+
+    /// Pre-vote receiver (dissertation §9.6), for `term` no older than this server's: grant
+    /// if this server would vote for the candidate there (no other vote in `term`, a log at
+    /// least as up-to-date) and has not heard from a leader since its election timer last
+    /// fired.
+    pub(super) fn grants_pre_vote(
+        &self,
+        candidate: Id,
+        term: Term,
+        last_index: Index,
+        last_term: Term,
+    ) -> bool {
+        let free = term > self.term || self.voted_for.is_none_or(|v| v == candidate);
+        free && !self.in_lease() && self.up_to_date(last_index, last_term)
+    }
+
+    /// A pre-vote counts if it is a grant for the term after this server's, this server
+    /// still asks for pre-votes, and the voter has not been counted already.
+    pub(super) fn counts_pre_vote(&self, voter: Id, term: Term, granted: bool) -> bool {
+        granted
+            && term == self.term + 1
+            && matches!(&self.role, Role::PreCandidate { votes } if !votes.contains(&voter))
     }
 
     /// Rules for candidates, in the current term: a vote counts if it is a grant, this

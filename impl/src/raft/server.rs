@@ -51,6 +51,9 @@ pub enum RaftTimer {
     Election,
     /// Leaders send AppendEntries (possibly empty) to every follower when it fires.
     Heartbeat,
+    /// With check-quorum, a leader steps down when it fires unless a majority has answered
+    /// it since it last fired.
+    CheckQuorum,
 }
 
 /// A Raft server's configuration: its peers, its timeouts, and an optional bug.
@@ -81,6 +84,13 @@ pub struct RaftServer<SM: StateMachine> {
     /// always at least one entry; `None` for no limit. A real cluster bounds it so that a
     /// follower catching up on large entries is sent a few at a time, not the whole log.
     pub max_batch_bytes: Option<BatchBytes<SM>>,
+    /// Pre-vote (Raft dissertation §9.6): a server whose election timer fires first asks
+    /// whether a majority would vote for it, and raises its term only if so. Off in the
+    /// paper's Raft and in the models that check it; a real cluster turns it on.
+    pub pre_vote: bool,
+    /// Check-quorum (dissertation §6.2): a leader that has not heard from a majority within
+    /// an election timeout steps down.
+    pub check_quorum: bool,
     _sm: PhantomData<fn() -> SM>,
 }
 
@@ -124,13 +134,23 @@ pub struct LeaderState<Op> {
     pub round: u64,
     pub acked: BTreeMap<Id, u64>,
     pub reads: Vec<PendingRead<Op>>,
+    /// With check-quorum, the followers that have answered since the last check.
+    pub active: BTreeSet<Id>,
 }
 
 /// What a server currently is.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Role<Op> {
-    Follower { leader: Option<Id> },
-    Candidate { votes: BTreeSet<Id> },
+    Follower {
+        leader: Option<Id>,
+    },
+    /// Asking for pre-votes for the next term; `votes` are the servers that granted one.
+    PreCandidate {
+        votes: BTreeSet<Id>,
+    },
+    Candidate {
+        votes: BTreeSet<Id>,
+    },
     Leader(LeaderState<Op>),
 }
 
@@ -165,12 +185,12 @@ impl<SM: StateMachine> RaftState<SM> {
     pub fn leader_hint(&self, me: Id) -> Option<Id> {
         match &self.role {
             Role::Follower { leader } => *leader,
-            Role::Candidate { .. } => None,
+            Role::PreCandidate { .. } | Role::Candidate { .. } => None,
             Role::Leader(_) => Some(me),
         }
     }
 
-    fn leader_mut(&mut self) -> Option<&mut LeaderState<SM::Op>> {
+    pub(super) fn leader_mut(&mut self) -> Option<&mut LeaderState<SM::Op>> {
         match &mut self.role {
             Role::Leader(l) => Some(l),
             _ => None,
@@ -189,6 +209,8 @@ impl<SM: StateMachine> RaftServer<SM> {
             bug: None,
             max_batch: None,
             max_batch_bytes: None,
+            pre_vote: false,
+            check_quorum: false,
             _sm: PhantomData,
         }
     }
@@ -218,6 +240,13 @@ impl<SM: StateMachine> RaftServer<SM> {
         self
     }
 
+    /// Pre-vote and check-quorum together, as etcd's `PreVote` and `CheckQuorum`.
+    pub fn with_pre_vote(mut self, on: bool) -> Self {
+        self.pre_vote = on;
+        self.check_quorum = on;
+        self
+    }
+
     pub fn with_bug(mut self, bug: Option<RaftBug>) -> Self {
         self.bug = bug;
         self
@@ -228,7 +257,7 @@ impl<SM: StateMachine> RaftServer<SM> {
     }
 
     /// A majority of the whole cluster (peers and this server).
-    fn quorum(&self) -> usize {
+    pub(super) fn quorum(&self) -> usize {
         let cluster = self.peers.len() + 1;
         cluster / 2 + 1
     }
@@ -250,12 +279,12 @@ impl<SM: StateMachine> RaftServer<SM> {
         o.save(self.storage(state));
     }
 
-    fn reset_election_timer(&self, o: &mut Out<Self>) {
+    pub(super) fn reset_election_timer(&self, o: &mut Out<Self>) {
         o.set_timer(RaftTimer::Election, self.election_timeout.clone());
     }
 
     /// Rules for candidates: increment the term, vote for self, ask every peer for a vote.
-    fn start_election(&self, id: Id, state: &mut RaftState<SM>, o: &mut Out<Self>) {
+    pub(super) fn start_election(&self, id: Id, state: &mut RaftState<SM>, o: &mut Out<Self>) {
         state.term += 1;
         state.voted_for = Some(id);
         state.role = Role::Candidate {
@@ -281,6 +310,9 @@ impl<SM: StateMachine> RaftServer<SM> {
         if votes.len() < self.quorum() {
             return;
         }
+        if self.check_quorum {
+            o.set_timer(RaftTimer::CheckQuorum, self.election_timeout.clone());
+        }
         let next = state.last_index() + 1;
         state.role = Role::Leader(LeaderState {
             next: self.peers.iter().map(|p| (*p, next)).collect(),
@@ -288,6 +320,7 @@ impl<SM: StateMachine> RaftServer<SM> {
             round: 0,
             acked: BTreeMap::new(),
             reads: Vec::new(),
+            active: BTreeSet::new(),
         });
         o.cancel_timer(RaftTimer::Election);
         // Figure 2, "Upon election: send initial empty AppendEntries RPCs to each server" is
@@ -425,6 +458,9 @@ impl<SM: StateMachine> RaftServer<SM> {
     fn adopt_term(&self, state: &mut Cow<RaftState<SM>>, term: Term, o: &mut Out<Self>) {
         if state.is_leader() {
             self.reset_election_timer(o);
+            if self.check_quorum {
+                o.cancel_timer(RaftTimer::CheckQuorum);
+            }
         }
         let adopted = state.to_mut();
         adopted.term = term;
@@ -557,11 +593,15 @@ impl<SM: StateMachine> RaftServer<SM> {
         } else {
             index > matched && index < next
         };
-        if !new_ack && !progress {
+        let newly_active = self.check_quorum && !leader.active.contains(&src);
+        if !new_ack && !progress && !newly_active {
             return;
         }
         let state = state.to_mut();
         let leader = state.leader_mut().expect("checked above");
+        if newly_active {
+            leader.active.insert(src);
+        }
         if new_ack {
             leader.acked.insert(src, round);
         }
@@ -696,7 +736,8 @@ impl<SM: StateMachine> RaftServer<SM> {
     ) {
         // The term rule, once for every message between servers (as etcd's `Step`): a
         // newer term is adopted first, an older one answered (or ignored) here alone, and
-        // the handlers below see only messages of the current term.
+        // the handlers below see only messages of the current term, but for a pre-vote and
+        // its grant, which may carry the next term and leave the term as it is.
         match msg.term().map(|term| (term, state.term_order(term))) {
             Some((_, TermOrder::Older)) => {
                 if let Some(answer) = state.answer_to_older(&msg) {
@@ -704,8 +745,10 @@ impl<SM: StateMachine> RaftServer<SM> {
                 }
                 return;
             }
-            Some((term, TermOrder::Newer)) => self.adopt_term(state, term, o),
-            Some((_, TermOrder::Current)) | None => {}
+            Some((term, TermOrder::Newer)) if RaftState::<SM>::adopts_term(&msg) => {
+                self.adopt_term(state, term, o)
+            }
+            Some((_, TermOrder::Newer | TermOrder::Current)) | None => {}
         }
         match msg {
             Msg::RequestVote {
@@ -714,6 +757,12 @@ impl<SM: StateMachine> RaftServer<SM> {
                 ..
             } => self.on_request_vote(state, src, last_index, last_term, o),
             Msg::Vote { granted, .. } => self.on_vote(state, src, granted, o),
+            Msg::PreVote {
+                term,
+                last_index,
+                last_term,
+            } => self.on_pre_vote(state, src, term, last_index, last_term, o),
+            Msg::PreVoted { term, granted } => self.on_pre_voted(id, state, src, term, granted, o),
             Msg::Append {
                 prev_index,
                 prev_term,
@@ -785,9 +834,13 @@ impl<SM: StateMachine> Actor for RaftServer<SM> {
         o: &mut Out<Self>,
     ) {
         checked(self, state, |state| match timer {
+            RaftTimer::Election if !state.is_leader() && self.pre_vote => {
+                self.start_pre_vote(id, state.to_mut(), o);
+            }
             RaftTimer::Election if !state.is_leader() => {
                 self.start_election(id, state.to_mut(), o);
             }
+            RaftTimer::CheckQuorum if state.is_leader() => self.check_quorum(state, o),
             RaftTimer::Heartbeat if state.is_leader() => {
                 self.broadcast_append(state, o);
                 if let Some(interval) = &self.heartbeat {

@@ -15,13 +15,17 @@ impl<SM: StateMachine> RaftState<SM> {
     /// recovery restores it), and in a given term a server is a candidate only before it
     /// is anything else (campaigning moves to a new term; recovery makes a follower).
     ///
-    /// - A message of a newer term is acted on: its term is adopted.
+    /// - A message of a newer term is acted on: its term is adopted, or it is a pre-vote
+    ///   (answered) or a pre-vote's grant (counted, now or in a later pre-vote round of
+    ///   this term).
     /// - A message of an older term is ignored unless the term rule answers it, and it stays
     ///   of an older term.
     /// - A vote of the current term that does not count now never will: a server stops
     ///   campaigning in a term for good, and a voter once counted stays counted.
     /// - An AppendEntries reply of the current term at a follower is never used: only a
     ///   leader uses replies, and a follower never leads its current term.
+    /// - A pre-vote reply of the current term is never used: a grant counts only at a
+    ///   server one term behind it, and a refusal of a term already reached says nothing.
     /// - Client replies and redirects are not for servers.
     pub fn ignores_forever(&self, src: Id, msg: &Msg<SM::Op, SM::Ret>) -> bool {
         let Some(term) = msg.term() else {
@@ -33,7 +37,11 @@ impl<SM: StateMachine> RaftState<SM> {
             TermOrder::Current => match *msg {
                 Msg::Vote { granted, .. } => !self.counts_vote(src, granted),
                 Msg::Appended { .. } => matches!(self.role, Role::Follower { .. }),
-                Msg::RequestVote { .. } | Msg::Append { .. } | Msg::Client(_) => false,
+                Msg::PreVoted { .. } => true,
+                Msg::RequestVote { .. }
+                | Msg::PreVote { .. }
+                | Msg::Append { .. }
+                | Msg::Client(_) => false,
             },
         }
     }

@@ -1901,3 +1901,5 @@ fn a_broken_invariant_panics_naming_it_and_the_state() {
     };
     crate::invariants::assert_kept(&s, None, &state);
 }
+
+mod prevote;

@@ -34,9 +34,21 @@ pub struct RaftStorage<Op: Clone> {
     pub log: Log<Op>,
 }
 
-/// Every message of a Raft cluster: the two RPCs with their replies, and client traffic.
+/// Every message of a Raft cluster: the two RPCs with their replies, the pre-vote round
+/// before an election, and client traffic.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Msg<Op, Ret> {
+    /// Pre-vote (Raft dissertation §9.6): would the receiver vote for the sender in `term`,
+    /// the term after the sender's, whose log ends at (`last_term`, `last_index`)? Neither
+    /// side changes its term for it.
+    PreVote {
+        term: Term,
+        last_index: Index,
+        last_term: Term,
+    },
+    /// Pre-vote reply. A grant carries the term asked about; a refusal is sent only to a
+    /// sender behind the receiver's term, and carries that term.
+    PreVoted { term: Term, granted: bool },
     /// RequestVote RPC: a candidate in `term` whose log ends at (`last_term`, `last_index`).
     RequestVote {
         term: Term,
@@ -68,11 +80,15 @@ pub enum Msg<Op, Ret> {
 }
 
 impl<Op, Ret> Msg<Op, Ret> {
-    /// The sender's term, for the messages between servers; `None` for client traffic.
+    /// The term a message between servers carries (the sender's, except for a pre-vote and
+    /// its grant, which carry the term the sender would campaign in); `None` for client
+    /// traffic.
     pub fn term(&self) -> Option<Term> {
         match self {
             Msg::RequestVote { term, .. }
             | Msg::Vote { term, .. }
+            | Msg::PreVote { term, .. }
+            | Msg::PreVoted { term, .. }
             | Msg::Append { term, .. }
             | Msg::Appended { term, .. } => Some(*term),
             Msg::Client(_) => None,

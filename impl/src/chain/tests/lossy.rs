@@ -145,6 +145,7 @@ fn a_joining_node_asks_again_for_its_place_then_for_its_copy() {
         joining: Some(Joining {
             copied: 0,
             asked: 1,
+            resume: false,
         }),
         ..restarted_head()
     };
@@ -159,6 +160,7 @@ fn a_repeated_copy_chunk_is_ignored() {
         joining: Some(Joining {
             copied: 1,
             asked: 1,
+            resume: false,
         }),
         ..restarted_head()
     };

@@ -1,0 +1,62 @@
+"""What the harness expects of kazoo's tests beyond passing, each with its reason.
+
+Test ids are as the harness prints them: `module::Class::test`.
+
+NOT_APPLICABLE: tests that need a server configured unlike a default ZooKeeper (kazoo's
+own harness configures its ensemble for them); every cluster here is a default one (the
+ZooKeeper ensemble that `coord` starts, and coord, which answers as a default ZooKeeper
+does), so these are not run.
+
+KNOWN_FAILURES: per target (`zookeeper`, `coord`), tests that run and fail there. Any other
+outcome of theirs, a pass included, is reported as unexpected, so that the list stays true.
+"""
+
+RECONFIG = (
+    "needs reconfig enabled and a superuser (reconfigEnabled=true, superDigest): a default "
+    "ZooKeeper answers reconfig with ZRECONFIGDISABLED (-123), which kazoo 2.8.0 does not "
+    "know; its connection thread raises 'Invalid error code' and the call never returns"
+)
+
+NOT_APPLICABLE = {
+    "test_client::TestReconfig::test_add_remove_observer": RECONFIG,
+    "test_client::TestReconfig::test_bad_input": RECONFIG,
+    "test_client::TestReconfig::test_no_super_auth": RECONFIG,
+    "test_connection::TestReadOnlyMode::test_read_only":
+        "needs read-only mode (readonlymode.enabled=true), off in a default ZooKeeper: "
+        "with two members of three stopped, the third closes connections instead of "
+        "serving reads",
+}
+
+ACLS_NOT_ENFORCED = (
+    "coord does not enforce ACLs: a node made with a digest ACL is open to every "
+    "session, so the expected NoAuthError never comes"
+)
+ACLS_NOT_KEPT = (
+    "coord keeps no ACLs: getACL answers world:anyone whatever the node was created or "
+    "set with"
+)
+NULL_DATA = (
+    "coord stores null data (length -1) as empty, so it reads back as b'' instead of None"
+)
+
+KNOWN_FAILURES = {
+    "zookeeper": {},
+    "coord": {
+        "test_client::TestAuthentication::test_auth": ACLS_NOT_ENFORCED,
+        "test_client::TestAuthentication::test_connect_auth": ACLS_NOT_ENFORCED,
+        "test_client::TestAuthentication::test_unicode_auth": ACLS_NOT_ENFORCED,
+        "test_client::TestClient::test_create_makepath_incompatible_acls": ACLS_NOT_ENFORCED,
+        "test_client::TestClient::test_get_acls": ACLS_NOT_KEPT,
+        "test_client::TestClient::test_set_acls": ACLS_NOT_KEPT,
+        "test_client::TestClient::test_set_acls_empty":
+            "coord accepts setACL with an empty list, which ZooKeeper answers InvalidACL",
+        "test_client::TestClient::test_create_null_data": NULL_DATA,
+        "test_client::TestClient::test_set_null_data": NULL_DATA,
+        "test_client::TestClient::test_create_invalid_path":
+            "coord accepts a path holding a control character other than NUL (\\x1e), "
+            "which ZooKeeper refuses with BadArguments",
+        "test_client::TestClient::test_create_sequence":
+            "coord refuses a sequential create of '/folder/' (a path ending in '/'), "
+            "which ZooKeeper accepts, naming the node '/folder/0000000002'",
+    },
+}

@@ -1,0 +1,8 @@
+//! What the `coord` command and the integration tests share: the outside ZooKeeper
+//! servers and clients that coord's ZooKeeper is compared with and tested by.
+
+pub mod coord_zk;
+pub mod kazoo;
+pub mod members;
+pub mod zkcli;
+pub mod zookeeper;
