@@ -2,6 +2,7 @@
 //! servers and clients that coord's ZooKeeper is compared with and tested by.
 
 pub mod coord_zk;
+pub mod jute_client;
 pub mod kazoo;
 pub mod members;
 pub mod zkcli;
