@@ -2,11 +2,13 @@
 //! `coord-models`.
 
 mod bench;
+mod both;
 mod chain;
 mod check;
 mod client;
 mod cluster;
 mod counter;
+mod diff;
 mod ensemble;
 mod explore;
 mod history;
@@ -89,6 +91,9 @@ enum Command {
     /// Run a real ZooKeeper 3.8 ensemble (Debian's package) on 127.0.0.1, to compare with.
     #[command(subcommand)]
     Zookeeper(ensemble::ZooKeeperCommand),
+    /// Compare coord's ZooKeeper with ZooKeeper 3.8 on seeded plans of calls.
+    #[command(subcommand)]
+    Diff(diff::DiffCommand),
     /// Run ZooKeeper clients' own test suites (kazoo's) against a cluster.
     #[command(subcommand)]
     Suite(suite::SuiteCommand),
@@ -147,7 +152,11 @@ fn main() -> ExitCode {
     // the failed write's panic unwinds through the code that stops them.
     if !matches!(
         cli.command,
-        Command::Cluster(_) | Command::Test(_) | Command::Zookeeper(_) | Command::Suite(_)
+        Command::Cluster(_)
+            | Command::Test(_)
+            | Command::Zookeeper(_)
+            | Command::Suite(_)
+            | Command::Diff(_)
     ) {
         // SAFETY: restoring a signal's default disposition before any thread starts.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
@@ -175,6 +184,7 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(&args),
         Command::Zookeeper(command) => ensemble::run(&command),
         Command::Suite(command) => suite::run(&command),
+        Command::Diff(command) => diff::run(&command),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
