@@ -2,10 +2,13 @@
 //! cluster and a real ZooKeeper 3.8 ensemble, each given by its connect string or started
 //! here on free ports (both at once) and stopped at the end.
 
+use crate::ensemble::on_interrupt;
 use coord_checker::coord_zk::CoordZkCluster;
 use coord_checker::members::Members;
 use coord_checker::zookeeper::ZooKeeperEnsemble;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Where the two clusters are.
 #[derive(clap::Args, Debug)]
@@ -26,6 +29,9 @@ pub struct BothArgs {
 pub struct Both {
     pub coord: Vec<SocketAddr>,
     pub zookeeper: Vec<SocketAddr>,
+    /// Set by Ctrl-C (or SIGTERM): the caller stops at its next step, and what was
+    /// started here is stopped as it is dropped.
+    interrupted: Arc<AtomicBool>,
     /// What this process started, stopped when dropped.
     _started: (Option<CoordZkCluster>, Option<ZooKeeperEnsemble>),
 }
@@ -33,6 +39,7 @@ pub struct Both {
 impl BothArgs {
     /// Both clusters, those not given started here at once.
     pub fn start(&self) -> Result<Both, String> {
+        let interrupted = on_interrupt()?;
         let n = usize::from(self.members);
         let exe = std::env::current_exe().map_err(|e| format!("cannot find coord itself: {e}"))?;
         let (coord, zookeeper) = std::thread::scope(|scope| {
@@ -61,6 +68,7 @@ impl BothArgs {
                 &self.zookeeper,
                 zookeeper.as_ref().map(|z| z as &dyn Members),
             )?,
+            interrupted,
             _started: (coord, zookeeper),
         };
         if let Some(ensemble) = &both._started.1 {
@@ -69,6 +77,16 @@ impl BothArgs {
         eprintln!("coord:     {}", show(&both.coord));
         eprintln!("ZooKeeper: {}", show(&both.zookeeper));
         Ok(both)
+    }
+}
+
+impl Both {
+    /// An error once Ctrl-C was pressed.
+    pub fn go_on(&self) -> Result<(), String> {
+        match self.interrupted.load(Ordering::Relaxed) {
+            true => Err("interrupted".into()),
+            false => Ok(()),
+        }
     }
 }
 

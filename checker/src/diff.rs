@@ -45,6 +45,7 @@ pub fn run(command: &DiffCommand) -> Result<bool, String> {
     let tag = format!("{}", std::process::id());
     let mut differ = Vec::new();
     for seed in args.first_seed..args.first_seed + args.seeds {
+        both.go_on()?;
         match pair.compare(seed, shape, &tag) {
             Ok(agreed) => {
                 println!("seed {seed}: {} steps, the same answers", agreed.steps);
