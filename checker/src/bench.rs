@@ -2,6 +2,8 @@
 //! concurrent copies of the model-checked client actor of its system, one phase after
 //! another (writes, then reads), each for a fixed duration.
 
+use crate::bench_wire::{WireBench, WireLoad};
+use crate::both::{parse_connect, BothArgs};
 use crate::client::{run_until, Cluster, Target};
 use crate::logging;
 use crate::system::System;
@@ -28,8 +30,9 @@ const SCRIPT: usize = 100_000;
 pub enum BenchCommand {
     /// Puts, then ReadIndex gets.
     Kv(BenchArgs),
-    /// Creates and sets, then reads at the client's server, then reads after a sync.
-    Zk(BenchArgs),
+    /// Creates and sets, then reads at the client's server, then reads after a sync; with
+    /// --connect or --both, over ZooKeeper's client protocol, against any server.
+    Zk(ZkBenchArgs),
     /// Puts; then classic reads at the tail against CRAQ reads at every node, read-only
     /// and with about one client in ten writing; with the share of reads each node served.
     Chain(BenchArgs),
@@ -45,6 +48,31 @@ pub struct BenchArgs {
     duration: f64,
     #[command(flatten)]
     target: Target,
+}
+
+/// `bench zk`'s arguments: coord's own client by default; ZooKeeper's protocol, with the
+/// same client code for any server, with `--connect` or `--both`.
+#[derive(clap::Args, Debug)]
+pub struct ZkBenchArgs {
+    #[command(flatten)]
+    bench: BenchArgs,
+    /// Drive the servers at this connect string (host:port,...) over ZooKeeper's client
+    /// protocol: coord's client ports or a ZooKeeper ensemble alike.
+    #[arg(long, conflicts_with = "both")]
+    connect: Option<String>,
+    /// Drive a coord zk cluster and a ZooKeeper 3.8 ensemble with the same load, row by
+    /// row, and print them side by side with the ratio (each started here unless given
+    /// by --coord or --zookeeper).
+    #[arg(long)]
+    both: bool,
+    #[command(flatten)]
+    clusters: BothArgs,
+    /// With --connect or --both: the counts of clients to measure, each a row per load.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16,64")]
+    sweep: Vec<u16>,
+    /// With --connect or --both: seconds of load before each row's count starts.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
 }
 
 /// What one phase measured: each client's answers (latency, and the server that sent
@@ -65,7 +93,8 @@ pub fn run(command: &BenchCommand) -> Result<bool, String> {
     logging::init();
     let (system, args) = match command {
         BenchCommand::Kv(args) => (System::Kv, args),
-        BenchCommand::Zk(args) => (System::Zk, args),
+        BenchCommand::Zk(zk) if zk.connect.is_some() || zk.both => return wire(zk),
+        BenchCommand::Zk(zk) => (System::Zk, &zk.bench),
         BenchCommand::Chain(args) => (System::Chain, args),
     };
     let cluster = args.target.resolve(system)?;
@@ -110,6 +139,104 @@ pub fn run(command: &BenchCommand) -> Result<bool, String> {
         100.0 * cpu / wall
     );
     Ok(true)
+}
+
+/// `bench zk` over ZooKeeper's protocol: one cluster's rows, or both clusters' side by
+/// side, each row run on coord and then on ZooKeeper before the next.
+fn wire(args: &ZkBenchArgs) -> Result<bool, String> {
+    let wire = WireBench {
+        warmup: Duration::from_secs_f64(args.warmup.max(0.0)),
+        duration: Duration::from_secs_f64(args.bench.duration.max(0.1)),
+        tag: std::process::id().to_string(),
+    };
+    let cpu_before = cpu_seconds();
+    let wall = Instant::now();
+    let secs = wire.duration.as_secs_f64();
+    let ms = |r: &crate::bench_wire::Row| format!("{:.2} / {:.2}", r.p50_ms, r.p99_ms);
+    let cores = |r: &crate::bench_wire::Row| format!("{:.0}%", 100.0 * r.client_cores);
+    match &args.connect {
+        Some(connect) => {
+            let servers = parse_connect(connect)?;
+            println!(
+                "zk bench over ZooKeeper's protocol: {} servers, {secs:.1} s per row after {:.1} s of warm-up",
+                servers.len(),
+                wire.warmup.as_secs_f64()
+            );
+            println!(
+                "{:<16} {:>7} {:>8} {:>10} {:>17} {:>10}",
+                "load", "clients", "ops", "ops/s", "p50 / p99 ms", "client CPU"
+            );
+            for load in WireLoad::ALL {
+                for &clients in &args.sweep {
+                    let row = wire.row(&servers, load, clients)?;
+                    lost(&[("", &row)]);
+                    println!(
+                        "{:<16} {clients:>7} {:>8} {:>10.0} {:>17} {:>10}",
+                        load.name(),
+                        row.ops,
+                        row.rate,
+                        ms(&row),
+                        cores(&row)
+                    );
+                }
+            }
+        }
+        None => {
+            let both = args.clusters.start()?;
+            println!(
+                "zk bench over ZooKeeper's protocol, coord and ZooKeeper {secs:.1} s per row each, \
+                 after {:.1} s of warm-up",
+                wire.warmup.as_secs_f64()
+            );
+            println!(
+                "{:<16} {:>7} {:>10} {:>15} {:>10} {:>15} {:>8} {:>11}",
+                "load",
+                "clients",
+                "coord/s",
+                "p50 / p99 ms",
+                "ZK/s",
+                "p50 / p99 ms",
+                "coord/ZK",
+                "client CPU"
+            );
+            for load in WireLoad::ALL {
+                for &clients in &args.sweep {
+                    both.go_on()?;
+                    let coord = wire.row(&both.coord, load, clients)?;
+                    let zookeeper = wire.row(&both.zookeeper, load, clients)?;
+                    lost(&[("coord", &coord), ("ZooKeeper", &zookeeper)]);
+                    println!(
+                        "{:<16} {clients:>7} {:>10.0} {:>15} {:>10.0} {:>15} {:>7.2}x {:>5} {:>5}",
+                        load.name(),
+                        coord.rate,
+                        ms(&coord),
+                        zookeeper.rate,
+                        ms(&zookeeper),
+                        coord.rate / zookeeper.rate,
+                        cores(&coord),
+                        cores(&zookeeper)
+                    );
+                }
+            }
+        }
+    }
+    let cpu = cpu_seconds() - cpu_before;
+    let wall = wall.elapsed().as_secs_f64();
+    println!(
+        "client CPU: {cpu:.2} s user+sys over {wall:.1} s ({:.0}% of one core)",
+        100.0 * cpu / wall
+    );
+    Ok(true)
+}
+
+/// A line above a row whose clients lost their connection and resumed their sessions.
+fn lost(rows: &[(&str, &crate::bench_wire::Row)]) {
+    for (who, row) in rows.iter().filter(|(_, row)| row.lost > 0) {
+        println!(
+            "    ({who} clients below lost their connection {} times and resumed)",
+            row.lost
+        );
+    }
 }
 
 /// The chain's phases: puts (which also write the keys read later); then, for classic
@@ -344,7 +471,7 @@ impl Answers for ZkMsg {
 }
 
 /// The `p`th percentile in milliseconds (nearest rank).
-fn percentile(latencies: &[Duration], p: f64) -> f64 {
+pub fn percentile(latencies: &[Duration], p: f64) -> f64 {
     let mut sorted = latencies.to_vec();
     sorted.sort();
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
@@ -352,7 +479,7 @@ fn percentile(latencies: &[Duration], p: f64) -> f64 {
 }
 
 /// CPU time (user and system) this process has used so far.
-fn cpu_seconds() -> f64 {
+pub fn cpu_seconds() -> f64 {
     // SAFETY: getrusage only writes into the struct we pass.
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();

@@ -2,6 +2,7 @@
 //! `coord-models`.
 
 mod bench;
+mod bench_wire;
 mod both;
 mod chain;
 mod check;
@@ -157,6 +158,7 @@ fn main() -> ExitCode {
             | Command::Zookeeper(_)
             | Command::Suite(_)
             | Command::Diff(_)
+            | Command::Bench(_)
     ) {
         // SAFETY: restoring a signal's default disposition before any thread starts.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };

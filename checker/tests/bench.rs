@@ -82,3 +82,35 @@ fn bench_chain_compares_tail_reads_with_craq_reads_and_says_who_served_them() {
     let len: u64 = Cluster::field(&status, "len").unwrap().parse().unwrap();
     assert!(len > 1, "{status}");
 }
+
+/// `bench zk --both` starts a coord zk cluster and a ZooKeeper 3.8 ensemble and drives
+/// both with the same client code over ZooKeeper's protocol: every load's row has
+/// operations on each, and the ratio of their rates.
+#[test]
+fn bench_zk_drives_coord_and_zookeeper_with_the_same_client_side_by_side() {
+    let out = std::process::Command::new(common::COORD)
+        .args(["bench", "zk", "--both", "--sweep", "2", "--warmup", "0.2"])
+        .args(["--duration", "0.5", "--members", "3"])
+        .output()
+        .unwrap();
+    let out = expect_ok(out);
+    for load in [
+        "create seq 64 B",
+        "setData 64 B",
+        "setData 1 KiB",
+        "getData",
+        "sync+getData",
+    ] {
+        let row = (out.lines())
+            .find(|l| l.starts_with(load) && l[load.len()..].starts_with("  "))
+            .unwrap_or_else(|| panic!("no {load} row in:\n{out}"));
+        let cells: Vec<&str> = row[load.len()..].split_whitespace().collect();
+        // clients, coord/s, p50 / p99, ZK/s, p50 / p99, ratio, CPU, CPU
+        assert_eq!(cells[0], "2", "{row}");
+        let coord: f64 = cells[1].parse().unwrap();
+        let zookeeper: f64 = cells[5].parse().unwrap();
+        assert!(coord > 0.0 && zookeeper > 0.0, "{row}");
+        assert!(cells[9].ends_with('x'), "{row}");
+    }
+    assert!(out.contains("client CPU:"), "{out}");
+}
