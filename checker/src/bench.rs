@@ -132,12 +132,7 @@ pub fn run(command: &BenchCommand) -> Result<bool, String> {
         }
         System::Chain => chain_phases(&bench, cluster)?,
     }
-    let cpu = cpu_seconds() - cpu_before;
-    let wall = wall.elapsed().as_secs_f64();
-    println!(
-        "client CPU: {cpu:.2} s user+sys over {wall:.1} s ({:.0}% of one core)",
-        100.0 * cpu / wall
-    );
+    print_client_cpu(cpu_before, wall);
     Ok(true)
 }
 
@@ -220,13 +215,18 @@ fn wire(args: &ZkBenchArgs) -> Result<bool, String> {
             }
         }
     }
+    print_client_cpu(cpu_before, wall);
+    Ok(true)
+}
+
+/// The client's CPU use since `cpu_before` seconds of it, at `wall`.
+fn print_client_cpu(cpu_before: f64, wall: Instant) {
     let cpu = cpu_seconds() - cpu_before;
     let wall = wall.elapsed().as_secs_f64();
     println!(
         "client CPU: {cpu:.2} s user+sys over {wall:.1} s ({:.0}% of one core)",
         100.0 * cpu / wall
     );
-    Ok(true)
 }
 
 /// A line above a row whose clients lost their connection and resumed their sessions.
