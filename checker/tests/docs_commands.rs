@@ -88,8 +88,22 @@ const RULES: &[(&str, Plan)] = &[
         ),
     ),
     (
+        "coord bench zk --connect",
+        Plan::Skip(
+            "needs servers on the ports it names; checker/tests/bench.rs runs `bench zk --both` \
+             on free ports, which drives each cluster with the same code",
+        ),
+    ),
+    (
         "coord bench",
         Plan::Skip("loads the machine for 5 s per phase; checker/tests/bench.rs runs a short one"),
+    ),
+    (
+        "coord diff zk",
+        Plan::Skip(
+            "starts a coord cluster and a ZooKeeper ensemble and plays 3 s or more per seed; \
+             checker/tests/zk_diff.rs runs four seeds",
+        ),
     ),
     ("coord cluster up", Plan::Cluster),
     (
