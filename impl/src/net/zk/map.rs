@@ -101,7 +101,10 @@ impl Speaker for ZkServer {
                 reply: Frame::event(watcher_event(&change)),
                 answers: false,
             },
-            ZkMsg::Closed(_) => Outgoing::Close,
+            ZkMsg::Closed(reason) => {
+                tracing::debug!(?reason, "the server closes a client's connection");
+                Outgoing::Close
+            }
             _ => return None,
         })
     }
