@@ -364,9 +364,12 @@ fn body(ret: ZkRet, opcode: i32, steps: &[i32]) -> Body {
     }
 }
 
+/// A multi's step result. A `create2` step is answered as a `create` step, with the path
+/// alone: ZooKeeper 3.8's multi makes both a create transaction, and answers what the
+/// transaction was (found by `coord diff zk`).
 fn step_result(result: OpResult, opcode: Option<i32>) -> StepResult {
     match result {
-        OpResult::Created { path, .. } if opcode == Some(op::CREATE) => {
+        OpResult::Created { path, .. } if matches!(opcode, Some(op::CREATE | op::CREATE2)) => {
             StepResult::Create(path.into())
         }
         OpResult::Created { path, stat } => StepResult::Create2(path.into(), jute_stat(stat)),
@@ -470,6 +473,23 @@ mod tests {
         let two = frame(created(), &asked(2, op::CREATE2, vec![]));
         assert_eq!(two.body, Body::Created("/a".into(), jute_stat(stat())));
         assert_eq!((two.header.xid, two.header.zxid, two.header.err), (2, 9, 0));
+    }
+
+    #[test]
+    fn a_multis_create_and_create2_steps_are_both_answered_with_the_path_alone() {
+        let created = |path: &str| OpResult::Created {
+            path: path.into(),
+            stat: stat(),
+        };
+        let results = ZkRet::Multi(vec![created("/a"), created("/b"), created("/c")]);
+        let steps = vec![op::CREATE, op::CREATE2, op::CREATE_CONTAINER];
+        let reply = frame(results, &asked(3, op::MULTI, steps));
+        let expected = vec![
+            StepResult::Create("/a".into()),
+            StepResult::Create("/b".into()),
+            StepResult::Create2("/c".into(), jute_stat(stat())),
+        ];
+        assert_eq!(reply.body, Body::Multi(expected));
     }
 
     #[test]
