@@ -55,6 +55,10 @@ pub fn run(command: &DiffCommand) -> Result<bool, String> {
                         known.what
                     );
                 }
+                if let Some(first) = agreed.unconfirmed {
+                    println!("    (a first play differed, which a second did not show:)");
+                    print!("{first}");
+                }
             }
             Err(mismatch) => {
                 print!("{mismatch}");
