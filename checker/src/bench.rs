@@ -9,7 +9,9 @@ use coord::client::{ClientMsg, Wire};
 use coord::net::admit::Admit;
 use coord::net::Runtime;
 use coord::znode::client::{Call, Next, Program};
-use coord_specs::kv::KvOp;
+use coord::znode::ZkMsg;
+use coord::{chain, raft};
+use coord_specs::kv::{KvOp, KvRet};
 use coord_specs::znode::build::{create, get, set};
 use coord_specs::znode::{CreateMode, ZkRet, ANY_VERSION};
 use serde::{de::DeserializeOwned, Serialize};
@@ -235,14 +237,14 @@ struct Bench {
 impl Bench {
     /// Runs one phase with the clients `start(c)`, each in its own thread, until the
     /// phase's deadline, and prints its row.
-    fn phase<A, Op, Ret>(
+    fn phase<A>(
         &self,
         name: &str,
         start: impl Fn(u16) -> Result<Runtime<A>, String> + Sync,
     ) -> Result<Phase, String>
     where
         A: Actor<Storage = ()>,
-        A::Msg: Admit + Serialize + DeserializeOwned + Wire<Op, Ret>,
+        A::Msg: Admit + Serialize + DeserializeOwned + Answers,
     {
         let started = Instant::now();
         let deadline = started + self.duration;
@@ -280,13 +282,10 @@ impl Bench {
 /// One client's answers until `deadline`: latency and sender. The client sends its next
 /// request as soon as a reply comes, so each answer's latency is the time since the
 /// previous answer (or the start).
-fn time_client<A, Op, Ret>(
-    mut client: Runtime<A>,
-    deadline: Instant,
-) -> Result<Vec<(Duration, Id)>, String>
+fn time_client<A>(mut client: Runtime<A>, deadline: Instant) -> Result<Vec<(Duration, Id)>, String>
 where
     A: Actor<Storage = ()>,
-    A::Msg: Admit + Serialize + DeserializeOwned + Wire<Op, Ret>,
+    A::Msg: Admit + Serialize + DeserializeOwned + Answers,
 {
     let mut latencies = Vec::new();
     let mut sent = Instant::now();
@@ -296,8 +295,8 @@ where
         Some(deadline),
         |_| false,
         |src, msg| {
-            if let Some(ClientMsg::Reply { seq, .. }) = msg.as_client() {
-                if *seq == latencies.len() as u64 + 1 {
+            if let Some(seq) = msg.answers() {
+                if seq == latencies.len() as u64 + 1 {
                     let now = Instant::now();
                     latencies.push((now - sent, src));
                     sent = now;
@@ -306,6 +305,42 @@ where
         },
     )?;
     Ok(latencies)
+}
+
+/// A client message type whose replies name the request they answer.
+trait Answers {
+    /// The number of the request this message answers, if it is a reply.
+    fn answers(&self) -> Option<u64>;
+}
+
+/// A key-value service's reply's sequence number.
+fn kv_answers<M: Wire<KvOp, KvRet>>(msg: &M) -> Option<u64> {
+    match msg.as_client()? {
+        ClientMsg::Reply { seq, .. } => Some(*seq),
+        _ => None,
+    }
+}
+
+impl Answers for raft::Msg<KvOp, KvRet> {
+    fn answers(&self) -> Option<u64> {
+        kv_answers(self)
+    }
+}
+
+impl Answers for chain::Msg<KvOp, KvRet> {
+    fn answers(&self) -> Option<u64> {
+        kv_answers(self)
+    }
+}
+
+/// The znode service's replies, by xid (a coord client's xid is its call's number).
+impl Answers for ZkMsg {
+    fn answers(&self) -> Option<u64> {
+        match self {
+            ZkMsg::Reply(reply) => u64::try_from(reply.xid).ok(),
+            _ => None,
+        }
+    }
 }
 
 /// The `p`th percentile in milliseconds (nearest rank).

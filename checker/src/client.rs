@@ -11,11 +11,9 @@ use coord::net::frame::ClusterKey;
 use coord::net::runtime::{client_id, Describe};
 use coord::net::{Endpoint, Outcome, Runtime};
 use coord::znode::client::{Program, ZkClient, ZkClientState};
-use coord::znode::server::session_of;
 use coord_models::chain::ChainClient;
 use coord_models::raft::KvClient;
 use coord_specs::kv::KvOp;
-use coord_specs::znode::SessionId;
 use serde::{de::DeserializeOwned, Serialize};
 use stateright::actor::{Actor, Id};
 use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
@@ -140,16 +138,20 @@ impl Cluster {
         )
     }
 
-    /// A ZooKeeper client session that runs the program `program(session)` and sends
-    /// keepalives while it runs.
+    /// A ZooKeeper client session that runs the program `program(guid)` (a number unique
+    /// to this client: its actor id) and sends keepalives while it runs.
     pub fn zk_client<P: Program>(
         &self,
-        program: impl FnOnce(SessionId) -> P,
+        program: impl FnOnce(u64) -> P,
     ) -> Result<Runtime<ZkClient<P>>, String> {
         let ping = self.config.ping_interval();
+        let timeout_ms = u32::try_from(self.config.session_ms).unwrap_or(u32::MAX);
         self.start(
             |id, servers, first| {
-                ZkClient::new(servers, first, program(session_of(id)), RETRY).with_ping(Some(ping))
+                let guid = usize::from(id) as u64;
+                ZkClient::new(servers, first, program(guid), RETRY)
+                    .with_ping(Some(ping))
+                    .with_timeout(timeout_ms)
             },
             describe_zk::<P::State>,
         )
@@ -252,5 +254,10 @@ fn describe_kv(state: &ClientState) -> String {
 }
 
 fn describe_zk<S>(state: &ZkClientState<S>) -> String {
-    format!("seq={} target={}", state.seq, state.target)
+    let session = state.session_id();
+    let (calls, waiting) = (state.calls, state.in_flight.len());
+    format!(
+        "session={session:#x} calls={calls} waiting={waiting} target={}",
+        state.target
+    )
 }

@@ -40,7 +40,17 @@ pub struct UpArgs {
     /// A shared secret: peer messages must carry an HMAC made with it.
     #[arg(long)]
     cluster_key: Option<String>,
+    /// zk: node i speaks ZooKeeper's client protocol on TCP port (client-port-base + i).
+    #[arg(long, default_value_t = DEFAULT_CLIENT_PORT)]
+    client_port_base: u16,
+    /// zk: the most client connections a node accepts from one address (ZooKeeper's
+    /// maxClientCnxns).
+    #[arg(long, default_value_t = 60)]
+    max_client_cnxns: usize,
 }
+
+/// ZooKeeper's client port: a zk cluster's node i listens on it plus i.
+pub const DEFAULT_CLIENT_PORT: u16 = 2181;
 
 pub fn run(command: &ClusterCommand) -> Result<bool, String> {
     let ClusterCommand::Up(args) = command;
@@ -51,6 +61,10 @@ pub fn run(command: &ClusterCommand) -> Result<bool, String> {
     )?;
     let mut config = ClusterConfig::new(args.system.name(), members.clone(), data.clone());
     config.managers = usize::from(args.managers);
+    if args.system.has_client_port() {
+        config.client_ports = ports(args.client_port_base, members.len())?;
+        config.max_client_cnxns = args.max_client_cnxns;
+    }
     let config_path = data.join("cluster.json");
     config.save(&config_path)?;
 
@@ -64,6 +78,9 @@ pub fn run(command: &ClusterCommand) -> Result<bool, String> {
         let pid = nodes.start(i)?;
         let role = args.system.role(i, members.len(), config.managers);
         println!("{role} {i}: {addr} (pid {pid})");
+    }
+    if !config.client_ports.is_empty() {
+        println!("connect: {}", config.connect_string());
     }
     println!("config: {}", config_path.display());
     println!("data:   {}", data.display());
@@ -95,10 +112,19 @@ pub fn run(command: &ClusterCommand) -> Result<bool, String> {
 
 /// The addresses of `nodes` nodes on 127.0.0.1 from port `base` up.
 pub fn local_members(base: u16, nodes: u16) -> Result<Vec<SocketAddrV4>, String> {
-    (0..nodes)
+    let ports = ports(base, usize::from(nodes))?;
+    Ok((ports.into_iter())
+        .map(|port| SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
+        .collect())
+}
+
+/// `count` consecutive ports from `base` up.
+fn ports(base: u16, count: usize) -> Result<Vec<u16>, String> {
+    (0..count)
         .map(|i| {
-            let port = base.checked_add(i).ok_or("--base-port too high")?;
-            Ok(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
+            let i = u16::try_from(i).map_err(|_| "too many nodes")?;
+            base.checked_add(i)
+                .ok_or(format!("port {base} + {i} is too high"))
         })
         .collect()
 }

@@ -47,8 +47,7 @@ pub fn run(command: &LockCommand) -> Result<bool, String> {
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
         .map_err(|e| format!("cannot handle signals: {e}"))?;
-    let mut client =
-        cluster.zk_client(|session| ScalableLock::new(path, session, Hold::UntilWoken))?;
+    let mut client = cluster.zk_client(|guid| ScalableLock::new(path, guid, Hold::UntilWoken))?;
     if !acquire(&mut client, &cluster, &stop, path)? {
         return Ok(false);
     }
@@ -123,7 +122,7 @@ fn give_up(
 /// long (the recipe's successor sees its predecessor's node go, as after an expiry, and
 /// looks again). Says what became of the node.
 fn withdraw(cluster: &Cluster, path: &str, node: &str) -> Result<String, String> {
-    let (_, answer) = call_once(cluster, |_| Call::plain(delete(node, ANY_VERSION)))?;
+    let (_, answer) = call_once(cluster, Call::plain(delete(node, ANY_VERSION)))?;
     Ok(match answer {
         Some(ZkRet::Deleted | ZkRet::Err(ZkError::NoNode)) => {
             format!("interrupted while waiting for {path}; node {node} deleted")

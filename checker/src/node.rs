@@ -6,6 +6,7 @@ use crate::logging;
 use crate::system::System;
 use coord::net::admit::Admit;
 use coord::net::config::ClusterConfig;
+use coord::net::door::{Door, NoDoor};
 use coord::net::durable::Durable;
 use coord::net::frame::ClusterKey;
 use coord::net::runtime::Describe;
@@ -51,6 +52,8 @@ pub struct Member {
     index: usize,
     addr: SocketAddrV4,
     endpoint: Endpoint,
+    /// The cluster key's text, if the cluster has one.
+    secret: Option<String>,
 }
 
 impl Member {
@@ -71,7 +74,20 @@ impl Member {
             index,
             addr,
             endpoint,
+            secret: key.map(str::to_string),
         }
+    }
+
+    /// The key of the znode service's session passwords: the cluster key, or the same
+    /// fixed text on every member of a cluster without one (whose passwords then guard
+    /// nothing against someone who knows the session id, as without a key peers are not
+    /// authenticated either).
+    pub fn session_secret(&self) -> Vec<u8> {
+        self.secret
+            .as_deref()
+            .unwrap_or("coord")
+            .as_bytes()
+            .to_vec()
     }
 
     /// Which member this is: its index in the cluster file.
@@ -91,12 +107,28 @@ impl Member {
         A::Msg: Admit + Serialize + DeserializeOwned,
         A::Storage: Durable,
     {
+        self.serve_with_door(server, describe, NoDoor)
+    }
+
+    /// [`Member::serve`] with a front door on the same event loop.
+    pub fn serve_with_door<A, D>(
+        self,
+        server: A,
+        describe: Describe<A>,
+        door: D,
+    ) -> Result<bool, String>
+    where
+        A: Actor,
+        A::Msg: Admit + Serialize + DeserializeOwned,
+        A::Storage: Durable,
+        D: Door<A>,
+    {
         let (index, addr) = (self.index, self.addr);
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
             .map_err(|e| format!("cannot handle signals: {e}"))?;
-        let mut runtime = Runtime::start(server, self.endpoint, describe)
+        let mut runtime = Runtime::with_door(server, self.endpoint, describe, door)
             .map_err(|e| format!("node {addr}: {e}"))?;
         let outcome = runtime.run(&stop, None, |_| false, |_, _| {});
         // One write, so that nodes stopping together do not interleave their lines.

@@ -10,9 +10,14 @@ use coord::chain::{
     ReplicaState,
 };
 use coord::net::config::ClusterConfig;
-use coord::raft::{RaftBug, RaftServer, RaftState, Role, StateMachine};
+use coord::net::frame::encoded_len;
+use coord::net::zk::door::{DoorConfig, ZkDoor};
+use coord::raft::{Entry, RaftBug, RaftServer, RaftState, Role, StateMachine};
+use coord::znode::server::{Expiry, SessionRules};
+use coord::znode::txn::Txn;
 use coord::znode::{ZkBug, ZkServer, ZkServerState};
 use coord_models::raft::KvServer;
+use std::net::SocketAddr;
 
 /// The most log entries in one KV AppendEntries: a batch of small puts well under a datagram.
 const KV_BATCH: usize = 128;
@@ -22,6 +27,15 @@ pub const ZK_MAX_DATA: usize = 1024;
 /// ...so that this many entries of at most about 1.6 KB each (path, data, a sequential
 /// suffix, ids and tags) fit in one datagram with room to spare.
 const ZK_BATCH: usize = 32;
+/// A znode follower sends a connection's writes to the leader again after this many of
+/// the leader's heartbeats without an answer (a forwarded write travels in a datagram,
+/// which a full socket buffer drops).
+const RESEND_AFTER_HEARTBEATS: u8 = 4;
+/// A ZooKeeper client's entries may be up to 1 MB each: one AppendEntries carries at most
+/// this many bytes of them (or one entry), over a peer link when it exceeds a datagram.
+const ZK_BATCH_BYTES: usize = 1 << 20;
+/// The most client connections one node serves in all.
+const ZK_MAX_CONNECTIONS: usize = 1_000;
 
 /// The most updates in one chain `Copy` message: small puts, well under a datagram.
 const CHAIN_COPY_CHUNK: usize = 64;
@@ -75,6 +89,11 @@ impl System {
         }
     }
 
+    /// Whether its nodes speak ZooKeeper's client protocol on a client port.
+    pub fn has_client_port(self) -> bool {
+        self == System::Zk
+    }
+
     /// The system a cluster file names.
     pub fn named(name: &str) -> Result<System, String> {
         <System as clap::ValueEnum>::from_str(name, false)
@@ -90,10 +109,25 @@ impl System {
                 member.serve(server, raft_status)
             }
             System::Zk => {
-                let server = ZkServer::new(raft(config, &member).with_max_batch(ZK_BATCH))
-                    .with_session_timeout(Some(config.session_timeout()))
+                let sessions = SessionRules {
+                    tick_ms: u32::try_from(config.session_ms / 2)
+                        .unwrap_or(u32::MAX)
+                        .max(1),
+                    secret: member.session_secret(),
+                    expiry: Some(Expiry::Negotiated),
+                    relay_touches: true,
+                    resend_after: Some(RESEND_AFTER_HEARTBEATS),
+                    genesis: Vec::new(),
+                };
+                let raft = (raft(config, &member).with_max_batch(ZK_BATCH))
+                    .with_max_batch_bytes(ZK_BATCH_BYTES, encoded_len::<Entry<Txn>>);
+                let server = ZkServer::new(raft)
+                    .with_sessions(sessions)
                     .with_bug(bug(config, ZkBug::named)?);
-                member.serve(server, zk_status)
+                match client_port(config, member.index()) {
+                    Some(door) => member.serve_with_door(server, zk_status, ZkDoor::new(door)),
+                    None => member.serve(server, zk_status),
+                }
             }
             System::Chain => {
                 let (ids, managers) = config.chain_roles();
@@ -160,6 +194,28 @@ impl System {
     }
 }
 
+/// Member `index`'s ZooKeeper client port, if the cluster file gives it one; `conf`
+/// reports the port, the data directory and the session bounds as ZooKeeper names them.
+fn client_port(config: &ClusterConfig, index: usize) -> Option<DoorConfig> {
+    let addr = config.client_addr(index)?;
+    let tick = (config.session_ms / 2).max(1);
+    let conf = [
+        ("clientPort", addr.port().to_string()),
+        ("dataDir", config.node_dir(index).display().to_string()),
+        ("tickTime", tick.to_string()),
+        ("maxClientCnxns", config.max_client_cnxns.to_string()),
+        ("minSessionTimeout", (2 * tick).to_string()),
+        ("maxSessionTimeout", (20 * tick).to_string()),
+        ("serverId", index.to_string()),
+    ];
+    Some(DoorConfig {
+        bind: SocketAddr::from(addr),
+        max_per_address: config.max_client_cnxns,
+        max_connections: ZK_MAX_CONNECTIONS,
+        conf: conf.map(|(k, v)| (k.to_string(), v)).to_vec(),
+    })
+}
+
 /// A Raft server for `member` with the cluster's timeouts, heartbeats on, and pre-vote and
 /// check-quorum unless the cluster file turns them off.
 fn raft<SM: StateMachine>(config: &ClusterConfig, member: &Member) -> RaftServer<SM> {
@@ -199,15 +255,16 @@ fn raft_status<SM: StateMachine>(state: &RaftState<SM>) -> String {
 }
 
 /// A znode server's status: Raft's, then the tree's zxid, the sessions the leader tracks,
-/// the watches held here and the calls waiting here for the log.
+/// the watches held here, the connections here and the requests they await answers to.
 fn zk_status(state: &ZkServerState) -> String {
+    let waiting: usize = state.conns.values().map(|c| c.queue.len()).sum();
     format!(
-        "{} zxid={} sessions={} watches={} waiting={}",
+        "{} zxid={} sessions={} watches={} connections={} waiting={waiting}",
         raft_status(&state.raft),
         state.tree().zxid(),
         state.sessions.len(),
         state.watches.len(),
-        state.waiting.len()
+        state.conns.len(),
     )
 }
 

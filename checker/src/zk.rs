@@ -11,7 +11,7 @@ use coord::znode::watch::WatchEvent;
 use coord::znode::Change;
 use coord_specs::znode::build::{create, delete, exists, get, kids, set};
 use coord_specs::znode::{
-    parent, validate_path, CreateMode, SessionId, Stat, Version, ZkError, ZkOp, ZkRet, ANY_VERSION,
+    parent, validate_path, CreateMode, Stat, Version, ZkError, ZkOp, ZkRet, ANY_VERSION,
 };
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
@@ -126,8 +126,8 @@ impl ZkCommand {
         }
     }
 
-    /// The call this command makes in `session`.
-    fn call(&self, session: SessionId) -> Call {
+    /// The call this command makes (an ephemeral node belongs to the client's session).
+    fn call(&self) -> Call {
         let path = self.path();
         let read = |op, read: &Read| match read.sync {
             true => Call::synced(op),
@@ -146,7 +146,7 @@ impl ZkCommand {
                     (false, true) => CreateMode::Sequential,
                     (true, true) => CreateMode::EphemeralSequential,
                 };
-                Call::plain(create(path, data, mode, session))
+                Call::plain(create(path, data, mode, 0))
             }
             ZkCommand::Get { read: r, .. } => read(get(path), r),
             ZkCommand::Set { data, version, .. } => Call::plain(set(path, data, *version)),
@@ -166,16 +166,18 @@ impl ZkCommand {
             (ZkCommand::Stat { .. }, ZkRet::Exists(None)) => {
                 return Err(explain(ZkError::NoNode, op))
             }
-            (ZkCommand::Create { .. }, ZkRet::Created(created)) => format!("created {created}\n"),
-            (ZkCommand::Get { stat: false, .. }, ZkRet::Data { data, .. }) => format!("{data}\n"),
+            (ZkCommand::Create { .. }, ZkRet::Created { path, .. }) => format!("created {path}\n"),
+            (ZkCommand::Get { stat: false, .. }, ZkRet::Data { data, .. }) => {
+                format!("{}\n", String::from_utf8_lossy(data))
+            }
             (ZkCommand::Get { stat: true, .. }, ZkRet::Data { data, stat }) => {
-                format!("{data}\n{}", stat_lines(stat))
+                format!("{}\n{}", String::from_utf8_lossy(data), stat_lines(stat))
             }
             (ZkCommand::Set { .. }, ZkRet::Set(stat)) => {
                 format!("ok: {path} is at version {}\n", stat.version)
             }
             (ZkCommand::Delete { .. }, ZkRet::Deleted) => format!("deleted {path}\n"),
-            (ZkCommand::Ls { .. }, ZkRet::Children(names)) => {
+            (ZkCommand::Ls { .. }, ZkRet::Children { names, .. }) => {
                 names.iter().map(|name| format!("{name}\n")).collect()
             }
             (ZkCommand::Stat { .. }, ZkRet::Exists(Some(stat))) => stat_lines(stat),
@@ -183,7 +185,7 @@ impl ZkCommand {
             (ZkCommand::Watch { .. }, ZkRet::Exists(Some(stat))) => {
                 format!("watching {path}: version {}\n", stat.version)
             }
-            (ZkCommand::Watch { .. }, ZkRet::Children(names)) => {
+            (ZkCommand::Watch { .. }, ZkRet::Children { names, .. }) => {
                 format!("watching {path}: {} children\n", names.len())
             }
             (_, other) => return Err(format!("unexpected answer to {op}: {other}")),
@@ -203,9 +205,10 @@ pub fn run(command: &ZkCommand) -> Result<bool, String> {
         }
     }
     let cluster = command.target().resolve(System::Zk)?;
-    let (mut client, answer) = call_once(&cluster, |session| command.call(session))?;
-    let call = command.call(0);
-    let needs_leader = !call.op.is_read() || call.serve.sync;
+    let call = command.call();
+    let (mut client, answer) = call_once(&cluster, call.clone())?;
+    let op = call.op().expect("every command is a tree operation");
+    let needs_leader = !op.is_read() || call.sync;
     let never = AtomicBool::new(false);
     let ret = match answer {
         Some(ret) => ret,
@@ -215,7 +218,7 @@ pub fn run(command: &ZkCommand) -> Result<bool, String> {
             return Ok(false);
         }
     };
-    match command.report(&call.op, &ret) {
+    match command.report(op, &ret) {
         Ok(text) => print_now(&text),
         Err(error) => {
             eprintln!("error: {error}");
@@ -247,14 +250,14 @@ pub fn run(command: &ZkCommand) -> Result<bool, String> {
 }
 
 /// Rejects, before anything is sent, a path that ZooKeeper's client would reject.
-/// Runs `call` (made for the client's session) as the only call of a fresh client, until
-/// its answer or the cluster's timeout: the client, still in its session (a watch is yet
-/// to fire), and the answer if one came.
+/// Runs `call` as the only call of a fresh client, until its answer or the cluster's
+/// timeout: the client, still in its session (a watch is yet to fire), and the answer if
+/// one came.
 pub fn call_once(
     cluster: &Cluster,
-    call: impl Fn(SessionId) -> Call,
+    call: Call,
 ) -> Result<(Runtime<ZkClient<Script>>, Option<ZkRet>), String> {
-    let mut client = cluster.zk_client(|session| Script(vec![call(session)]))?;
+    let mut client = cluster.zk_client(|_| Script(vec![call]))?;
     let never = AtomicBool::new(false);
     let deadline = Some(cluster.deadline());
     let answered = run_until(&mut client, &never, deadline, |s| s.done, |_, _| {})?;
@@ -285,10 +288,15 @@ pub fn explain(error: ZkError, op: &ZkOp) -> String {
         ZkOp::Create { path, .. }
         | ZkOp::Exists { path }
         | ZkOp::GetData { path }
-        | ZkOp::GetChildren { path } => (path.as_str(), ANY_VERSION),
-        ZkOp::Delete { path, version } | ZkOp::SetData { path, version, .. } => {
-            (path.as_str(), *version)
-        }
+        | ZkOp::GetChildren { path }
+        | ZkOp::Sync { path }
+        | ZkOp::GetAcl { path }
+        | ZkOp::GetAllChildrenNumber { path }
+        | ZkOp::GetEphemerals { prefix: path, .. } => (path.as_str(), ANY_VERSION),
+        ZkOp::Delete { path, version }
+        | ZkOp::SetData { path, version, .. }
+        | ZkOp::Check { path, version }
+        | ZkOp::SetAcl { path, version } => (path.as_str(), *version),
         ZkOp::Multi { .. } | ZkOp::CloseSession { .. } => ("", ANY_VERSION),
     };
     let creating = matches!(op, ZkOp::Create { .. });
@@ -306,6 +314,9 @@ pub fn explain(error: ZkError, op: &ZkOp) -> String {
         }
         ZkError::BadArguments => format!("bad arguments: {op}"),
         ZkError::SessionExpired => "the session has expired".to_string(),
+        ZkError::SessionMoved => "the session moved to another server".to_string(),
+        ZkError::ConnectionLoss => "the connection was lost".to_string(),
+        other => format!("{other} ({}): {op}", other.code()),
     }
 }
 

@@ -3,17 +3,39 @@
 
 mod common;
 
-use common::{consecutive_free_ports, expect_ok, ClusterUp, COORD};
+use common::{expect_ok, ClusterUp, COORD};
 use std::fs::File;
-use std::net::{Ipv4Addr, UdpSocket};
+use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 use std::process::{Command, Stdio};
+
+/// Three consecutive ports free for UDP and TCP, found by trying bases that ephemeral
+/// ports point at, none of them in `avoid`.
+fn three_consecutive_ports(avoid: &[u16]) -> u16 {
+    for _ in 0..100 {
+        let base = common::free_ports(1)[0];
+        let Some(top) = base.checked_add(2) else {
+            continue;
+        };
+        let udp: Vec<_> = (base..=top)
+            .filter_map(|p| UdpSocket::bind((Ipv4Addr::LOCALHOST, p)).ok())
+            .collect();
+        let tcp: Vec<_> = (base..=top)
+            .filter_map(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, p)).ok())
+            .collect();
+        if udp.len() == 3 && tcp.len() == 3 && !(base..=top).any(|p| avoid.contains(&p)) {
+            return base;
+        }
+    }
+    panic!("no three consecutive free ports");
+}
 
 /// Starts `cluster up SYSTEM` on three free ports, runs `write` then `read` (client
 /// commands of that system, each with its expected output) through it, interrupts it and
 /// checks that every node stopped.
 fn cluster_up_serves(system: &str, write: (&[&str], &str), read: (&[&str], &str)) {
     let dir = tempfile::tempdir().unwrap();
-    let base = consecutive_free_ports(3);
+    let base = three_consecutive_ports(&[]);
+    let clients = three_consecutive_ports(&[base, base + 1, base + 2]);
     let out_path = dir.path().join("up.out");
     let mut up = ClusterUp(
         Command::new(COORD)
@@ -25,6 +47,8 @@ fn cluster_up_serves(system: &str, write: (&[&str], &str), read: (&[&str], &str)
                 "3",
                 "--base-port",
                 &base.to_string(),
+                "--client-port-base",
+                &clients.to_string(),
             ])
             .arg("--data")
             .arg(dir.path())
@@ -57,6 +81,12 @@ fn cluster_up_serves(system: &str, write: (&[&str], &str), read: (&[&str], &str)
         "{out}"
     );
     assert!(out.contains("stopping the cluster"), "{out}");
+    let connect = format!(
+        "connect: 127.0.0.1:{clients},127.0.0.1:{},127.0.0.1:{}\n",
+        clients + 1,
+        clients + 2
+    );
+    assert_eq!(out.contains(&connect), system == "zk", "{out}");
     assert_eq!(out.matches(") stopping: role=").count(), 3, "{out}");
     for port in base..base + 3 {
         assert!(

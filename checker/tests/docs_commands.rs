@@ -92,6 +92,18 @@ const RULES: &[(&str, Plan)] = &[
         Plan::Skip("loads the machine for 5 s per phase; checker/tests/bench.rs runs a short one"),
     ),
     ("coord cluster up", Plan::Cluster),
+    (
+        "python3 -c 'from kazoo.client",
+        Plan::Skip("needs kazoo and a cluster on the default client ports; checker/tests/zk_protocol.rs speaks the protocol on free ports"),
+    ),
+    (
+        "python3 -c 'import socket;",
+        Plan::Skip("needs a cluster on the default client ports; checker/tests/zk_protocol.rs asks the four-letter words on free ports"),
+    ),
+    (
+        "/usr/share/zookeeper/bin/zkCli.sh",
+        Plan::Skip("an interactive shell of Debian's zookeeper package"),
+    ),
     ("coord kv", Plan::Client),
     ("coord chain", Plan::Client),
     ("coord counter", Plan::Client),

@@ -75,18 +75,7 @@ where
         let Some(ClientMsg::Request { seq, op }) = env.msg.as_client() else {
             return None;
         };
-        if history.0.last.get(&env.src).is_some_and(|(s, _)| s >= seq) {
-            return None;
-        }
-        let mut next = Record::clone(&history.0);
-        next.tester.on_invoke(env.src, op.clone()).ok()?;
-        if let Some((tester, consistent)) = &mut next.sequential {
-            tester.on_invoke(env.src, op.clone()).ok()?;
-            *consistent = tester.serialized_history().is_some();
-        }
-        next.last.insert(env.src, (*seq, false));
-        next.linearizable = next.tester.serialized_history().is_some();
-        Some(History(Arc::new(next)))
+        history.invoke(env.src, *seq, op)
     }
 
     /// `record_msg_in` hook: the first reply a client receives for its current request is
@@ -99,16 +88,39 @@ where
         let Some(ClientMsg::Reply { seq, ret }) = env.msg.as_client() else {
             return None;
         };
-        if history.0.last.get(&env.dst) != Some(&(*seq, false)) {
+        history.complete(env.dst, *seq, ret)
+    }
+
+    /// `client` invokes its request `seq`, `op`: the history with the invocation, or
+    /// `None` if the request was invoked before (a retry of it is the same operation).
+    pub fn invoke(&self, client: Id, seq: u64, op: &Spec::Op) -> Option<Self> {
+        if self.0.last.get(&client).is_some_and(|(s, _)| *s >= seq) {
             return None;
         }
-        let mut next = Record::clone(&history.0);
-        next.tester.on_return(env.dst, ret.clone()).ok()?;
+        let mut next = Record::clone(&self.0);
+        next.tester.on_invoke(client, op.clone()).ok()?;
         if let Some((tester, consistent)) = &mut next.sequential {
-            tester.on_return(env.dst, ret.clone()).ok()?;
+            tester.on_invoke(client, op.clone()).ok()?;
             *consistent = tester.serialized_history().is_some();
         }
-        next.last.insert(env.dst, (*seq, true));
+        next.last.insert(client, (seq, false));
+        next.linearizable = next.tester.serialized_history().is_some();
+        Some(History(Arc::new(next)))
+    }
+
+    /// `client`'s request `seq` returned `ret`: the history with the return, or `None`
+    /// if it is not the client's current request or has returned already.
+    pub fn complete(&self, client: Id, seq: u64, ret: &Spec::Ret) -> Option<Self> {
+        if self.0.last.get(&client) != Some(&(seq, false)) {
+            return None;
+        }
+        let mut next = Record::clone(&self.0);
+        next.tester.on_return(client, ret.clone()).ok()?;
+        if let Some((tester, consistent)) = &mut next.sequential {
+            tester.on_return(client, ret.clone()).ok()?;
+            *consistent = tester.serialized_history().is_some();
+        }
+        next.last.insert(client, (seq, true));
         next.linearizable = next.tester.serialized_history().is_some();
         Some(History(Arc::new(next)))
     }

@@ -18,15 +18,14 @@ impl<Op, Ret> Admit for Msg<Op, Ret> {
     }
 }
 
-/// A client's request and its session keepalive are open. Raft's RPCs, a write forwarded
-/// to the leader (it names the client it acts for), replies and watch events are
-/// peer-only. A stranger's ping can keep any session alive, as anyone who knows a
-/// session id could in ZooKeeper.
+/// What a connection sends is open: its handshake, requests, keepalives and goodbye.
+/// Raft's RPCs, a transaction forwarded to the leader (it names the connection it acts
+/// for), session touches, replies and watch events are peer-only.
 impl Admit for ZkMsg {
     fn open_to_anyone(&self) -> bool {
         matches!(
             self,
-            ZkMsg::Client(ClientMsg::Request { .. }, _) | ZkMsg::Ping { .. }
+            ZkMsg::Connect(_) | ZkMsg::Request(_) | ZkMsg::Ping | ZkMsg::Disconnect
         )
     }
 }
@@ -42,37 +41,52 @@ impl<Op, Ret> Admit for chain::Msg<Op, Ret> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::znode::conn::{Call, Connect, Reply, Request};
+    use crate::znode::txn::{Txn, TxnKind};
     use crate::znode::watch::WatchEvent;
-    use crate::znode::{Change, Serve};
+    use crate::znode::Change;
     use coord_specs::znode::build::get;
-    use stateright::actor::Id;
+    use coord_specs::znode::ZkRet;
 
     #[test]
-    fn strangers_may_only_call_and_ping_a_znode_server() {
-        let request = ClientMsg::Request {
-            seq: 1,
-            op: get("/"),
+    fn strangers_may_only_connect_call_ping_and_leave_a_znode_server() {
+        let request = Request {
+            xid: 1,
+            call: Call::Op(get("/")),
+            watch: false,
+            time: 0,
+            once: None,
         };
-        let reply = ClientMsg::Reply {
-            seq: 1,
-            ret: coord_specs::znode::ZkRet::Deleted,
+        let connect = Connect {
+            session: 0,
+            passwd: [0; 16],
+            timeout_ms: 4_000,
+            last_zxid: 0,
+            client: "127.0.0.1".into(),
+        };
+        let reply = Reply {
+            xid: 1,
+            zxid: 0,
+            ret: ZkRet::Deleted,
         };
         let event = WatchEvent {
-            seq: 1,
             change: Change::Created("/a".into()),
             zxid: 1,
         };
+        let expire = Txn {
+            kind: TxnKind::Expire { session: 7 },
+            time: 0,
+        };
         let open = [
-            ZkMsg::Client(request, Serve::default()),
-            ZkMsg::Ping { session: 7 },
+            ZkMsg::Connect(connect),
+            ZkMsg::Request(request),
+            ZkMsg::Ping,
+            ZkMsg::Disconnect,
         ];
         let closed = [
-            ZkMsg::Client(reply, Serve::default()),
-            ZkMsg::Forward {
-                client: Id::from(9),
-                seq: 1,
-                op: get("/"),
-            },
+            ZkMsg::Reply(reply),
+            ZkMsg::Forward(expire),
+            ZkMsg::Touch(vec![7]),
             ZkMsg::Event(event),
             ZkMsg::Peer(Msg::Vote {
                 term: 1,

@@ -36,6 +36,14 @@ pub struct ClusterConfig {
     /// every node answers them, as CRAQ does.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tail_reads: bool,
+    /// The TCP port on which member `i` speaks ZooKeeper's client protocol, at its own
+    /// address (zk only); none by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_ports: Vec<u16>,
+    /// The most client connections a member accepts from one address (ZooKeeper's
+    /// `maxClientCnxns`).
+    #[serde(default = "default_max_client_cnxns")]
+    pub max_client_cnxns: usize,
     /// A chain's last `managers` members are the replicas of its configuration manager, a
     /// Raft group (one for a cluster file that does not say).
     #[serde(default = "one")]
@@ -44,6 +52,10 @@ pub struct ClusterConfig {
     /// (on unless the file says `"pre_vote": false`).
     #[serde(default = "yes", skip_serializing_if = "Clone::clone")]
     pub pre_vote: bool,
+}
+
+fn default_max_client_cnxns() -> usize {
+    60
 }
 
 fn one() -> usize {
@@ -79,6 +91,8 @@ impl ClusterConfig {
             session_ms: default_session_ms(),
             bug: None,
             tail_reads: false,
+            client_ports: Vec::new(),
+            max_client_cnxns: default_max_client_cnxns(),
             managers: one(),
             pre_vote: true,
         }
@@ -103,6 +117,21 @@ impl ClusterConfig {
     /// The actor ids of all members, in order.
     pub fn ids(&self) -> Vec<Id> {
         self.members.iter().map(|&a| Id::from(a)).collect()
+    }
+
+    /// Member `i`'s client port address, if it has one.
+    pub fn client_addr(&self, member: usize) -> Option<SocketAddrV4> {
+        let port = *self.client_ports.get(member)?;
+        Some(SocketAddrV4::new(*self.members.get(member)?.ip(), port))
+    }
+
+    /// ZooKeeper's connect string for the client ports: `host:port,host:port,...`.
+    pub fn connect_string(&self) -> String {
+        let addrs: Vec<String> = (0..self.members.len())
+            .filter_map(|i| self.client_addr(i))
+            .map(|a| a.to_string())
+            .collect();
+        addrs.join(",")
     }
 
     pub fn node_dir(&self, member: usize) -> PathBuf {

@@ -24,6 +24,10 @@ const TAG: usize = 32;
 const SIGNED: u8 = 0x80;
 /// The largest datagram a node sends or accepts; larger ones are dropped.
 pub const MAX_DATAGRAM: usize = 60_000;
+/// The largest frame between peers over TCP (see [`super::link`]): Raft's AppendEntries
+/// batches are bounded by bytes well below it, but one entry may be as large as ZooKeeper's
+/// largest request.
+pub const MAX_LINK_FRAME: usize = 8 << 20;
 
 /// What a datagram carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +65,7 @@ pub enum FrameError {
 impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FrameError::TooLarge(n) => write!(f, "{n} bytes exceed the {MAX_DATAGRAM}-byte limit"),
+            FrameError::TooLarge(n) => write!(f, "{n} bytes exceed the size limit"),
             FrameError::BadHeader => write!(f, "no coord header"),
             FrameError::BadVersion(v) => write!(f, "wire version {v}, expected {VERSION}"),
             FrameError::BadKind(k) => write!(f, "unknown datagram kind {k}"),
@@ -97,6 +101,17 @@ pub fn encode<T: Serialize>(
     body: &T,
     key: Option<&ClusterKey>,
 ) -> Result<Vec<u8>, FrameError> {
+    encode_up_to(kind, sender, body, key, MAX_DATAGRAM)
+}
+
+/// Encodes one frame of at most `limit` bytes, signed when a key is given.
+pub fn encode_up_to<T: Serialize>(
+    kind: Kind,
+    sender: Id,
+    body: &T,
+    key: Option<&ClusterKey>,
+    limit: usize,
+) -> Result<Vec<u8>, FrameError> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(MAGIC);
     out.push(VERSION);
@@ -109,17 +124,26 @@ pub fn encode<T: Serialize>(
         mac.update(&out);
         out.extend_from_slice(&mac.finalize().into_bytes());
     }
-    if out.len() > MAX_DATAGRAM {
+    if out.len() > limit {
         return Err(FrameError::TooLarge(out.len()));
     }
     Ok(out)
 }
 
-/// Reads one datagram's header and checks its tag. A signed datagram is `authenticated` if its tag verifies with
-/// `key`; any other datagram is still decoded (client requests need no tag, and a client
+/// Reads one datagram's header and checks its tag. A signed datagram is `authenticated`
+/// if its tag verifies with `key`; any other datagram is still decoded (client requests need no tag, and a client
 /// without the key reads signed replies) and the caller decides what it may do.
 pub fn decode<'a>(bytes: &'a [u8], key: Option<&ClusterKey>) -> Result<Frame<'a>, FrameError> {
-    if bytes.len() > MAX_DATAGRAM {
+    decode_up_to(bytes, key, MAX_DATAGRAM)
+}
+
+/// [`decode`] for a frame of at most `limit` bytes.
+pub fn decode_up_to<'a>(
+    bytes: &'a [u8],
+    key: Option<&ClusterKey>,
+    limit: usize,
+) -> Result<Frame<'a>, FrameError> {
+    if bytes.len() > limit {
         return Err(FrameError::TooLarge(bytes.len()));
     }
     if bytes.len() < HEADER || &bytes[..3] != MAGIC {
@@ -157,6 +181,11 @@ pub fn decode<'a>(bytes: &'a [u8], key: Option<&ClusterKey>) -> Result<Frame<'a>
         body: &covered[HEADER..],
         authenticated,
     })
+}
+
+/// How many bytes `body` takes encoded (as Raft counts entries for its byte batches).
+pub fn encoded_len<T: Serialize>(body: &T) -> usize {
+    postcard::experimental::serialized_size(body).unwrap_or(usize::MAX)
 }
 
 /// Decodes a body that must use every byte: trailing garbage is an error too.

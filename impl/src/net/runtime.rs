@@ -1,8 +1,9 @@
 //! The event loop that runs one actor over UDP: datagrams in, real timers, real random
-//! choices, durable saves, datagrams out.
+//! choices, durable saves, datagrams out; on one `mio` poll with the peer links (TCP, for
+//! messages larger than a datagram) and a front door's sockets, if the node has one.
 //!
-//! Group commit: the loop handles the datagrams already waiting (up to a batch) and then
-//! flushes. Timers and random choices take effect at once; saves and sends wait for the
+//! Group commit: the loop handles the events already waiting (up to a batch of datagrams)
+//! and then flushes. Timers and random choices take effect at once; saves and sends wait for the
 //! flush, which first makes the batch's last `Save` durable (each save is the whole
 //! storage, so the last one subsumes the others) and only then sends, in order, every
 //! message of the batch. So no message leaves before the storage it depends on is on disk,
@@ -11,20 +12,25 @@
 //! to `on_random` as the checker would deliver any one of its choices.
 
 use super::admit::Admit;
+use super::door::{Door, NoDoor, NodeView};
 use super::durable::Durable;
 use super::frame::{
-    decode, decode_body, encode, ClusterKey, Frame, FrameError, Kind, MAX_DATAGRAM,
+    decode_body, decode_up_to, encode, encode_up_to, ClusterKey, Frame, FrameError, Kind,
+    MAX_DATAGRAM, MAX_LINK_FRAME,
 };
 use super::journal::Journal;
+use super::link::{Arrived, Links, Sent};
 use super::partition::{self, AdminCommand, Partition};
 use super::stats::{Stats, StatsReply};
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token};
 use rand::Rng;
 use serde::{de::DeserializeOwned, Serialize};
 use stateright::actor::{Actor, Command, Id, Out};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, ErrorKind};
-use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::{SocketAddr, SocketAddrV4};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +45,19 @@ const MAX_ROUTES: usize = 65_536;
 const MAX_CHOICES: usize = 1_000;
 /// The most datagrams handled before one flush.
 const BATCH: usize = 64;
+/// The UDP socket's token.
+const UDP: Token = Token(0);
+/// The receive buffer asked for the UDP socket (the kernel may grant less): a burst of
+/// requests that each send a datagram, from many pipelining clients, should not overflow
+/// it (a lost datagram is resent by Raft, but not every message is).
+const UDP_RECEIVE_BUFFER: usize = 4 << 20;
+
+/// How a frame arrived: which checks it must pass, and what to close if it fails them.
+#[derive(Clone, Copy, Debug)]
+enum Via {
+    Udp,
+    Link(Token),
+}
 
 /// Where one node lives and whom it trusts.
 #[derive(Clone, Debug)]
@@ -69,14 +88,21 @@ pub enum Outcome {
 /// A one-line description of an actor's state, for stats replies and logs.
 pub type Describe<A> = fn(&<A as Actor>::State) -> String;
 
-/// One actor running over UDP.
-pub struct Runtime<A: Actor>
+/// One actor running over UDP, with front door `D`.
+pub struct Runtime<A: Actor, D = NoDoor>
 where
     A::Storage: Durable,
 {
     actor: A,
     id: Id,
+    poll: Poll,
+    /// `None` only while the loop looks at the events it polled.
+    events: Option<Events>,
     socket: UdpSocket,
+    /// Whether datagrams may still wait in the socket (a batch stopped short of them).
+    udp_waiting: bool,
+    links: Links,
+    door: D,
     peers: HashMap<Id, SocketAddr>,
     key: Option<ClusterKey>,
     journal: Option<Journal<A::Storage>>,
@@ -104,8 +130,36 @@ where
 {
     /// Binds the socket, recovers storage from the data directory, and starts the actor.
     pub fn start(actor: A, endpoint: Endpoint, describe: Describe<A>) -> io::Result<Self> {
+        Runtime::with_door(actor, endpoint, describe, NoDoor)
+    }
+}
+
+impl<A, D> Runtime<A, D>
+where
+    A: Actor,
+    A::Msg: Admit + Serialize + DeserializeOwned,
+    A::Storage: Durable,
+    D: Door<A>,
+{
+    /// [`Runtime::start`] with a front door, whose sockets the loop serves too.
+    pub fn with_door(
+        actor: A,
+        endpoint: Endpoint,
+        describe: Describe<A>,
+        mut door: D,
+    ) -> io::Result<Self> {
         let span = tracing::info_span!("node", id = %endpoint.id);
-        let socket = UdpSocket::bind(endpoint.bind)?;
+        let poll = Poll::new()?;
+        let mut socket = UdpSocket::bind(endpoint.bind)?;
+        if let Err(e) = socket2::SockRef::from(&socket).set_recv_buffer_size(UDP_RECEIVE_BUFFER) {
+            tracing::warn!(error = %e, "cannot enlarge the receive buffer");
+        }
+        poll.registry()
+            .register(&mut socket, UDP, Interest::READABLE)?;
+        let peers: HashMap<Id, SocketAddr> = endpoint.peers.into_iter().collect();
+        let bound = socket.local_addr()?;
+        let links = Links::new(poll.registry(), bound, &peers, MAX_LINK_FRAME)?;
+        door.register(poll.registry())?;
         let (journal, storage) = match &endpoint.data {
             Some(dir) => {
                 let opened = Journal::open(dir)?;
@@ -125,8 +179,13 @@ where
         let mut runtime = Runtime {
             actor,
             id: endpoint.id,
+            poll,
+            events: Some(Events::with_capacity(1024)),
             socket,
-            peers: endpoint.peers.into_iter().collect(),
+            udp_waiting: true,
+            links,
+            door,
+            peers,
             key: endpoint.key,
             journal,
             state: Some(state),
@@ -154,6 +213,11 @@ where
         &self.stats
     }
 
+    /// The front door (to learn the port it bound, say).
+    pub fn door(&self) -> &D {
+        &self.door
+    }
+
     /// Runs until `until` holds for the state, `stop` is set, or `deadline` passes.
     /// `observe` sees every accepted message before the actor does. An error means a save
     /// failed: the node must not go on without its storage (nothing that depends on the
@@ -169,7 +233,7 @@ where
         let _entered = span.enter();
         let mut buf = vec![0u8; MAX_DATAGRAM + 1];
         loop {
-            self.flush()?;
+            self.settle_door(&mut observe)?;
             if until(self.state()) {
                 return Ok(Outcome::Done);
             }
@@ -183,51 +247,115 @@ where
             if self.fire_due_timer(now) {
                 continue;
             }
-            let wake = self
-                .timers
-                .values()
-                .copied()
-                .chain(deadline)
-                .min()
-                .map_or(POLL, |at| at.saturating_duration_since(now))
-                .clamp(Duration::from_millis(1), POLL);
-            self.socket.set_read_timeout(Some(wake))?;
-            match self.socket.recv_from(&mut buf) {
-                Ok((n, src)) => {
-                    self.on_datagram(&buf[..n], src, &mut observe);
-                    self.drain_waiting(&mut buf, &mut observe)?;
+            let wake = match self.udp_waiting {
+                true => Duration::ZERO,
+                false => (self.timers.values().copied())
+                    .chain(deadline)
+                    .chain(self.door.deadline())
+                    .min()
+                    .map_or(POLL, |at| at.saturating_duration_since(now))
+                    .clamp(Duration::from_millis(1), POLL),
+            };
+            let tokens = self.wait(wake)?;
+            let mut arrived = Vec::new();
+            let mut inbox = Vec::new();
+            for token in tokens {
+                match token {
+                    UDP => self.udp_waiting = true,
+                    t if Links::owns(t) => self.links.ready(self.poll.registry(), t, &mut arrived),
+                    t => {
+                        let node = NodeView {
+                            id: self.id,
+                            state: self.state.as_ref().expect("no handler is running"),
+                            stats: &self.stats,
+                        };
+                        let mut stats = self.stats.clone();
+                        self.door
+                            .ready(self.poll.registry(), t, node, &mut stats, &mut inbox);
+                        self.stats = stats;
+                    }
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) => {}
-                // An ICMP "port unreachable" from an earlier send to a stopped peer.
-                Err(e) if e.kind() == ErrorKind::ConnectionRefused => {}
-                Err(e) => tracing::warn!(error = %e, "receive failed"),
             }
+            if self.udp_waiting {
+                self.drain_waiting(&mut buf, &mut observe);
+            }
+            for Arrived { bytes, from, token } in arrived {
+                self.on_frame(&bytes, from, Via::Link(token), &mut observe);
+            }
+            self.take_inbox(inbox, &mut observe);
         }
     }
 
+    /// Polls for events, up to `wake`; the tokens that are ready.
+    fn wait(&mut self, wake: Duration) -> io::Result<Vec<Token>> {
+        let mut events = self.events.take().expect("events are kept between polls");
+        let polled = self.poll.poll(&mut events, Some(wake));
+        let tokens = events.iter().map(|e| e.token()).collect();
+        self.events = Some(events);
+        match polled {
+            Err(e) if e.kind() != ErrorKind::Interrupted => Err(e),
+            _ => Ok(tokens),
+        }
+    }
+
+    /// Messages from the door's connections, each handled as a message from that id.
+    fn take_inbox(&mut self, inbox: Vec<(Id, A::Msg)>, observe: &mut impl FnMut(Id, &A::Msg)) {
+        for (src, msg) in inbox {
+            self.stats.msgs_in += 1;
+            tracing::debug!(%src, ?msg, "received at the door");
+            observe(src, &msg);
+            let id = self.id;
+            self.step(|actor, state, out| actor.on_msg(id, state, src, msg, out));
+            self.resolve_randoms();
+        }
+    }
+
+    /// Flushes (see [`Runtime::flush`]), then lets the door write what it was given and
+    /// close what must close; what it tells the actor then is handled, and flushed, at once.
+    fn settle_door(&mut self, observe: &mut impl FnMut(Id, &A::Msg)) -> io::Result<()> {
+        for _ in 0..2 {
+            self.flush()?;
+            let mut inbox = Vec::new();
+            let mut stats = self.stats.clone();
+            let node = NodeView {
+                id: self.id,
+                state: self.state.as_ref().expect("no handler is running"),
+                stats: &self.stats,
+            };
+            (self.door).settle(
+                self.poll.registry(),
+                Instant::now(),
+                node,
+                &mut stats,
+                &mut inbox,
+            );
+            self.stats = stats;
+            if inbox.is_empty() {
+                break;
+            }
+            self.take_inbox(inbox, observe);
+        }
+        Ok(())
+    }
+
     /// Handles the datagrams that are already waiting, up to a batch, without blocking.
-    fn drain_waiting(
-        &mut self,
-        buf: &mut [u8],
-        observe: &mut impl FnMut(Id, &A::Msg),
-    ) -> io::Result<()> {
-        self.socket.set_nonblocking(true)?;
-        for _ in 1..BATCH {
+    fn drain_waiting(&mut self, buf: &mut [u8], observe: &mut impl FnMut(Id, &A::Msg)) {
+        for _ in 0..BATCH {
             match self.socket.recv_from(buf) {
-                Ok((n, src)) => self.on_datagram(&buf[..n], src, observe),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Ok((n, src)) => self.on_frame(&buf[..n], src, Via::Udp, observe),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    self.udp_waiting = false;
+                    return;
+                }
+                // An ICMP "port unreachable" from an earlier send to a stopped peer.
                 Err(e) if e.kind() == ErrorKind::ConnectionRefused => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "receive failed");
-                    break;
+                    return;
                 }
             }
         }
-        self.socket.set_nonblocking(false)
     }
 
     /// Makes the latest save durable, then sends every message waiting for it.
@@ -238,7 +366,14 @@ where
             self.stats.bytes_saved += bytes;
         }
         for (dst, msg) in std::mem::take(&mut self.outbox) {
-            self.send(dst, &msg);
+            let partitioned = self.partition.cuts(dst);
+            let msg = match partitioned || self.peers.contains_key(&dst) {
+                true => Some(msg),
+                false => self.door.deliver(dst, msg, &mut self.stats),
+            };
+            if let Some(msg) = msg {
+                self.send(dst, &msg);
+            }
         }
         Ok(())
     }
@@ -276,10 +411,11 @@ where
         self.resolve_randoms();
     }
 
-    fn on_datagram(
+    fn on_frame(
         &mut self,
         bytes: &[u8],
         src: SocketAddr,
+        via: Via,
         observe: &mut impl FnMut(Id, &A::Msg),
     ) {
         // A timer whose deadline passed while the datagram waited fires first, as it
@@ -288,13 +424,24 @@ where
         let now = Instant::now();
         while self.fire_due_timer(now) {}
         self.stats.bytes_in += bytes.len() as u64;
-        let frame = match decode(bytes, self.key.as_ref()) {
+        let limit = match via {
+            Via::Udp => MAX_DATAGRAM,
+            Via::Link(_) => MAX_LINK_FRAME,
+        };
+        let frame = match decode_up_to(bytes, self.key.as_ref(), limit) {
             Ok(frame) => frame,
             Err(e) => {
                 self.count_bad(&e, src);
                 return;
             }
         };
+        if let Via::Link(token) = via {
+            if !self.admit_link(&frame, src) {
+                self.links.close(self.poll.registry(), token);
+                return;
+            }
+            self.stats.link_frames_in += 1;
+        }
         match frame.kind {
             Kind::Msg => {}
             Kind::StatsRequest => {
@@ -324,7 +471,11 @@ where
         };
         let sender = frame.sender;
         let peer_addr = self.peers.get(&sender).copied();
-        if peer_addr.is_some_and(|a| a != src) || (peer_addr.is_none() && !msg.open_to_anyone()) {
+        let from_peer = match via {
+            Via::Udp => peer_addr.is_some_and(|a| a == src),
+            Via::Link(_) => true,
+        };
+        if (peer_addr.is_some() && !from_peer) || (peer_addr.is_none() && !msg.open_to_anyone()) {
             self.stats.dropped_non_peer += 1;
             tracing::warn!(%src, %sender, "dropped a peer message from a non-peer");
             return;
@@ -346,6 +497,20 @@ where
         let id = self.id;
         self.step(|actor, state, out| actor.on_msg(id, state, sender, msg, out));
         self.resolve_randoms();
+    }
+
+    /// Rule: a link carries only peer messages, from a configured peer's machine (its
+    /// port is the connection's own) and, with a cluster key, signed.
+    fn admit_link(&mut self, frame: &Frame, src: SocketAddr) -> bool {
+        let peer = self.peers.get(&frame.sender);
+        let admitted = frame.kind == Kind::Msg
+            && peer.is_some_and(|p| p.ip() == src.ip())
+            && (self.key.is_none() || frame.authenticated);
+        if !admitted {
+            self.stats.dropped_non_peer += 1;
+            tracing::warn!(%src, sender = %frame.sender, "closed a link: not a peer's");
+        }
+        admitted
     }
 
     fn count_bad(&mut self, e: &FrameError, src: SocketAddr) {
@@ -449,13 +614,18 @@ where
             tracing::trace!(%dst, "not sent: partitioned");
             return;
         }
-        let route = self.peers.get(&dst).or(self.routes.get(&dst)).copied();
+        let peer = self.peers.get(&dst).copied();
+        let route = peer.or(self.routes.get(&dst).copied());
         let Some(to) = route.or_else(|| client_address(dst)) else {
             self.stats.unroutable += 1;
             tracing::debug!(%dst, "no address for a message");
             return;
         };
-        let bytes = match encode(Kind::Msg, self.id, msg, self.key.as_ref()) {
+        let limit = match peer {
+            Some(_) => MAX_LINK_FRAME,
+            None => MAX_DATAGRAM,
+        };
+        let bytes = match encode_up_to(Kind::Msg, self.id, msg, self.key.as_ref(), limit) {
             Ok(bytes) => bytes,
             Err(e) => {
                 self.stats.send_errors += 1;
@@ -463,6 +633,17 @@ where
                 return;
             }
         };
+        if bytes.len() > MAX_DATAGRAM {
+            match self.links.send(self.poll.registry(), dst, &bytes) {
+                Sent::Queued => {
+                    self.stats.msgs_out += 1;
+                    self.stats.link_frames_out += 1;
+                    self.stats.bytes_out += bytes.len() as u64;
+                }
+                Sent::Dropped => self.stats.link_dropped += 1,
+            }
+            return;
+        }
         match self.socket.send_to(&bytes, to) {
             Ok(n) => {
                 self.stats.msgs_out += 1;

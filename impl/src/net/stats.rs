@@ -36,6 +36,21 @@ pub struct Stats {
     pub partitioned_in: u64,
     /// Messages not sent because their destination is cut off by a partition.
     pub partitioned_out: u64,
+    /// Frames sent and received over peer links (messages too large for a datagram).
+    pub link_frames_out: u64,
+    pub link_frames_in: u64,
+    /// Messages a peer link dropped: it could not connect, or its queue was full.
+    pub link_dropped: u64,
+    /// Connections accepted at the client port (ZooKeeper's protocol), and refused there
+    /// because the node had too many (from that address, or in all).
+    pub client_accepted: u64,
+    pub client_refused: u64,
+    /// Client connections closed for a frame that breaks the protocol (a length over the
+    /// limit, a record that does not decode, an unknown opcode).
+    pub client_bad_frames: u64,
+    /// Frames received and sent at the client port, four-letter words included.
+    pub client_frames_in: u64,
+    pub client_frames_out: u64,
 }
 
 /// The answer to a stats request or an admin command: counters, the actor's own one-line
@@ -55,7 +70,7 @@ impl StatsReply {
 }
 
 impl Stats {
-    fn fields(&self) -> [(&'static str, u64); 17] {
+    fn fields(&self) -> [(&'static str, u64); 25] {
         [
             ("msgs_in", self.msgs_in),
             ("msgs_out", self.msgs_out),
@@ -74,6 +89,14 @@ impl Stats {
             ("dropped_admin", self.dropped_admin),
             ("partitioned_in", self.partitioned_in),
             ("partitioned_out", self.partitioned_out),
+            ("link_frames_out", self.link_frames_out),
+            ("link_frames_in", self.link_frames_in),
+            ("link_dropped", self.link_dropped),
+            ("client_accepted", self.client_accepted),
+            ("client_refused", self.client_refused),
+            ("client_bad_frames", self.client_bad_frames),
+            ("client_frames_in", self.client_frames_in),
+            ("client_frames_out", self.client_frames_out),
         ]
     }
 }

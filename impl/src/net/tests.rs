@@ -9,6 +9,7 @@ use super::durable::Durable;
 use super::frame::{decode, decode_body, encode, ClusterKey, Kind, MAX_DATAGRAM};
 use super::partition::AdminCommand;
 use super::stats::StatsReply;
+use super::test_run::{run_beside, WAIT};
 use super::{Endpoint, Runtime};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -16,11 +17,7 @@ use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
 use std::io::ErrorKind;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
-
-/// A generous bound on every wait, for a loaded machine.
-const WAIT: Duration = Duration::from_secs(30);
+use std::time::Duration;
 
 /// A peer-only message.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -173,26 +170,8 @@ where
     A::Storage: Durable,
     Runtime<A>: Send,
 {
-    let (mut node, addr) = start_actor(actor, peers, key);
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let running = scope.spawn(|| {
-            let deadline = Instant::now() + 4 * WAIT;
-            node.run(&stop, Some(deadline), |_| false, |_, _| {})
-                .unwrap()
-        });
-        // Stop the node however the body ends, so that the scope can finish.
-        struct StopOnDrop<'a>(&'a AtomicBool);
-        impl Drop for StopOnDrop<'_> {
-            fn drop(&mut self) {
-                self.0.store(true, Ordering::Relaxed);
-            }
-        }
-        let _stop = StopOnDrop(&stop);
-        body(addr);
-        drop(_stop);
-        running.join().unwrap();
-    });
+    let (node, addr) = start_actor(actor, peers, key);
+    run_beside(node, || body(addr));
 }
 
 /// The IPv4 loopback address a socket is bound to.

@@ -28,5 +28,7 @@ mod tests;
 
 pub use log::Log;
 pub use replica::{Replica, StateMachine};
-pub use server::{LeaderState, PendingRead, RaftBug, RaftServer, RaftState, RaftTimer, Role};
+pub use server::{
+    BatchBytes, LeaderState, PendingRead, RaftBug, RaftServer, RaftState, RaftTimer, Role,
+};
 pub use types::{Entry, Index, Msg, RaftStorage, Term};

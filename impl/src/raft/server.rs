@@ -58,7 +58,7 @@ pub enum RaftTimer {
 
 /// A Raft server's configuration: its peers, its timeouts, and an optional bug.
 #[derive(Clone, Debug)]
-pub struct RaftServer<SM> {
+pub struct RaftServer<SM: StateMachine> {
     /// The other servers of the cluster.
     pub peers: Vec<Id>,
     /// Randomized election timeout.
@@ -80,6 +80,10 @@ pub struct RaftServer<SM> {
     /// it off; a real cluster bounds it so that a message fits in one datagram while a
     /// follower far behind catches up.
     pub max_batch: Option<usize>,
+    /// The most bytes of entries one AppendEntries carries (as `size` counts them), but
+    /// always at least one entry; `None` for no limit. A real cluster bounds it so that a
+    /// follower catching up on large entries is sent a few at a time, not the whole log.
+    pub max_batch_bytes: Option<BatchBytes<SM>>,
     /// Pre-vote (Raft dissertation §9.6): a server whose election timer fires first asks
     /// whether a majority would vote for it, and raises its term only if so. Off in the
     /// paper's Raft and in the models that check it; a real cluster turns it on.
@@ -88,6 +92,24 @@ pub struct RaftServer<SM> {
     /// an election timeout steps down.
     pub check_quorum: bool,
     _sm: PhantomData<fn() -> SM>,
+}
+
+/// A bound on the bytes of one AppendEntries: `limit`, each entry counted by `size`.
+pub struct BatchBytes<SM: StateMachine> {
+    pub limit: usize,
+    pub size: fn(&Entry<SM::Op>) -> usize,
+}
+
+impl<SM: StateMachine> Clone for BatchBytes<SM> {
+    fn clone(&self) -> Self {
+        BatchBytes { ..*self }
+    }
+}
+
+impl<SM: StateMachine> std::fmt::Debug for BatchBytes<SM> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BatchBytes({})", self.limit)
+    }
 }
 
 /// A pending ReadIndex read (Raft dissertation §6.4): answerable once a majority has
@@ -186,6 +208,7 @@ impl<SM: StateMachine> RaftServer<SM> {
             commit_notice: false,
             bug: None,
             max_batch: None,
+            max_batch_bytes: None,
             pre_vote: false,
             check_quorum: false,
             _sm: PhantomData,
@@ -204,6 +227,11 @@ impl<SM: StateMachine> RaftServer<SM> {
 
     pub fn with_max_batch(mut self, max_batch: usize) -> Self {
         self.max_batch = Some(max_batch);
+        self
+    }
+
+    pub fn with_max_batch_bytes(mut self, limit: usize, size: fn(&Entry<SM::Op>) -> usize) -> Self {
+        self.max_batch_bytes = Some(BatchBytes { limit, size });
         self
     }
 
@@ -310,7 +338,8 @@ impl<SM: StateMachine> RaftServer<SM> {
     }
 
     /// AppendEntries to one follower: everything from its `next` index on (at most
-    /// `max_batch` entries).
+    /// `max_batch` entries, and `max_batch_bytes` bytes unless the first entry alone is
+    /// larger).
     fn send_append(&self, state: &RaftState<SM>, peer: Id, o: &mut Out<Self>) {
         let Role::Leader(leader) = &state.role else {
             return;
@@ -323,14 +352,30 @@ impl<SM: StateMachine> RaftServer<SM> {
                 term: state.term,
                 prev_index,
                 prev_term: state.term_at(prev_index),
-                entries: (state.log.from(next))
-                    .take(self.max_batch.unwrap_or(usize::MAX))
-                    .cloned()
-                    .collect(),
+                entries: self.batch(state.log.from(next)),
                 commit: state.commit,
                 round: leader.round,
             },
         );
+    }
+
+    /// The first entries of `entries` that one AppendEntries carries.
+    fn batch<'a>(&self, entries: impl Iterator<Item = &'a Entry<SM::Op>>) -> Vec<Entry<SM::Op>>
+    where
+        SM::Op: 'a,
+    {
+        let mut bytes = 0;
+        let mut batch = Vec::new();
+        for entry in entries.take(self.max_batch.unwrap_or(usize::MAX)) {
+            if let Some(BatchBytes { limit, size }) = &self.max_batch_bytes {
+                bytes += size(entry);
+                if bytes > *limit && !batch.is_empty() {
+                    break;
+                }
+            }
+            batch.push(entry.clone());
+        }
+        batch
     }
 
     fn broadcast_append(&self, state: &RaftState<SM>, o: &mut Out<Self>) {

@@ -583,6 +583,25 @@ fn with_a_batch_limit_a_follower_far_behind_is_sent_at_most_that_many_entries() 
     assert_eq!((prev_index, sent), (0, entries(&[1, 1])));
 }
 
+#[test]
+fn with_a_byte_limit_a_follower_is_sent_what_fits_but_always_one_entry() {
+    // Each entry counts its sequence number's worth of bytes: 1, 5 and 1.
+    let size: fn(&Entry<KvOp>) -> usize = |e| e.seq as usize;
+    let mut log = entries(&[1, 1, 1]);
+    log[1].seq = 5;
+    log[2].seq = 1;
+    for (limit, expected) in [(6, 2), (5, 1), (0, 1), (7, 3)] {
+        let s = server().with_max_batch_bytes(limit, size);
+        let leader = elect(&s, &follower_with(&s, 1, log.clone()));
+        let step = deliver(&s, &leader, p1(), rejected(2, 1, 0));
+        let (_, msg) = the_only_send(&step.cmds);
+        let Msg::Append { entries: sent, .. } = msg else {
+            panic!("expected AppendEntries, got {msg:?}");
+        };
+        assert_eq!(sent, log[..expected].to_vec(), "limit {limit}");
+    }
+}
+
 /// A server of a five-node cluster, quorum 3.
 fn server_of_five() -> Server {
     Server::new(vec![p1(), p2(), Id::from(3), Id::from(4)], timeout())

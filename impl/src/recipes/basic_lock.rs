@@ -10,26 +10,21 @@
 use super::lock::{lost, watch, Acquire, Hold, LockState, Phase};
 use crate::znode::client::{Call, Next};
 use coord_specs::znode::build::create;
-use coord_specs::znode::{CreateMode, Path, SessionId, ZkError, ZkRet};
+use coord_specs::znode::{CreateMode, Path, ZkError, ZkRet};
 
 /// A client of the basic lock at `path`.
 #[derive(Clone, Debug)]
 pub struct BasicLock {
-    /// The lock node; its parent must exist.
+    /// The lock node; its parent must exist. The client's session owns it while the
+    /// client holds the lock.
     pub path: Path,
-    /// The client's session, owner of the lock node while it holds the lock.
-    pub session: SessionId,
     pub hold: Hold,
 }
 
 impl BasicLock {
-    pub fn new(path: &str, session: SessionId, hold: Hold) -> Self {
+    pub fn new(path: &str, hold: Hold) -> Self {
         let path = Path::from(path);
-        BasicLock {
-            path,
-            session,
-            hold,
-        }
+        BasicLock { path, hold }
     }
 }
 
@@ -43,14 +38,14 @@ impl Acquire for BasicLock {
     /// Step 1.
     fn create(&self, state: &mut LockState) -> Next {
         state.phase = Phase::Creating;
-        let node = create(&self.path, "", CreateMode::Ephemeral, self.session);
+        let node = create(&self.path, "", CreateMode::Ephemeral, 0);
         Next::Call(Call::plain(node))
     }
 
     /// Created: the lock is the client's. Exists already: watch it (step 2).
     fn on_answer(&self, state: &mut LockState, ret: &ZkRet) -> Option<Next> {
         Some(match (state.phase, ret) {
-            (Phase::Creating, ZkRet::Created(path)) => {
+            (Phase::Creating, ZkRet::Created { path, .. }) => {
                 state.node = Some(path.clone());
                 self.hold.acquired(state)
             }

@@ -94,12 +94,13 @@ impl Program for Counter {
                 let create = create(&self.path, "0", CreateMode::Persistent, 0);
                 Next::Call(Call::plain(create))
             }
-            (Phase::Creating, ZkRet::Created(_) | ZkRet::Err(ZkError::NodeExists)) => {
+            (Phase::Creating, ZkRet::Created { .. } | ZkRet::Err(ZkError::NodeExists)) => {
                 self.read(state)
             }
             (Phase::Reading, ZkRet::Data { data, stat }) => {
                 state.phase = Phase::Setting;
-                state.value = data.parse::<u64>().unwrap_or(0) + 1;
+                let text = std::str::from_utf8(data).unwrap_or_default();
+                state.value = text.parse::<u64>().unwrap_or(0) + 1;
                 let set = set(&self.path, &state.value.to_string(), stat.version);
                 Next::Call(Call::plain(set))
             }

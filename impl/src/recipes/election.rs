@@ -9,11 +9,11 @@
 
 use super::lock::{Hold, LockState};
 use super::scalable_lock::ScalableLock;
-use coord_specs::znode::SessionId;
 
-/// A candidate in the election under `dir` (see the module's documentation).
-pub fn candidate(dir: &str, session: SessionId) -> ScalableLock {
-    ScalableLock::new(dir, session, Hold::UntilWoken)
+/// A candidate in the election under `dir`, named by `guid` (see the module's
+/// documentation).
+pub fn candidate(dir: &str, guid: u64) -> ScalableLock {
+    ScalableLock::new(dir, guid, Hold::UntilWoken)
 }
 
 /// True while the candidate believes it leads.

@@ -158,10 +158,10 @@ fn release(state: &mut LockState) -> Next {
 }
 
 /// The answer to the release: the node is gone, also if the session's expiry took it
-/// first.
+/// first (the delete then finds no node, or the client knows its session expired).
 fn on_released(state: &mut LockState, ret: &ZkRet) -> Next {
     match ret {
-        ZkRet::Deleted | ZkRet::Err(ZkError::NoNode) => {
+        ZkRet::Deleted | ZkRet::Err(ZkError::NoNode | ZkError::SessionExpired) => {
             state.phase = Phase::Released;
             Next::Done
         }
@@ -213,7 +213,9 @@ impl<L: Acquire> Program for L {
     }
 
     /// The `exists` that left the watch: wait for it, or try again if the node is gone
-    /// already. The release's answer: done. Other answers: the recipe's own steps.
+    /// already. The release's answer: done. A call failed because the session expired
+    /// (the client fails every call then): the lock is lost. Other answers: the recipe's
+    /// own steps.
     fn on_return(&self, state: &mut LockState, ret: &ZkRet) -> Next {
         match (state.phase, ret) {
             (Phase::Checking, ZkRet::Exists(Some(_))) => {
@@ -222,6 +224,7 @@ impl<L: Acquire> Program for L {
             }
             (Phase::Checking, ZkRet::Exists(None)) => self.on_gone(state),
             (Phase::Releasing, ret) => on_released(state, ret),
+            (_, ZkRet::Err(ZkError::SessionExpired)) => lost(state),
             (phase, ret) => (self.on_answer(state, ret))
                 .unwrap_or_else(|| panic!("{}: unexpected {ret} while {phase:?}", Self::NAME)),
         }

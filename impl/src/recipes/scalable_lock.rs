@@ -11,21 +11,22 @@
 //!
 //! Each release wakes one client, the next in line: no herd. The sequence number of the
 //! holder's node is its fencing token: it grows with every node created under the lock.
-//! A client finds its node in the children by its guid (its session id), not by the
+//! A client finds its node in the children by its guid (a number of its own), not by the
 //! create's answer, so an answer lost with a connection would not lose the node.
 
 use super::lock::{failed, lost, watch, Acquire, Hold, LockBug, LockState, Phase};
 use crate::znode::client::{Call, Next};
 use coord_specs::znode::build::{create, kids};
-use coord_specs::znode::{CreateMode, Path, SessionId, ZkError, ZkRet};
+use coord_specs::znode::{CreateMode, Path, ZkError, ZkRet};
 
 /// A client of the scalable lock whose contenders are the children of `dir`.
 #[derive(Clone, Debug)]
 pub struct ScalableLock {
     /// The lock node; created (persistent) if it is missing.
     pub dir: Path,
-    /// The client's session: the owner of its node, and the guid in the node's name.
-    pub session: SessionId,
+    /// The client's own unique number, in its node's name: how it finds its node among
+    /// the children (its session owns the node).
+    pub guid: u64,
     pub hold: Hold,
     /// A deliberate mistake, `None` for the recipe as it should be.
     pub bug: Option<LockBug>,
@@ -44,10 +45,10 @@ pub fn sequence(name: &str) -> Option<u64> {
 }
 
 impl ScalableLock {
-    pub fn new(dir: &str, session: SessionId, hold: Hold) -> Self {
+    pub fn new(dir: &str, guid: u64, hold: Hold) -> Self {
         ScalableLock {
             dir: Path::from(dir),
-            session,
+            guid,
             hold,
             bug: None,
         }
@@ -60,7 +61,7 @@ impl ScalableLock {
 
     /// The name of this client's node before ZooKeeper appends the sequence number.
     fn prefix(&self) -> String {
-        format!("lock-{}-", self.session)
+        format!("lock-{}-", self.guid)
     }
 
     /// The path of the child `name`.
@@ -117,7 +118,7 @@ impl Acquire for ScalableLock {
     fn create(&self, state: &mut LockState) -> Next {
         state.phase = Phase::Creating;
         let mode = CreateMode::EphemeralSequential;
-        let node = create(&self.child(&self.prefix()), "", mode, self.session);
+        let node = create(&self.child(&self.prefix()), "", mode, 0);
         Next::Call(Call::plain(node))
     }
 
@@ -126,19 +127,19 @@ impl Acquire for ScalableLock {
     /// ends the try as failed.
     fn on_answer(&self, state: &mut LockState, ret: &ZkRet) -> Option<Next> {
         Some(match (state.phase, ret) {
-            (Phase::Creating, ZkRet::Created(_)) => self.list(state),
+            (Phase::Creating, ZkRet::Created { .. }) => self.list(state),
             (Phase::Creating, ZkRet::Err(ZkError::NoNode)) => {
                 state.phase = Phase::CreatingParent;
                 let parent = create(&self.dir, "", CreateMode::Persistent, 0);
                 Next::Call(Call::plain(parent))
             }
-            (Phase::CreatingParent, ZkRet::Created(_) | ZkRet::Err(ZkError::NodeExists)) => {
+            (Phase::CreatingParent, ZkRet::Created { .. } | ZkRet::Err(ZkError::NodeExists)) => {
                 self.create(state)
             }
             (Phase::Creating, ZkRet::Err(ZkError::SessionExpired))
             | (Phase::Listing, ZkRet::Err(ZkError::NoNode)) => lost(state),
             (Phase::Creating | Phase::CreatingParent, ZkRet::Err(error)) => failed(state, *error),
-            (Phase::Listing, ZkRet::Children(names)) => self.on_children(state, names),
+            (Phase::Listing, ZkRet::Children { names, .. }) => self.on_children(state, names),
             _ => return None,
         })
     }

@@ -1,41 +1,56 @@
 //! What a znode server and a ZooKeeper client keep.
 //!
-//! A server: everything its Raft server keeps; only writes and synced reads wait for the
-//! log, each for a client; no watch of a closed session is left (unless the deliberate
-//! bug that keeps them is on); the tree's zxid counts no more writes than were applied,
-//! and from one step to the next it rises by one for each write applied that succeeded.
+//! A server: everything its Raft server keeps; its connections are not servers; only
+//! writes of a connection go to the log, numbered in arrival order, none answered before
+//! it was sent; no connection of a closed session is left, and no watch of a connection
+//! that is gone (unless the deliberate bug that keeps them is on); the tree's zxid counts
+//! no more writes than were applied, and from one step to the next it never goes down
+//! and rises by at most one per entry applied.
 //!
-//! A client: one of its servers as target, no call in flight once done, a numbered call
-//! in flight; from one step to the next, call numbers, the highest zxid seen and the
+//! A client: one of its servers as target, its calls in flight numbered in order and
+//! made already; from one step to the next, call numbers, the highest zxid seen and the
 //! resend count never go down, a halted client stays halted, and events are only added.
 
 use super::client::{Program, ZkClient, ZkClientState};
-use super::server::{session_of, ZkServer, ZkServerState};
+use super::conn::Call;
+use super::server::{ZkServer, ZkServerState};
 use super::ZkBug;
 use crate::invariants::{ensure, Broken, Invariants};
-use coord_specs::znode::ZkRet;
 
 impl Invariants for ZkServer {
     fn invariants(&self, s: &ZkServerState) -> Result<(), Broken> {
         self.raft.invariants(&s.raft)?;
         ensure(
-            "only writes and synced reads wait for the log",
-            s.waiting.values().all(|w| !w.op.is_read() || w.serve.sync),
-            || format!("waiting {:?}", s.waiting),
+            "every connection is a client's, not a server's",
+            s.conns.keys().all(|c| !self.raft.peers.contains(c)),
+            || format!("connections {:?}", s.conns.keys()),
         )?;
+        let numbered = s.conns.values().all(|c| {
+            let writes: Vec<u64> = (c.queue.iter()).map(|p| p.n).filter(|&n| n != 0).collect();
+            let to_log = |p: &super::connection::Pending| {
+                matches!(&p.request.call, Call::Op(op) if !op.is_read())
+            };
+            c.queue.iter().all(|p| (p.n != 0) == to_log(p))
+                && writes.is_sorted_by(|a, b| a < b)
+                && writes.last().is_none_or(|&n| n <= c.writes)
+                && c.sent <= c.writes
+                && c.queue.iter().all(|p| p.done.is_none() || p.n <= c.sent)
+        });
         ensure(
-            "every waiting call belongs to a client",
-            s.waiting.keys().all(|c| !self.raft.peers.contains(c)),
-            || format!("waiting {:?}, servers {:?}", s.waiting, self.raft.peers),
+            "only writes go to the log, numbered in order, answered only once sent",
+            numbered,
+            || format!("connections {:?}", s.conns),
         )?;
         let tree = s.tree();
+        ensure(
+            "no connection of a closed session is left",
+            (s.conns.values()).all(|c| c.session == 0 || !tree.is_closed(c.session)),
+            || format!("connections {:?}", s.conns),
+        )?;
         let outlive = self.bug == Some(ZkBug::WatchesOutliveSession);
         ensure(
-            "no watch of a closed session is left",
-            outlive
-                || s.watches
-                    .iter()
-                    .all(|w| !tree.is_closed(session_of(w.client))),
+            "every watch belongs to a connection here",
+            outlive || s.watches.iter().all(|w| s.conns.contains_key(&w.conn)),
             || format!("watches {:?}", s.watches),
         )?;
         let applied = s.raft.replica.applied;
@@ -48,37 +63,14 @@ impl Invariants for ZkServer {
 
     fn step_invariants(&self, before: &ZkServerState, after: &ZkServerState) -> Result<(), Broken> {
         let (was, now) = (before.tree().zxid(), after.tree().zxid());
-        let writes = successful_writes(before, after);
+        let entries = (after.raft.replica.applied).saturating_sub(before.raft.replica.applied);
         ensure(
-            "the tree's zxid rises by one per successful write applied",
-            now == was + writes,
-            || format!("zxid {now} after {was}, {writes} successful writes applied"),
+            "the tree's zxid never goes down, and rises by at most one per entry applied",
+            was <= now && now - was <= entries,
+            || format!("zxid {now} after {was}, {entries} entries applied"),
         )?;
         self.raft.step_invariants(&before.raft, &after.raft)
     }
-}
-
-/// How many of the entries `after` applied beyond `before` were writes that succeeded
-/// (ZooKeeper's rule: each takes the next zxid; a failed write, a read and a duplicate
-/// take none), replayed on a copy of `before`'s replica.
-fn successful_writes(before: &ZkServerState, after: &ZkServerState) -> u64 {
-    let (was, now) = (before.raft.replica.applied, after.raft.replica.applied);
-    let mut replay = before.raft.replica.clone();
-    let entries = after
-        .raft
-        .log
-        .from(was + 1)
-        .take(now.saturating_sub(was) as usize);
-    let applied = entries.filter_map(|entry| {
-        let write = !entry.op.is_read();
-        replay.apply_with(entry, true, |tree, op| {
-            (tree.apply_with_changes(op).0, write)
-        })
-    });
-    let failed = |ret: &ZkRet| matches!(ret, ZkRet::Err(_) | ZkRet::MultiFailed { .. });
-    applied
-        .filter(|(ret, write)| *write && !failed(ret))
-        .count() as u64
 }
 
 impl<P: Program> Invariants for ZkClient<P> {
@@ -88,15 +80,13 @@ impl<P: Program> Invariants for ZkClient<P> {
             self.servers.contains(&s.target),
             || format!("target {:?}, servers {:?}", s.target, self.servers),
         )?;
+        let numbers: Vec<u64> = s.in_flight.iter().map(|c| c.number).collect();
         ensure(
-            "a done client has no call in flight",
-            !s.done || s.call.is_none(),
-            || format!("call {:?}", s.call),
-        )?;
-        ensure(
-            "a call in flight is numbered",
-            s.call.is_none() || s.seq >= 1,
-            || format!("call {:?} numbered {}", s.call, s.seq),
+            "the calls in flight are numbered in order, and made already",
+            numbers.is_sorted_by(|a, b| a < b)
+                && numbers.first().is_none_or(|&n| n >= 1)
+                && numbers.last().is_none_or(|&n| n <= s.calls),
+            || format!("in flight {numbers:?}, {} calls made", s.calls),
         )
     }
 
@@ -106,7 +96,7 @@ impl<P: Program> Invariants for ZkClient<P> {
         after: &ZkClientState<P::State>,
     ) -> Result<(), Broken> {
         let never_down = [
-            ("call numbers never go down", before.seq, after.seq),
+            ("call numbers never go down", before.calls, after.calls),
             (
                 "the highest zxid seen never goes down",
                 before.zxid,
@@ -137,169 +127,161 @@ impl<P: Program> Invariants for ZkClient<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::ClientMsg;
     use crate::invariants::assert_kept;
-    use crate::raft::{Entry, RaftServer, StateMachine};
+    use crate::raft::RaftServer;
     use crate::test_util::{me, p1, p2};
-    use crate::znode::client::{Call, Script};
-    use crate::znode::server::Waiting;
-    use crate::znode::watch::{Watch, WatchEvent, WatchKind};
-    use crate::znode::{Change, Serve, ZkMsg};
-    use coord_specs::znode::build::{create, get, set};
-    use coord_specs::znode::{CreateMode, ZkOp};
-    use stateright::actor::{Actor, Id, Out};
-    use std::borrow::Cow;
+    use crate::znode::client::{Call as ClientCall, InFlight, Script};
+    use crate::znode::conn::Request;
+    use crate::znode::connection::Pending;
+    use crate::znode::tests::sim::{conn, connect, Sim};
+    use crate::znode::watch::{self, Manager, Mode, WatchEvent};
+    use crate::znode::Change;
+    use coord_specs::znode::build::{close, get, set};
+    use coord_specs::znode::{ZkOp, ZkRet};
+    use stateright::actor::{Actor, Out};
     use std::time::Duration;
 
     fn timeout() -> std::ops::Range<Duration> {
         Duration::from_millis(150)..Duration::from_millis(300)
     }
 
-    fn server() -> ZkServer {
-        ZkServer::new(RaftServer::new(vec![p1(), p2()], timeout()))
-    }
-
-    fn started(s: &ZkServer) -> ZkServerState {
-        s.on_start(me(), &None, &mut Out::new())
-    }
-
-    fn c() -> Id {
-        Id::from(7)
-    }
-
     fn broken(r: Result<(), Broken>) -> &'static str {
         r.unwrap_err().invariant
     }
 
+    /// Three servers, server 0 leading, connection 1 at server 1 with a session.
+    fn connected() -> Sim {
+        let mut sim = Sim::three();
+        sim.open(conn(1), 1);
+        sim
+    }
+
+    fn pending(n: u64, op: ZkOp) -> Pending {
+        let request = Request {
+            xid: 1,
+            call: Call::Op(op),
+            watch: false,
+            time: 0,
+            once: None,
+        };
+        Pending {
+            n,
+            request,
+            done: None,
+        }
+    }
+
     #[test]
-    fn a_fresh_server_keeps_every_invariant() {
-        assert_eq!(server().invariants(&started(&server())), Ok(()));
+    fn a_running_cluster_keeps_every_invariant() {
+        let sim = connected();
+        for (s, state) in sim.servers.iter().zip(&sim.states) {
+            assert_eq!(s.invariants(state), Ok(()));
+        }
     }
 
     #[test]
     fn a_broken_raft_invariant_of_the_server_is_caught() {
-        let mut state = started(&server());
-        state.raft.commit = 3;
-        let found = broken(server().invariants(&state));
+        let mut sim = connected();
+        sim.states[1].raft.commit = 30;
+        let found = broken(sim.servers[1].invariants(&sim.states[1]));
         assert_eq!(found, "the commit index is within the log");
     }
 
     #[test]
-    fn a_plain_read_waiting_for_the_log_is_caught() {
-        let mut state = started(&server());
-        let (op, serve) = (get("/"), Serve::default());
-        state.waiting.insert(c(), Waiting { seq: 1, op, serve });
-        let found = broken(server().invariants(&state));
-        assert_eq!(found, "only writes and synced reads wait for the log");
+    fn a_server_taken_for_a_connection_is_caught() {
+        let mut sim = connected();
+        let c = sim.states[1].conns[&conn(1)].clone();
+        sim.states[1].conns.insert(p2(), c);
+        let found = broken(sim.servers[1].invariants(&sim.states[1]));
+        assert_eq!(found, "every connection is a client's, not a server's");
     }
 
     #[test]
-    fn a_call_waiting_for_a_server_is_caught() {
-        let mut state = started(&server());
-        let (op, serve) = (set("/", "x", -1), Serve::default());
-        state.waiting.insert(p1(), Waiting { seq: 1, op, serve });
-        let found = broken(server().invariants(&state));
-        assert_eq!(found, "every waiting call belongs to a client");
-    }
-
-    /// A server whose tree has applied the close of `c()`'s session, through the log.
-    fn closed_session(s: &ZkServer) -> ZkServerState {
-        let mut state = started(s);
-        let close = ZkOp::CloseSession {
-            session: session_of(c()),
-        };
-        let entry = Entry {
-            term: 0,
-            client: me(),
-            seq: 1,
-            op: close,
-        };
-        state.raft.log.push(entry.clone());
-        state.raft.commit = 1;
-        state.raft.replica.apply(&entry, true);
-        state
+    fn a_numbered_read_or_an_answer_before_sending_is_caught() {
+        let rule = "only writes go to the log, numbered in order, answered only once sent";
+        let mut sim = connected();
+        let c = sim.states[1].conns.get_mut(&conn(1)).unwrap();
+        c.writes = 1;
+        c.queue.push_back(pending(1, get("/")));
+        assert_eq!(broken(sim.servers[1].invariants(&sim.states[1])), rule);
+        let mut sim = connected();
+        let c = sim.states[1].conns.get_mut(&conn(1)).unwrap();
+        c.writes = 1;
+        let mut write = pending(1, set("/", "x", -1));
+        write.done = Some(ZkRet::Done);
+        c.queue.push_back(write);
+        assert_eq!(broken(sim.servers[1].invariants(&sim.states[1])), rule);
     }
 
     #[test]
-    fn a_watch_of_a_closed_session_is_caught_unless_the_bug_keeps_it() {
-        let watch = Watch {
-            path: "/".into(),
-            kind: WatchKind::Data,
-            client: c(),
-            seq: 1,
-        };
-        let mut state = closed_session(&server());
-        assert_eq!(server().invariants(&state), Ok(()));
-        state.watches.insert(watch);
-        let found = broken(server().invariants(&state));
-        assert_eq!(found, "no watch of a closed session is left");
-        let buggy = server().with_bug(Some(ZkBug::WatchesOutliveSession));
-        assert_eq!(buggy.invariants(&state), Ok(()));
+    fn a_connection_of_a_closed_session_is_caught() {
+        let mut sim = connected();
+        sim.open(conn(2), 1);
+        sim.op(conn(2), 1, 1, close(0));
+        let session = sim.states[1].conns[&conn(1)].session;
+        let mut state = sim.states[1].clone();
+        let mut c = state.conns[&conn(1)].clone();
+        c.session = session + 1;
+        state.conns.insert(conn(1), c);
+        let found = broken(sim.servers[1].invariants(&state));
+        assert_eq!(found, "no connection of a closed session is left");
     }
 
     #[test]
-    fn a_zxid_ahead_of_the_applied_entries_is_caught() {
-        let mut state = started(&server());
-        state.raft.replica.sm.apply(&set("/", "x", -1));
-        let found = broken(server().invariants(&state));
+    fn a_watch_of_a_connection_gone_is_caught_unless_the_bug_keeps_it() {
+        let mut sim = connected();
+        let path = "/".into();
+        watch::add(
+            &mut sim.states[1].watches,
+            conn(9),
+            &path,
+            Manager::Data,
+            Mode::Standard,
+        );
+        let found = broken(sim.servers[1].invariants(&sim.states[1]));
+        assert_eq!(found, "every watch belongs to a connection here");
+        let buggy = sim.servers[1]
+            .clone()
+            .with_bug(Some(ZkBug::WatchesOutliveSession));
+        assert_eq!(buggy.invariants(&sim.states[1]), Ok(()));
+    }
+
+    #[test]
+    fn a_zxid_ahead_of_the_applied_entries_or_jumping_is_caught() {
+        let mut sim = connected();
+        let before = sim.states[1].clone();
+        sim.op(conn(1), 1, 1, set("/", "x", -1));
+        let s = &sim.servers[1];
+        assert_eq!(s.step_invariants(&before, &sim.states[1]), Ok(()));
+        let mut state = sim.states[1].clone();
+        state.raft.replica.sm.apply_op(&set("/", "y", -1), 0);
+        state.raft.replica.sm.apply_op(&set("/", "z", -1), 0);
         assert_eq!(
-            found,
+            broken(s.step_invariants(&before, &state)),
+            "the tree's zxid never goes down, and rises by at most one per entry applied"
+        );
+        assert_eq!(
+            broken(s.invariants(&state)),
             "the tree's zxid counts no more writes than were applied"
         );
     }
 
     #[test]
-    fn a_zxid_that_does_not_rise_with_each_successful_write_is_caught() {
-        let s = server();
-        let before = started(&s);
-        let mut after = closed_session(&s);
-        assert_eq!(s.step_invariants(&before, &after), Ok(()));
-        // A second write shows in the tree without its entry.
-        after.raft.replica.sm.apply(&set("/", "x", -1));
-        let found = broken(s.step_invariants(&before, &after));
-        assert_eq!(
-            found,
-            "the tree's zxid rises by one per successful write applied"
-        );
-    }
-
-    #[test]
-    fn a_failed_write_and_a_read_take_no_zxid() {
-        let s = server();
-        let mut state = started(&s);
-        let before = state.clone();
-        let ops = [get("/"), create("/a/b", "", CreateMode::Persistent, 0)];
-        for (seq, op) in (1..).zip(ops) {
-            let entry = Entry {
-                term: 0,
-                client: c(),
-                seq,
-                op,
-            };
-            state.raft.log.push(entry.clone());
-            state.raft.commit += 1;
-            state.raft.replica.apply(&entry, true);
-        }
-        assert_eq!(state.tree().zxid(), 0);
-        assert_eq!(s.step_invariants(&before, &state), Ok(()));
-    }
-
-    #[test]
-    #[should_panic(expected = "invariant broken: every waiting call belongs to a client")]
+    #[should_panic(expected = "invariant broken: every connection is a client's")]
     fn a_broken_server_invariant_panics_naming_it() {
-        let mut state = started(&server());
-        let (op, serve) = (set("/", "x", -1), Serve::default());
-        state.waiting.insert(p2(), Waiting { seq: 1, op, serve });
-        assert_kept(&server(), None, &state);
+        let mut sim = connected();
+        let c = sim.states[1].conns[&conn(1)].clone();
+        sim.states[1].conns.insert(p2(), c);
+        assert_kept(&sim.servers[1], None, &sim.states[1]);
     }
 
     fn client() -> ZkClient<Script> {
-        let script = Script(vec![Call::plain(get("/"))]);
+        let script = Script(vec![ClientCall::plain(get("/"))]);
         ZkClient::new(vec![me(), p1()], 0, script, timeout())
     }
 
     fn client_started() -> ZkClientState<Vec<ZkRet>> {
-        client().on_start(c(), &None, &mut Out::new())
+        client().on_start(conn(1), &None, &mut Out::new())
     }
 
     #[test]
@@ -312,19 +294,18 @@ mod tests {
     }
 
     #[test]
-    fn a_done_client_with_a_call_in_flight_is_caught() {
+    fn calls_in_flight_out_of_order_or_not_made_are_caught() {
+        let rule = "the calls in flight are numbered in order, and made already";
+        let call = |number| InFlight {
+            number,
+            call: ClientCall::plain(get("/")),
+        };
         let mut state = client_started();
-        state.done = true;
-        let found = broken(client().invariants(&state));
-        assert_eq!(found, "a done client has no call in flight");
-    }
-
-    #[test]
-    fn an_unnumbered_call_is_caught() {
-        let mut state = client_started();
-        state.seq = 0;
-        let found = broken(client().invariants(&state));
-        assert_eq!(found, "a call in flight is numbered");
+        state.in_flight = vec![call(1), call(1)];
+        assert_eq!(broken(client().invariants(&state)), rule);
+        state.in_flight = vec![call(2)];
+        state.calls = 1;
+        assert_eq!(broken(client().invariants(&state)), rule);
     }
 
     /// The invariant broken by a step from the started client changed by `was` to the
@@ -340,51 +321,48 @@ mod tests {
     }
 
     #[test]
-    fn a_call_number_going_down_is_caught() {
-        let found = step_found(|s| s.seq = 2, |_| {});
-        assert_eq!(found, "call numbers never go down");
-    }
-
-    #[test]
-    fn a_highest_zxid_going_down_is_caught() {
-        let found = step_found(|s| s.zxid = 4, |s| s.zxid = 2);
-        assert_eq!(found, "the highest zxid seen never goes down");
-    }
-
-    #[test]
-    fn a_resend_count_going_down_is_caught() {
-        let found = step_found(|s| s.resends = 2, |s| s.resends = 1);
-        assert_eq!(found, "the resend count never goes down");
-    }
-
-    #[test]
-    fn a_client_that_runs_again_after_halting_is_caught() {
-        let found = step_found(|s| s.halted = true, |_| {});
-        assert_eq!(found, "a halted client stays halted");
-    }
-
-    #[test]
-    fn a_client_that_loses_a_watch_event_is_caught() {
+    fn client_step_rules_are_caught() {
         let event = WatchEvent {
-            seq: 1,
             change: Change::Deleted("/".into()),
             zxid: 1,
         };
-        let found = step_found(|s| s.events = vec![(me(), event)], |_| {});
-        assert_eq!(found, "watch events are only added");
+        type Edit = Box<dyn FnOnce(&mut ZkClientState<Vec<ZkRet>>)>;
+        let cases: [(&str, Edit); 5] = [
+            ("call numbers never go down", Box::new(|s| s.calls = 5)),
+            (
+                "the highest zxid seen never goes down",
+                Box::new(|s| s.zxid = 4),
+            ),
+            (
+                "the resend count never goes down",
+                Box::new(|s| s.resends = 2),
+            ),
+            (
+                "a halted client stays halted",
+                Box::new(|s| s.halted = true),
+            ),
+            (
+                "watch events are only added",
+                Box::new(move |s| s.events = vec![(me(), event)]),
+            ),
+        ];
+        for (rule, was) in cases {
+            assert_eq!(step_found(was, |_| {}), rule);
+        }
     }
 
     #[test]
-    fn a_client_reply_keeps_the_client_invariants_in_a_real_step() {
-        let c0 = client();
-        let state = client_started();
-        let mut cow = Cow::Borrowed(&state);
-        let reply = ClientMsg::Reply {
-            seq: 1,
-            ret: ZkRet::Deleted,
-        };
-        let msg = ZkMsg::Client(reply, Serve::default());
-        c0.on_msg(c(), &mut cow, p1(), msg, &mut Out::new());
-        assert_kept(&c0, Some(&state), &cow);
+    fn a_connect_keeps_the_server_invariants_in_a_real_step() {
+        let mut sim = Sim::three();
+        let before = sim.states[1].clone();
+        sim.deliver(conn(1), 1, connect(0, [0; 16], 0));
+        assert_kept(&sim.servers[1], Some(&before), &sim.states[1]);
+    }
+
+    #[test]
+    fn a_fresh_server_keeps_every_invariant() {
+        let s = ZkServer::new(RaftServer::new(vec![p1(), p2()], timeout()));
+        let state = s.on_start(me(), &None, &mut Out::new());
+        assert_eq!(s.invariants(&state), Ok(()));
     }
 }

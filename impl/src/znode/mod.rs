@@ -9,31 +9,40 @@
 //! - `node`: one znode, with its stat and its children.
 //! - `tree`: [`ZnodeTree`] and the operations (`ZkOp` in, `ZkRet` out).
 //! - [`Change`]: what a write did to which path, for the server to fire watches.
-//! - [`msg`]: the wire: Raft between servers, ZooKeeper's client protocol to clients.
-//! - [`watch`]: one-shot watches and the events they fire.
+//! - [`txn`]: what the log holds: transactions of connections, sessions, and their times.
+//! - [`conn`]: ZooKeeper's client protocol as a server sees it (the interface of the TCP
+//!   front door, of the command line's clients, and of the model clients).
+//! - [`msg`]: every message: Raft and forwards between servers, the client protocol.
+//! - [`watch`]: ZooKeeper's watches (standard, persistent, recursive) and their events.
 //! - [`server`]: [`ZkServer`], the client protocol on top of a Raft server.
 //! - [`client`]: [`client::ZkClient`], a session running a program of calls.
 
 pub mod client;
+pub mod conn;
+pub mod connection;
+mod expiry;
 mod invariants;
 pub mod msg;
 mod node;
+mod owner;
 mod path;
 pub mod server;
 mod tree;
+pub mod txn;
 pub mod watch;
 
 #[cfg(test)]
 mod tests;
 
-pub use msg::{Serve, ZkMsg};
+pub use msg::ZkMsg;
 pub use server::{ZkServer, ZkServerState, ZkTimer};
 pub use tree::ZnodeTree;
 
 use crate::bug::NamedBug;
 use crate::raft::StateMachine;
-use coord_specs::znode::{Path, ZkOp, ZkRet};
+use coord_specs::znode::Path;
 use serde::{Deserialize, Serialize};
+use txn::{Outcome, Txn, TxnKind};
 
 /// What a successful write did to one path, as
 /// [`ZnodeTree::apply_with_changes`] reports it, so that the server can fire ZooKeeper's
@@ -92,10 +101,18 @@ pub enum ZkBug {
     /// nodes in its tree: a client that failed under the old leader keeps its ephemeral
     /// nodes for ever (a lock it held is never released).
     ForgetSessionsOnFailover,
-    /// A server answers a plain read whatever zxid its client has already seen: a client
-    /// whose server restarted with an empty tree, or that moved to a lagging server,
-    /// reads older data than it has read before.
+    /// A server accepts a connection whatever zxid its client has already seen (it skips
+    /// ZooKeeper's lastZxidSeen rule): a client whose server restarted with an empty tree,
+    /// or that moved to a lagging server, reads older data than it has read before.
     ReadsGoBack,
+    /// A server answers a read as soon as it arrives, even while a write its connection
+    /// sent before it is still on its way through the log: a session that pipelines a
+    /// write and a read does not read its own write (and gets the replies out of order).
+    ReadOvertakesWrite,
+    /// `setWatches` leaves every watch again without firing for what changed after the
+    /// client's zxid: a client that reconnects misses the changes made while it was
+    /// disconnected.
+    ReplaySkipsChanges,
 }
 
 impl NamedBug for ZkBug {
@@ -109,19 +126,25 @@ impl NamedBug for ZkBug {
             ZkBug::ForgetSessionsOnFailover,
         ),
         ("reads-go-back", ZkBug::ReadsGoBack),
+        ("read-overtakes-write", ZkBug::ReadOvertakesWrite),
+        ("replay-skips-changes", ZkBug::ReplaySkipsChanges),
     ];
 }
 
 impl StateMachine for ZnodeTree {
-    type Op = ZkOp;
-    type Ret = ZkRet;
+    type Op = Txn;
+    type Ret = Outcome;
 
-    fn apply(&mut self, op: &ZkOp) -> ZkRet {
-        self.apply_with_changes(op).0
+    fn apply(&mut self, txn: &Txn) -> Outcome {
+        self.apply_txn(txn).0
     }
 
-    /// Exists, get data and get children are reads; everything else is a write.
-    fn read(&self, op: &ZkOp) -> Option<ZkRet> {
-        self.answer_read(op)
+    /// A request whose operation is a read (see `ZkOp::is_read`); everything else is a
+    /// write. (The znode server answers reads itself; Raft's read path is not used.)
+    fn read(&self, txn: &Txn) -> Option<Outcome> {
+        match &txn.kind {
+            TxnKind::Request { op, .. } => self.answer_read(op).map(Outcome::Ret),
+            _ => None,
+        }
     }
 }

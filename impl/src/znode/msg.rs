@@ -1,45 +1,55 @@
 //! The wire of the znode service: Raft between servers, ZooKeeper's client protocol
-//! between a client and the one server it is connected to.
+//! between a connection and the one server it is connected to.
 
+use super::conn::{CloseReason, Connect, Connected, Reply, Request};
+use super::txn::{Origin, Outcome, Seat, Txn};
 use super::watch::WatchEvent;
-use crate::client::{ClientMsg, Wire};
 use crate::raft::Msg;
-use coord_specs::znode::{SessionId, ZkOp, ZkRet, Zxid};
+use coord_specs::znode::{SessionId, Zxid};
 use serde::{Deserialize, Serialize};
-use stateright::actor::Id;
 
-/// How a server serves a client's request (ZooKeeper's per-call flags).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-pub struct Serve {
-    /// A read also leaves a one-shot watch on its path at this server.
-    pub watch: bool,
-    /// A read is preceded by `sync`: it goes through the leader's log like a write and is
-    /// answered when this server applies it, so it reflects every write committed before
-    /// the call (ZooKeeper's `sync` followed by the read, sent together on one connection).
-    pub sync: bool,
-    /// In a request, the highest zxid the client has seen in any reply (ZooKeeper's
-    /// `lastZxid`): a server whose tree is older answers no plain read, so a client that
-    /// moves to another server never reads back in time. In a reply, the zxid of the tree
-    /// of the server that answered.
-    pub zxid: Zxid,
-}
-
-/// Every message of the znode service.
+/// Every message of the znode service: Raft and forwarded writes between servers,
+/// ZooKeeper's client protocol between a connection and its server (see [`super::conn`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ZkMsg {
-    /// Raft traffic between servers.
-    Peer(Msg<ZkOp, ZkRet>),
-    /// A client's request with how to serve it, or a server's reply (with the zxid of the
-    /// server's tree, see [`Serve::zxid`]).
-    Client(ClientMsg<ZkOp, ZkRet>, Serve),
-    /// A server passes a write (or a synced read) of its client `client` to the leader.
-    Forward { client: Id, seq: u64, op: ZkOp },
-    /// A keepalive of `session`: from a client to its server, and from there to the leader.
-    Ping { session: SessionId },
-    /// A watch fired: from the server that held it to its client.
+    /// Raft traffic between servers; log entries are [`Txn`]s.
+    Peer(Msg<Txn, Outcome>),
+    /// A server passes a transaction of one of its connections to the leader, which
+    /// stamps its time and appends it.
+    Forward(Txn),
+    /// From a follower to the leader: these sessions were heard from (ZooKeeper's
+    /// learners report their sessions' touches to the leader).
+    Touch(Vec<SessionId>),
+    /// From a server to the leader: connection `from` resumed `session` and owns it from
+    /// now on (ZooKeeper's revalidation of a session that reconnects).
+    Own { session: SessionId, from: Origin },
+    /// From the leader to a server: connection `from` is to be closed for `reason` (its
+    /// session moved to another connection, which the write of `seat` came too late to
+    /// know; or its session is closed).
+    Refuse {
+        from: Origin,
+        seat: Option<Seat>,
+        reason: CloseReason,
+    },
+    /// Connection to server: open a session or resume one.
+    Connect(Connect),
+    /// Connection to server: a request.
+    Request(Request),
+    /// Connection to server: a keepalive (ZooKeeper's ping, xid -2).
+    Ping,
+    /// Connection to server: the connection is gone (its socket closed, or its client
+    /// moved on). Its watches and unanswered requests go.
+    Disconnect,
+    /// Server to connection: the answer to `Connect`.
+    Connected(Connected),
+    /// Server to connection: the answer to a request.
+    Reply(Reply),
+    /// Server to connection: the answer to a ping, with the zxid of the server's tree.
+    Pong(Zxid),
+    /// Server to connection: a watch fired.
     Event(WatchEvent),
+    /// Server to connection: the server closes the connection, for this reason.
+    Closed(CloseReason),
     /// Between a client and a resource outside ZooKeeper that its program guards (see
     /// [`ResourceMsg`]). Servers ignore it.
     Resource(ResourceMsg),
@@ -56,17 +66,4 @@ pub enum ResourceMsg {
     Use { token: Option<u64> },
     /// Whether the resource did the operation.
     Answer { accepted: bool },
-}
-
-impl Wire<ZkOp, ZkRet> for ZkMsg {
-    fn from_client(msg: ClientMsg<ZkOp, ZkRet>) -> Self {
-        ZkMsg::Client(msg, Serve::default())
-    }
-
-    fn as_client(&self) -> Option<&ClientMsg<ZkOp, ZkRet>> {
-        match self {
-            ZkMsg::Client(msg, _) => Some(msg),
-            _ => None,
-        }
-    }
 }

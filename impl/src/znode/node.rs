@@ -1,7 +1,7 @@
 //! One znode: its data, the stored part of its stat, and its children.
 
 use super::path::Name;
-use coord_specs::znode::{Data, SessionId, Stat, Version, Zxid};
+use coord_specs::znode::{Data, Millis, SessionId, Stat, Version, Zxid};
 use std::collections::BTreeSet;
 
 /// A node of the tree, owning its children by name (ZooKeeper's `DataNode`).
@@ -15,12 +15,18 @@ pub struct Znode {
     pub czxid: Zxid,
     /// The zxid that last wrote the data (the creation, or the last set).
     pub mzxid: Zxid,
+    /// The time of the write that created the node.
+    pub ctime: Millis,
+    /// The time of the write `mzxid`.
+    pub mtime: Millis,
     /// The zxid that last created or deleted a child (the creation, if none has).
     pub pzxid: Zxid,
     /// How many sets the data has had.
     pub version: Version,
     /// How many children have been created or deleted; also the next sequence number.
     pub cversion: Version,
+    /// How many times the ACL was set.
+    pub aversion: Version,
     /// The session that owns an ephemeral node; 0 for a persistent one.
     pub ephemeral_owner: SessionId,
     /// The children, by name, in sorted order. A persistent map, so that a copy of the
@@ -30,13 +36,16 @@ pub struct Znode {
 }
 
 impl Znode {
-    /// A new childless node created at `zxid`: every zxid of its stat is `zxid`.
-    pub fn new(data: Data, zxid: Zxid, ephemeral_owner: SessionId) -> Self {
+    /// A new childless node created at `zxid` and `time`: every zxid of its stat is
+    /// `zxid`, both its times `time`.
+    pub fn new(data: Data, zxid: Zxid, time: Millis, ephemeral_owner: SessionId) -> Self {
         Znode {
             data,
             czxid: zxid,
             mzxid: zxid,
             pzxid: zxid,
+            ctime: time,
+            mtime: time,
             ephemeral_owner,
             ..Znode::default()
         }
@@ -52,9 +61,12 @@ impl Znode {
         Stat {
             czxid: self.czxid,
             mzxid: self.mzxid,
+            ctime: self.ctime,
+            mtime: self.mtime,
             pzxid: self.pzxid,
             version: self.version,
             cversion: self.cversion,
+            aversion: self.aversion,
             ephemeral_owner: self.ephemeral_owner,
             data_length: self.data.len() as u32,
             num_children: self.children.len() as u32,
@@ -94,6 +106,11 @@ impl Znode {
             child.collect_owned(session, prefix, out);
             prefix.pop();
         }
+    }
+
+    /// How many nodes are below this one.
+    pub fn descendants(&self) -> u32 {
+        (self.children.values()).map(|c| 1 + c.descendants()).sum()
     }
 
     /// Adds to `out` the owner session of every ephemeral descendant of this node.

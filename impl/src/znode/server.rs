@@ -1,33 +1,37 @@
 //! The znode server: ZooKeeper's client protocol on top of a Raft server that replicates
-//! the znode tree (notes, part I).
+//! the znode tree and its session table (notes, part I).
 //!
-//! - A client talks to one server. Reads are answered there at once, from the tree as that
-//!   server has applied it: possibly stale, never ahead of what is committed.
-//! - Writes (and reads preceded by `sync`) go to the leader, which appends them to the log
-//!   (exactly once per (client, sequence)); the client's own server answers when it applies
-//!   the entry. So a client sees its writes in the order it sent them, and its next read at
-//!   that server sees them too (FIFO client order).
-//! - Watches are held by the client's server and fired as that server applies the change,
-//!   in the same step and before any reply that could show the new data.
-//! - The leader tracks sessions, each with its own deadline, pushed back whenever the leader
-//!   hears from the session. A session whose deadline passes expires: its close is
-//!   committed through the log, which deletes its ephemeral nodes, and every server drops
-//!   its watches as it applies the close.
-//! - A new leader tracks every session that owns an ephemeral node in its tree and is not
-//!   closed, each with a whole fresh period (ZooKeeper: every server knows the sessions,
-//!   and a new leader gives each a fresh timeout); so does a leader that applies the
-//!   creation of an ephemeral node for a session it does not track. A client that failed
-//!   under an earlier leader thus still loses its ephemeral nodes.
+//! - A connection talks to one server ([`super::connection`]): it opens or resumes a
+//!   session, then pipelines requests. Reads are answered there, from the tree as that
+//!   server has applied it (possibly stale, never ahead of what is committed); writes go
+//!   to the leader, which stamps their time and appends them in the connection's order
+//!   ([`super::owner`]); the connection's server answers a write when it applies it.
+//!   Replies go out in request order, and a read waits behind the writes its connection
+//!   sent before it (ZooKeeper's `CommitProcessor`). Rule: a server applies the entries
+//!   of one step one at a time and answers after each, so a read queued between two
+//!   writes of its connection sees the first and not the second, however many entries
+//!   one step commits.
+//! - Watches are held by the connection's server and fired as that server applies the
+//!   change, in the same step and before any reply that could show the new data.
+//! - The leader tracks every open session ([`super::expiry`]), each with its own deadline,
+//!   pushed back whenever it hears from the session; a session whose deadline passes
+//!   expires through the log, which deletes its ephemeral nodes; every server then closes
+//!   the session's connection and drops its watches.
+//! - Rule (ZooKeeper's followers restart when their leader goes): a server whose leader
+//!   changes closes every connection (`Closed(Lost)`); its clients reconnect. A write
+//!   whose answer is slow to come is sent again to the same leader (see
+//!   [`SessionRules::resend_after`]), which appends it once.
 
-use super::msg::{Serve, ZkMsg};
-use super::watch::{fire, Watch, WatchKind};
+use super::conn::{CloseReason, Connected};
+use super::connection::Conn;
+use super::msg::ZkMsg;
+use super::owner::Owner;
+use super::txn::{Outcome, Txn, TxnKind};
+use super::watch::{self, fire, Watches};
 use super::{Change, ZkBug, ZnodeTree};
-use crate::client::ClientMsg;
 use crate::invariants::checked;
-use crate::raft::{
-    Entry, Msg, RaftServer, RaftState, RaftStorage, RaftTimer, Replica, StateMachine,
-};
-use coord_specs::znode::{SessionId, ZkOp, ZkRet, Zxid};
+use crate::raft::{Msg, RaftServer, RaftState, RaftStorage, RaftTimer};
+use coord_specs::znode::{Millis, SessionId, ZkOp, ZkRet};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Command, Id, Out};
 use std::borrow::Cow;
@@ -38,10 +42,53 @@ use std::time::Duration;
 /// The Raft server underneath.
 pub type ZkRaft = RaftServer<ZnodeTree>;
 
-/// The session of client `client`: here a client's session id is its actor id, which is
-/// never 0 (the servers come first). ZooKeeper's leader hands out session ids instead.
-pub fn session_of(client: Id) -> SessionId {
-    usize::from(client) as SessionId
+/// How the leader expires silent sessions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expiry {
+    /// A session expires between its negotiated timeout and one tick more after it was
+    /// last heard from (a real run).
+    Negotiated,
+    /// Every deadline is in this range, whatever the timeout (the models: their timers
+    /// may fire at any step anyway).
+    Fixed(Range<Duration>),
+}
+
+/// The session rules of a server.
+#[derive(Clone, Debug)]
+pub struct SessionRules {
+    /// ZooKeeper's tick: a negotiated timeout is 2 to 20 ticks.
+    pub tick_ms: u32,
+    /// The key of session passwords; every server of a cluster has the same.
+    pub secret: Vec<u8>,
+    /// When silent sessions expire; `None` for never.
+    pub expiry: Option<Expiry>,
+    /// Whether followers report the sessions they hear from to the leader (with the
+    /// leader's next AppendEntries). The models leave it off: their `allows` rule stands
+    /// for a live client's keepalives.
+    pub relay_touches: bool,
+    /// A follower sends a connection's unanswered writes to the leader again once it has
+    /// seen this many of the leader's heartbeats without an answer to any (a forward may
+    /// be lost on the way); `None` never does. The models, whose network loses nothing,
+    /// leave it off.
+    pub resend_after: Option<u8>,
+    /// Sessions open before the cluster starts, with the shortest timeout (the models:
+    /// each client's session was opened before the run, so that a check of something else
+    /// spends no log entry on it; a run on real clocks has none).
+    pub genesis: Vec<SessionId>,
+}
+
+impl Default for SessionRules {
+    /// ZooKeeper's default tick (2 s), a fixed secret, no expiry, no relayed touches.
+    fn default() -> Self {
+        SessionRules {
+            tick_ms: 2_000,
+            secret: b"coord".to_vec(),
+            expiry: None,
+            relay_touches: false,
+            resend_after: None,
+            genesis: Vec::new(),
+        }
+    }
 }
 
 /// A znode server's configuration.
@@ -49,8 +96,7 @@ pub fn session_of(client: Id) -> SessionId {
 pub struct ZkServer {
     /// The Raft server underneath (see [`ZkServer::new`]).
     pub raft: ZkRaft,
-    /// The leader's session expiry period; `None` for sessions that never expire.
-    pub session_timeout: Option<Range<Duration>>,
+    pub sessions: SessionRules,
     /// A deliberate mistake to switch on, `None` for the correct service.
     pub bug: Option<ZkBug>,
 }
@@ -64,24 +110,22 @@ pub enum ZkTimer {
     Expire(SessionId),
 }
 
-/// A client's call that waits for the log at the client's server.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-pub struct Waiting {
-    pub seq: u64,
-    pub op: ZkOp,
-    pub serve: Serve,
-}
-
 /// A znode server's state: the Raft server's, plus what ZooKeeper keeps per server.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ZkServerState {
     pub raft: RaftState<ZnodeTree>,
-    /// The call of each client connected here that waits for the log (one per client).
-    pub waiting: BTreeMap<Id, Waiting>,
+    /// The connections to this server, by their id.
+    pub conns: BTreeMap<Id, Conn>,
     /// The watches left here.
-    pub watches: BTreeSet<Watch>,
+    pub watches: Watches,
     /// At the leader: the sessions it tracks, each with its [`ZkTimer::Expire`] deadline.
     pub sessions: BTreeSet<SessionId>,
+    /// At a follower: sessions heard from since it last told the leader.
+    pub touched: BTreeSet<SessionId>,
+    /// At the leader: the connection that owns each session it has heard of since it was
+    /// elected (ZooKeeper's session owner), and how far its writes are appended (see
+    /// [`super::owner`]).
+    pub owners: BTreeMap<SessionId, Owner>,
 }
 
 impl ZkServerState {
@@ -90,44 +134,58 @@ impl ZkServerState {
         &self.raft.replica.sm
     }
 
+    /// How many watches this server holds (mntr's `zk_watch_count`): one per connection,
+    /// path and kind, a persistent watch counting as its data and child parts.
+    pub fn watch_count(&self) -> usize {
+        self.watches.len()
+    }
+
     /// True if this server will never act on `msg` from `src`, now or after any later step:
     /// Raft traffic that Raft ignores forever (see `RaftState::ignores_forever`), and what
-    /// is meant for clients. A model may drop such a message from its network.
+    /// is meant for connections. A model may drop such a message from its network.
     pub fn ignores_forever(&self, src: Id, msg: &ZkMsg) -> bool {
         match msg {
             ZkMsg::Peer(msg) => self.raft.ignores_forever(src, msg),
-            ZkMsg::Client(msg, _) => !msg.is_request(),
-            ZkMsg::Event(_) | ZkMsg::Resource(_) => true,
-            ZkMsg::Forward { .. } | ZkMsg::Ping { .. } => false,
+            ZkMsg::Connected(_)
+            | ZkMsg::Reply(_)
+            | ZkMsg::Pong(_)
+            | ZkMsg::Event(_)
+            | ZkMsg::Closed(_)
+            | ZkMsg::Resource(_) => true,
+            ZkMsg::Forward(_)
+            | ZkMsg::Touch(_)
+            | ZkMsg::Own { .. }
+            | ZkMsg::Refuse { .. }
+            | ZkMsg::Connect(_)
+            | ZkMsg::Request(_)
+            | ZkMsg::Ping
+            | ZkMsg::Disconnect => false,
         }
     }
 }
 
-/// A log entry this server applied in one step, with its result and what it changed.
+/// A log entry this server applied, with its outcome and what it changed.
 struct Applied {
-    entry: Entry<ZkOp>,
-    ret: Option<ZkRet>,
+    txn: Txn,
+    outcome: Option<Outcome>,
     changes: Vec<Change>,
-    /// The tree's zxid once this entry is applied: the zxid of the write that made the
-    /// changes (a step may apply several entries).
-    zxid: Zxid,
 }
 
 impl ZkServer {
     /// A znode server on `raft`, which it sets to announce a new leader at once (a
-    /// follower forwards its clients' writes there, so it must learn who leads before any
-    /// write of its own arrives) and to notify followers of commits (they answer their
-    /// clients when they apply).
+    /// follower forwards its connections' writes there, so it must learn who leads before
+    /// any write arrives) and to notify followers of commits (they answer their
+    /// connections when they apply).
     pub fn new(raft: ZkRaft) -> Self {
         ZkServer {
             raft: raft.with_announce(true).with_commit_notice(true),
-            session_timeout: None,
+            sessions: SessionRules::default(),
             bug: None,
         }
     }
 
-    pub fn with_session_timeout(mut self, timeout: Option<Range<Duration>>) -> Self {
-        self.session_timeout = timeout;
+    pub fn with_sessions(mut self, sessions: SessionRules) -> Self {
+        self.sessions = sessions;
         self
     }
 
@@ -137,9 +195,12 @@ impl ZkServer {
     }
 
     /// Runs one step `f` of the Raft server on the Raft part of `state`, then does what
-    /// ZooKeeper does for every entry that step applied: fire the watches it triggers and
-    /// answer the client connected here that waits for it. If the step changed the leader,
-    /// waiting calls go to the new one.
+    /// ZooKeeper does for every entry that step applied (see [`ZkServer::on_applied`]),
+    /// one entry at a time: the tree this server answers from is the tree right after
+    /// that entry.
+    /// If the step changed the leader this server knows, it closes its connections (or,
+    /// on learning its first leader, sends what waited for one); a newly elected leader
+    /// tracks every open session.
     fn raft_step<R>(
         &self,
         id: Id,
@@ -155,340 +216,264 @@ impl ZkServer {
             Cow::Borrowed(_) => None,
         };
         lift(out, o);
-        if let Some(next) = next {
-            let applied = replay(&state.raft.replica, &next);
-            let leader_changed = next.leader_hint(id) != state.raft.leader_hint(id);
-            let elected = next.is_leader() && !state.raft.is_leader();
-            let inner = state.to_mut();
-            inner.raft = next;
-            let mut created = BTreeSet::new();
-            for applied in applied {
-                created.extend(self.on_applied(inner, applied, o));
-            }
-            if elected {
-                self.adopt_sessions(state, state.tree().ephemeral_owners(), o);
-            } else if state.raft.is_leader() {
-                created.retain(|s| !state.sessions.contains(s) && !closing(&state.raft, *s));
-                self.adopt_sessions(state, created, o);
-            }
-            if leader_changed {
-                self.forward_waiting(id, state, o);
-            }
+        let Some(next) = next else {
+            return result;
+        };
+        let (before, after) = (state.raft.leader_hint(id), next.leader_hint(id));
+        let elected = next.is_leader() && !state.raft.is_leader();
+        let deposed = state.raft.is_leader() && !next.is_leader();
+        let upto = next.replica.applied;
+        #[cfg(debug_assertions)]
+        let replica = next.replica.clone();
+        let inner = state.to_mut();
+        let applied_before = std::mem::replace(&mut inner.raft, next).replica;
+        inner.raft.replica = applied_before;
+        if elected || deposed {
+            inner.owners.clear();
         }
+        if before.is_some() && before != after {
+            self.close_all(state, o);
+        }
+        while state.raft.replica.applied < upto {
+            let applied = apply_next(&mut state.to_mut().raft);
+            self.on_applied(id, state, applied, o);
+        }
+        #[cfg(debug_assertions)]
+        debug_assert_eq!(state.raft.replica, replica, "applied as Raft did");
+        if elected {
+            self.adopt_sessions(state, o);
+        }
+        self.send_waiting(id, state, o);
         result
     }
 
-    /// At a leader: tracks each of `sessions` that is not closed, with a whole period
-    /// before its deadline (see the module's rule on a new leader). With
-    /// [`ZkBug::ForgetSessionsOnFailover`], it tracks none of them.
-    fn adopt_sessions(
-        &self,
-        state: &mut Cow<ZkServerState>,
-        sessions: BTreeSet<SessionId>,
-        o: &mut Out<Self>,
-    ) {
-        if self.bug == Some(ZkBug::ForgetSessionsOnFailover) {
-            return;
+    /// Rule: a server whose leader changed drops its clients (ZooKeeper's follower
+    /// shuts down and restarts its client service): every connection is closed, with its
+    /// watches.
+    fn close_all(&self, state: &mut Cow<ZkServerState>, o: &mut Out<Self>) {
+        let inner = state.to_mut();
+        for conn in std::mem::take(&mut inner.conns).into_keys() {
+            o.send(conn, ZkMsg::Closed(CloseReason::Lost));
+            watch::drop_conn(&mut inner.watches, conn);
         }
-        for session in sessions {
-            if !state.tree().is_closed(session) {
-                self.heard_from(state, session, o);
-            }
-        }
+        inner.touched.clear();
     }
 
-    /// An entry applied here: its changes fire this server's watches (first, so that the
-    /// client hears of a change before any answer showing it), then the client waiting
-    /// here for this entry gets its answer.
+    /// An entry applied here: its changes fire this server's watches (first, so that a
+    /// connection hears of a change before any answer showing it), then the connection
+    /// it came from, if it is here, gets its answer, and a closed session's connections
+    /// here are closed.
     ///
-    /// Rule: a closed session hears of nothing more. Its watches go with it (in ZooKeeper
-    /// they belong to its connection), before the close's own changes fire any.
-    ///
-    /// Returns the owners of the ephemeral nodes the entry created that are still there.
+    /// Rule: a closed session hears of nothing more. Its watches go with it, before the
+    /// close's own changes fire any. At the leader, a session opened starts its deadline
+    /// and a session closed is tracked no more.
     fn on_applied(
         &self,
-        state: &mut ZkServerState,
+        id: Id,
+        state: &mut Cow<ZkServerState>,
         applied: Applied,
         o: &mut Out<Self>,
-    ) -> BTreeSet<SessionId> {
-        if let (ZkOp::CloseSession { session }, Some(ZkRet::SessionClosed)) =
-            (&applied.entry.op, &applied.ret)
-        {
+    ) {
+        let Applied {
+            txn,
+            outcome,
+            changes,
+        } = applied;
+        let zxid = state.tree().zxid();
+        let closed = closed_session(&txn, outcome.as_ref());
+        if let Some(session) = closed {
             if self.bug != Some(ZkBug::WatchesOutliveSession) {
-                state.watches.retain(|w| session_of(w.client) != *session);
+                let inner = state.to_mut();
+                let gone: Vec<Id> = (inner.conns.iter())
+                    .filter(|(_, c)| c.session == session)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for conn in gone {
+                    watch::drop_conn(&mut inner.watches, conn);
+                }
             }
         }
-        let mut owners = BTreeSet::new();
-        for change in &applied.changes {
-            for (client, event) in fire(&mut state.watches, change, applied.zxid) {
-                o.send(client, ZkMsg::Event(event));
-            }
-            if let Change::Created(path) = change {
-                let stat = state.tree().stat(path);
-                owners.extend(stat.map(|s| s.ephemeral_owner).filter(|&s| s != 0));
-            }
-        }
-        self.answer_waiting(state, applied.entry, applied.ret, o);
-        owners
-    }
-
-    /// The client waiting here for `entry` gets its answer `ret`, if it waits for it.
-    fn answer_waiting(
-        &self,
-        state: &mut ZkServerState,
-        entry: Entry<ZkOp>,
-        ret: Option<ZkRet>,
-        o: &mut Out<Self>,
-    ) {
-        let Entry { client, seq, .. } = entry;
-        let (Some(ret), Some(waiting)) = (ret, state.waiting.get(&client)) else {
-            return;
-        };
-        if waiting.seq != seq {
-            return;
-        }
-        let waiting = state.waiting.remove(&client).expect("checked above");
-        if let Some(watch) = self.leaves_watch(state.tree(), client, &waiting, &ret) {
-            state.watches.insert(watch);
-        }
-        reply(state.tree(), client, seq, ret, o);
-    }
-
-    /// Sends every waiting call to the leader: proposed directly if this server leads,
-    /// forwarded if it knows the leader, kept until it learns one otherwise.
-    fn forward_waiting(&self, id: Id, state: &mut Cow<ZkServerState>, o: &mut Out<Self>) {
-        let calls: Vec<(Id, u64, ZkOp)> = (state.waiting.iter())
-            .map(|(client, w)| (*client, w.seq, w.op.clone()))
-            .collect();
-        for (client, seq, op) in calls {
-            self.to_leader(id, state, client, seq, op, o);
-        }
-    }
-
-    /// Sends `client`'s call `seq` to the leader: proposed directly if this server leads,
-    /// forwarded if it knows the leader; nothing yet otherwise.
-    fn to_leader(
-        &self,
-        id: Id,
-        state: &mut Cow<ZkServerState>,
-        client: Id,
-        seq: u64,
-        op: ZkOp,
-        o: &mut Out<Self>,
-    ) {
-        match state.raft.leader_hint(id) {
-            Some(leader) if leader == id => self.propose(id, state, client, seq, op, o),
-            Some(leader) => o.send(leader, ZkMsg::Forward { client, seq, op }),
-            None => {}
-        }
-    }
-
-    /// At the leader: append `client`'s call to the log (see [`RaftServer::propose`]), and
-    /// note that its session is alive.
-    fn propose(
-        &self,
-        id: Id,
-        state: &mut Cow<ZkServerState>,
-        client: Id,
-        seq: u64,
-        op: ZkOp,
-        o: &mut Out<Self>,
-    ) {
-        let leads = self.raft_step(id, state, o, |raft, st, out| {
-            raft.propose(st, client, seq, op, out)
-        });
-        if leads {
-            self.heard_from(state, session_of(client), o);
-        }
-    }
-
-    /// At the leader: `session` is alive, so its deadline is a whole period away (setting
-    /// a timer that is already set moves it).
-    fn heard_from(&self, state: &mut Cow<ZkServerState>, session: SessionId, o: &mut Out<Self>) {
-        let Some(timeout) = &self.session_timeout else {
-            return;
-        };
-        if !state.sessions.contains(&session) {
-            state.to_mut().sessions.insert(session);
-        }
-        o.set_timer(ZkTimer::Expire(session), timeout.clone());
-    }
-
-    /// Rule (ZooKeeper's `lastZxid`): a server whose tree is older than what its client
-    /// has already seen does not answer a plain read; the client's retry goes on, possibly
-    /// at another server. (Not with [`ZkBug::ReadsGoBack`].)
-    fn behind(&self, tree: &ZnodeTree, serve: &Serve) -> bool {
-        self.bug != Some(ZkBug::ReadsGoBack) && serve.zxid > tree.zxid()
-    }
-
-    /// A client's request. A read without `sync` is answered here and now from the local
-    /// tree, unless the tree is [behind](Self::behind) the client. Any other call is answered from the session table if it was already applied
-    /// here (a retry), and otherwise waits here while it goes to the leader.
-    fn on_request(
-        &self,
-        id: Id,
-        state: &mut Cow<ZkServerState>,
-        client: Id,
-        call: Waiting,
-        o: &mut Out<Self>,
-    ) {
-        let Waiting { seq, op, serve } = call;
-        if op.is_read() && !serve.sync {
-            if self.behind(state.tree(), &serve) {
-                return;
-            }
-            let ret = state.tree().read(&op).expect("a read");
-            let call = Waiting { seq, op, serve };
-            if let Some(watch) = self.leaves_watch(state.tree(), client, &call, &ret) {
-                state.to_mut().watches.insert(watch);
-            }
-            reply(state.tree(), client, seq, ret, o);
-            return;
-        }
-        if let Some(ret) = state.raft.replica.cached(client, seq) {
-            reply(state.tree(), client, seq, ret.clone(), o);
-            return;
-        }
-        if state.waiting.get(&client).is_some_and(|w| w.seq > seq) {
-            return;
-        }
-        if self.bug == Some(ZkBug::EarlyWatch) {
-            self.fire_early(state, &op, o);
-        }
-        let call = Waiting {
-            seq,
-            op: op.clone(),
-            serve,
-        };
-        if state.waiting.get(&client) != Some(&call) {
-            state.to_mut().waiting.insert(client, call);
-        }
-        self.to_leader(id, state, client, seq, op, o);
-    }
-
-    /// [`ZkBug::EarlyWatch`]: fire the watches a write will trigger as soon as it arrives,
-    /// from what it would change if it were applied now.
-    fn fire_early(&self, state: &mut Cow<ZkServerState>, op: &ZkOp, o: &mut Out<Self>) {
-        let mut preview = state.tree().clone();
-        let (_, changes) = preview.apply_with_changes(op);
-        let zxid = preview.zxid();
         for change in &changes {
             let fired = fire(&mut state.to_mut().watches, change, zxid);
-            for (client, event) in fired {
-                o.send(client, ZkMsg::Event(event));
+            for (conn, event) in fired {
+                o.send(conn, ZkMsg::Event(event));
+            }
+        }
+        if let Some(outcome) = outcome {
+            if let (true, TxnKind::CreateSession { from, .. }, Outcome::Session(session)) =
+                (state.raft.is_leader(), &txn.kind, &outcome)
+            {
+                self.set_owner(state, *session, *from);
+                self.heard_from(state, *session, o);
+            }
+            self.answer_applied(id, state, &txn.kind, outcome, o);
+        }
+        if let Some(session) = closed {
+            self.close_session_conns(state, session, o);
+            self.untrack(state, session, o);
+            if state.owners.contains_key(&session) {
+                state.to_mut().owners.remove(&session);
             }
         }
     }
 
-    /// A keepalive: the leader notes the session alive; another server passes it on.
-    fn on_ping(
+    /// The connection here that `kind` came from, if any, learns its outcome: a new
+    /// session is answered, and its writes can go; a request gets its result. Then
+    /// whatever it can be answered is.
+    fn answer_applied(
         &self,
         id: Id,
+        state: &mut Cow<ZkServerState>,
+        kind: &TxnKind,
+        outcome: Outcome,
+        o: &mut Out<Self>,
+    ) {
+        let from = match kind {
+            TxnKind::CreateSession { from, .. } | TxnKind::Request { from, .. } => *from,
+            TxnKind::Expire { .. } => return,
+        };
+        let conn = from.conn;
+        let Some(c) = state.conns.get(&conn).filter(|_| from.server == id) else {
+            return;
+        };
+        match (kind, outcome) {
+            (TxnKind::CreateSession { .. }, Outcome::Session(session)) if c.session == 0 => {
+                let timeout_ms = c.timeout_ms;
+                state.to_mut().conns.get_mut(&conn).expect("known").session = session;
+                let passwd = self.password(session);
+                let connected = Connected {
+                    session,
+                    passwd,
+                    timeout_ms,
+                };
+                o.send(conn, ZkMsg::Connected(connected));
+            }
+            (TxnKind::Request { seat, .. }, Outcome::Ret(ret)) if c.session == seat.session => {
+                let c = state.to_mut().conns.get_mut(&conn).expect("known");
+                let sent = c.sent;
+                if let Some(p) = (c.queue.iter_mut()).find(|p| p.n == seat.n && p.awaits(sent)) {
+                    p.done = Some(ret);
+                    c.waited = 0;
+                }
+            }
+            _ => {}
+        }
+        self.drain(state, conn, o);
+    }
+
+    /// `session` closed: its connections here are closed (one that asked for the close has
+    /// had its answer and is gone already).
+    fn close_session_conns(
+        &self,
         state: &mut Cow<ZkServerState>,
         session: SessionId,
         o: &mut Out<Self>,
     ) {
-        match state.raft.leader_hint(id) {
-            Some(leader) if leader == id => self.heard_from(state, session, o),
-            Some(leader) => o.send(leader, ZkMsg::Ping { session }),
-            None => {}
+        let gone: Vec<Id> = (state.conns.iter())
+            .filter(|(_, c)| c.session == session)
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in gone {
+            o.send(conn, ZkMsg::Closed(CloseReason::SessionExpired));
+            state.to_mut().conns.remove(&conn);
         }
     }
 
-    /// Rule: a read with `watch` leaves a watch on its path, unless it failed (`exists` always
-    /// leaves one: it also watches for the node's creation), or the client's session is
-    /// closed in `tree` (a closed session hears of nothing more; a read of its may still
-    /// arrive, sent before its client stopped).
-    fn leaves_watch(
-        &self,
-        tree: &ZnodeTree,
-        client: Id,
-        call: &Waiting,
-        ret: &ZkRet,
-    ) -> Option<Watch> {
-        let (kind, path) = WatchKind::of(&call.op)?;
-        let failed = matches!(ret, ZkRet::Err(_));
-        let open =
-            self.bug == Some(ZkBug::WatchesOutliveSession) || !tree.is_closed(session_of(client));
-        (open && call.serve.watch && (kind == WatchKind::Exists || !failed)).then(|| Watch {
-            path: path.clone(),
-            kind,
-            client,
-            seq: call.seq,
-        })
-    }
-
-    /// `session`'s deadline passed: at the leader, the session expires and its close goes
-    /// through the log (as the leader's own request, numbered by its log index so that it
-    /// is never mistaken for a duplicate). A server that no longer leads forgets the
-    /// session; the next leader tracks it from its tree, or once it hears from it.
-    fn on_expire(
+    /// Sends a transaction of a connection here to the leader: proposed directly if this
+    /// server leads, forwarded if it knows the leader. Returns false, sending nothing, if
+    /// it knows no leader (the transaction waits for one).
+    pub(super) fn to_leader(
         &self,
         id: Id,
         state: &mut Cow<ZkServerState>,
-        session: SessionId,
+        txn: Txn,
+        o: &mut Out<Self>,
+    ) -> bool {
+        match state.raft.leader_hint(id) {
+            Some(leader) if leader == id => {
+                self.propose(id, state, txn, o);
+                true
+            }
+            Some(leader) => {
+                o.send(leader, ZkMsg::Forward(txn));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// At the leader: stamps `txn` (never earlier than the last entry of the log, so that
+    /// times never go back in log order) and appends it to the log, as the leader's own
+    /// request numbered by its log index (a znode transaction names its own seat), if the
+    /// session's owner rules admit it (see [`super::owner`]). A server that does not lead
+    /// drops it: the server that sent it closes its connections when it learns of the new
+    /// leader.
+    pub(super) fn propose(
+        &self,
+        id: Id,
+        state: &mut Cow<ZkServerState>,
+        mut txn: Txn,
         o: &mut Out<Self>,
     ) {
-        if !state.sessions.contains(&session) {
+        if !state.raft.is_leader() {
             return;
         }
-        state.to_mut().sessions.remove(&session);
-        if state.raft.is_leader() {
-            let seq = state.raft.last_index() + 1;
-            let close = ZkOp::CloseSession { session };
-            self.raft_step(id, state, o, |raft, st, out| {
-                raft.propose(st, id, seq, close, out)
-            });
+        txn.time = txn.time.max(last_time(&state.raft));
+        let session = match &txn.kind {
+            TxnKind::Request { seat, from, .. } => {
+                if !self.admits(id, state, *seat, *from, o) {
+                    return;
+                }
+                Some(seat.session)
+            }
+            TxnKind::CreateSession { .. } | TxnKind::Expire { .. } => None,
+        };
+        let seq = state.raft.last_index() + 1;
+        self.raft_step(id, state, o, |raft, st, out| {
+            raft.propose(st, id, seq, txn, out)
+        });
+        if let Some(session) = session {
+            self.heard_from(state, session, o);
         }
     }
 }
 
-/// True if the leader `raft` has already proposed `session`'s close in its own term: the
-/// close will commit while it leads, so the session needs no new deadline. (A close left
-/// by an earlier leader counts for nothing: it commits only with an entry of this term.)
-fn closing(raft: &RaftState<ZnodeTree>, session: SessionId) -> bool {
-    let close = ZkOp::CloseSession { session };
-    (raft.log.from(raft.replica.applied + 1)).any(|e| e.term == raft.term && e.op == close)
+/// The time of the last entry of `raft`'s log (0 for an empty log).
+fn last_time(raft: &RaftState<ZnodeTree>) -> Millis {
+    (raft.log.get(raft.last_index())).map_or(0, |e| e.op.time)
 }
 
-/// Answers `client`'s request `seq` from `tree`, telling it the tree's zxid.
-fn reply(tree: &ZnodeTree, client: Id, seq: u64, ret: ZkRet, o: &mut Out<ZkServer>) {
-    let reply = ClientMsg::Reply { seq, ret };
-    let serve = Serve {
-        zxid: tree.zxid(),
-        ..Serve::default()
+/// The session a transaction closed, if it did: an expiry, or a client's `closeSession`.
+fn closed_session(txn: &Txn, outcome: Option<&Outcome>) -> Option<SessionId> {
+    let Some(Outcome::Ret(ZkRet::SessionClosed)) = outcome else {
+        return None;
     };
-    o.send(client, ZkMsg::Client(reply, serve));
+    match &txn.kind {
+        TxnKind::Expire { session } => Some(*session),
+        TxnKind::Request {
+            op: ZkOp::CloseSession { session },
+            ..
+        } => Some(*session),
+        _ => None,
+    }
 }
 
-/// The entries `next` applied beyond `before`, each replayed on a copy of `before` to learn
-/// its result and its changes. Applying is deterministic, so the replay ends where the Raft
-/// server's own apply did.
-fn replay(before: &Replica<ZnodeTree>, next: &RaftState<ZnodeTree>) -> Vec<Applied> {
-    if next.replica.applied <= before.applied {
-        return Vec::new();
+/// Applies the next committed entry of `raft`'s log to its replica, as Raft's own apply
+/// does (applying is deterministic), and says what it did.
+fn apply_next(raft: &mut RaftState<ZnodeTree>) -> Applied {
+    let entry = (raft.log.get(raft.replica.applied + 1)).expect("a committed entry");
+    let txn = entry.op.clone();
+    let applied = (raft.replica).apply_with(entry, true, |tree, txn| tree.apply_txn(txn));
+    let (outcome, changes) = applied.map_or((None, Vec::new()), |(r, c)| (Some(r), c));
+    Applied {
+        txn,
+        outcome,
+        changes,
     }
-    let mut copy = before.clone();
-    let entries =
-        (next.log.from(before.applied + 1)).take((next.replica.applied - before.applied) as usize);
-    let applied = entries
-        .map(|entry| {
-            let applied = copy.apply_with(entry, true, |tree, op| tree.apply_with_changes(op));
-            let (ret, changes) = applied.map_or((None, Vec::new()), |(r, c)| (Some(r), c));
-            Applied {
-                entry: entry.clone(),
-                ret,
-                changes,
-                zxid: copy.sm.zxid(),
-            }
-        })
-        .collect();
-    debug_assert_eq!(copy, next.replica, "the replay applies as Raft did");
-    applied
 }
 
 /// Re-tags the Raft server's commands as this server's. Raft's own answers to clients are
-/// dropped: here the server a client is connected to answers it.
+/// dropped: here the server a connection is connected to answers it.
 fn lift(inner: Out<ZkRaft>, o: &mut Out<ZkServer>) {
     for command in inner {
         match command {
@@ -506,21 +491,26 @@ impl Actor for ZkServer {
     type Msg = ZkMsg;
     type State = ZkServerState;
     type Timer = ZkTimer;
-    type Storage = RaftStorage<ZkOp>;
+    type Storage = RaftStorage<Txn>;
     type Random = ();
 
-    /// Starts the Raft server from storage, with an empty tree that makes this server's
-    /// deliberate mistake if any; watches and session liveness are volatile.
+    /// Starts the Raft server from storage, with an empty tree (but for the genesis
+    /// sessions) that makes this server's deliberate mistake if any; connections, watches
+    /// and session liveness are volatile.
     fn on_start(&self, id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
         let mut out = Out::new();
         let mut raft = self.raft.on_start(id, storage, &mut out);
         lift(out, o);
-        raft.replica.sm = ZnodeTree::with_bug(self.bug);
+        let shortest = 2 * self.sessions.tick_ms;
+        raft.replica.sm =
+            ZnodeTree::with_bug(self.bug).with_sessions(&self.sessions.genesis, shortest);
         ZkServerState {
             raft,
-            waiting: BTreeMap::new(),
-            watches: BTreeSet::new(),
+            conns: BTreeMap::new(),
+            watches: Watches::new(),
             sessions: BTreeSet::new(),
+            touched: BTreeSet::new(),
+            owners: BTreeMap::new(),
         }
     }
 
@@ -533,15 +523,32 @@ impl Actor for ZkServer {
         o: &mut Out<Self>,
     ) {
         checked(self, state, |state| match msg {
-            ZkMsg::Peer(msg) => self.raft_step(id, state, o, |raft, st, out| {
-                raft.on_msg(id, st, src, msg, out)
-            }),
-            ZkMsg::Client(ClientMsg::Request { seq, op }, serve) => {
-                self.on_request(id, state, src, Waiting { seq, op, serve }, o)
+            ZkMsg::Peer(msg) => {
+                let from_leader = matches!(msg, Msg::Append { .. });
+                self.raft_step(id, state, o, |raft, st, out| {
+                    raft.on_msg(id, st, src, msg, out)
+                });
+                if from_leader {
+                    self.report_touches(id, state, o);
+                    self.resend_stalled(id, state, o);
+                }
             }
-            ZkMsg::Forward { client, seq, op } => self.propose(id, state, client, seq, op, o),
-            ZkMsg::Ping { session } => self.on_ping(id, state, session, o),
-            ZkMsg::Client(..) | ZkMsg::Event(_) | ZkMsg::Resource(_) => {}
+            ZkMsg::Forward(txn) => self.propose(id, state, txn, o),
+            ZkMsg::Touch(sessions) => self.on_touch(id, state, sessions, o),
+            ZkMsg::Own { session, from } => self.on_own(id, state, session, from, o),
+            ZkMsg::Refuse { from, seat, reason } => {
+                self.on_refuse(id, state, from, seat, reason, o)
+            }
+            ZkMsg::Connect(connect) => self.on_connect(id, state, src, connect, o),
+            ZkMsg::Request(request) => self.on_request(id, state, src, request, o),
+            ZkMsg::Ping => self.on_ping(id, state, src, o),
+            ZkMsg::Disconnect => self.forget_conn(state, src),
+            ZkMsg::Connected(_)
+            | ZkMsg::Reply(_)
+            | ZkMsg::Pong(_)
+            | ZkMsg::Event(_)
+            | ZkMsg::Closed(_)
+            | ZkMsg::Resource(_) => {}
         });
     }
 

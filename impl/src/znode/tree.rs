@@ -1,33 +1,62 @@
-//! The tree and its operations: reads, the four writes, multi and session close.
+//! The tree and its operations: reads, the writes, multi, and the session table.
 
+use super::conn::Once;
 use super::node::Znode;
 use super::path::{child_path, join, parse, Name};
+use super::txn::{Outcome, SessionEntry, Txn, TxnKind};
 use super::{Change, ZkBug};
 use coord_specs::znode::{
-    CreateMode, Data, MultiOp, OpResult, Path, SessionId, Stat, Version, ZkError, ZkOp, ZkRet,
-    Zxid, ANY_VERSION,
+    acl_of, is_special_path, CreateMode, Data, Millis, MultiOp, OpResult, Path, SessionId, Stat,
+    Version, ZkError, ZkOp, ZkRet, Zxid, ANY_VERSION, SYSTEM_PATHS,
 };
 use std::collections::BTreeSet;
 use ZkError::{
     BadArguments, BadVersion, NoChildrenForEphemerals, NoNode, NodeExists, NotEmpty, SessionExpired,
 };
 
-/// The znode tree that Raft replicates: the root `/` (which always exists), the zxid of
-/// the last successful write (0 before any), and the sessions closed so far.
+/// The znode tree that Raft replicates: the root `/` and the system nodes under
+/// `/zookeeper` (which always exist), the zxid of the last successful write (0 before
+/// any), and the session table.
 ///
-/// Rule: every write that succeeds (create, delete, set, close-session, and a whole multi)
-/// takes the next zxid; a write that fails and every read change nothing at all.
+/// Rule: every write that succeeds (create, delete, set, set-ACL, close-session, and a
+/// whole multi) takes the next zxid; a write that fails, every read, and the session
+/// table's own changes (a session opened or resumed) take none.
 ///
 /// Rule: a closed session stays closed. Its expiry may be committed while one of its
 /// creates is still on its way to the leader; that create must fail (`SessionExpired`)
 /// rather than leave an ephemeral node nobody will ever delete.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ZnodeTree {
     zxid: Zxid,
     root: Znode,
-    closed: im::OrdSet<SessionId>,
+    /// Every session opened or closed, by id (ZooKeeper's session table, which every
+    /// server knows).
+    sessions: im::OrdMap<SessionId, SessionEntry>,
+    /// How many sessions the tree has opened (the next id is found from it).
+    opened: u64,
     /// A deliberate mistake in the state machine, `None` when correct (see [`ZkBug`]).
     bug: Option<ZkBug>,
+}
+
+impl Default for ZnodeTree {
+    /// The root and ZooKeeper's system nodes (`/zookeeper`, `/zookeeper/quota`,
+    /// `/zookeeper/config`), empty, every stat field 0, at zxid 0.
+    fn default() -> Self {
+        let mut root = Znode::default();
+        for path in SYSTEM_PATHS {
+            let names = parse(path).expect("a valid path");
+            let (name, parent) = names.split_last().expect("not the root");
+            let parent = root.descendant_mut(parent).expect("created before");
+            parent.children.insert(Name::from(*name), Znode::default());
+        }
+        ZnodeTree {
+            zxid: 0,
+            root,
+            sessions: im::OrdMap::new(),
+            opened: 0,
+            bug: None,
+        }
+    }
 }
 
 /// Rule: the expected version `-1` matches any version; any other must equal the node's.
@@ -48,9 +77,35 @@ impl ZnodeTree {
         }
     }
 
+    /// This tree with `sessions` open from the start, each with timeout `timeout_ms` (see
+    /// `SessionRules::genesis`).
+    pub fn with_sessions(mut self, sessions: &[SessionId], timeout_ms: u32) -> Self {
+        for &session in sessions {
+            let entry = SessionEntry {
+                timeout_ms,
+                results: im::OrdMap::new(),
+                closed: false,
+            };
+            self.sessions.insert(session, entry);
+        }
+        self
+    }
+
     /// True if `session` has been closed (its expiry committed).
     pub fn is_closed(&self, session: SessionId) -> bool {
-        self.closed.contains(&session)
+        self.sessions.get(&session).is_some_and(|s| s.closed)
+    }
+
+    /// The sessions open now, with their entries (a leader tracks each of them).
+    pub fn open_sessions(&self) -> impl Iterator<Item = (SessionId, &SessionEntry)> {
+        (self.sessions.iter())
+            .filter(|(_, s)| !s.closed)
+            .map(|(id, s)| (*id, s))
+    }
+
+    /// The entry of `session`, open or closed.
+    pub fn session(&self, session: SessionId) -> Option<&SessionEntry> {
+        self.sessions.get(&session)
     }
 
     /// The zxid of the last successful write.
@@ -61,6 +116,18 @@ impl ZnodeTree {
     /// The stat of the node at `path`; `None` if the path is invalid or there is no node.
     pub fn stat(&self, path: &str) -> Option<Stat> {
         self.node(path).ok().map(Znode::stat)
+    }
+
+    /// ZooKeeper's `approximateDataSize` (mntr's `zk_approximate_data_size`): the length
+    /// of every node's path (the root's is empty, as ZooKeeper keys it) plus the length
+    /// of its data, summed over the tree.
+    pub fn approximate_data_size(&self) -> u64 {
+        fn size(node: &Znode, path_len: u64) -> u64 {
+            let children = (node.children.iter())
+                .map(|(name, child)| size(child, path_len + 1 + name.len() as u64));
+            path_len + node.data.len() as u64 + children.sum::<u64>()
+        }
+        size(&self.root, 0)
     }
 
     /// The paths of the ephemeral nodes `session` owns, sorted (none for session 0).
@@ -96,7 +163,7 @@ impl ZnodeTree {
 
     /// The answer to a read (exists, get data, get children); `None` for a write.
     /// Rule: `exists` reports a missing node as `Exists(None)`, the other reads as `NoNode`.
-    pub(super) fn answer_read(&self, op: &ZkOp) -> Option<ZkRet> {
+    pub fn answer_read(&self, op: &ZkOp) -> Option<ZkRet> {
         let ret = match op {
             ZkOp::Exists { path } => match self.node(path) {
                 Err(NoNode) => Ok(ZkRet::Exists(None)),
@@ -106,16 +173,100 @@ impl ZnodeTree {
                 data: node.data.clone(),
                 stat: node.stat(),
             }),
-            ZkOp::GetChildren { path } => (self.node(path))
-                .map(|node| ZkRet::Children(node.children.keys().cloned().collect())),
+            ZkOp::GetChildren { path } => self.node(path).map(|node| ZkRet::Children {
+                names: node.children.keys().cloned().collect(),
+                stat: node.stat(),
+            }),
+            ZkOp::GetAcl { path } => self.node(path).map(|node| ZkRet::Acl {
+                acl: vec![acl_of(path)],
+                stat: node.stat(),
+            }),
+            ZkOp::GetEphemerals { prefix, session } => {
+                let mine = self.ephemerals(*session).into_iter();
+                let under = |p: &Path| prefix == "/" || p.starts_with(prefix.as_str());
+                Ok(ZkRet::Ephemerals(mine.filter(under).collect()))
+            }
+            ZkOp::GetAllChildrenNumber { path } => {
+                self.node(path).map(|node| ZkRet::Count(node.descendants()))
+            }
             _ => return None,
         };
         Some(ret.unwrap_or_else(ZkRet::Err))
     }
 
-    /// Applies `op`; returns what the client sees and, for a successful write, every change
-    /// in the order it happened (see [`Change`]). Reads and failed writes change nothing.
-    pub fn apply_with_changes(&mut self, op: &ZkOp) -> (ZkRet, Vec<Change>) {
+    /// Applies one transaction of the log (see [`TxnKind`]); returns its outcome and, for
+    /// a successful write, every change in the order it happened. A request of a closed
+    /// session is applied by the tree's own rules (an ephemeral create fails
+    /// `SessionExpired`): the leader refuses requests of sessions that moved away from
+    /// their connection before they reach the log.
+    pub fn apply_txn(&mut self, txn: &Txn) -> (Outcome, Vec<Change>) {
+        match &txn.kind {
+            TxnKind::CreateSession { timeout_ms, .. } => {
+                let session = self.new_session_id();
+                let entry = SessionEntry {
+                    timeout_ms: *timeout_ms,
+                    results: im::OrdMap::new(),
+                    closed: false,
+                };
+                self.sessions.insert(session, entry);
+                self.opened += 1;
+                (Outcome::Session(session), Vec::new())
+            }
+            TxnKind::Request { op, seat, once, .. } => {
+                self.apply_request(op, seat.session, *once, txn.time)
+            }
+            TxnKind::Expire { session } => {
+                let close = ZkOp::CloseSession { session: *session };
+                let (ret, changes) = self.apply_op(&close, txn.time);
+                (Outcome::Ret(ret), changes)
+            }
+        }
+    }
+
+    /// A request: applied, unless its exactly-once key says it was applied already (then
+    /// its first result is the answer).
+    fn apply_request(
+        &mut self,
+        op: &ZkOp,
+        session: SessionId,
+        once: Option<Once>,
+        time: Millis,
+    ) -> (Outcome, Vec<Change>) {
+        let cached = match (self.sessions.get_mut(&session), once) {
+            (Some(entry), Some(once)) => {
+                let (_, at, above) = entry.results.split_lookup(&once.floor);
+                entry.results = above;
+                if let Some(ret) = at {
+                    entry.results.insert(once.floor, ret);
+                }
+                entry.results.get(&once.id).cloned()
+            }
+            _ => None,
+        };
+        if let Some(ret) = cached {
+            return (Outcome::Ret(ret), Vec::new());
+        }
+        let (ret, changes) = self.apply_op(op, time);
+        if let (Some(entry), Some(once)) = (self.sessions.get_mut(&session), once) {
+            entry.results.insert(once.id, ret.clone());
+        }
+        (Outcome::Ret(ret), changes)
+    }
+
+    /// The smallest session id above the sessions opened so far that the table does not
+    /// hold (a session it learned of only by its close keeps its id).
+    fn new_session_id(&self) -> SessionId {
+        let mut id = self.opened + 1;
+        while self.sessions.contains_key(&id) {
+            id += 1;
+        }
+        id
+    }
+
+    /// Applies `op` at `time`; returns what the client sees and, for a successful write,
+    /// every change in the order it happened (see [`Change`]). Reads and failed writes
+    /// change nothing.
+    pub fn apply_op(&mut self, op: &ZkOp, time: Millis) -> (ZkRet, Vec<Change>) {
         if let Some(ret) = self.answer_read(op) {
             return (ret, Vec::new());
         }
@@ -128,7 +279,10 @@ impl ZnodeTree {
                 data,
                 mode,
                 session,
-            } => (self.create(zxid, path, data, *mode, *session, out)).map(ZkRet::Created),
+            } => (self.create(zxid, time, path, data, *mode, *session, out)).map(|path| {
+                let stat = self.stat(&path).expect("just created");
+                ZkRet::Created { path, stat }
+            }),
             ZkOp::Delete { path, version } => {
                 (self.delete(zxid, path, *version, out)).map(|()| ZkRet::Deleted)
             }
@@ -136,14 +290,26 @@ impl ZnodeTree {
                 path,
                 data,
                 version,
-            } => (self.set_data(zxid, path, data, *version, out)).map(ZkRet::Set),
-            ZkOp::Multi { ops, session } => Ok(self.multi(zxid, ops, *session, out)),
+            } => (self.set_data(zxid, time, path, data, *version, out)).map(ZkRet::Set),
+            ZkOp::Multi { ops, session } => Ok(self.multi(zxid, time, ops, *session, out)),
             ZkOp::CloseSession { session } => {
                 (self.close_session(zxid, *session, out)).map(|()| ZkRet::SessionClosed)
             }
-            ZkOp::Exists { .. } | ZkOp::GetData { .. } | ZkOp::GetChildren { .. } => {
-                unreachable!("reads are answered above")
+            ZkOp::SetAcl { path, version } => self.set_acl(path, *version).map(ZkRet::AclSet),
+            ZkOp::Sync { path } => return (ZkRet::Synced(path.clone()), changes),
+            ZkOp::Check { path, version } => {
+                return (
+                    self.check(path, *version)
+                        .map_or_else(ZkRet::Err, ZkRet::Checked),
+                    changes,
+                );
             }
+            ZkOp::Exists { .. }
+            | ZkOp::GetData { .. }
+            | ZkOp::GetChildren { .. }
+            | ZkOp::GetAcl { .. }
+            | ZkOp::GetEphemerals { .. }
+            | ZkOp::GetAllChildrenNumber { .. } => unreachable!("reads are answered above"),
         };
         let ret = ret.unwrap_or_else(ZkRet::Err);
         if !matches!(ret, ZkRet::Err(_) | ZkRet::MultiFailed { .. }) {
@@ -155,14 +321,17 @@ impl ZnodeTree {
     // The writes below run at `zxid`. Each checks everything before it changes anything, so
     // an error leaves the tree as it was and records no change.
 
-    /// Rule (ZooKeeper `create`), checked in this order: a valid path that is not the root,
-    /// and a real session for an ephemeral node (`BadArguments`); an existing parent
+    /// Rule (ZooKeeper `create`), checked in this order: a valid path that is not the root
+    /// or a system path, and a real session for an ephemeral node (`BadArguments`); an
+    /// open session for an ephemeral node (`SessionExpired`); an existing parent
     /// (`NoNode`) that is not ephemeral (`NoChildrenForEphemerals`); a sequential node gets
     /// the parent's `cversion` appended as ten digits; the final name must be free
     /// (`NodeExists`). The parent's `cversion` and `pzxid` record the new child.
+    #[allow(clippy::too_many_arguments)]
     fn create(
         &mut self,
         zxid: Zxid,
+        time: Millis,
         path: &str,
         data: &Data,
         mode: CreateMode,
@@ -171,10 +340,10 @@ impl ZnodeTree {
     ) -> Result<Path, ZkError> {
         let names = parse(path)?;
         let (name, parent_names) = names.split_last().ok_or(BadArguments)?;
-        if mode.is_ephemeral() && session == 0 {
+        if is_special_path(path) || (mode.is_ephemeral() && session == 0) {
             return Err(BadArguments);
         }
-        if mode.is_ephemeral() && self.closed.contains(&session) {
+        if mode.is_ephemeral() && self.is_closed(session) {
             return Err(SessionExpired);
         }
         let parent = self.root.descendant_mut(parent_names).ok_or(NoNode)?;
@@ -190,7 +359,7 @@ impl ZnodeTree {
         }
         let owner = if mode.is_ephemeral() { session } else { 0 };
         parent.child_changed(zxid);
-        let node = Znode::new(data.clone(), zxid, owner);
+        let node = Znode::new(data.clone(), zxid, time, owner);
         parent.children.insert(name.clone(), node);
         let parent_path = join(parent_names);
         let created = child_path(&parent_path, &name);
@@ -200,7 +369,8 @@ impl ZnodeTree {
     }
 
     /// Rule (ZooKeeper `delete`), checked in this order: a valid path (`BadArguments`) to an
-    /// existing node (`NoNode`) that is not the root (`BadArguments`), the expected version
+    /// existing node (`NoNode`) that is not the root or a system path (`BadArguments`), the
+    /// expected version
     /// (`BadVersion`), no children (`NotEmpty`). The parent records the removed child.
     fn delete(
         &mut self,
@@ -212,6 +382,9 @@ impl ZnodeTree {
         let names = parse(path)?;
         let node = self.root.descendant(&names).ok_or(NoNode)?;
         let (name, parent_names) = names.split_last().ok_or(BadArguments)?;
+        if is_special_path(path) {
+            return Err(BadArguments);
+        }
         check_version(node.version, version)?;
         if !node.children.is_empty() {
             return Err(NotEmpty);
@@ -244,6 +417,7 @@ impl ZnodeTree {
     fn set_data(
         &mut self,
         zxid: Zxid,
+        time: Millis,
         path: &str,
         data: &Data,
         version: Version,
@@ -258,31 +432,48 @@ impl ZnodeTree {
         node.data = data.clone();
         node.version += 1;
         node.mzxid = zxid;
+        node.mtime = time;
         let stat = node.stat();
         changes.push(Change::DataChanged(join(&names)));
         Ok(stat)
     }
 
-    /// Rule (ZooKeeper `check`, in a multi only): a valid path to an existing node with the
-    /// expected version; it changes nothing.
-    fn check(&self, path: &str, version: Version) -> Result<(), ZkError> {
-        check_version(self.node(path)?.version, version)
+    /// Rule (ZooKeeper `check`): a valid path to an existing node with the expected
+    /// version; it changes nothing. Returns the node's stat.
+    fn check(&self, path: &str, version: Version) -> Result<Stat, ZkError> {
+        let node = self.node(path)?;
+        check_version(node.version, version)?;
+        Ok(node.stat())
+    }
+
+    /// Rule (ZooKeeper `setACL`): a valid path to an existing node with the expected ACL
+    /// version (`BadVersion`); the ACL version goes up by one (the ACL itself is not
+    /// kept: see `ZkOp::GetAcl`). Returns the new stat.
+    fn set_acl(&mut self, path: &str, version: Version) -> Result<Stat, ZkError> {
+        let names = parse(path)?;
+        let node = self.root.descendant_mut(&names).ok_or(NoNode)?;
+        check_version(node.aversion, version)?;
+        node.aversion += 1;
+        Ok(node.stat())
     }
 
     /// One step of a multi: the same rules as the operation of the same name.
     fn step(
         &mut self,
         zxid: Zxid,
+        time: Millis,
         op: &MultiOp,
         session: SessionId,
         changes: &mut Vec<Change>,
     ) -> Result<OpResult, ZkError> {
         match op {
             MultiOp::Check { path, version } => {
-                self.check(path, *version).map(|()| OpResult::Checked)
+                self.check(path, *version).map(|_| OpResult::Checked)
             }
             MultiOp::Create { path, data, mode } => {
-                (self.create(zxid, path, data, *mode, session, changes)).map(OpResult::Created)
+                let path = self.create(zxid, time, path, data, *mode, session, changes)?;
+                let stat = self.stat(&path).expect("just created");
+                Ok(OpResult::Created { path, stat })
             }
             MultiOp::Delete { path, version } => {
                 (self.delete(zxid, path, *version, changes)).map(|()| OpResult::Deleted)
@@ -291,7 +482,7 @@ impl ZnodeTree {
                 path,
                 data,
                 version,
-            } => (self.set_data(zxid, path, data, *version, changes)).map(OpResult::Set),
+            } => (self.set_data(zxid, time, path, data, *version, changes)).map(OpResult::Set),
         }
     }
 
@@ -303,6 +494,7 @@ impl ZnodeTree {
     fn multi(
         &mut self,
         zxid: Zxid,
+        time: Millis,
         ops: &[MultiOp],
         session: SessionId,
         changes: &mut Vec<Change>,
@@ -311,7 +503,7 @@ impl ZnodeTree {
         let mut done = Vec::new();
         let mut results = Vec::with_capacity(ops.len());
         for (index, op) in ops.iter().enumerate() {
-            match self.step(zxid, op, session, &mut done) {
+            match self.step(zxid, time, op, session, &mut done) {
                 Ok(result) => results.push(result),
                 Err(error) => {
                     self.root = before;
@@ -336,7 +528,13 @@ impl ZnodeTree {
         if session == 0 {
             return Err(BadArguments);
         }
-        self.closed.insert(session);
+        let entry = self.sessions.entry(session).or_insert(SessionEntry {
+            timeout_ms: 0,
+            results: im::OrdMap::new(),
+            closed: true,
+        });
+        entry.closed = true;
+        entry.results = im::OrdMap::new();
         if self.bug == Some(ZkBug::KeepEphemerals) {
             return Ok(());
         }

@@ -7,7 +7,6 @@ use super::{
 };
 use crate::check::{all_hold, bug_check, Check};
 use crate::run::Search;
-use coord::raft::StateMachine;
 use coord::recipes::counter::{Counter, Phase};
 use coord::znode::ZkBug;
 use coord_specs::znode::build::get;
@@ -49,7 +48,8 @@ fn no_lost_update(model: &ZnodeModel<Counter>, state: &State<Counter>) -> bool {
         return true;
     };
     let increments = model.cfg.clients.len().to_string();
-    matches!(freshest.tree().read(&get(PATH)), Some(ZkRet::Data { data, .. }) if data == increments)
+    let read = freshest.tree().answer_read(&get(PATH));
+    matches!(read, Some(ZkRet::Data { data, .. }) if data == increments.as_bytes())
 }
 
 /// A client whose conditional set failed with a bad version has since succeeded.

@@ -28,7 +28,6 @@ use coord::recipes::fencing::Resource;
 use coord::recipes::lock::{Hold, LockBug, LockState, Phase, Use};
 use coord::recipes::scalable_lock::ScalableLock;
 use coord::znode::client::{Program, ZkClientState};
-use coord::znode::server::session_of;
 use coord::znode::ZkBug;
 use stateright::actor::{model_timeout, Id};
 use stateright::Expectation;
@@ -187,8 +186,7 @@ fn someone_holds<P: LockProgram>(_: &ZnodeModel<P>, state: &State<P>) -> bool {
 /// (replication is the Raft checks' job), and a follower, whose tree lags the leader's.
 const SERVERS: usize = 2;
 
-/// The layout of a lock model at bounds `b`: the servers, and each client's id (its
-/// session) with the server it connects to first. Clients alternate between the
+/// The layout of a lock model at bounds `b`: the servers, and each client's id with the server it connects to first. Clients alternate between the
 /// follower `s1` and the leader `s0`, starting at the follower.
 fn layout(b: &Bounds, resource: bool, clients: usize) -> (usize, Vec<(usize, Id)>) {
     let servers = b.servers.unwrap_or(SERVERS);
@@ -200,8 +198,8 @@ fn layout(b: &Bounds, resource: bool, clients: usize) -> (usize, Vec<(usize, Id)
     (servers, placed)
 }
 
-/// A lock model's configuration: `program` makes client `k`'s program from its session
-/// and, if the model has a resource, the holder's use of it. The leader is fixed in term
+/// A lock model's configuration: `program` makes client `k`'s program from its guid (its
+/// actor id) and, if the model has a resource, the holder's use of it. The leader is fixed in term
 /// 1, sessions expire, and the log is long enough for every client's create and delete
 /// and two expiries.
 fn lock_cfg<P: LockProgram>(
@@ -212,7 +210,7 @@ fn lock_cfg<P: LockProgram>(
     let (servers, placed) = layout(b, resource.is_some(), 3);
     let resource_id = resource.is_some().then(|| Id::from(servers));
     let clients = (placed.iter().enumerate())
-        .map(|(k, (first, id))| (*first, program(k, session_of(*id), resource_id)))
+        .map(|(k, (first, id))| (*first, program(k, usize::from(*id) as u64, resource_id)))
         .collect();
     ZnodeCfg {
         servers,
@@ -268,8 +266,8 @@ pub fn scalable_bug(b: &Bounds, bug: LockBug, halts: bool) -> ZnodeCfg<ScalableL
 /// once (unfenced: the basic lock has no token); no faults.
 pub fn basic(b: &Bounds) -> ZnodeCfg<BasicLock> {
     let resource = Some(Resource { fencing: false });
-    let cfg = lock_cfg(b, resource, |_, session, r| {
-        BasicLock::new("/lock", session, user(r, false))
+    let cfg = lock_cfg(b, resource, |_, _, r| {
+        BasicLock::new("/lock", user(r, false))
     });
     ZnodeCfg {
         expiry: false,

@@ -8,10 +8,12 @@
 //!   model shares;
 //! - [`counter`]: the counter recipe's checks;
 //! - [`lock`]: the checks of the locks and the election;
+//! - [`pipeline`]: the checks of clients that pipeline their calls;
 //! - [`script`]: the checks of clients running scripts (reads, sync, ephemerals, watches).
 
 pub mod counter;
 pub mod lock;
+pub mod pipeline;
 pub mod script;
 
 use crate::build::client_model;
@@ -25,11 +27,13 @@ use crate::run::Runnable;
 use coord::client::RETRY_AT;
 use coord::raft::{Index, RaftServer, Role, Term};
 use coord::recipes::fencing::{Resource, ResourceState};
-use coord::znode::client::{Program, ZkClient, ZkClientState};
-use coord::znode::server::session_of;
+use coord::znode::client::{Held, Program, ZkClient, ZkClientState};
+use coord::znode::conn::{Call, Reply, Request};
+use coord::znode::server::{Expiry, SessionRules};
+use coord::znode::txn::password;
 use coord::znode::watch::WatchEvent;
 use coord::znode::{Change, ZkBug, ZkMsg, ZkServer, ZkServerState, ZkTimer};
-use coord_specs::znode::{ZnodeSpec, Zxid};
+use coord_specs::znode::{SessionId, Stat, ZkOp, ZnodeSpec, Zxid};
 use stateright::actor::{
     model_timeout, Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, Network,
 };
@@ -82,35 +86,74 @@ pub trait Judged: Program<State: Send + Sync> + Send + Sync + 'static {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Seen {
     pub history: Option<History<ZnodeSpec>>,
+    /// With a history: the server each client is connected to (from its `Connect` until
+    /// its `Disconnect`). A client takes replies from that connection only, so only they
+    /// are returns: a server that answers a connection its client has given up on (the
+    /// `Disconnect` still on its way) answers nobody.
+    pub links: BTreeMap<Id, Id>,
     pub notified: BTreeMap<Zxid, u8>,
 }
 
 impl ClientRecord<ZkMsg> for Seen {
-    /// A client's first send of a request is an invocation; a server's notification of a
-    /// deletion is counted.
-    fn on_send<C>(cfg: &C, seen: &Self, env: Envelope<&ZkMsg>) -> Option<Self> {
-        if let ZkMsg::Event(WatchEvent {
-            change: Change::Deleted(_),
-            zxid,
-            ..
-        }) = env.msg
-        {
-            let mut next = seen.clone();
-            let count = next.notified.entry(*zxid).or_default();
-            *count = count.saturating_add(1);
-            return Some(next);
+    /// A client's first send of a request on the tree is an invocation, named by its xid
+    /// (a model client's call number: a call sent again after a lost connection is the
+    /// same operation); a `sync` a client sends before a read is not one. A server's
+    /// notification of a deletion is counted.
+    fn on_send<C>(_: &C, seen: &Self, env: Envelope<&ZkMsg>) -> Option<Self> {
+        match env.msg {
+            ZkMsg::Event(WatchEvent {
+                change: Change::Deleted(_),
+                zxid,
+            }) => {
+                let mut next = seen.clone();
+                let count = next.notified.entry(*zxid).or_default();
+                *count = count.saturating_add(1);
+                Some(next)
+            }
+            ZkMsg::Connect(_) if seen.history.is_some() => {
+                let mut next = seen.clone();
+                next.links.insert(env.src, env.dst);
+                Some(next)
+            }
+            ZkMsg::Disconnect if seen.links.get(&env.src) == Some(&env.dst) => {
+                let mut next = seen.clone();
+                next.links.remove(&env.src);
+                Some(next)
+            }
+            ZkMsg::Request(Request {
+                xid,
+                call: Call::Op(op),
+                ..
+            }) if !matches!(op, ZkOp::Sync { .. }) => {
+                let history = seen.history.as_ref()?.invoke(env.src, *xid as u64, op)?;
+                Some(seen.with(history))
+            }
+            _ => None,
         }
-        let history = History::on_send(cfg, seen.history.as_ref()?, env)?;
-        let notified = seen.notified.clone();
-        let history = Some(history);
-        Some(Seen { history, notified })
     }
 
-    fn on_receive<C>(cfg: &C, seen: &Self, env: Envelope<&ZkMsg>) -> Option<Self> {
-        let history = History::on_receive(cfg, seen.history.as_ref()?, env)?;
-        let notified = seen.notified.clone();
-        let history = Some(history);
-        Some(Seen { history, notified })
+    /// A reply to a client's request on the tree is its return, judged without its times
+    /// (the spec knows none; the times have checks of their own).
+    fn on_receive<C>(_: &C, seen: &Self, env: Envelope<&ZkMsg>) -> Option<Self> {
+        let ZkMsg::Reply(Reply { xid, ret, .. }) = env.msg else {
+            return None;
+        };
+        if seen.links.get(&env.dst) != Some(&env.src) {
+            return None;
+        }
+        let seq = u64::try_from(*xid).ok()?;
+        let ret = ret.map_stats(Stat::without_times);
+        let history = seen.history.as_ref()?.complete(env.dst, seq, &ret)?;
+        Some(seen.with(history))
+    }
+}
+
+impl Seen {
+    fn with(&self, history: History<ZnodeSpec>) -> Seen {
+        Seen {
+            history: Some(history),
+            ..self.clone()
+        }
     }
 }
 
@@ -138,6 +181,10 @@ pub struct ZnodeCfg<P> {
     pub expiry: bool,
     /// Whether the history is also judged for sequential consistency.
     pub sequential: bool,
+    /// Whether each client has its session from the start (its id is the client's actor
+    /// id: `SessionRules::genesis`), so that the model spends no log entry on opening it;
+    /// if not, each client opens its session through the log first.
+    pub genesis: bool,
     pub bug: Option<ZkBug>,
 }
 
@@ -157,6 +204,7 @@ impl<P: Judged> ZnodeCfg<P> {
             max_resends: 0,
             expiry: false,
             sequential: false,
+            genesis: true,
             bug: None,
         }
     }
@@ -191,23 +239,37 @@ impl<P: Judged> ZnodeCfg<P> {
             return Err("a znode model needs 1 to 16 actors, at least one a server".into());
         }
         let server_ids: Vec<Id> = (0..self.servers).map(Id::from).collect();
-        let expiry = self.expiry.then(model_timeout);
+        let first = self.first_client();
+        let client_ids = (first..first + self.clients.len()).map(|i| i as SessionId);
+        let genesis: Vec<SessionId> = client_ids.filter(|_| self.genesis).collect();
+        let sessions = SessionRules {
+            expiry: self.expiry.then(|| Expiry::Fixed(model_timeout())),
+            genesis: genesis.clone(),
+            ..SessionRules::default()
+        };
         let servers = server_ids.iter().map(|&me| {
             let peers = server_ids.iter().copied().filter(|&p| p != me).collect();
             let raft = RaftServer::new(peers, model_timeout());
             let server = ZkServer::new(raft)
-                .with_session_timeout(expiry.clone())
+                .with_sessions(sessions.clone())
                 .with_bug(self.bug);
             Node::Server(Node::Server(server))
         });
         let resource = (self.resource.iter()).map(|r| Node::Server(Node::Client(r.clone())));
         let halt = self.halts.then(model_timeout);
-        let clients = self.clients.iter().map(|(first, program)| {
-            let client =
-                ZkClient::new(server_ids.clone(), *first, program.clone(), model_timeout())
-                    .with_halt(halt.clone());
-            Node::Client(client)
-        });
+        let secret = sessions.secret.clone();
+        let clients = self
+            .clients
+            .iter()
+            .enumerate()
+            .map(|(k, (first, program))| {
+                let session = genesis.get(k).map(|&id| (id, password(&secret, id)));
+                let client =
+                    ZkClient::new(server_ids.clone(), *first, program.clone(), model_timeout())
+                        .with_halt(halt.clone())
+                        .with_session(session);
+                Node::Client(client)
+            });
         // ZooKeeper runs over TCP, and its atomic broadcast relies on FIFO channels: every
         // channel (a pair of actors, one way) delivers in order, and loses nothing.
         let network = Network::new_ordered([]);
@@ -221,6 +283,7 @@ impl<P: Judged> ZnodeCfg<P> {
         });
         let seen = Seen {
             history,
+            links: BTreeMap::new(),
             notified: BTreeMap::new(),
         };
         let properties = common().into_iter().chain(P::properties());
@@ -271,8 +334,7 @@ impl<P: Judged> ModelCfg<ZnodeNode<P>, Seen> for ZnodeCfg<P> {
         else {
             return true;
         };
-        let owner = usize::try_from(*session).ok();
-        let client = owner.and_then(|i| state.actor_states.get(i)?.client());
+        let client = clients(state).find(|c| c.session_id() == *session);
         client.is_none_or(|c| !P::KEEPS_SESSION || c.halted || P::silent(&c.program))
     }
 
@@ -300,12 +362,18 @@ fn forget_halted<P: Judged>(state: &mut State<P>) {
         };
         let forgotten = ZkClientState {
             program,
-            seq: 0,
-            call: None,
-            done: false,
+            session: c.session,
             target: Id::from(0),
+            linked: false,
+            connected: false,
+            expired: false,
+            calls: 0,
+            in_flight: Vec::new(),
+            done: false,
             resends: c.resends,
             events: Vec::new(),
+            held: Held::default(),
+            out_of_order: false,
             halted: true,
             zxid: 0,
         };
@@ -359,7 +427,10 @@ pub fn live_servers<P: Program>(state: &State<P>) -> impl Iterator<Item = (Id, &
 
 /// True if a live znode server has applied the close of client `id`'s session.
 pub fn expired<P: Program>(state: &State<P>, id: Id) -> bool {
-    live_servers(state).any(|(_, s)| s.tree().is_closed(session_of(id)))
+    let session = clients_with_ids(state)
+        .find(|(c, _)| *c == id)
+        .map(|(_, c)| c.session_id());
+    session.is_some_and(|s| live_servers(state).any(|(_, srv)| srv.tree().is_closed(s)))
 }
 
 /// The resource's state, if the model has one.
@@ -462,7 +533,8 @@ const FIXED_LEADER: Bounds = Bounds {
 /// The znode checks: the counter's and the scripts', designs first, then deliberate bugs;
 /// then those of the locks and the election.
 pub fn checks() -> Vec<Check> {
-    let mut checks = designs_then_bugs(counter::checks().into_iter().chain(script::checks()));
+    let designs = (counter::checks().into_iter()).chain(script::checks());
+    let mut checks = designs_then_bugs(designs.chain(pipeline::checks()));
     checks.extend(lock::checks());
     checks
 }

@@ -13,9 +13,11 @@ use crate::run::{
     Verdict::{Holds, Violated},
 };
 use coord::znode::client::{Call, Script, ZkClientState};
-use coord::znode::server::session_of;
+use coord::znode::conn::Call as Ask;
+use coord::znode::txn::TxnKind;
+use coord::znode::watch::AddWatchMode;
 use coord::znode::{ZkBug, ZkMsg, ZkTimer};
-use coord_specs::znode::build::{create, exists, get};
+use coord_specs::znode::build::{create, exists, get, set};
 use coord_specs::znode::{CreateMode, Path, ZkOp, ZkRet};
 use stateright::actor::Id;
 use stateright::Expectation;
@@ -51,11 +53,18 @@ impl Judged for Script {
                 event_before_data,
             ),
             (Sometimes, "a watch fires", watch_fired),
+            (Always, WATCH_MODES, watch_modes),
+            (Sometimes, PERSISTENT_TWICE, persistent_twice),
             (Always, SETTLED_CLEAN, settled_clean),
             (Sometimes, CLOSED_AFTER_FAILOVER, closed_after_failover),
         ]
     }
 }
+
+/// See [`watch_modes`].
+pub const WATCH_MODES: &str = "a persistent watch fires on every change, a standard one once";
+/// See [`persistent_twice`].
+pub const PERSISTENT_TWICE: &str = "a persistent watch fires twice";
 
 /// See [`settled_clean`].
 pub const SETTLED_CLEAN: &str = "a settled run leaves no ephemeral node of a failed session";
@@ -88,7 +97,7 @@ fn settled_clean(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
     let mut settled =
         live_servers(state).filter(|(id, s)| s.raft.is_leader() && !deadline_left(*id));
     settled.all(|(_, leader)| {
-        (clients.iter()).all(|(id, _)| leader.tree().ephemerals(session_of(*id)).is_empty())
+        (clients.iter()).all(|(_, c)| leader.tree().ephemerals(c.session_id()).is_empty())
     })
 }
 
@@ -96,15 +105,18 @@ fn settled_clean(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
 /// its session's close proposed in a later term: a new leader expired a session that an
 /// earlier one had tracked.
 fn closed_after_failover(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
-    clients_with_ids(state).any(|(id, c)| {
-        let session = session_of(id);
-        let close = ZkOp::CloseSession { session };
+    clients_with_ids(state).any(|(_, c)| {
+        let session = c.session_id();
+        let close = TxnKind::Expire { session };
+        let mine = |kind: &TxnKind| {
+            matches!(kind, TxnKind::Request { seat, op: ZkOp::Create { .. }, .. } if seat.session == session)
+        };
         failed(c)
             && created(&c.program).any(|path| {
                 live_servers(state).any(|(_, s)| {
                     let applied = || s.raft.log.upto(s.raft.replica.applied);
-                    let created_in = applied().find(|e| e.client == id).map(|e| e.term);
-                    let closed_in = applied().find(|e| e.op == close).map(|e| e.term);
+                    let created_in = applied().find(|e| mine(&e.op.kind)).map(|e| e.term);
+                    let closed_in = applied().find(|e| e.op.kind == close).map(|e| e.term);
                     let later = matches!((created_in, closed_in), (Some(a), Some(b)) if a < b);
                     later && s.tree().stat(path).is_none()
                 })
@@ -115,7 +127,7 @@ fn closed_after_failover(_: &ZnodeModel<Script>, state: &State<Script>) -> bool 
 /// The paths created for client `c`, in order.
 fn created(c: &[ZkRet]) -> impl Iterator<Item = &Path> {
     c.iter().filter_map(|ret| match ret {
-        ZkRet::Created(path) => Some(path),
+        ZkRet::Created { path, .. } => Some(path),
         _ => None,
     })
 }
@@ -124,8 +136,8 @@ fn created(c: &[ZkRet]) -> impl Iterator<Item = &Path> {
 /// a session whose close it has applied owns no node.
 fn no_orphan_ephemerals(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
     live_servers(state).all(|(_, s)| {
-        clients_with_ids(state).all(|(id, _)| {
-            let session = session_of(id);
+        clients_with_ids(state).all(|(_, c)| {
+            let session = c.session_id();
             !s.tree().is_closed(session) || s.tree().ephemerals(session).is_empty()
         })
     })
@@ -150,25 +162,40 @@ fn sequential_names(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
 
 /// A node created for a client is gone at a server that has applied its session's close.
 fn ephemeral_gone(_: &ZnodeModel<Script>, state: &State<Script>) -> bool {
-    clients_with_ids(state).any(|(id, c)| {
+    clients_with_ids(state).any(|(_, c)| {
         created(&c.program).any(|path| {
             live_servers(state)
-                .any(|(_, s)| s.tree().is_closed(session_of(id)) && s.tree().stat(path).is_none())
+                .any(|(_, s)| s.tree().is_closed(c.session_id()) && s.tree().stat(path).is_none())
         })
     })
 }
 
-/// Every event a client received answers a call of its that left a watch, and no two
-/// events answer the same call.
+/// The path a call's read names, if it is a read.
+fn read_path(call: &Call) -> Option<&Path> {
+    match call.op()? {
+        ZkOp::Exists { path } | ZkOp::GetData { path } | ZkOp::GetChildren { path } => Some(path),
+        _ => None,
+    }
+}
+
+/// Rule: a standard watch fires once. Every event a client received is for a path it
+/// left a watch on, and it has received no more events for a path than it left watches
+/// there.
 fn fires_once(model: &ZnodeModel<Script>, state: &State<Script>) -> bool {
     clients_with_ids(state).all(|(id, c)| {
         let calls = &model.cfg.program(id).0;
-        let mut seqs: Vec<u64> = c.events.iter().map(|(_, e)| e.seq).collect();
-        let watched = (seqs.iter()).all(|&seq| calls[seq as usize - 1].serve.watch);
-        let events = seqs.len();
-        seqs.sort_unstable();
-        seqs.dedup();
-        watched && seqs.len() == events
+        let left = |path: &Path| {
+            (calls.iter())
+                .filter(|call| call.watch && read_path(call) == Some(path))
+                .count()
+        };
+        let heard = |path: &Path| {
+            c.events
+                .iter()
+                .filter(|(_, e)| e.change.path() == path)
+                .count()
+        };
+        (c.events.iter()).all(|(_, e)| heard(e.change.path()) <= left(e.change.path()))
     })
 }
 
@@ -195,10 +222,81 @@ fn event_before_data(model: &ZnodeModel<Script>, state: &State<Script>) -> bool 
         let calls = &model.cfg.program(id).0;
         let results = &c.program;
         (0..results.len()).all(|i| {
-            let heard = c.events.iter().any(|(_, e)| e.seq == i as u64 + 1);
+            let path = read_path(&calls[i]);
+            let heard = (c.events.iter()).any(|(_, e)| Some(e.change.path()) == path);
             let changed = (i + 1..results.len())
-                .any(|j| calls[j].op == calls[i].op && results[j] != results[i]);
-            !calls[i].serve.watch || !changed || heard
+                .any(|j| calls[j].op() == calls[i].op() && results[j] != results[i]);
+            !calls[i].watch || !changed || heard
+        })
+    })
+}
+
+/// The path of a persistent (not recursive) `addWatch` call.
+fn persistent_path(call: &Call) -> Option<&Path> {
+    match &call.ask {
+        Ask::AddWatch {
+            path,
+            mode: AddWatchMode::Persistent,
+        } => Some(path),
+        _ => None,
+    }
+}
+
+/// Rule (ZooKeeper's watch modes): a persistent watch stays and reports every change of
+/// its path, a standard one reports one. For each path a client watches persistently, it
+/// has heard at least one event for each of its own writes there that succeeded after
+/// the watch was added (the event comes before the write's reply); for every other path,
+/// no more events than it left standard watches there.
+fn watch_modes(model: &ZnodeModel<Script>, state: &State<Script>) -> bool {
+    clients_with_ids(state).all(|(id, c)| {
+        let calls = &model.cfg.program(id).0;
+        let results = &c.program;
+        let heard = |path: &Path| {
+            (c.events.iter())
+                .filter(|(_, e)| e.change.path() == path)
+                .count()
+        };
+        let added = (results.iter().enumerate())
+            .find_map(|(i, _)| persistent_path(&calls[i]).map(|p| (i, p)));
+        let persistent_ok = added.is_none_or(|(i, path)| {
+            let writes = (i + 1..results.len())
+                .filter(|&j| write_path(&calls[j]) == Some(path))
+                .filter(|&j| !matches!(results[j], ZkRet::Err(_)))
+                .count();
+            heard(path) >= writes
+        });
+        let left = |path: &Path| {
+            (calls.iter())
+                .filter(|call| call.watch && read_path(call) == Some(path))
+                .count()
+        };
+        let standard_ok = (c.events.iter())
+            .map(|(_, e)| e.change.path())
+            .filter(|path| added.is_none_or(|(_, p)| p != *path))
+            .all(|path| heard(path) <= left(path));
+        persistent_ok && standard_ok
+    })
+}
+
+/// The path a call's write names, if it is a create, set or delete.
+fn write_path(call: &Call) -> Option<&Path> {
+    match call.op()? {
+        ZkOp::Create { path, .. } | ZkOp::SetData { path, .. } | ZkOp::Delete { path, .. } => {
+            Some(path)
+        }
+        _ => None,
+    }
+}
+
+/// Some client heard two events for the path it watches persistently.
+fn persistent_twice(model: &ZnodeModel<Script>, state: &State<Script>) -> bool {
+    clients_with_ids(state).any(|(id, c)| {
+        let calls = &model.cfg.program(id).0;
+        (calls.iter().filter_map(persistent_path)).any(|path| {
+            (c.events.iter())
+                .filter(|(_, e)| e.change.path() == path)
+                .count()
+                >= 2
         })
     })
 }
@@ -244,11 +342,23 @@ pub fn moving_read() -> ZnodeCfg<Script> {
     }
 }
 
+/// `znode-bug-reads-go-back`: the reader at the fixed leader, which applies the write
+/// first, and one reconnect, which may take it to a follower that has not applied it
+/// (quick: two servers, the writer's the other).
+pub fn read_moving_from_leader() -> ZnodeCfg<Script> {
+    let mut cfg = ZnodeCfg {
+        max_resends: 1,
+        campaigners: 1,
+        ..stale_read()
+    };
+    cfg.clients[1].0 = 0;
+    cfg
+}
+
 /// `znode-ephemeral`: a client creates two ephemeral sequential nodes and then goes quiet;
 /// the leader may expire its session at any time.
 pub fn ephemeral(servers: usize) -> ZnodeCfg<Script> {
-    let session = session_of(Id::from(servers));
-    let node = || Call::plain(create("/e-", "", CreateMode::EphemeralSequential, session));
+    let node = || Call::plain(create("/e-", "", CreateMode::EphemeralSequential, 0));
     let cfg = ZnodeCfg::new(vec![(0, Script(vec![node(), node()]))]);
     ZnodeCfg {
         servers,
@@ -262,8 +372,7 @@ pub fn ephemeral(servers: usize) -> ZnodeCfg<Script> {
 /// crash (and restart), so the session may outlive its leader. Servers `s0` and `s1` may
 /// campaign, in terms 1 and 2. The log holds two entries: the create and one close.
 pub fn failover_ephemeral(servers: usize) -> ZnodeCfg<Script> {
-    let session = session_of(Id::from(servers));
-    let node = Call::plain(create("/e", "", CreateMode::Ephemeral, session));
+    let node = Call::plain(create("/e", "", CreateMode::Ephemeral, 0));
     let cfg = ZnodeCfg::new(vec![(1, Script(vec![node]))]);
     ZnodeCfg {
         servers,
@@ -273,6 +382,44 @@ pub fn failover_ephemeral(servers: usize) -> ZnodeCfg<Script> {
         max_log: 2,
         campaigners: 2,
         ..cfg
+    }
+}
+
+/// `znode-watch-modes`: one client at a follower watches `/p` persistently and `/o` with
+/// `exists`, then creates and sets both.
+pub fn watch_modes_script() -> ZnodeCfg<Script> {
+    let persistent = Call {
+        ask: Ask::AddWatch {
+            path: "/p".into(),
+            mode: AddWatchMode::Persistent,
+        },
+        watch: false,
+        sync: false,
+    };
+    let mut calls = vec![persistent, Call::watched(exists("/o"))];
+    for path in ["/p", "/o"] {
+        calls.push(Call::plain(create(path, "", CreateMode::Persistent, 0)));
+    }
+    for path in ["/p", "/o"] {
+        calls.push(Call::plain(set(path, "1", -1)));
+    }
+    ZnodeCfg::new(vec![(1, Script(calls))])
+}
+
+/// `znode-watch-replay`: the watcher of `znode-watch` at a follower, the writer at the
+/// first server (the leader, when it is fixed), and one reconnect: the watcher may leave
+/// its server before the create reaches it and set its watch again elsewhere after.
+pub fn watch_replay() -> ZnodeCfg<Script> {
+    let watcher = Script(vec![Call::watched(exists("/w")), Call::plain(exists("/w"))]);
+    let writer = Script(vec![Call::plain(create(
+        "/w",
+        "",
+        CreateMode::Persistent,
+        0,
+    ))]);
+    ZnodeCfg {
+        max_resends: 1,
+        ..ZnodeCfg::new(vec![(1, watcher), (0, writer)])
     }
 }
 
@@ -295,14 +442,15 @@ const EPHEMERAL: [&str; 3] = [
     "an ephemeral node disappears after expiry",
 ];
 const FAILOVER: [&str; 2] = [SETTLED_CLEAN, CLOSED_AFTER_FAILOVER];
-/// The quick size of `znode-failover-ephemeral`: two servers (a new leader needs the
-/// restarted old one's vote).
-const FAILOVER_QUICK: Bounds = Bounds {
+/// The quick size of `znode-failover-ephemeral` (a new leader needs the restarted old
+/// one's vote) and of `znode-bug-reads-go-back` (the reader's reconnect can only take it
+/// to the follower): two servers.
+const TWO_SERVERS: Bounds = Bounds {
     servers: Some(2),
     ..Bounds::NONE
 };
 /// The quick size of `znode-moving-read`: no resend (a reader still meets a restarted
-/// server's empty tree).
+/// server, which has lost its connection).
 const NO_RESENDS: Bounds = Bounds {
     max_resends: Some(0),
     ..Bounds::NONE
@@ -314,6 +462,23 @@ const WATCH: [&str; 5] = [
     "a client hears of a change before it reads it",
     "a watch fires",
 ];
+
+/// See `znode-watch-modes`.
+const WATCH_MODES_CHECKED: [&str; 3] = [WATCH_MODES, PERSISTENT_TWICE, "every client finishes"];
+/// See `znode-watch-replay`.
+const REPLAY: [&str; 3] = [
+    "a client hears of a change before it reads it",
+    "a watch fires",
+    "every client finishes",
+];
+/// The quick size of `znode-watch-replay`: two servers, a fixed leader, and the
+/// watcher's one reconnect (to the leader, where the writer is).
+const REPLAY_QUICK: Bounds = Bounds {
+    servers: Some(2),
+    campaigners: Some(1),
+    max_resends: Some(1),
+    ..Bounds::NONE
+};
 
 /// The checks of clients running scripts.
 pub fn checks() -> Vec<Check> {
@@ -359,7 +524,7 @@ pub fn checks() -> Vec<Check> {
             about: "znode, a client fails owning an ephemeral node, then the leader may crash: a new leader expires the session",
             search: Search::Dfs,
             expect: all_hold(&[&FAILOVER]),
-            quick: FAILOVER_QUICK,
+            quick: TWO_SERVERS,
             build: |b, judged| znode_model(failover_ephemeral(b.servers.unwrap_or(3)), b, judged),
         },
         Check {
@@ -370,6 +535,29 @@ pub fn checks() -> Vec<Check> {
             quick: FIXED_LEADER,
             build: |b, judged| znode_model(watch(), b, judged),
         },
+        Check {
+            name: "znode-watch-modes",
+            about: "znode, a client with a persistent and a standard watch writes both paths: the persistent one fires on every change, the standard one once",
+            search: Search::Dfs,
+            expect: all_hold(&[&WATCH_MODES_CHECKED]),
+            quick: FIXED_LEADER,
+            build: |b, judged| znode_model(watch_modes_script(), b, judged),
+        },
+        Check {
+            name: "znode-watch-replay",
+            about: "znode-watch with the writer at another server and one reconnect of the watcher: setWatches replays what changed while it was away",
+            search: Search::Dfs,
+            expect: all_hold(&[&REPLAY]),
+            quick: REPLAY_QUICK,
+            build: |b, judged| znode_model(watch_replay(), b, judged),
+        },
+        bug_check(
+            "znode-bug-replay-skips-changes",
+            "deliberate bug: setWatches on reconnect leaves the watches without firing for what changed meanwhile",
+            "a client hears of a change before it reads it",
+            REPLAY_QUICK,
+            |b, judged| znode_bug(ZkBug::ReplaySkipsChanges, watch_replay(), b, judged),
+        ),
         bug_check(
             "znode-bug-keep-ephemerals",
             "deliberate bug: closing an expired session keeps its ephemeral nodes",
@@ -381,7 +569,7 @@ pub fn checks() -> Vec<Check> {
             "znode-bug-forget-sessions-on-failover",
             "deliberate bug: a new leader tracks only the sessions it hears from, so a failed client's ephemeral node stays",
             SETTLED_CLEAN,
-            FAILOVER_QUICK,
+            TWO_SERVERS,
             |b, judged| {
                 let cfg = failover_ephemeral(b.servers.unwrap_or(3));
                 znode_bug(ZkBug::ForgetSessionsOnFailover, cfg, b, judged)
@@ -391,8 +579,8 @@ pub fn checks() -> Vec<Check> {
             "znode-bug-reads-go-back",
             "deliberate bug: a server answers a plain read from a tree older than its client has seen",
             "sequentially consistent",
-            NO_RESENDS,
-            |b, judged| znode_bug(ZkBug::ReadsGoBack, moving_read(), b, judged),
+            TWO_SERVERS,
+            |b, judged| znode_bug(ZkBug::ReadsGoBack, read_moving_from_leader(), b, judged),
         ),
         bug_check(
             "znode-bug-early-watch",

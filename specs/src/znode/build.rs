@@ -1,10 +1,18 @@
 //! Shorthands for writing znode operations, multi steps and results: for tests, models
-//! and tools, so that a story of operations reads like ZooKeeper's client calls.
+//! and tools, so that a story of operations reads like ZooKeeper's client calls. Data is
+//! written as text here (the tree stores bytes).
 
-use super::{CreateMode, MultiOp, Path, SessionId, Stat, Version, ZkError, ZkOp, ZkRet, Zxid};
+use super::{
+    CreateMode, Data, MultiOp, OpResult, Path, SessionId, Stat, Version, ZkError, ZkOp, ZkRet, Zxid,
+};
+
+/// `text` as node data.
+pub fn bytes(text: &str) -> Data {
+    Data::copy_from_slice(text.as_bytes())
+}
 
 pub fn create(path: &str, data: &str, mode: CreateMode, session: SessionId) -> ZkOp {
-    let (path, data) = (path.into(), data.into());
+    let (path, data) = (path.into(), bytes(data));
     ZkOp::Create {
         path,
         data,
@@ -19,7 +27,7 @@ pub fn delete(path: &str, version: Version) -> ZkOp {
 }
 
 pub fn set(path: &str, data: &str, version: Version) -> ZkOp {
-    let (path, data) = (path.into(), data.into());
+    let (path, data) = (path.into(), bytes(data));
     ZkOp::SetData {
         path,
         data,
@@ -53,7 +61,7 @@ pub fn step_check(path: &str, version: Version) -> MultiOp {
 }
 
 pub fn step_create(path: &str, mode: CreateMode) -> MultiOp {
-    let (path, data) = (path.into(), "".into());
+    let (path, data) = (path.into(), Data::new());
     MultiOp::Create { path, data, mode }
 }
 
@@ -63,7 +71,7 @@ pub fn step_delete(path: &str, version: Version) -> MultiOp {
 }
 
 pub fn step_set(path: &str, data: &str, version: Version) -> MultiOp {
-    let (path, data) = (path.into(), data.into());
+    let (path, data) = (path.into(), bytes(data));
     MultiOp::SetData {
         path,
         data,
@@ -71,16 +79,22 @@ pub fn step_set(path: &str, data: &str, version: Version) -> MultiOp {
     }
 }
 
+/// A create's result naming `path`, with a default stat: a story that expects it checks
+/// the path, and that the stat returned is the new node's (see `Stat::default`).
 pub fn created(path: &str) -> ZkRet {
-    ZkRet::Created(path.into())
+    let (path, stat) = (path.into(), Stat::default());
+    ZkRet::Created { path, stat }
 }
 
+/// A get-children result naming `names`, with a default stat (as [`created`]).
 pub fn names(names: &[&str]) -> ZkRet {
-    ZkRet::Children(names.iter().map(|name| Path::from(*name)).collect())
+    let names = names.iter().map(|name| Path::from(*name)).collect();
+    let stat = Stat::default();
+    ZkRet::Children { names, stat }
 }
 
 pub fn data(data: &str, stat: Stat) -> ZkRet {
-    let data = data.into();
+    let data = bytes(data);
     ZkRet::Data { data, stat }
 }
 
@@ -105,5 +119,46 @@ pub fn stat(c: Zxid, m: Zxid, p: Zxid, v: Version, cv: Version, len: u32, n: u32
         ephemeral_owner: 0,
         data_length,
         num_children,
+        ..Stat::default()
     }
+}
+
+/// `expected` with each default stat that [`created`] and [`names`] leave filled in from
+/// the tree just after the operation (`stat_of` a path): a story then checks that a
+/// create returns the new node's stat and a get-children its parent's, without spelling
+/// them out. Any other result is returned as it is.
+pub fn pin_stats(expected: &ZkRet, op: &ZkOp, stat_of: impl Fn(&str) -> Option<Stat>) -> ZkRet {
+    let unset = |stat: &Stat| *stat == Stat::default();
+    let pin = |path: &str, stat: &Stat| match unset(stat) {
+        true => stat_of(path).unwrap_or_default(),
+        false => *stat,
+    };
+    match (expected, op) {
+        (ZkRet::Created { path, stat }, _) => ZkRet::Created {
+            path: path.clone(),
+            stat: pin(path, stat),
+        },
+        (ZkRet::Children { names, stat }, ZkOp::GetChildren { path }) => ZkRet::Children {
+            names: names.clone(),
+            stat: pin(path, stat),
+        },
+        (ZkRet::Multi(results), _) => ZkRet::Multi(
+            (results.iter())
+                .map(|r| match r {
+                    OpResult::Created { path, stat } => OpResult::Created {
+                        path: path.clone(),
+                        stat: pin(path, stat),
+                    },
+                    other => other.clone(),
+                })
+                .collect(),
+        ),
+        _ => expected.clone(),
+    }
+}
+
+/// A multi step's create result naming `path` (its stat pinned as [`created`]'s).
+pub fn step_created(path: &str) -> OpResult {
+    let (path, stat) = (path.into(), Stat::default());
+    OpResult::Created { path, stat }
 }

@@ -1,13 +1,14 @@
-//! The znode tree judged without zxids: by data, versions and children only.
+//! The znode tree judged without zxids and times: by data, versions and children only.
 //!
 //! A running ZooKeeper service writes on its own: the leader closes every expired session
 //! through the log, and each close takes a zxid. No client call records those closes, so
 //! a client history cannot account for the zxids they take. Rule: with no ephemeral nodes
 //! in the history, a close changes nothing but the zxid; judged without zxids, a history
 //! is the same whether or not any close happened, so its results can be checked against
-//! the tree of its own calls alone.
+//! the tree of its own calls alone. Times (`ctime`, `mtime`) come from the servers'
+//! clocks, which the spec does not know; they are left out too.
 
-use super::{OpResult, Stat, ZkOp, ZkRet, ZnodeSpec};
+use super::{Stat, ZkOp, ZkRet, ZnodeSpec};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -21,35 +22,19 @@ pub struct ZkDataRet(pub ZkRet);
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ZnodeDataSpec(ZnodeSpec);
 
-/// `stat` without its zxids.
-fn unzxid(stat: &Stat) -> Stat {
+/// `stat` without its zxids and times.
+fn unzxid(stat: Stat) -> Stat {
     Stat {
         czxid: 0,
         mzxid: 0,
         pzxid: 0,
-        ..*stat
+        ..stat.without_times()
     }
 }
 
-/// `ret` with every stat in it without its zxids.
+/// `ret` with every stat in it without its zxids and times.
 fn without_zxids(ret: &ZkRet) -> ZkRet {
-    match ret {
-        ZkRet::Exists(stat) => ZkRet::Exists(stat.as_ref().map(unzxid)),
-        ZkRet::Data { data, stat } => ZkRet::Data {
-            data: data.clone(),
-            stat: unzxid(stat),
-        },
-        ZkRet::Set(stat) => ZkRet::Set(unzxid(stat)),
-        ZkRet::Multi(results) => ZkRet::Multi(
-            (results.iter())
-                .map(|r| match r {
-                    OpResult::Set(stat) => OpResult::Set(unzxid(stat)),
-                    other => other.clone(),
-                })
-                .collect(),
-        ),
-        other => other.clone(),
-    }
+    ret.map_stats(unzxid)
 }
 
 impl PartialEq for ZkDataRet {
@@ -101,7 +86,7 @@ mod tests {
         assert_ne!(set_a, ZkDataRet(ZkRet::Set(newer)));
         let read = tree.invoke(&get("/a"));
         let stale = ZkRet::Data {
-            data: "x".into(),
+            data: super::super::build::bytes("x"),
             stat,
         };
         assert_ne!(read, ZkDataRet(stale));

@@ -7,7 +7,16 @@
 //! last changed (`pzxid`), its data version, its child version, and its ephemeral owner.
 //!
 //! Session ids are plain numbers; 0 means "no session" (the owner of a persistent node).
+//!
+//! The tree starts as ZooKeeper's does: the root, `/zookeeper`, and under it `quota` and
+//! `config` (all empty, all stat fields 0). These system paths can be neither created nor
+//! deleted (`BadArguments`, ZooKeeper's `isSpecialPath`); the root itself neither.
+//!
+//! Times (`ctime`, `mtime`) are not this spec's business: an operation carries none, and
+//! the stats it returns have both 0. Who stamps times, and how they are checked, is the
+//! replicated service's rule (see `coord::znode`); compare with [`Stat::without_times`].
 
+pub use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,8 +24,23 @@ use std::fmt;
 
 /// An absolute path such as `/a/b`; see [`validate_path`].
 pub type Path = SmolStr;
-/// The data stored in a node. Its length in bytes is the stat's `data_length`.
-pub type Data = SmolStr;
+/// The data stored in a node: any bytes, shared (a copy costs a reference count, not the
+/// bytes), hashed and compared by content. Its length is the stat's `data_length`.
+pub type Data = Bytes;
+/// ZooKeeper's largest data (its default `jute.maxbuffer`, 0xfffff bytes): a request
+/// carrying more is refused as ZooKeeper refuses it, by closing the connection.
+pub const MAX_DATA: usize = 0xfffff;
+/// Wall-clock milliseconds since the Unix epoch (ZooKeeper's `ctime`, `mtime`), or, in the
+/// models, a logical time.
+pub type Millis = i64;
+/// The paths that always exist besides the root, in creation order (ZooKeeper's
+/// `DataTree` constructor): they can be neither created nor deleted.
+pub const SYSTEM_PATHS: [&str; 3] = ["/zookeeper", "/zookeeper/quota", "/zookeeper/config"];
+
+/// True for the root and the [`SYSTEM_PATHS`] (ZooKeeper's `isSpecialPath`).
+pub fn is_special_path(path: &str) -> bool {
+    path == "/" || SYSTEM_PATHS.contains(&path)
+}
 /// A transaction id: the number of successful writes so far, 0 before any.
 pub type Zxid = u64;
 /// A client session; 0 is reserved for "no session".
@@ -27,11 +51,19 @@ pub type Version = i32;
 pub const ANY_VERSION: Version = -1;
 
 /// Rule: a path is `/`, or `/` followed by one or more non-empty components separated by
-/// single `/`s, none of them `.` or `..`, with no NUL anywhere and no trailing `/`.
+/// single `/`s, none of them `.` or `..`, with no NUL or [`is_unprintable`] character
+/// anywhere and no trailing `/`.
 pub fn validate_path(path: &str) -> bool {
     let valid_name = |name: &str| !name.is_empty() && name != "." && name != "..";
-    let absolute = path.starts_with('/') && !path.contains('\0');
+    let absolute = path.starts_with('/') && !path.contains('\0') && !path.contains(is_unprintable);
     path == "/" || (absolute && path[1..].split('/').all(valid_name))
+}
+
+/// The characters ZooKeeper's `PathUtils.validatePath` refuses besides NUL: the control
+/// characters (U+0001 to U+001F, U+007F to U+009F), the private use area up to U+F8FF,
+/// and U+FFF0 to U+FFFF.
+pub fn is_unprintable(c: char) -> bool {
+    matches!(c, '\u{1}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{e000}'..='\u{f8ff}' | '\u{fff0}'..='\u{ffff}')
 }
 
 /// The parent of a valid path (`/a/b` -> `/a`, `/a` -> `/`); `None` for the root.
@@ -50,12 +82,16 @@ pub fn child_name(path: &str) -> &str {
 
 /// How a node is created. Rule: ephemeral nodes belong to the creating session and vanish
 /// with it; sequential nodes get the parent's `cversion` appended as ten zero-padded digits.
+/// A container (ZooKeeper's `createContainer`) is a persistent node here: ZooKeeper's
+/// server deletes an empty container some time after its last child went; coord does not
+/// (yet), which a client cannot tell from a slow ZooKeeper.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum CreateMode {
     Persistent,
     Ephemeral,
     Sequential,
     EphemeralSequential,
+    Container,
 }
 
 impl CreateMode {
@@ -68,27 +104,71 @@ impl CreateMode {
     }
 }
 
-/// A node's metadata, as ZooKeeper's `Stat` (without the wall-clock times and ACL version).
+/// A node's metadata: ZooKeeper's `Stat`, all eleven fields. (A field left out of a
+/// recorded history reads as 0.)
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
+#[serde(default)]
 pub struct Stat {
     /// The zxid of the write that created the node.
     pub czxid: Zxid,
     /// The zxid of the last write to the node's data (its creation, or a set).
     pub mzxid: Zxid,
+    /// When the node was created: the time of the write that created it.
+    pub ctime: Millis,
+    /// When the data was last written: the time of the write with zxid `mzxid`.
+    pub mtime: Millis,
     /// The zxid of the last create or delete of a child (the creation if none since).
     pub pzxid: Zxid,
     /// How many times the data was set.
     pub version: Version,
     /// How many children were created or deleted.
     pub cversion: Version,
+    /// How many times the ACL was set.
+    pub aversion: Version,
     /// The owning session of an ephemeral node; 0 for a persistent node.
     pub ephemeral_owner: SessionId,
     /// The length of the data in bytes.
     pub data_length: u32,
     /// How many children the node has now.
     pub num_children: u32,
+}
+
+impl Stat {
+    /// This stat with both times 0: what the spec, which knows no times, returns.
+    pub fn without_times(self) -> Stat {
+        Stat {
+            ctime: 0,
+            mtime: 0,
+            ..self
+        }
+    }
+}
+
+/// An entry of an access control list (ZooKeeper's `ACL`: permissions for an identity).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Acl {
+    /// ZooKeeper's permission bits: read 1, write 2, create 4, delete 8, admin 16.
+    pub perms: i32,
+    pub scheme: SmolStr,
+    pub id: SmolStr,
+}
+
+impl Acl {
+    /// Every permission (ZooKeeper's `Perms.ALL`).
+    pub const ALL: i32 = 31;
+    /// Read only (ZooKeeper's `Perms.READ`).
+    pub const READ: i32 = 1;
+
+    /// `world:anyone` with the permissions `perms`.
+    pub fn anyone(perms: i32) -> Acl {
+        Acl {
+            perms,
+            scheme: "world".into(),
+            id: "anyone".into(),
+        }
+    }
 }
 
 /// The ZooKeeper errors a client can see here, named as ZooKeeper names them.
@@ -108,6 +188,65 @@ pub enum ZkError {
     BadArguments,
     /// Create of an ephemeral node for a session that has already been closed (expired).
     SessionExpired,
+    /// The request came on a connection that no longer owns its session: the session has
+    /// reconnected elsewhere since (ZooKeeper's `SESSIONMOVED`).
+    SessionMoved,
+    /// In a failed multi, the result of each step after the one that failed.
+    RuntimeInconsistency,
+    /// An operation this server does not implement (`createTTL`, `multiRead`, an unknown
+    /// opcode), as a default ZooKeeper answers.
+    Unimplemented,
+    /// `reconfig`, which a default ZooKeeper refuses (`reconfigEnabled=false`).
+    ReconfigDisabled,
+    /// A request whose record does not decode, or carries a value outside its enum (an
+    /// `addWatch` mode, a watcher type): ZooKeeper's `FinalRequestProcessor` answers it so
+    /// and keeps the connection.
+    MarshallingError,
+    /// `removeWatches`/`checkWatches`: the connection holds no such watch.
+    NoWatcher,
+    /// `setAuth` with a scheme this server does not know.
+    AuthFailed,
+    /// Client side only: the connection was lost before the answer came, so the request
+    /// may or may not have taken effect (never sent by a server).
+    ConnectionLoss,
+}
+
+impl ZkError {
+    /// ZooKeeper's numeric code for this error (`KeeperException.Code`), as the wire
+    /// carries it.
+    pub fn code(self) -> i32 {
+        match self {
+            ZkError::RuntimeInconsistency => -2,
+            ZkError::ConnectionLoss => -4,
+            ZkError::MarshallingError => -5,
+            ZkError::Unimplemented => -6,
+            ZkError::BadArguments => -8,
+            ZkError::NoNode => -101,
+            ZkError::BadVersion => -103,
+            ZkError::NoChildrenForEphemerals => -108,
+            ZkError::NodeExists => -110,
+            ZkError::NotEmpty => -111,
+            ZkError::SessionExpired => -112,
+            ZkError::AuthFailed => -115,
+            ZkError::SessionMoved => -118,
+            ZkError::NoWatcher => -121,
+            ZkError::ReconfigDisabled => -123,
+        }
+    }
+}
+
+/// ZooKeeper's per-step results of a multi whose step `index` failed with `error`, out of
+/// `steps` steps: `None` (ok, code 0) for the steps before it, `error` at it, and
+/// `RuntimeInconsistency` after it (ZooKeeper's `PrepRequestProcessor` and
+/// `DataTree.processTxn` for a failed multi). Nothing took effect.
+pub fn failed_multi_results(index: usize, error: ZkError, steps: usize) -> Vec<Option<ZkError>> {
+    (0..steps)
+        .map(|i| match i.cmp(&index) {
+            std::cmp::Ordering::Less => None,
+            std::cmp::Ordering::Equal => Some(error),
+            std::cmp::Ordering::Greater => Some(ZkError::RuntimeInconsistency),
+        })
+        .collect()
 }
 
 /// One step of a multi; the same rules as the single operations of the same name.
@@ -134,11 +273,12 @@ pub enum MultiOp {
     },
 }
 
-/// What one step of a successful multi returns.
+/// What one step of a successful multi returns. A create returns the stat of the new node
+/// too (ZooKeeper's `create2` result; a plain `create` step shows only the path).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum OpResult {
     Checked,
-    Created(Path),
+    Created { path: Path, stat: Stat },
     Deleted,
     Set(Stat),
 }
@@ -181,13 +321,50 @@ pub enum ZkOp {
     CloseSession {
         session: SessionId,
     },
+    /// ZooKeeper's `sync`: changes nothing, but goes through the leader's log, so that a
+    /// read sent after it on the same connection sees every write committed before it.
+    Sync {
+        path: Path,
+    },
+    /// ZooKeeper's standalone `check` (3.9): succeeds, changing nothing, if `path` exists
+    /// with data version `version` (or any, if `-1`). Goes through the log, as `sync`.
+    Check {
+        path: Path,
+        version: Version,
+    },
+    /// The node's ACL and stat. ACLs are not stored or enforced: every node answers
+    /// `world:anyone` with every permission, `/zookeeper/config` with read only.
+    GetAcl {
+        path: Path,
+    },
+    /// Set the ACL if the ACL version is `version` (or any, if `-1`): only the ACL version
+    /// changes (the ACL given is not kept; see [`ZkOp::GetAcl`]).
+    SetAcl {
+        path: Path,
+        version: Version,
+    },
+    /// The paths of the ephemeral nodes `session` owns that start with `prefix` (all of
+    /// them for `/`), sorted.
+    GetEphemerals {
+        prefix: Path,
+        session: SessionId,
+    },
+    /// How many nodes are below `path` (its descendants, not itself).
+    GetAllChildrenNumber {
+        path: Path,
+    },
 }
 
-/// What an operation returns.
+/// What an operation returns. Where ZooKeeper has two forms of an answer (`create` and
+/// `create2`, `getChildren` and `getChildren2`), this is the fuller one; the front door
+/// sends the part its client's opcode asked for.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ZkRet {
-    /// The path actually created (with any sequence suffix).
-    Created(Path),
+    /// The path actually created (with any sequence suffix) and the new node's stat.
+    Created {
+        path: Path,
+        stat: Stat,
+    },
     Deleted,
     /// The node's stat, or `None` if there is no such node.
     Exists(Option<Stat>),
@@ -197,8 +374,11 @@ pub enum ZkRet {
     },
     /// The node's stat after a successful set.
     Set(Stat),
-    /// The children's names (not paths), sorted.
-    Children(Vec<SmolStr>),
+    /// The children's names (not paths), sorted, and the parent's stat.
+    Children {
+        names: Vec<SmolStr>,
+        stat: Stat,
+    },
     /// Every step of the multi took effect; one result per step.
     Multi(Vec<OpResult>),
     /// Step `index` of the multi failed with `error`, so no step took effect. ZooKeeper
@@ -209,14 +389,122 @@ pub enum ZkRet {
         error: ZkError,
     },
     SessionClosed,
+    /// `sync` is done: the path it named.
+    Synced(Path),
+    /// A standalone `check` succeeded: the node's stat.
+    Checked(Stat),
+    /// The node's ACL and stat.
+    Acl {
+        acl: Vec<Acl>,
+        stat: Stat,
+    },
+    /// The ACL version was set: the node's new stat.
+    AclSet(Stat),
+    /// The session's ephemeral nodes under the prefix, sorted.
+    Ephemerals(Vec<Path>),
+    /// The number of nodes below a path.
+    Count(u32),
+    /// A request about the connection rather than the tree succeeded with nothing to say
+    /// (`addWatch`, `setWatches`, `removeWatches`, `checkWatches`, `setAuth`).
+    Done,
+    /// `whoAmI`: each identity of the connection as (scheme, user).
+    WhoAmI(Vec<(SmolStr, SmolStr)>),
     Err(ZkError),
 }
 
+impl ZkRet {
+    /// This result with every stat in it replaced by `f` of it (to compare results
+    /// without the fields a judge ignores: zxids, times).
+    pub fn map_stats(&self, f: impl Fn(Stat) -> Stat) -> ZkRet {
+        let step = |r: &OpResult| match r {
+            OpResult::Created { path, stat } => OpResult::Created {
+                path: path.clone(),
+                stat: f(*stat),
+            },
+            OpResult::Set(stat) => OpResult::Set(f(*stat)),
+            other => other.clone(),
+        };
+        match self {
+            ZkRet::Created { path, stat } => ZkRet::Created {
+                path: path.clone(),
+                stat: f(*stat),
+            },
+            ZkRet::Exists(stat) => ZkRet::Exists(stat.map(&f)),
+            ZkRet::Data { data, stat } => ZkRet::Data {
+                data: data.clone(),
+                stat: f(*stat),
+            },
+            ZkRet::Set(stat) => ZkRet::Set(f(*stat)),
+            ZkRet::Children { names, stat } => ZkRet::Children {
+                names: names.clone(),
+                stat: f(*stat),
+            },
+            ZkRet::Multi(results) => ZkRet::Multi(results.iter().map(step).collect()),
+            ZkRet::Checked(stat) => ZkRet::Checked(f(*stat)),
+            ZkRet::Acl { acl, stat } => ZkRet::Acl {
+                acl: acl.clone(),
+                stat: f(*stat),
+            },
+            ZkRet::AclSet(stat) => ZkRet::AclSet(f(*stat)),
+            other => other.clone(),
+        }
+    }
+}
+
 impl ZkOp {
-    /// True for operations that never change the tree.
+    /// True for operations that never change the tree and are answered by the server a
+    /// client is connected to, from its own tree (`sync` and `check` change nothing either
+    /// but go through the log, so they are not reads).
     pub fn is_read(&self) -> bool {
         use ZkOp::*;
-        matches!(self, Exists { .. } | GetData { .. } | GetChildren { .. })
+        matches!(
+            self,
+            Exists { .. }
+                | GetData { .. }
+                | GetChildren { .. }
+                | GetAcl { .. }
+                | GetEphemerals { .. }
+                | GetAllChildrenNumber { .. }
+        )
+    }
+
+    /// The session this operation acts for, if it names one (ephemeral creates, closes,
+    /// `getEphemerals`).
+    pub fn session(&self) -> Option<SessionId> {
+        match self {
+            ZkOp::Create { session, .. }
+            | ZkOp::Multi { session, .. }
+            | ZkOp::CloseSession { session }
+            | ZkOp::GetEphemerals { session, .. } => Some(*session),
+            _ => None,
+        }
+    }
+
+    /// This operation acting for `session` (see [`ZkOp::session`]): a server sets the
+    /// session of its connection, whatever the client wrote.
+    pub fn for_session(mut self, owner: SessionId) -> ZkOp {
+        if let ZkOp::Create { session, .. }
+        | ZkOp::Multi { session, .. }
+        | ZkOp::CloseSession { session }
+        | ZkOp::GetEphemerals { session, .. } = &mut self
+        {
+            *session = owner;
+        }
+        self
+    }
+
+    /// The data this operation writes, summed over a multi's steps (ZooKeeper bounds a
+    /// request's size, of which the data is nearly all: see [`MAX_DATA`]).
+    pub fn data_len(&self) -> usize {
+        let step = |op: &MultiOp| match op {
+            MultiOp::Create { data, .. } | MultiOp::SetData { data, .. } => data.len(),
+            MultiOp::Check { .. } | MultiOp::Delete { .. } => 0,
+        };
+        match self {
+            ZkOp::Create { data, .. } | ZkOp::SetData { data, .. } => data.len(),
+            ZkOp::Multi { ops, .. } => ops.iter().map(step).sum(),
+            _ => 0,
+        }
     }
 }
 
@@ -227,6 +515,7 @@ impl fmt::Display for CreateMode {
             CreateMode::Ephemeral => "ephemeral",
             CreateMode::Sequential => "sequential",
             CreateMode::EphemeralSequential => "ephemeral-sequential",
+            CreateMode::Container => "container",
         })
     }
 }
@@ -239,7 +528,13 @@ impl fmt::Display for Stat {
             "{{czxid {} mzxid {} pzxid {} ",
             s.czxid, s.mzxid, s.pzxid
         )?;
+        if (s.ctime, s.mtime) != (0, 0) {
+            write!(f, "ctime {} mtime {} ", s.ctime, s.mtime)?;
+        }
         write!(f, "version {} cversion {} ", s.version, s.cversion)?;
+        if s.aversion != 0 {
+            write!(f, "aversion {} ", s.aversion)?;
+        }
         write!(f, "owner {} length {} ", s.ephemeral_owner, s.data_length)?;
         write!(f, "children {}}}", s.num_children)
     }
@@ -255,13 +550,15 @@ impl fmt::Display for MultiOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MultiOp::Check { path, version } => write!(f, "check({path}, version {version})"),
-            MultiOp::Create { path, data, mode } => write!(f, "create({path}, {data:?}, {mode})"),
+            MultiOp::Create { path, data, mode } => {
+                write!(f, "create({path}, {}, {mode})", Shown(data))
+            }
             MultiOp::Delete { path, version } => write!(f, "delete({path}, version {version})"),
             MultiOp::SetData {
                 path,
                 data,
                 version: v,
-            } => write!(f, "set({path}, {data:?}, version {v})"),
+            } => write!(f, "set({path}, {}, version {v})", Shown(data)),
         }
     }
 }
@@ -270,9 +567,21 @@ impl fmt::Display for OpResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             OpResult::Checked => write!(f, "checked"),
-            OpResult::Created(path) => write!(f, "created {path}"),
+            OpResult::Created { path, .. } => write!(f, "created {path}"),
             OpResult::Deleted => write!(f, "deleted"),
             OpResult::Set(stat) => write!(f, "set {stat}"),
+        }
+    }
+}
+
+/// Data as a quoted string if it is text, as bytes otherwise.
+pub struct Shown<'a>(pub &'a Data);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match std::str::from_utf8(self.0) {
+            Ok(text) => write!(f, "{text:?}"),
+            Err(_) => write!(f, "{:?}", self.0),
         }
     }
 }
@@ -291,7 +600,7 @@ impl fmt::Display for ZkOp {
                 data,
                 mode,
                 session: s,
-            } => write!(f, "create({path}, {data:?}, {mode}, session {s})"),
+            } => write!(f, "create({path}, {}, {mode}, session {s})", Shown(data)),
             ZkOp::Delete { path, version } => write!(f, "delete({path}, version {version})"),
             ZkOp::Exists { path } => write!(f, "exists({path})"),
             ZkOp::GetData { path } => write!(f, "get({path})"),
@@ -299,7 +608,7 @@ impl fmt::Display for ZkOp {
                 path,
                 data,
                 version: v,
-            } => write!(f, "set({path}, {data:?}, version {v})"),
+            } => write!(f, "set({path}, {}, version {v})", Shown(data)),
             ZkOp::GetChildren { path } => write!(f, "children({path})"),
             ZkOp::Multi { ops, session } => {
                 write!(f, "multi(session {session}, ")?;
@@ -307,6 +616,14 @@ impl fmt::Display for ZkOp {
                 write!(f, ")")
             }
             ZkOp::CloseSession { session } => write!(f, "close(session {session})"),
+            ZkOp::Sync { path } => write!(f, "sync({path})"),
+            ZkOp::Check { path, version } => write!(f, "check({path}, version {version})"),
+            ZkOp::GetAcl { path } => write!(f, "get-acl({path})"),
+            ZkOp::SetAcl { path, version } => write!(f, "set-acl({path}, version {version})"),
+            ZkOp::GetEphemerals { prefix, session } => {
+                write!(f, "ephemerals({prefix}, session {session})")
+            }
+            ZkOp::GetAllChildrenNumber { path } => write!(f, "count({path})"),
         }
     }
 }
@@ -314,18 +631,34 @@ impl fmt::Display for ZkOp {
 impl fmt::Display for ZkRet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ZkRet::Created(path) => write!(f, "created {path}"),
+            ZkRet::Created { path, .. } => write!(f, "created {path}"),
             ZkRet::Deleted => write!(f, "deleted"),
             ZkRet::Exists(None) => write!(f, "absent"),
             ZkRet::Exists(Some(stat)) => write!(f, "exists {stat}"),
-            ZkRet::Data { data, stat } => write!(f, "{data:?} {stat}"),
+            ZkRet::Data { data, stat } => write!(f, "{} {stat}", Shown(data)),
             ZkRet::Set(stat) => write!(f, "set {stat}"),
-            ZkRet::Children(names) => write_list(f, names),
+            ZkRet::Children { names, .. } => write_list(f, names),
             ZkRet::Multi(results) => write_list(f, results),
             ZkRet::MultiFailed { index, error } => {
                 write!(f, "multi failed at step {index}: {error}")
             }
             ZkRet::SessionClosed => write!(f, "session closed"),
+            ZkRet::Synced(path) => write!(f, "synced {path}"),
+            ZkRet::Checked(stat) => write!(f, "checked {stat}"),
+            ZkRet::Acl { acl, stat } => {
+                let acl: Vec<String> = (acl.iter())
+                    .map(|a| format!("{}:{}:{}", a.scheme, a.id, a.perms))
+                    .collect();
+                write!(f, "acl [{}] {stat}", acl.join(", "))
+            }
+            ZkRet::AclSet(stat) => write!(f, "acl set {stat}"),
+            ZkRet::Ephemerals(paths) => write_list(f, paths),
+            ZkRet::Count(n) => write!(f, "{n} nodes"),
+            ZkRet::Done => write!(f, "done"),
+            ZkRet::WhoAmI(ids) => {
+                let ids: Vec<String> = ids.iter().map(|(s, u)| format!("{s}:{u}")).collect();
+                write!(f, "[{}]", ids.join(", "))
+            }
             ZkRet::Err(error) => write!(f, "error {error}"),
         }
     }
@@ -349,12 +682,12 @@ pub struct ZnodeSpec {
 }
 
 impl Default for ZnodeSpec {
-    /// Only the root, with empty data and an all-zero stat, at zxid 0.
+    /// The root and the [`SYSTEM_PATHS`], with empty data and all-zero stats, at zxid 0.
     fn default() -> Self {
-        let root = (Path::new("/"), Znode::default());
+        let paths = std::iter::once("/").chain(SYSTEM_PATHS);
         ZnodeSpec {
             zxid: 0,
-            nodes: BTreeMap::from([root]),
+            nodes: paths.map(|p| (Path::new(p), Znode::default())).collect(),
             closed: BTreeSet::new(),
         }
     }
@@ -431,7 +764,7 @@ impl ZnodeSpec {
         mode: CreateMode,
         session: SessionId,
     ) -> Result<Path, ZkError> {
-        if !validate_path(path) || (mode.is_ephemeral() && session == 0) {
+        if !validate_path(path) || is_special_path(path) || (mode.is_ephemeral() && session == 0) {
             return Err(ZkError::BadArguments);
         }
         let parent_path = parent(path).ok_or(ZkError::BadArguments)?;
@@ -465,6 +798,9 @@ impl ZnodeSpec {
 
     fn delete(&mut self, zxid: Zxid, path: &str, version: Version) -> Result<(), ZkError> {
         let (_, stat) = self.read(path)?;
+        if is_special_path(path) {
+            return Err(ZkError::BadArguments);
+        }
         let parent_path = parent(path).ok_or(ZkError::BadArguments)?;
         check_version(stat.version, version)?;
         if stat.num_children > 0 {
@@ -497,7 +833,9 @@ impl ZnodeSpec {
                 check_version(self.read(path)?.1.version, *version).map(|()| OpResult::Checked)
             }
             MultiOp::Create { path, data, mode } => {
-                (self.create(zxid, path, data, *mode, session)).map(OpResult::Created)
+                let path = self.create(zxid, path, data, *mode, session)?;
+                let stat = self.stat(&path).expect("just created");
+                Ok(OpResult::Created { path, stat })
             }
             MultiOp::Delete { path, version } => {
                 (self.delete(zxid, path, *version)).map(|()| OpResult::Deleted)
@@ -548,6 +886,36 @@ impl ZnodeSpec {
     }
 }
 
+/// Rule: the ACL every node answers with (ACLs are not kept): `world:anyone` with every
+/// permission, read only for `/zookeeper/config` (as ZooKeeper sets it).
+pub fn acl_of(path: &str) -> Acl {
+    Acl::anyone(if path == SYSTEM_PATHS[2] {
+        Acl::READ
+    } else {
+        Acl::ALL
+    })
+}
+
+/// True if `path` is `ancestor` or below it.
+fn is_below(path: &str, ancestor: &str) -> bool {
+    ancestor == "/" || path == ancestor || path.starts_with(&format!("{ancestor}/"))
+}
+
+impl ZnodeSpec {
+    /// Rule (ZooKeeper `setACL`): an existing node with the expected ACL version; the ACL
+    /// version goes up by one. Takes a zxid, as every successful write; `mzxid` stays.
+    fn set_acl(&mut self, path: &str, version: Version) -> Result<ZkRet, ZkError> {
+        let (_, stat) = self.read(path)?;
+        check_version(stat.aversion, version)?;
+        self.nodes
+            .get_mut(path)
+            .expect("the node exists")
+            .stat
+            .aversion += 1;
+        Ok(ZkRet::AclSet(self.stat(path).expect("the node exists")))
+    }
+}
+
 impl stateright::semantics::SequentialSpec for ZnodeSpec {
     type Op = ZkOp;
     type Ret = ZkRet;
@@ -563,7 +931,10 @@ impl stateright::semantics::SequentialSpec for ZnodeSpec {
             } => {
                 let created =
                     self.write(|tree, zxid| tree.create(zxid, path, data, *mode, *session));
-                created.map(ZkRet::Created)
+                created.map(|path| {
+                    let stat = self.stat(&path).expect("just created");
+                    ZkRet::Created { path, stat }
+                })
             }
             Delete { path, version } => {
                 let deleted = self.write(|tree, zxid| tree.delete(zxid, path, *version));
@@ -592,8 +963,32 @@ impl stateright::semantics::SequentialSpec for ZnodeSpec {
             }
             GetChildren { path } => {
                 let read = self.read(path);
-                read.map(|_| ZkRet::Children(self.children(path)))
+                read.map(|(_, stat)| ZkRet::Children {
+                    names: self.children(path),
+                    stat,
+                })
             }
+            Sync { path } => Ok(ZkRet::Synced(path.clone())),
+            Check { path, version } => self
+                .read(path)
+                .and_then(|(_, stat)| check_version(stat.version, *version).map(|()| stat))
+                .map(ZkRet::Checked),
+            GetAcl { path } => self.read(path).map(|(_, stat)| ZkRet::Acl {
+                acl: vec![acl_of(path)],
+                stat,
+            }),
+            SetAcl { path, version } => self.write(|tree, _| tree.set_acl(path, *version)),
+            GetEphemerals { prefix, session } => Ok(ZkRet::Ephemerals(
+                (self.nodes.iter())
+                    .filter(|(_, n)| n.stat.ephemeral_owner == *session && *session != 0)
+                    .filter(|(p, _)| prefix == "/" || p.starts_with(prefix.as_str()))
+                    .map(|(p, _)| p.clone())
+                    .collect(),
+            )),
+            GetAllChildrenNumber { path } => self.read(path).map(|_| {
+                let below = |p: &&Path| p.as_str() != path && is_below(p, path);
+                ZkRet::Count(self.nodes.keys().filter(below).count() as u32)
+            }),
         };
         ret.unwrap_or_else(ZkRet::Err)
     }

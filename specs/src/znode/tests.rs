@@ -11,7 +11,12 @@ impl ZnodeSpec {
     /// Invokes each op in turn, asserting what it returns.
     fn story(&mut self, steps: Vec<(ZkOp, ZkRet)>) {
         for (i, (op, ret)) in steps.into_iter().enumerate() {
-            assert_eq!(self.invoke(&op), ret, "step {i}: {op}");
+            let got = self.invoke(&op);
+            assert_eq!(
+                got,
+                pin_stats(&ret, &op, |p| self.stat(p)),
+                "step {i}: {op}"
+            );
         }
     }
 }
@@ -32,7 +37,19 @@ fn path_helpers() {
         assert!(validate_path(good), "{good}");
     }
     let bad = [
-        "", "a", "a/b", "/a/", "//a", "/a//b", "/./a", "/a/..", "/a\0b",
+        "",
+        "a",
+        "a/b",
+        "/a/",
+        "//a",
+        "/a//b",
+        "/./a",
+        "/a/..",
+        "/a\0b",
+        "/\u{1e}",
+        "/a\u{7f}",
+        "/\u{e000}",
+        "/\u{fff5}",
     ];
     for bad in bad {
         assert!(!validate_path(bad), "{bad:?}");
@@ -49,9 +66,30 @@ fn root_exists_initially_with_zero_stat() {
     let mut spec = ZnodeSpec::default();
     assert_eq!(spec.zxid(), 0);
     spec.story(vec![
-        (get("/"), data("", stat(0, 0, 0, 0, 0, 0, 0))),
-        (kids("/"), names(&[])),
+        (get("/"), data("", stat(0, 0, 0, 0, 0, 0, 1))),
+        (kids("/"), names(&["zookeeper"])),
+        (kids("/zookeeper"), names(&["config", "quota"])),
+        (
+            get("/zookeeper/config"),
+            data("", stat(0, 0, 0, 0, 0, 0, 0)),
+        ),
     ]);
+}
+
+#[test]
+fn system_paths_can_be_neither_created_nor_deleted() {
+    let mut spec = ZnodeSpec::default();
+    for path in ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"] {
+        spec.story(vec![
+            (create(path, "", Persistent, 1), Fail(BadArguments)),
+            (delete(path, ANY_VERSION), Fail(BadArguments)),
+        ]);
+    }
+    spec.story(vec![(
+        create("/zookeeper/mine", "", Persistent, 1),
+        created("/zookeeper/mine"),
+    )]);
+    assert_eq!(spec.zxid(), 1);
 }
 
 #[test]
@@ -125,7 +163,7 @@ fn delete_checks_existence_then_version_then_children() {
         (delete("/a/b", 1), Deleted),
         (delete("/a", ANY_VERSION), Deleted),
         (exists("/a"), ZkRet::Exists(None)),
-        (kids("/"), names(&[])),
+        (kids("/"), names(&["zookeeper"])),
     ]);
     assert_eq!(spec.zxid(), 5);
 }
@@ -163,7 +201,7 @@ fn children_are_the_sorted_names_of_direct_children() {
         (create("/a/b/deep", "", Persistent, 1), created("/a/b/deep")),
         (create("/ab", "", Persistent, 1), created("/ab")),
         (kids("/a"), names(&["a", "b"])),
-        (kids("/"), names(&["a", "ab"])),
+        (kids("/"), names(&["a", "ab", "zookeeper"])),
         (kids("/a/b/deep"), names(&[])),
     ]);
     assert_eq!(spec.stat("/a").unwrap().num_children, 2);
@@ -234,8 +272,8 @@ fn successful_multi_takes_one_zxid() {
     ];
     let results = vec![
         OpResult::Checked,
-        OpResult::Created("/a/s0000000001".into()),
-        OpResult::Created("/a/s0000000002".into()),
+        step_created("/a/s0000000001"),
+        step_created("/a/s0000000002"),
         OpResult::Set(stat(2, 3, 2, 1, 0, 1, 0)),
         OpResult::Deleted,
     ];
@@ -302,7 +340,7 @@ fn close_session_deletes_only_its_own_ephemerals() {
         (create("/theirs", "", Ephemeral, 2), created("/theirs")),
         (create("/kept", "", Persistent, 1), created("/kept")),
         (close(1), SessionClosed),
-        (kids("/"), names(&["kept", "p", "theirs"])),
+        (kids("/"), names(&["kept", "p", "theirs", "zookeeper"])),
         (kids("/p"), names(&[])),
     ]);
     assert_eq!(spec.zxid(), 6);
@@ -342,7 +380,7 @@ fn stat_fields_follow_a_sequence_of_writes() {
         (delete("/a/x", 0), Deleted),                          // zxid 5
         (set("/a/y", "1", 0), ZkRet::Set(stat(3, 6, 3, 1, 0, 1, 0))), // zxid 6, not /a's
         (exists("/a"), ZkRet::Exists(Some(stat(1, 4, 5, 1, 3, 2, 1)))),
-        (get("/"), data("", stat(0, 0, 1, 0, 1, 0, 1))),
+        (get("/"), data("", stat(0, 0, 1, 0, 1, 0, 2))),
         (create("/b", "héllo", Persistent, 1), created("/b")), // zxid 7
         (get("/b"), data("héllo", stat(7, 7, 7, 0, 0, 6, 0))),
     ]);
@@ -352,8 +390,12 @@ fn stat_fields_follow_a_sequence_of_writes() {
 fn checks_histories_and_reads_well() {
     let mut spec = ZnodeSpec::default();
     assert!(!spec.clone().is_valid_history([(delete("/a", 0), Deleted)]));
+    let made = ZkRet::Created {
+        path: "/a".into(),
+        stat: stat(1, 1, 1, 0, 0, 0, 0),
+    };
     let history = [
-        (create("/a", "", Persistent, 1), created("/a")),
+        (create("/a", "", Persistent, 1), made),
         (delete("/a", 0), Deleted),
     ];
     assert!(spec.is_valid_history(history));

@@ -8,11 +8,11 @@ use coord_specs::znode::build::{create, created, delete, exists, found, stat};
 use coord_specs::znode::{CreateMode, ZkError, ZkRet};
 
 fn lock() -> BasicLock {
-    BasicLock::new("/lock", 5, use_now())
+    BasicLock::new("/lock", use_now())
 }
 
 fn create_lock() -> Next {
-    Next::Call(Call::plain(create("/lock", "", CreateMode::Ephemeral, 5)))
+    Next::Call(Call::plain(create("/lock", "", CreateMode::Ephemeral, 0)))
 }
 
 const TAKEN: ZkRet = ZkRet::Err(ZkError::NodeExists);

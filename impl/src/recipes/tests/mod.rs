@@ -53,7 +53,6 @@ fn use_after_pause() -> Hold {
 /// A watch event reporting that `path` was deleted.
 fn deleted(path: &str) -> WatchEvent {
     WatchEvent {
-        seq: 1,
         change: Change::Deleted(path.into()),
         zxid: 9,
     }

@@ -33,7 +33,7 @@ fn there() -> ZkRet {
 #[test]
 fn the_client_creates_an_ephemeral_sequential_node_named_with_its_guid() {
     let (state, first) = lock(use_now()).start();
-    let node = create("/lock/lock-5-", "", CreateMode::EphemeralSequential, 5);
+    let node = create("/lock/lock-5-", "", CreateMode::EphemeralSequential, 0);
     assert_eq!(first, call(node));
     assert_eq!(state.phase, Phase::Creating);
 }

@@ -6,7 +6,7 @@ use super::*;
 fn writes_report_what_they_changed() {
     use Change::{ChildrenChanged, Created, DataChanged, Deleted};
     let mut tree = ZnodeTree::default();
-    let mut changes = |op: ZkOp| tree.apply_with_changes(&op).1;
+    let mut changes = |op: ZkOp| tree.run_with_changes(&op).1;
     let p = |path: &str| Path::from(path);
     let none: [Change; 0] = [];
     assert_eq!(

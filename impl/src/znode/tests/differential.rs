@@ -200,13 +200,13 @@ fn check_same_nodes(tree: &ZnodeTree, spec: &mut ZnodeSpec) -> Result<(), String
             ZkOp::GetChildren { path: path.clone() },
         ] {
             let expected = spec.invoke(&read);
-            if tree.read(&read).as_ref() != Some(&expected) {
+            if tree.answer_read(&read).as_ref() != Some(&expected) {
                 return Err(format!(
                     "{read}: spec {expected}, tree {:?}",
-                    tree.read(&read)
+                    tree.answer_read(&read)
                 ));
             }
-            if let ZkRet::Children(names) = expected {
+            if let ZkRet::Children { names, .. } = expected {
                 pending.extend(names.iter().map(|name| match path.as_str() {
                     "/" => Path::from(format!("/{name}")),
                     _ => Path::from(format!("{path}/{name}")),
@@ -244,7 +244,9 @@ impl Coverage {
             (_, ZkRet::Err(_)) => &mut self.failed_writes,
             (_, ZkRet::MultiFailed { .. }) => &mut self.failed_multis,
             (ZkOp::Multi { ops, .. }, _) if ops.len() >= 2 => &mut self.multis,
-            (ZkOp::Create { path, .. }, ZkRet::Created(created)) if path != created => {
+            (ZkOp::Create { path, .. }, ZkRet::Created { path: created, .. })
+                if path != created =>
+            {
                 &mut self.sequential_creates
             }
             (ZkOp::CloseSession { .. }, _) if !changes.is_empty() => &mut self.closes_deleting,
@@ -264,8 +266,8 @@ fn run_history(seed: u64, coverage: &mut Coverage) -> Result<(), String> {
         history.push(op.to_string());
         let before = spec.clone();
         let expected = spec.invoke(&op);
-        let read = tree.read(&op);
-        let (ret, changes) = tree.apply_with_changes(&op);
+        let read = tree.answer_read(&op);
+        let (ret, changes) = tree.run_with_changes(&op);
         coverage.count(&op, &ret, &changes);
         let check = || {
             if ret != expected {

@@ -28,9 +28,11 @@ fn root_exists_initially_with_a_zero_stat() {
     story(
         &mut tree,
         vec![
-            (get("/"), data("", Stat::default())),
-            (exists("/"), found(Stat::default())),
-            (kids("/"), names(&[])),
+            (get("/"), data("", stat(0, 0, 0, 0, 0, 0, 1))),
+            (exists("/"), found(stat(0, 0, 0, 0, 0, 0, 1))),
+            (kids("/"), names(&["zookeeper"])),
+            (kids("/zookeeper"), names(&["config", "quota"])),
+            (get("/zookeeper/quota"), data("", Stat::default())),
         ],
     );
     assert_eq!(tree, ZnodeTree::default());
@@ -39,14 +41,18 @@ fn root_exists_initially_with_a_zero_stat() {
 #[test]
 fn reads_are_answered_without_the_log_and_writes_are_not() {
     let tree = tree_with_a_b();
-    assert_eq!(tree.read(&get("/a/b")), Some(data("", fresh(2, 0))));
+    assert_eq!(tree.answer_read(&get("/a/b")), Some(data("", fresh(2, 0))));
     assert_eq!(
-        tree.read(&exists("/a")),
+        tree.answer_read(&exists("/a")),
         Some(found(stat(1, 1, 2, 0, 1, 0, 1)))
     );
-    assert_eq!(tree.read(&exists("/z")), Some(ZkRet::Exists(None)));
-    assert_eq!(tree.read(&kids("/a")), Some(names(&["b"])));
-    assert_eq!(tree.read(&kids("a")), Some(Fail(BadArguments)));
+    assert_eq!(tree.answer_read(&exists("/z")), Some(ZkRet::Exists(None)));
+    let listed = ZkRet::Children {
+        names: vec!["b".into()],
+        stat: stat(1, 1, 2, 0, 1, 0, 1),
+    };
+    assert_eq!(tree.answer_read(&kids("/a")), Some(listed));
+    assert_eq!(tree.answer_read(&kids("a")), Some(Fail(BadArguments)));
     let writes = [
         create("/c", "", Persistent, 1),
         delete("/a/b", ANY_VERSION),
@@ -55,11 +61,14 @@ fn reads_are_answered_without_the_log_and_writes_are_not() {
         close(1),
     ];
     for write in writes {
-        assert_eq!(tree.read(&write), None, "{write}");
+        assert_eq!(tree.answer_read(&write), None, "{write}");
     }
     // Applying a read through the log answers the same and changes nothing.
     let mut applied = tree.clone();
-    assert_eq!(applied.apply(&kids("/a")), names(&["b"]));
+    assert_eq!(
+        applied.run(&kids("/a")),
+        tree.answer_read(&kids("/a")).unwrap()
+    );
     assert_eq!(applied, tree);
 }
 
@@ -68,16 +77,19 @@ fn invalid_paths_are_bad_arguments_for_every_operation() {
     let mut tree = tree_with_a_b();
     let before = tree.clone();
     let bad_paths = [
-        "",        // empty
-        "a",       // relative
-        "a/b",     // relative, nested
-        "/a/",     // trailing slash
-        "//a",     // empty first name
-        "/a//b",   // empty name in the middle
-        "/a/./b",  // `.`
-        "/a/..",   // `..`
-        "/a\0",    // NUL
-        "/a/b\0c", // NUL inside a name
+        "",          // empty
+        "a",         // relative
+        "a/b",       // relative, nested
+        "/a/",       // trailing slash
+        "//a",       // empty first name
+        "/a//b",     // empty name in the middle
+        "/a/./b",    // `.`
+        "/a/..",     // `..`
+        "/a\0",      // NUL
+        "/a/b\0c",   // NUL inside a name
+        "/\u{1e}",   // a control character (kazoo's test_create_invalid_path)
+        "/a\u{9f}",  // a C1 control character
+        "/\u{f000}", // private use
     ];
     for bad in bad_paths {
         let mut steps = vec![
@@ -135,7 +147,7 @@ fn the_root_cannot_be_created_or_deleted() {
                 multi(vec![step_delete("/", 0)], 1),
                 multi_failed(0, BadArguments),
             ),
-            (exists("/"), found(Stat::default())),
+            (exists("/"), found(stat(0, 0, 0, 0, 0, 0, 1))),
         ],
     );
     assert_eq!(tree.zxid(), 0);
@@ -167,9 +179,20 @@ fn children_are_the_sorted_names_of_direct_children() {
             (create("/ab", "", Persistent, 1), created("/ab")),
             (create("/a/B", "", Persistent, 1), created("/a/B")),
             (kids("/a"), names(&["B", "a", "b", "c"])),
-            (kids("/"), names(&["a", "ab"])),
+            (kids("/"), names(&["a", "ab", "zookeeper"])),
             (kids("/a/b/deep"), names(&[])),
         ],
     );
     assert_eq!(tree.stat("/a").unwrap().num_children, 4);
+}
+
+#[test]
+fn the_approximate_data_size_sums_paths_and_data() {
+    let mut tree = ZnodeTree::default();
+    let system = tree.approximate_data_size();
+    // "/zookeeper" (10), "/zookeeper/quota" (16), "/zookeeper/config" (17).
+    assert_eq!(system, 43);
+    tree.run(&create("/a", "xyz", Persistent, 0));
+    tree.run(&create("/a/b", "", Persistent, 0));
+    assert_eq!(tree.approximate_data_size(), system + 2 + 3 + 4);
 }
