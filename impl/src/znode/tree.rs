@@ -68,6 +68,30 @@ fn check_version(actual: Version, expected: Version) -> Result<(), ZkError> {
     }
 }
 
+/// The parent's names and the new node's name (for a sequential create, the part before
+/// its sequence number, possibly empty) of a create of `path` in `mode`.
+///
+/// Rule (ZooKeeper's `validatePath(path, isSequential)`): `path` must be valid as it is,
+/// or, for a sequential create, with a digit appended (the number the server appends), so
+/// a sequential `/lock/` is valid and names `/lock/0000000003`. Otherwise `BadArguments`.
+fn create_target(path: &str, mode: CreateMode) -> Result<(Vec<&str>, &str), ZkError> {
+    let (parent, name) = path.rsplit_once('/').ok_or(BadArguments)?;
+    let probe = match mode.is_sequential() {
+        true => format!("{path}1"),
+        false => path.to_string(),
+    };
+    if parse(&probe)?.is_empty() {
+        return Err(BadArguments);
+    }
+    // The probe is valid, so is its parent: the root (`""`) or a path.
+    let parent_names = if parent.is_empty() {
+        Vec::new()
+    } else {
+        parse(parent)?
+    };
+    Ok((parent_names, name))
+}
+
 impl ZnodeTree {
     /// An empty tree whose writes make the deliberate mistake `bug` (see [`ZkBug`]).
     pub fn with_bug(bug: Option<ZkBug>) -> Self {
@@ -321,8 +345,8 @@ impl ZnodeTree {
     // The writes below run at `zxid`. Each checks everything before it changes anything, so
     // an error leaves the tree as it was and records no change.
 
-    /// Rule (ZooKeeper `create`), checked in this order: a valid path that is not the root
-    /// or a system path, and a real session for an ephemeral node (`BadArguments`); an
+    /// Rule (ZooKeeper `create`), checked in this order: a valid path (see
+    /// [`create_target`]) that is not the root or a system path, and a real session for an ephemeral node (`BadArguments`); an
     /// open session for an ephemeral node (`SessionExpired`); an existing parent
     /// (`NoNode`) that is not ephemeral (`NoChildrenForEphemerals`); a sequential node gets
     /// the parent's `cversion` appended as ten digits; the final name must be free
@@ -338,21 +362,20 @@ impl ZnodeTree {
         session: SessionId,
         changes: &mut Vec<Change>,
     ) -> Result<Path, ZkError> {
-        let names = parse(path)?;
-        let (name, parent_names) = names.split_last().ok_or(BadArguments)?;
+        let (parent_names, name) = create_target(path, mode)?;
         if is_special_path(path) || (mode.is_ephemeral() && session == 0) {
             return Err(BadArguments);
         }
         if mode.is_ephemeral() && self.is_closed(session) {
             return Err(SessionExpired);
         }
-        let parent = self.root.descendant_mut(parent_names).ok_or(NoNode)?;
+        let parent = self.root.descendant_mut(&parent_names).ok_or(NoNode)?;
         if parent.is_ephemeral() {
             return Err(NoChildrenForEphemerals);
         }
         let name = match mode.is_sequential() {
             true => Name::from(format!("{name}{:010}", parent.cversion)),
-            false => Name::from(*name),
+            false => Name::from(name),
         };
         if parent.children.contains_key(&name) {
             return Err(NodeExists);
@@ -361,7 +384,7 @@ impl ZnodeTree {
         parent.child_changed(zxid);
         let node = Znode::new(data.clone(), zxid, time, owner);
         parent.children.insert(name.clone(), node);
-        let parent_path = join(parent_names);
+        let parent_path = join(&parent_names);
         let created = child_path(&parent_path, &name);
         changes.push(Change::Created(created.clone()));
         changes.push(Change::ChildrenChanged(parent_path));

@@ -35,6 +35,20 @@ pub fn set(path: &str, data: &str, version: Version) -> ZkOp {
     }
 }
 
+/// `op` (a create or a set) with null data instead of its data (ZooKeeper's `null`).
+pub fn with_null_data(mut op: ZkOp) -> ZkOp {
+    if let ZkOp::Create { data, .. } | ZkOp::SetData { data, .. } = &mut op {
+        *data = Data::NULL;
+    }
+    op
+}
+
+/// A get-data result of null data.
+pub fn null_data(stat: Stat) -> ZkRet {
+    let data = Data::NULL;
+    ZkRet::Data { data, stat }
+}
+
 pub fn exists(path: &str) -> ZkOp {
     ZkOp::Exists { path: path.into() }
 }

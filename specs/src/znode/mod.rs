@@ -25,8 +25,79 @@ use std::fmt;
 /// An absolute path such as `/a/b`; see [`validate_path`].
 pub type Path = SmolStr;
 /// The data stored in a node: any bytes, shared (a copy costs a reference count, not the
-/// bytes), hashed and compared by content. Its length is the stat's `data_length`.
-pub type Data = Bytes;
+/// bytes), hashed and compared by content, or null. Rule (ZooKeeper's `DataNode`): a node
+/// created or set with null data (a jute buffer of length -1) reads back null, apart from
+/// empty data; either has length 0 (the stat's `data_length`). It derefs to its bytes (no
+/// bytes for null), and reads and writes as an optional byte string.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Data(Option<Bytes>);
+
+impl Data {
+    /// Null data.
+    pub const NULL: Data = Data(None);
+
+    /// Empty (not null) data.
+    pub fn new() -> Data {
+        Data(Some(Bytes::new()))
+    }
+
+    /// A copy of `bytes`.
+    pub fn copy_from_slice(bytes: &[u8]) -> Data {
+        Data(Some(Bytes::copy_from_slice(bytes)))
+    }
+
+    /// True for null data.
+    pub fn is_null(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The bytes, or `None` for null data.
+    pub fn bytes(&self) -> Option<&Bytes> {
+        self.0.as_ref()
+    }
+}
+
+impl Default for Data {
+    /// Empty data, as the root and the system nodes hold.
+    fn default() -> Data {
+        Data::new()
+    }
+}
+
+impl std::ops::Deref for Data {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.0.as_deref().unwrap_or_default()
+    }
+}
+
+impl PartialEq<[u8]> for Data {
+    /// Equal to data holding exactly these bytes (null data equals no bytes).
+    fn eq(&self, other: &[u8]) -> bool {
+        self.bytes().is_some_and(|bytes| bytes == other)
+    }
+}
+
+impl From<Bytes> for Data {
+    fn from(bytes: Bytes) -> Data {
+        Data(Some(bytes))
+    }
+}
+
+impl From<Vec<u8>> for Data {
+    fn from(bytes: Vec<u8>) -> Data {
+        Data(Some(bytes.into()))
+    }
+}
+
+impl From<Option<Vec<u8>>> for Data {
+    /// `None` is null data.
+    fn from(bytes: Option<Vec<u8>>) -> Data {
+        Data(bytes.map(Bytes::from))
+    }
+}
 /// ZooKeeper's largest data (its default `jute.maxbuffer`, 0xfffff bytes): a request
 /// carrying more is refused as ZooKeeper refuses it, by closing the connection.
 pub const MAX_DATA: usize = 0xfffff;
@@ -50,9 +121,9 @@ pub type Version = i32;
 /// The expected version that matches any version (ZooKeeper's `-1`).
 pub const ANY_VERSION: Version = -1;
 
-/// Rule: a path is `/`, or `/` followed by one or more non-empty components separated by
-/// single `/`s, none of them `.` or `..`, with no NUL or [`is_unprintable`] character
-/// anywhere and no trailing `/`.
+/// Rule (ZooKeeper's `PathUtils.validatePath`): a path is `/`, or `/` followed by one or
+/// more non-empty components separated by single `/`s, none of them `.` or `..`, with no
+/// NUL or [`is_unprintable`] character anywhere and no trailing `/`.
 pub fn validate_path(path: &str) -> bool {
     let valid_name = |name: &str| !name.is_empty() && name != "." && name != "..";
     let absolute = path.starts_with('/') && !path.contains('\0') && !path.contains(is_unprintable);
@@ -64,6 +135,16 @@ pub fn validate_path(path: &str) -> bool {
 /// and U+FFF0 to U+FFFF.
 pub fn is_unprintable(c: char) -> bool {
     matches!(c, '\u{1}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{e000}'..='\u{f8ff}' | '\u{fff0}'..='\u{ffff}')
+}
+
+/// Rule (ZooKeeper's `validatePath(path, isSequential)`): the path a create names is valid
+/// if `path` is, or, for a sequential create, if `path` with a digit appended is (the
+/// server appends the sequence number), so `/lock/` makes `/lock/0000000003`.
+pub fn validate_create_path(path: &str, mode: CreateMode) -> bool {
+    match mode.is_sequential() {
+        true => validate_path(&format!("{path}1")),
+        false => validate_path(path),
+    }
 }
 
 /// The parent of a valid path (`/a/b` -> `/a`, `/a` -> `/`); `None` for the root.
@@ -574,14 +655,17 @@ impl fmt::Display for OpResult {
     }
 }
 
-/// Data as a quoted string if it is text, as bytes otherwise.
+/// Data as a quoted string if it is text, as bytes otherwise, `null` if null.
 pub struct Shown<'a>(pub &'a Data);
 
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match std::str::from_utf8(self.0) {
+        let Some(bytes) = self.0.bytes() else {
+            return f.write_str("null");
+        };
+        match std::str::from_utf8(bytes) {
             Ok(text) => write!(f, "{text:?}"),
-            Err(_) => write!(f, "{:?}", self.0),
+            Err(_) => write!(f, "{bytes:?}"),
         }
     }
 }
@@ -764,7 +848,10 @@ impl ZnodeSpec {
         mode: CreateMode,
         session: SessionId,
     ) -> Result<Path, ZkError> {
-        if !validate_path(path) || is_special_path(path) || (mode.is_ephemeral() && session == 0) {
+        if !validate_create_path(path, mode)
+            || is_special_path(path)
+            || (mode.is_ephemeral() && session == 0)
+        {
             return Err(ZkError::BadArguments);
         }
         let parent_path = parent(path).ok_or(ZkError::BadArguments)?;

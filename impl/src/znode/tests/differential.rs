@@ -22,14 +22,17 @@ const PATHS: &[&str] = &[
     "/b",
     "/lock",
     "/lock/n-",
+    // Valid only for a sequential create (the name is then the number alone).
+    "/lock/",
     "/lock/n-0000000000",
     "/lock/n-0000000001",
     "/lock/n-0000000002",
 ];
 /// Invalid paths, one of every ten picked.
 const BAD_PATHS: &[&str] = &["/a/", "a", "/a//b", "", "/a/./b"];
-/// `é` is two bytes, so `data_length` counts bytes, not characters.
-const DATA: &[&str] = &["", "x", "yé"];
+/// `é` is two bytes, so `data_length` counts bytes, not characters; `None` is null data,
+/// which must read back null, not empty.
+const DATA: &[Option<&str>] = &[Some(""), Some("x"), Some("yé"), None];
 /// Half of the expected versions are `-1`.
 const VERSIONS: &[Version] = &[ANY_VERSION, ANY_VERSION, ANY_VERSION, 0, 1, 2];
 const MODES: &[CreateMode] = &[Persistent, Ephemeral, Sequential, EphemeralSequential];
@@ -66,7 +69,7 @@ impl Rng {
     }
 
     fn data(&mut self) -> Data {
-        self.pick(DATA).into()
+        Data::from(self.pick(DATA).map(|text| text.as_bytes().to_vec()))
     }
 }
 

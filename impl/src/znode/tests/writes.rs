@@ -22,6 +22,31 @@ fn create_needs_an_existing_parent_and_a_free_name() {
 }
 
 #[test]
+fn null_data_reads_back_null_apart_from_empty_data() {
+    let mut tree = ZnodeTree::default();
+    story(
+        &mut tree,
+        vec![
+            (
+                with_null_data(create("/n", "", Persistent, 1)),
+                created("/n"),
+            ),
+            (get("/n"), null_data(stat(1, 1, 1, 0, 0, 0, 0))),
+            (
+                set("/n", "", ANY_VERSION),
+                ZkRet::Set(stat(1, 2, 1, 1, 0, 0, 0)),
+            ),
+            (get("/n"), data("", stat(1, 2, 1, 1, 0, 0, 0))),
+            (
+                with_null_data(set("/n", "", ANY_VERSION)),
+                ZkRet::Set(stat(1, 3, 1, 2, 0, 0, 0)),
+            ),
+            (get("/n"), null_data(stat(1, 3, 1, 2, 0, 0, 0))),
+        ],
+    );
+}
+
+#[test]
 fn ephemeral_nodes_have_an_owner_and_no_children() {
     let mut tree = ZnodeTree::default();
     story(
