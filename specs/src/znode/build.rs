@@ -3,7 +3,8 @@
 //! written as text here (the tree stores bytes).
 
 use super::{
-    CreateMode, Data, MultiOp, OpResult, Path, SessionId, Stat, Version, ZkError, ZkOp, ZkRet, Zxid,
+    Acl, CreateMode, Data, MultiOp, OpResult, Path, SessionId, Stat, Version, ZkError, ZkOp, ZkRet,
+    Zxid,
 };
 
 /// `text` as node data.
@@ -17,6 +18,7 @@ pub fn create(path: &str, data: &str, mode: CreateMode, session: SessionId) -> Z
         path,
         data,
         mode,
+        acl: Acl::open(),
         session,
     }
 }
@@ -41,6 +43,50 @@ pub fn with_null_data(mut op: ZkOp) -> ZkOp {
         *data = Data::NULL;
     }
     op
+}
+
+/// `op` (a create, a create step or a set-ACL) with `acl` instead of its ACL.
+pub fn with_acl<T: HasAcl>(mut op: T, acl: &[Acl]) -> T {
+    *op.acl_mut() = acl.to_vec();
+    op
+}
+
+/// An operation or step that carries an ACL (see [`with_acl`]).
+pub trait HasAcl {
+    fn acl_mut(&mut self) -> &mut Vec<Acl>;
+}
+
+impl HasAcl for ZkOp {
+    fn acl_mut(&mut self) -> &mut Vec<Acl> {
+        match self {
+            ZkOp::Create { acl, .. } | ZkOp::SetAcl { acl, .. } => acl,
+            other => panic!("{other} has no ACL"),
+        }
+    }
+}
+
+impl HasAcl for MultiOp {
+    fn acl_mut(&mut self) -> &mut Vec<Acl> {
+        match self {
+            MultiOp::Create { acl, .. } => acl,
+            other => panic!("{other} has no ACL"),
+        }
+    }
+}
+
+pub fn get_acl(path: &str) -> ZkOp {
+    ZkOp::GetAcl { path: path.into() }
+}
+
+pub fn set_acl(path: &str, acl: &[Acl], version: Version) -> ZkOp {
+    let (path, acl) = (path.into(), acl.to_vec());
+    ZkOp::SetAcl { path, acl, version }
+}
+
+/// A `digest` ACL entry for `user` (any hash: ACLs are not enforced) with `perms`.
+pub fn digest(user: &str, perms: i32) -> Acl {
+    let (scheme, id) = ("digest".into(), format!("{user}:hash").into());
+    Acl { perms, scheme, id }
 }
 
 /// A get-data result of null data.
@@ -76,7 +122,13 @@ pub fn step_check(path: &str, version: Version) -> MultiOp {
 
 pub fn step_create(path: &str, mode: CreateMode) -> MultiOp {
     let (path, data) = (path.into(), Data::new());
-    MultiOp::Create { path, data, mode }
+    let acl = Acl::open();
+    MultiOp::Create {
+        path,
+        data,
+        mode,
+        acl,
+    }
 }
 
 pub fn step_delete(path: &str, version: Version) -> MultiOp {

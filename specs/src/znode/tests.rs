@@ -447,3 +447,75 @@ fn null_data_reads_back_null_and_empty_data_empty() {
     ]);
     assert_eq!(Shown(&Data::NULL).to_string(), "null");
 }
+
+#[test]
+fn acls_are_kept_versioned_and_checked_for_form() {
+    let mut spec = ZnodeSpec::default();
+    let (alice, bob) = (digest("alice", Acl::ALL), [digest("bob", Acl::READ)]);
+    let acl_of = |spec: &mut ZnodeSpec, path| match spec.invoke(&get_acl(path)) {
+        ZkRet::Acl { acl, stat } => (acl, stat.aversion),
+        other => panic!("not an ACL: {other}"),
+    };
+    spec.story(vec![
+        (create("/open", "", Persistent, 1), created("/open")),
+        (
+            with_acl(
+                create("/a", "", Persistent, 1),
+                &[alice.clone(), alice.clone()],
+            ),
+            created("/a"),
+        ),
+        (
+            with_acl(create("/b", "", Persistent, 1), &[]),
+            Fail(InvalidAcl),
+        ),
+        (set_acl("/a", &[], ANY_VERSION), Fail(InvalidAcl)),
+        (set_acl("/nope", &bob, ANY_VERSION), Fail(NoNode)),
+        (set_acl("/a/", &[], ANY_VERSION), Fail(BadArguments)),
+        (set_acl("/a", &bob, 1), Fail(BadVersion)),
+    ]);
+    assert_eq!(spec.zxid(), 2, "refused writes take no zxid");
+    assert_eq!(acl_of(&mut spec, "/open"), (Acl::open(), 0));
+    assert_eq!(acl_of(&mut spec, "/a"), (vec![alice], 0), "repeats dropped");
+    assert!(matches!(spec.invoke(&set_acl("/a", &bob, 0)), ZkRet::AclSet(s) if s.aversion == 1));
+    assert_eq!(acl_of(&mut spec, "/a"), (bob.to_vec(), 1));
+    assert_eq!(
+        acl_of(&mut spec, "/zookeeper/config").0,
+        vec![Acl::anyone(Acl::READ)]
+    );
+    let failed = multi(vec![with_acl(step_create("/m", Persistent), &[])], 1);
+    assert_eq!(spec.invoke(&failed), multi_failed(0, InvalidAcl));
+}
+
+#[test]
+fn an_acl_entry_is_valid_only_in_a_scheme_zookeeper_knows() {
+    let entry = |scheme: &str, id: &str| Acl {
+        perms: Acl::ALL,
+        scheme: scheme.into(),
+        id: id.into(),
+    };
+    let valid = [
+        ("world", "anyone"),
+        ("digest", "u:h"),
+        ("digest", ":h"),
+        ("ip", "127.0.0.1"),
+        ("ip", "10.0.0.0/8"),
+        ("ip", "::1/128"),
+    ];
+    for (scheme, id) in valid {
+        assert!(entry(scheme, id).is_valid(), "{scheme}:{id}");
+    }
+    let invalid = [
+        ("world", "someone"),
+        ("digest", "u"),
+        ("digest", "u:"),
+        ("digest", "u:h:x"),
+        ("ip", "10.0.0.0/33"),
+        ("ip", "host"),
+        ("auth", ""),
+        ("sasl", "u"),
+    ];
+    for (scheme, id) in invalid {
+        assert!(!entry(scheme, id).is_valid(), "{scheme}:{id}");
+    }
+}

@@ -155,8 +155,9 @@ fn call(request: Op) -> Call {
             version,
         }),
         Op::GetAcl { path } => tree(ZkOp::GetAcl { path: path.into() }),
-        Op::SetAcl { path, version, .. } => tree(ZkOp::SetAcl {
+        Op::SetAcl { path, acl, version } => tree(ZkOp::SetAcl {
             path: path.into(),
+            acl: acl_list(acl),
             version,
         }),
         Op::GetChildren { path, .. } | Op::GetChildren2 { path, .. } => {
@@ -225,6 +226,7 @@ fn create(c: Create, mode: CreateMode) -> ZkOp {
         path: c.path.into(),
         data: Data::from(c.data),
         mode,
+        acl: acl_list(c.acl),
         session: 0,
     }
 }
@@ -241,6 +243,7 @@ fn multi_step(step: Op) -> Option<MultiOp> {
                         path: Path::default(),
                         data: Default::default(),
                         mode: CreateMode::Persistent,
+                        acl: acl_list(c.acl),
                     })
                 }
             };
@@ -248,6 +251,7 @@ fn multi_step(step: Op) -> Option<MultiOp> {
                 path: c.path.into(),
                 data: Data::from(c.data),
                 mode,
+                acl: acl_list(c.acl),
             }
         }
         Op::Delete { path, version } => MultiOp::Delete {
@@ -406,6 +410,17 @@ fn jute_stat(s: Stat) -> JuteStat {
         num_children: s.num_children as i32,
         pzxid: s.pzxid as i64,
     }
+}
+
+/// A request's ACL as the tree takes it (the tree judges it: see `fixup_acl`).
+fn acl_list(acl: Vec<JuteAcl>) -> Vec<Acl> {
+    (acl.into_iter())
+        .map(|entry| Acl {
+            perms: entry.perms,
+            scheme: entry.id.scheme.into(),
+            id: entry.id.id.into(),
+        })
+        .collect()
 }
 
 fn jute_acl(acl: &Acl) -> JuteAcl {
