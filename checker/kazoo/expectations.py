@@ -28,15 +28,8 @@ NOT_APPLICABLE = {
 }
 
 ACLS_NOT_ENFORCED = (
-    "coord does not enforce ACLs: a node made with a digest ACL is open to every "
-    "session, so the expected NoAuthError never comes"
-)
-ACLS_NOT_KEPT = (
-    "coord keeps no ACLs: getACL answers world:anyone whatever the node was created or "
-    "set with"
-)
-NULL_DATA = (
-    "coord stores null data (length -1) as empty, so it reads back as b'' instead of None"
+    "coord keeps ACLs but does not enforce them: a node made with a digest ACL is open "
+    "to every session, so the expected NoAuthError never comes"
 )
 
 KNOWN_FAILURES = {
@@ -45,18 +38,9 @@ KNOWN_FAILURES = {
         "test_client::TestAuthentication::test_auth": ACLS_NOT_ENFORCED,
         "test_client::TestAuthentication::test_connect_auth": ACLS_NOT_ENFORCED,
         "test_client::TestAuthentication::test_unicode_auth": ACLS_NOT_ENFORCED,
-        "test_client::TestClient::test_create_makepath_incompatible_acls": ACLS_NOT_ENFORCED,
-        "test_client::TestClient::test_get_acls": ACLS_NOT_KEPT,
-        "test_client::TestClient::test_set_acls": ACLS_NOT_KEPT,
-        "test_client::TestClient::test_set_acls_empty":
-            "coord accepts setACL with an empty list, which ZooKeeper answers InvalidACL",
-        "test_client::TestClient::test_create_null_data": NULL_DATA,
-        "test_client::TestClient::test_set_null_data": NULL_DATA,
-        "test_client::TestClient::test_create_invalid_path":
-            "coord accepts a path holding a control character other than NUL (\\x1e), "
-            "which ZooKeeper refuses with BadArguments",
-        "test_client::TestClient::test_create_sequence":
-            "coord refuses a sequential create of '/folder/' (a path ending in '/'), "
-            "which ZooKeeper accepts, naming the node '/folder/0000000002'",
+        "test_client::TestClient::test_create_makepath_incompatible_acls":
+            "coord knows no authenticated identity of a session, so the 'auth' scheme of "
+            "CREATOR_ALL_ACL is an InvalidACL instead of the creator's digest id "
+            "(ACLs are kept, not enforced)",
     },
 }

@@ -296,7 +296,7 @@ pub fn explain(error: ZkError, op: &ZkOp) -> String {
         ZkOp::Delete { path, version }
         | ZkOp::SetData { path, version, .. }
         | ZkOp::Check { path, version }
-        | ZkOp::SetAcl { path, version } => (path.as_str(), *version),
+        | ZkOp::SetAcl { path, version, .. } => (path.as_str(), *version),
         ZkOp::Multi { .. } | ZkOp::CloseSession { .. } => ("", ANY_VERSION),
     };
     let creating = matches!(op, ZkOp::Create { .. });

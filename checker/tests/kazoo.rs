@@ -66,7 +66,6 @@ fn kazoo_recipe_modules_pass_against_zookeeper() {
 }
 
 #[test]
-#[ignore = "needs coord's ZooKeeper client port (issue 15), not yet on main"]
 fn kazoo_recipe_modules_pass_against_coord() {
     recipes_pass("--coord");
 }

@@ -53,7 +53,6 @@ fn zkcli_session_against_zookeeper_matches_itself_once_normalised() {
 }
 
 #[test]
-#[ignore = "needs coord's ZooKeeper client port (issue 15), not yet on main"]
 fn zkcli_session_against_coord_matches_zookeeper() {
     let zookeeper = ZooKeeperEnsemble::start(3).unwrap_or_else(|e| panic!("{e}"));
     let coord = CoordZkCluster::start(common::COORD.as_ref(), 3).unwrap_or_else(|e| panic!("{e}"));

@@ -40,7 +40,6 @@ macro_rules! scenarios {
         mod against_coord {
             $(
                 #[test]
-                #[ignore = "needs coord's ZooKeeper client port (issue 15), not yet on main"]
                 fn $scenario() {
                     let exe = std::path::Path::new(super::common::COORD);
                     let mut cluster = coord_checker::coord_zk::CoordZkCluster::start(exe, 3)

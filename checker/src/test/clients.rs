@@ -24,6 +24,8 @@ pub struct Worker<'a, S: Subject> {
     pub client: Client,
     /// How many keys the workload shares.
     pub keys: u16,
+    /// Percent of its operations that are reads.
+    pub read_share: u8,
     pub seed: u64,
     /// The mean pause between two operations.
     pub think: Duration,
@@ -35,10 +37,11 @@ impl<S: Subject> Worker<'_, S> {
     pub fn run(&self, end: Instant, stop: &AtomicBool) -> Result<(), String> {
         let mut rng = StdRng::seed_from_u64(self.seed);
         let mut session = Session::new(self.client);
+        let mut conn = S::Conn::default();
         while !stop.load(Ordering::Relaxed) && Instant::now() < end {
-            let op = session.next(self.subject, self.keys, &mut rng);
+            let op = session.next(self.subject, self.keys, self.read_share, &mut rng);
             let deadline = Instant::now() + OP_TIMEOUT;
-            match self.perform(op.clone(), false, deadline, stop)? {
+            match self.perform(&mut conn, op.clone(), false, deadline, stop)? {
                 Some(ret) => {
                     session.saw(self.subject, &op, &ret);
                     let failed = self.subject.failed(&ret);
@@ -60,6 +63,7 @@ impl<S: Subject> Worker<'_, S> {
     /// the request leaves and its reply the moment it arrives.
     pub fn perform(
         &self,
+        conn: &mut S::Conn,
         op: Op<S>,
         strict: bool,
         deadline: Instant,
@@ -69,18 +73,18 @@ impl<S: Subject> Worker<'_, S> {
         recorder.invoke(client, op.clone());
         let mut on_reply = |ret: &Ret<S>| recorder.returned(client, recorder.now(), ret.clone());
         self.subject
-            .perform(op, strict, stop, deadline, &mut on_reply)
+            .perform(conn, op, strict, stop, deadline, &mut on_reply)
     }
 
     /// Performs each of `ops` strictly, trying each up to [`TRIES`] times until it is
     /// answered; returns how many never were.
     pub fn strictly(&self, ops: &[Op<S>], stop: &AtomicBool) -> Result<usize, String> {
-        let mut unanswered = 0;
+        let (mut unanswered, mut conn) = (0, S::Conn::default());
         for op in ops {
             let mut answered = false;
             for _ in 0..TRIES {
                 let deadline = Instant::now() + OP_TIMEOUT;
-                if self.perform(op.clone(), true, deadline, stop)?.is_some() {
+                if (self.perform(&mut conn, op.clone(), true, deadline, stop)?).is_some() {
                     answered = true;
                     break;
                 }

@@ -36,6 +36,7 @@ pub enum Service {
 impl Subject for Kv {
     type Spec = KvSpec;
     const SPEC: &'static str = "kv";
+    type Conn = ();
 
     fn key(&self, i: u16) -> String {
         format!("k{i}")
@@ -62,6 +63,7 @@ impl Subject for Kv {
     /// a client that remembers an old configuration would.
     fn perform(
         &self,
+        _: &mut (),
         op: KvOp,
         strict: bool,
         stop: &AtomicBool,

@@ -79,6 +79,10 @@ pub struct TestArgs {
     /// Keys the clients share.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     keys: u16,
+    /// Percent of the workload's operations that are reads (the rest are writes, two in
+    /// five of them conditional on the version last seen).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
+    read_share: u8,
     /// Operations per second to aim at, all clients together: each client pauses a random
     /// time between operations.
     #[arg(long, default_value_t = 200.0)]
@@ -284,6 +288,7 @@ impl<'a> Run<'a> {
             tally: &Tally::default(),
             client: Client::from(args.clients),
             keys: args.keys,
+            read_share: args.read_share,
             seed: 0,
             think: Duration::ZERO,
         };
@@ -422,6 +427,7 @@ impl<'a> Run<'a> {
                         tally,
                         client: Client::from(c),
                         keys: args.keys,
+                        read_share: args.read_share,
                         seed: rng.random(),
                         think,
                     };

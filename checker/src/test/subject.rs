@@ -25,6 +25,9 @@ pub trait Subject: Sync {
     >;
     /// The name `coord history check --spec` knows the spec by.
     const SPEC: &'static str;
+    /// What one client of the workload keeps from one operation to the next (a session);
+    /// the default is what it holds before its first.
+    type Conn: Default;
 
     /// Operations to perform before the workload starts (creating what it works on).
     fn setup(&self) -> Vec<Op<Self>> {
@@ -40,11 +43,13 @@ pub trait Subject: Sync {
     /// True if `ret` says the operation did not take effect (Jepsen's `:fail`).
     fn failed(&self, ret: &Ret<Self>) -> bool;
 
-    /// Performs `op` with the system's client actor until its reply, `deadline` or `stop`;
-    /// calls `on_reply` the moment the reply arrives. A `strict` read reflects every write
-    /// acknowledged before it, whatever reads the workload makes.
+    /// Performs `op` with the system's client actor, on behalf of the client that keeps
+    /// `conn`, until its reply, `deadline` or `stop`; calls `on_reply` the moment the reply
+    /// arrives. A `strict` read reflects every write acknowledged before it, whatever
+    /// reads the workload makes.
     fn perform(
         &self,
+        conn: &mut Self::Conn,
         op: Op<Self>,
         strict: bool,
         stop: &AtomicBool,
@@ -122,17 +127,24 @@ impl Session {
         }
     }
 
-    /// The client's next operation among `keys` keys: half reads, three in ten writes,
-    /// two in ten writes conditional on the version last seen.
-    pub fn next<S: Subject>(&mut self, subject: &S, keys: u16, rng: &mut StdRng) -> Op<S> {
+    /// The client's next operation among `keys` keys: a read `reads` times in a hundred,
+    /// otherwise a write, two in five of them conditional on the version last seen.
+    pub fn next<S: Subject>(
+        &mut self,
+        subject: &S,
+        keys: u16,
+        reads: u8,
+        rng: &mut StdRng,
+    ) -> Op<S> {
         let key = subject.key(rng.random_range(0..keys));
-        let roll = rng.random_range(0..10);
-        if roll < 5 {
+        let roll = rng.random_range(0..100u8);
+        if roll < reads {
             return subject.read(&key);
         }
         self.written += 1;
         let value = format!("c{}-{}", self.client, self.written);
-        let expected = (roll >= 8).then(|| self.seen.get(&key).copied().unwrap_or(0));
+        let conditional = 5 * u16::from(roll - reads) >= 3 * u16::from(100 - reads);
+        let expected = conditional.then(|| self.seen.get(&key).copied().unwrap_or(0));
         subject.write(&key, &value, expected)
     }
 

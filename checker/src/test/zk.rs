@@ -1,23 +1,26 @@
 //! The znode service under test: gets and sets (some conditional on the version last
-//! seen) of a few persistent nodes, each call by the model-checked ZooKeeper client in a
-//! session of its own. Reads are `sync` reads (linearizable), or plain reads served by
-//! whichever server the client reaches (ZooKeeper's default, which may be stale).
+//! seen) of a few persistent nodes, by the model-checked ZooKeeper client. Each client of
+//! the workload keeps its session from call to call, as an application does, and opens a
+//! new one only when its session expired or a call went unanswered. Reads are `sync`
+//! reads (linearizable), or plain reads served by the server the session is connected to
+//! (ZooKeeper's default, which may be stale: a server cut off from the others keeps
+//! answering the sessions it holds from what it has).
 //! Histories are judged against the znode spec without zxids and times
 //! ([`ZnodeDataSpec`]): the leader's own closes of expired sessions take zxids that no
 //! call records, and times are the servers' clocks.
 
 use super::role::Role;
 use super::settle::{raft_holders, raft_leads, raft_replaced, raft_settled};
-use super::subject::{FirstReply, Subject, Versioned};
+use super::subject::{Subject, Versioned};
 use crate::client::{run_until, Cluster};
 use coord::net::stats::StatsReply;
-use coord::znode::client::{Call, Script};
-use coord::znode::conn::Reply;
-use coord::znode::msg::ZkMsg;
+use coord::net::Runtime;
+use coord::znode::client::{Call, Next, Program, ZkClient, ZkClientTimer};
 use coord_specs::znode::build::{create, get, set};
 use coord_specs::znode::data::{ZkDataRet, ZnodeDataSpec};
 use coord_specs::znode::{CreateMode, Data, Path, Version, ZkError, ZkOp, ZkRet, ANY_VERSION};
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// A znode cluster, the nodes its clients share, and how reads are served.
@@ -31,6 +34,7 @@ pub struct Zk {
 impl Subject for Zk {
     type Spec = ZnodeDataSpec;
     const SPEC: &'static str = "znode-data";
+    type Conn = Option<Session>;
 
     /// The nodes the workload reads and writes.
     fn setup(&self) -> Vec<ZkOp> {
@@ -52,10 +56,12 @@ impl Subject for Zk {
         matches!(ret.0, ZkRet::Err(_))
     }
 
-    /// One fresh client (and session) per call, as `coord zk` runs one. A read is a `sync`
-    /// read if the workload's are, or if it must be `strict`.
+    /// The call on the client's session (a new session if it has none). A read is a
+    /// `sync` read if the workload's are, or if it must be `strict`. A session whose call
+    /// went unanswered, or that expired, is given up: the next call opens another.
     fn perform(
         &self,
+        conn: &mut Option<Session>,
         op: ZkOp,
         strict: bool,
         stop: &AtomicBool,
@@ -66,15 +72,21 @@ impl Subject for Zk {
             true => Call::synced(op),
             false => Call::plain(op),
         };
-        let mut client = self.cluster.zk_client(|_| Script(vec![call]))?;
-        let mut reply = FirstReply::new(on_reply);
-        let observe = |_, msg: &ZkMsg| {
-            if let ZkMsg::Reply(Reply { xid: 1, ret, .. }) = msg {
-                reply.offer(|| ZkDataRet(ret.clone()));
+        let mut session = match conn.take() {
+            Some(mut session) => {
+                session.feed(call)?;
+                session
             }
+            None => Session::open(&self.cluster, call)?,
         };
-        run_until(&mut client, stop, Some(deadline), |s| s.done, observe)?;
-        Ok(reply.answer)
+        let answer = session.answer(stop, deadline)?.map(ZkDataRet);
+        if let Some(ret) = &answer {
+            on_reply(ret);
+            if ret.0 != ZkRet::Err(ZkError::SessionExpired) {
+                *conn = Some(session);
+            }
+        }
+        Ok(answer)
     }
 
     fn write_of<'a>(&self, op: &'a ZkOp, ret: &'a ZkDataRet) -> Option<Versioned<'a>> {
@@ -127,5 +139,75 @@ fn versioned<'a>(path: &'a Path, data: Option<&'a Data>, version: Version) -> Ve
         key: path,
         value: data.and_then(|d| std::str::from_utf8(d).ok()),
         version: i64::from(version),
+    }
+}
+
+/// One client's ZooKeeper session: the client actor, running the calls the workload feeds
+/// it one at a time.
+pub struct Session {
+    client: Runtime<ZkClient<Fed>>,
+    inbox: Arc<Mutex<Option<Call>>>,
+    /// How many calls the client has answered.
+    answered: usize,
+}
+
+impl Session {
+    /// A new session whose first call is `call`.
+    fn open(cluster: &crate::client::Cluster, call: Call) -> Result<Self, String> {
+        let inbox = Arc::new(Mutex::new(Some(call)));
+        let program = Fed(inbox.clone());
+        let client = cluster.zk_client(|_| program)?;
+        let answered = 0;
+        Ok(Session {
+            client,
+            inbox,
+            answered,
+        })
+    }
+
+    /// Hands `call` to the client, which is waiting for one.
+    fn feed(&mut self, call: Call) -> Result<(), String> {
+        *self.inbox.lock().expect("inbox") = Some(call);
+        let wake = self.client.fire(ZkClientTimer::Wake);
+        wake.map_err(|e| format!("client: {e}"))
+    }
+
+    /// Runs the client until its call is answered, `deadline` or `stop`.
+    fn answer(&mut self, stop: &AtomicBool, deadline: Instant) -> Result<Option<ZkRet>, String> {
+        let due = self.answered + 1;
+        let answered = |s: &coord::znode::client::ZkClientState<Vec<ZkRet>>| s.program.len() >= due;
+        run_until(&mut self.client, stop, Some(deadline), answered, |_, _| {})?;
+        let ret = self.client.state().program.get(self.answered).cloned();
+        self.answered += usize::from(ret.is_some());
+        Ok(ret)
+    }
+}
+
+/// A program fed from outside: it makes the call it is handed, then waits for the next.
+/// Its state is the results so far.
+#[derive(Clone, Debug)]
+struct Fed(Arc<Mutex<Option<Call>>>);
+
+impl Fed {
+    fn next(&self) -> Next {
+        let call = self.0.lock().expect("inbox").take();
+        call.map_or(Next::Wait, Next::Call)
+    }
+}
+
+impl Program for Fed {
+    type State = Vec<ZkRet>;
+
+    fn start(&self) -> (Vec<ZkRet>, Next) {
+        (Vec::new(), self.next())
+    }
+
+    fn on_return(&self, results: &mut Vec<ZkRet>, ret: &ZkRet) -> Next {
+        results.push(ret.clone());
+        self.next()
+    }
+
+    fn on_wake(&self, _: &mut Vec<ZkRet>) -> Next {
+        self.next()
     }
 }

@@ -1,7 +1,7 @@
 //! One znode: its data, the stored part of its stat, and its children.
 
 use super::path::Name;
-use coord_specs::znode::{Data, Millis, SessionId, Stat, Version, Zxid};
+use coord_specs::znode::{Acl, Data, Millis, SessionId, Stat, Version, Zxid};
 use std::collections::BTreeSet;
 
 /// A node of the tree, owning its children by name (ZooKeeper's `DataNode`).
@@ -29,6 +29,9 @@ pub struct Znode {
     pub aversion: Version,
     /// The session that owns an ephemeral node; 0 for a persistent one.
     pub ephemeral_owner: SessionId,
+    /// Its access control list, as the create or the last `setACL` gave it (kept and
+    /// answered, not enforced).
+    pub acl: Vec<Acl>,
     /// The children, by name, in sorted order. A persistent map, so that a copy of the
     /// tree (the server takes one to learn what each applied write changed) shares its
     /// structure rather than copying every node.
@@ -38,9 +41,16 @@ pub struct Znode {
 impl Znode {
     /// A new childless node created at `zxid` and `time`: every zxid of its stat is
     /// `zxid`, both its times `time`.
-    pub fn new(data: Data, zxid: Zxid, time: Millis, ephemeral_owner: SessionId) -> Self {
+    pub fn new(
+        data: Data,
+        acl: Vec<Acl>,
+        zxid: Zxid,
+        time: Millis,
+        ephemeral_owner: SessionId,
+    ) -> Self {
         Znode {
             data,
+            acl,
             czxid: zxid,
             mzxid: zxid,
             pzxid: zxid,

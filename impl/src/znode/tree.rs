@@ -6,8 +6,8 @@ use super::path::{child_path, join, parse, Name};
 use super::txn::{Outcome, SessionEntry, Txn, TxnKind};
 use super::{Change, ZkBug};
 use coord_specs::znode::{
-    acl_of, is_special_path, CreateMode, Data, Millis, MultiOp, OpResult, Path, SessionId, Stat,
-    Version, ZkError, ZkOp, ZkRet, Zxid, ANY_VERSION, SYSTEM_PATHS,
+    fixup_acl, is_special_path, system_acl, Acl, CreateMode, Data, Millis, MultiOp, OpResult, Path,
+    SessionId, Stat, Version, ZkError, ZkOp, ZkRet, Zxid, ANY_VERSION, SYSTEM_PATHS,
 };
 use std::collections::BTreeSet;
 use ZkError::{
@@ -40,14 +40,19 @@ pub struct ZnodeTree {
 
 impl Default for ZnodeTree {
     /// The root and ZooKeeper's system nodes (`/zookeeper`, `/zookeeper/quota`,
-    /// `/zookeeper/config`), empty, every stat field 0, at zxid 0.
+    /// `/zookeeper/config`), empty, every stat field 0, with ZooKeeper's ACLs for them,
+    /// at zxid 0.
     fn default() -> Self {
-        let mut root = Znode::default();
+        let system = |path| Znode {
+            acl: system_acl(path),
+            ..Znode::default()
+        };
+        let mut root = system("/");
         for path in SYSTEM_PATHS {
             let names = parse(path).expect("a valid path");
             let (name, parent) = names.split_last().expect("not the root");
             let parent = root.descendant_mut(parent).expect("created before");
-            parent.children.insert(Name::from(*name), Znode::default());
+            parent.children.insert(Name::from(*name), system(path));
         }
         ZnodeTree {
             zxid: 0,
@@ -66,6 +71,30 @@ fn check_version(actual: Version, expected: Version) -> Result<(), ZkError> {
     } else {
         Err(BadVersion)
     }
+}
+
+/// The parent's names and the new node's name (for a sequential create, the part before
+/// its sequence number, possibly empty) of a create of `path` in `mode`.
+///
+/// Rule (ZooKeeper's `validatePath(path, isSequential)`): `path` must be valid as it is,
+/// or, for a sequential create, with a digit appended (the number the server appends), so
+/// a sequential `/lock/` is valid and names `/lock/0000000003`. Otherwise `BadArguments`.
+fn create_target(path: &str, mode: CreateMode) -> Result<(Vec<&str>, &str), ZkError> {
+    let (parent, name) = path.rsplit_once('/').ok_or(BadArguments)?;
+    let probe = match mode.is_sequential() {
+        true => format!("{path}1"),
+        false => path.to_string(),
+    };
+    if parse(&probe)?.is_empty() {
+        return Err(BadArguments);
+    }
+    // The probe is valid, so is its parent: the root (`""`) or a path.
+    let parent_names = if parent.is_empty() {
+        Vec::new()
+    } else {
+        parse(parent)?
+    };
+    Ok((parent_names, name))
 }
 
 impl ZnodeTree {
@@ -178,7 +207,7 @@ impl ZnodeTree {
                 stat: node.stat(),
             }),
             ZkOp::GetAcl { path } => self.node(path).map(|node| ZkRet::Acl {
-                acl: vec![acl_of(path)],
+                acl: node.acl.clone(),
                 stat: node.stat(),
             }),
             ZkOp::GetEphemerals { prefix, session } => {
@@ -278,8 +307,9 @@ impl ZnodeTree {
                 path,
                 data,
                 mode,
+                acl,
                 session,
-            } => (self.create(zxid, time, path, data, *mode, *session, out)).map(|path| {
+            } => (self.create(zxid, time, (path, data, acl), *mode, *session, out)).map(|path| {
                 let stat = self.stat(&path).expect("just created");
                 ZkRet::Created { path, stat }
             }),
@@ -295,7 +325,9 @@ impl ZnodeTree {
             ZkOp::CloseSession { session } => {
                 (self.close_session(zxid, *session, out)).map(|()| ZkRet::SessionClosed)
             }
-            ZkOp::SetAcl { path, version } => self.set_acl(path, *version).map(ZkRet::AclSet),
+            ZkOp::SetAcl { path, acl, version } => {
+                self.set_acl(path, acl, *version).map(ZkRet::AclSet)
+            }
             ZkOp::Sync { path } => return (ZkRet::Synced(path.clone()), changes),
             ZkOp::Check { path, version } => {
                 return (
@@ -321,47 +353,46 @@ impl ZnodeTree {
     // The writes below run at `zxid`. Each checks everything before it changes anything, so
     // an error leaves the tree as it was and records no change.
 
-    /// Rule (ZooKeeper `create`), checked in this order: a valid path that is not the root
-    /// or a system path, and a real session for an ephemeral node (`BadArguments`); an
-    /// open session for an ephemeral node (`SessionExpired`); an existing parent
+    /// Rule (ZooKeeper `create`), checked in this order: a valid path (see
+    /// [`create_target`]) that is not the root or a system path, and a real session for an ephemeral node (`BadArguments`); an
+    /// open session for an ephemeral node (`SessionExpired`); a valid ACL (`InvalidAcl`,
+    /// see `fixup_acl`); an existing parent
     /// (`NoNode`) that is not ephemeral (`NoChildrenForEphemerals`); a sequential node gets
     /// the parent's `cversion` appended as ten digits; the final name must be free
     /// (`NodeExists`). The parent's `cversion` and `pzxid` record the new child.
-    #[allow(clippy::too_many_arguments)]
     fn create(
         &mut self,
         zxid: Zxid,
         time: Millis,
-        path: &str,
-        data: &Data,
+        (path, data, acl): (&str, &Data, &[Acl]),
         mode: CreateMode,
         session: SessionId,
         changes: &mut Vec<Change>,
     ) -> Result<Path, ZkError> {
-        let names = parse(path)?;
-        let (name, parent_names) = names.split_last().ok_or(BadArguments)?;
+        let (parent_names, name) = create_target(path, mode)?;
         if is_special_path(path) || (mode.is_ephemeral() && session == 0) {
             return Err(BadArguments);
         }
         if mode.is_ephemeral() && self.is_closed(session) {
             return Err(SessionExpired);
         }
-        let parent = self.root.descendant_mut(parent_names).ok_or(NoNode)?;
+        let acl = fixup_acl(acl)?;
+        let parent = self.root.descendant_mut(&parent_names).ok_or(NoNode)?;
         if parent.is_ephemeral() {
             return Err(NoChildrenForEphemerals);
         }
         let name = match mode.is_sequential() {
             true => Name::from(format!("{name}{:010}", parent.cversion)),
-            false => Name::from(*name),
+            false => Name::from(name),
         };
         if parent.children.contains_key(&name) {
             return Err(NodeExists);
         }
         let owner = if mode.is_ephemeral() { session } else { 0 };
         parent.child_changed(zxid);
-        let node = Znode::new(data.clone(), zxid, time, owner);
+        let node = Znode::new(data.clone(), acl, zxid, time, owner);
         parent.children.insert(name.clone(), node);
-        let parent_path = join(parent_names);
+        let parent_path = join(&parent_names);
         let created = child_path(&parent_path, &name);
         changes.push(Change::Created(created.clone()));
         changes.push(Change::ChildrenChanged(parent_path));
@@ -446,14 +477,17 @@ impl ZnodeTree {
         Ok(node.stat())
     }
 
-    /// Rule (ZooKeeper `setACL`): a valid path to an existing node with the expected ACL
-    /// version (`BadVersion`); the ACL version goes up by one (the ACL itself is not
-    /// kept: see `ZkOp::GetAcl`). Returns the new stat.
-    fn set_acl(&mut self, path: &str, version: Version) -> Result<Stat, ZkError> {
+    /// Rule (ZooKeeper `setACL`), checked in this order: a valid path (`BadArguments`), a
+    /// valid ACL (`InvalidAcl`, see `fixup_acl`), an existing node (`NoNode`) with the
+    /// expected ACL version (`BadVersion`); the ACL is replaced and its version goes up by
+    /// one. Returns the new stat.
+    fn set_acl(&mut self, path: &str, acl: &[Acl], version: Version) -> Result<Stat, ZkError> {
         let names = parse(path)?;
+        let acl = fixup_acl(acl)?;
         let node = self.root.descendant_mut(&names).ok_or(NoNode)?;
         check_version(node.aversion, version)?;
         node.aversion += 1;
+        node.acl = acl;
         Ok(node.stat())
     }
 
@@ -470,8 +504,14 @@ impl ZnodeTree {
             MultiOp::Check { path, version } => {
                 self.check(path, *version).map(|_| OpResult::Checked)
             }
-            MultiOp::Create { path, data, mode } => {
-                let path = self.create(zxid, time, path, data, *mode, session, changes)?;
+            MultiOp::Create {
+                path,
+                data,
+                mode,
+                acl,
+            } => {
+                let target = (path.as_str(), data, acl.as_slice());
+                let path = self.create(zxid, time, target, *mode, session, changes)?;
                 let stat = self.stat(&path).expect("just created");
                 Ok(OpResult::Created { path, stat })
             }

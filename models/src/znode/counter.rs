@@ -49,7 +49,7 @@ fn no_lost_update(model: &ZnodeModel<Counter>, state: &State<Counter>) -> bool {
     };
     let increments = model.cfg.clients.len().to_string();
     let read = freshest.tree().answer_read(&get(PATH));
-    matches!(read, Some(ZkRet::Data { data, .. }) if data == increments.as_bytes())
+    matches!(read, Some(ZkRet::Data { data, .. }) if data == *increments.as_bytes())
 }
 
 /// A client whose conditional set failed with a bad version has since succeeded.

@@ -3,7 +3,8 @@
 //! written as text here (the tree stores bytes).
 
 use super::{
-    CreateMode, Data, MultiOp, OpResult, Path, SessionId, Stat, Version, ZkError, ZkOp, ZkRet, Zxid,
+    Acl, CreateMode, Data, MultiOp, OpResult, Path, SessionId, Stat, Version, ZkError, ZkOp, ZkRet,
+    Zxid,
 };
 
 /// `text` as node data.
@@ -17,6 +18,7 @@ pub fn create(path: &str, data: &str, mode: CreateMode, session: SessionId) -> Z
         path,
         data,
         mode,
+        acl: Acl::open(),
         session,
     }
 }
@@ -33,6 +35,64 @@ pub fn set(path: &str, data: &str, version: Version) -> ZkOp {
         data,
         version,
     }
+}
+
+/// `op` (a create or a set) with null data instead of its data (ZooKeeper's `null`).
+pub fn with_null_data(mut op: ZkOp) -> ZkOp {
+    if let ZkOp::Create { data, .. } | ZkOp::SetData { data, .. } = &mut op {
+        *data = Data::NULL;
+    }
+    op
+}
+
+/// `op` (a create, a create step or a set-ACL) with `acl` instead of its ACL.
+pub fn with_acl<T: HasAcl>(mut op: T, acl: &[Acl]) -> T {
+    *op.acl_mut() = acl.to_vec();
+    op
+}
+
+/// An operation or step that carries an ACL (see [`with_acl`]).
+pub trait HasAcl {
+    fn acl_mut(&mut self) -> &mut Vec<Acl>;
+}
+
+impl HasAcl for ZkOp {
+    fn acl_mut(&mut self) -> &mut Vec<Acl> {
+        match self {
+            ZkOp::Create { acl, .. } | ZkOp::SetAcl { acl, .. } => acl,
+            other => panic!("{other} has no ACL"),
+        }
+    }
+}
+
+impl HasAcl for MultiOp {
+    fn acl_mut(&mut self) -> &mut Vec<Acl> {
+        match self {
+            MultiOp::Create { acl, .. } => acl,
+            other => panic!("{other} has no ACL"),
+        }
+    }
+}
+
+pub fn get_acl(path: &str) -> ZkOp {
+    ZkOp::GetAcl { path: path.into() }
+}
+
+pub fn set_acl(path: &str, acl: &[Acl], version: Version) -> ZkOp {
+    let (path, acl) = (path.into(), acl.to_vec());
+    ZkOp::SetAcl { path, acl, version }
+}
+
+/// A `digest` ACL entry for `user` (any hash: ACLs are not enforced) with `perms`.
+pub fn digest(user: &str, perms: i32) -> Acl {
+    let (scheme, id) = ("digest".into(), format!("{user}:hash").into());
+    Acl { perms, scheme, id }
+}
+
+/// A get-data result of null data.
+pub fn null_data(stat: Stat) -> ZkRet {
+    let data = Data::NULL;
+    ZkRet::Data { data, stat }
 }
 
 pub fn exists(path: &str) -> ZkOp {
@@ -62,7 +122,13 @@ pub fn step_check(path: &str, version: Version) -> MultiOp {
 
 pub fn step_create(path: &str, mode: CreateMode) -> MultiOp {
     let (path, data) = (path.into(), Data::new());
-    MultiOp::Create { path, data, mode }
+    let acl = Acl::open();
+    MultiOp::Create {
+        path,
+        data,
+        mode,
+        acl,
+    }
 }
 
 pub fn step_delete(path: &str, version: Version) -> MultiOp {

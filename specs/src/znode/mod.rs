@@ -25,8 +25,79 @@ use std::fmt;
 /// An absolute path such as `/a/b`; see [`validate_path`].
 pub type Path = SmolStr;
 /// The data stored in a node: any bytes, shared (a copy costs a reference count, not the
-/// bytes), hashed and compared by content. Its length is the stat's `data_length`.
-pub type Data = Bytes;
+/// bytes), hashed and compared by content, or null. Rule (ZooKeeper's `DataNode`): a node
+/// created or set with null data (a jute buffer of length -1) reads back null, apart from
+/// empty data; either has length 0 (the stat's `data_length`). It derefs to its bytes (no
+/// bytes for null), and reads and writes as an optional byte string.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Data(Option<Bytes>);
+
+impl Data {
+    /// Null data.
+    pub const NULL: Data = Data(None);
+
+    /// Empty (not null) data.
+    pub fn new() -> Data {
+        Data(Some(Bytes::new()))
+    }
+
+    /// A copy of `bytes`.
+    pub fn copy_from_slice(bytes: &[u8]) -> Data {
+        Data(Some(Bytes::copy_from_slice(bytes)))
+    }
+
+    /// True for null data.
+    pub fn is_null(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The bytes, or `None` for null data.
+    pub fn bytes(&self) -> Option<&Bytes> {
+        self.0.as_ref()
+    }
+}
+
+impl Default for Data {
+    /// Empty data, as the root and the system nodes hold.
+    fn default() -> Data {
+        Data::new()
+    }
+}
+
+impl std::ops::Deref for Data {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.0.as_deref().unwrap_or_default()
+    }
+}
+
+impl PartialEq<[u8]> for Data {
+    /// Equal to data holding exactly these bytes (null data equals no bytes).
+    fn eq(&self, other: &[u8]) -> bool {
+        self.bytes().is_some_and(|bytes| bytes == other)
+    }
+}
+
+impl From<Bytes> for Data {
+    fn from(bytes: Bytes) -> Data {
+        Data(Some(bytes))
+    }
+}
+
+impl From<Vec<u8>> for Data {
+    fn from(bytes: Vec<u8>) -> Data {
+        Data(Some(bytes.into()))
+    }
+}
+
+impl From<Option<Vec<u8>>> for Data {
+    /// `None` is null data.
+    fn from(bytes: Option<Vec<u8>>) -> Data {
+        Data(bytes.map(Bytes::from))
+    }
+}
 /// ZooKeeper's largest data (its default `jute.maxbuffer`, 0xfffff bytes): a request
 /// carrying more is refused as ZooKeeper refuses it, by closing the connection.
 pub const MAX_DATA: usize = 0xfffff;
@@ -50,9 +121,9 @@ pub type Version = i32;
 /// The expected version that matches any version (ZooKeeper's `-1`).
 pub const ANY_VERSION: Version = -1;
 
-/// Rule: a path is `/`, or `/` followed by one or more non-empty components separated by
-/// single `/`s, none of them `.` or `..`, with no NUL or [`is_unprintable`] character
-/// anywhere and no trailing `/`.
+/// Rule (ZooKeeper's `PathUtils.validatePath`): a path is `/`, or `/` followed by one or
+/// more non-empty components separated by single `/`s, none of them `.` or `..`, with no
+/// NUL or [`is_unprintable`] character anywhere and no trailing `/`.
 pub fn validate_path(path: &str) -> bool {
     let valid_name = |name: &str| !name.is_empty() && name != "." && name != "..";
     let absolute = path.starts_with('/') && !path.contains('\0') && !path.contains(is_unprintable);
@@ -64,6 +135,16 @@ pub fn validate_path(path: &str) -> bool {
 /// and U+FFF0 to U+FFFF.
 pub fn is_unprintable(c: char) -> bool {
     matches!(c, '\u{1}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{e000}'..='\u{f8ff}' | '\u{fff0}'..='\u{ffff}')
+}
+
+/// Rule (ZooKeeper's `validatePath(path, isSequential)`): the path a create names is valid
+/// if `path` is, or, for a sequential create, if `path` with a digit appended is (the
+/// server appends the sequence number), so `/lock/` makes `/lock/0000000003`.
+pub fn validate_create_path(path: &str, mode: CreateMode) -> bool {
+    match mode.is_sequential() {
+        true => validate_path(&format!("{path}1")),
+        false => validate_path(path),
+    }
 }
 
 /// The parent of a valid path (`/a/b` -> `/a`, `/a` -> `/`); `None` for the root.
@@ -169,6 +250,68 @@ impl Acl {
             id: "anyone".into(),
         }
     }
+
+    /// `world:anyone` with every permission (ZooKeeper's `OPEN_ACL_UNSAFE`), the ACL
+    /// a create gives unless it says otherwise.
+    pub fn open() -> Vec<Acl> {
+        vec![Acl::anyone(Acl::ALL)]
+    }
+
+    /// Rule (ZooKeeper's `fixupACL`, for a client with no authenticated identity): an
+    /// entry is valid if it is `world:anyone`, or a `digest` id of the form `user:hash`
+    /// (split at `:` into exactly two parts, trailing empty parts dropped, as Java's
+    /// `split`), or an `ip` address, optionally with `/bits` of mask. Any other scheme,
+    /// `auth` included (it stands for the caller's authenticated ids, and there are
+    /// none), is invalid.
+    pub fn is_valid(&self) -> bool {
+        match self.scheme.as_str() {
+            "world" => self.id == "anyone",
+            "digest" => {
+                let parts: Vec<&str> = self.id.split(':').collect();
+                let kept = parts
+                    .iter()
+                    .rposition(|p| !p.is_empty())
+                    .map_or(0, |i| i + 1);
+                kept == 2
+            }
+            "ip" => is_valid_ip_pattern(&self.id),
+            _ => false,
+        }
+    }
+}
+
+/// An `ip` ACL id: an IPv4 or IPv6 address, optionally `/bits` with bits at most the
+/// address's length in bits (ZooKeeper's `IPAuthenticationProvider.isValid`).
+fn is_valid_ip_pattern(id: &str) -> bool {
+    let (address, bits) = match id.split_once('/') {
+        Some((address, bits)) => (address, Some(bits)),
+        None => (id, None),
+    };
+    let width = match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => 32,
+        Ok(std::net::IpAddr::V6(_)) => 128,
+        Err(_) => return false,
+    };
+    bits.is_none_or(|bits| bits.parse::<u32>().is_ok_and(|bits| bits <= width))
+}
+
+/// Rule (ZooKeeper's `fixupACL`): the ACL a create or `setACL` stores is the list given
+/// without its repeated entries (first kept); an empty list, or one holding an entry
+/// that is not [`Acl::is_valid`], is `InvalidAcl`.
+pub fn fixup_acl(acl: &[Acl]) -> Result<Vec<Acl>, ZkError> {
+    let mut kept: Vec<Acl> = Vec::with_capacity(acl.len());
+    for entry in acl {
+        if !entry.is_valid() {
+            return Err(ZkError::InvalidAcl);
+        }
+        if !kept.contains(entry) {
+            kept.push(entry.clone());
+        }
+    }
+    match kept.is_empty() {
+        true => Err(ZkError::InvalidAcl),
+        false => Ok(kept),
+    }
 }
 
 /// The ZooKeeper errors a client can see here, named as ZooKeeper names them.
@@ -206,6 +349,9 @@ pub enum ZkError {
     NoWatcher,
     /// `setAuth` with a scheme this server does not know.
     AuthFailed,
+    /// Create or `setACL` with an ACL list that is empty or holds an entry no scheme here
+    /// accepts (ZooKeeper's `PrepRequestProcessor.fixupACL`).
+    InvalidAcl,
     /// Client side only: the connection was lost before the answer came, so the request
     /// may or may not have taken effect (never sent by a server).
     ConnectionLoss,
@@ -227,6 +373,7 @@ impl ZkError {
             ZkError::NodeExists => -110,
             ZkError::NotEmpty => -111,
             ZkError::SessionExpired => -112,
+            ZkError::InvalidAcl => -114,
             ZkError::AuthFailed => -115,
             ZkError::SessionMoved => -118,
             ZkError::NoWatcher => -121,
@@ -261,6 +408,9 @@ pub enum MultiOp {
         path: Path,
         data: Data,
         mode: CreateMode,
+        /// Absent in histories recorded before ACLs were kept: the open ACL.
+        #[serde(default = "Acl::open")]
+        acl: Vec<Acl>,
     },
     Delete {
         path: Path,
@@ -290,6 +440,10 @@ pub enum ZkOp {
         path: Path,
         data: Data,
         mode: CreateMode,
+        /// The new node's ACL (see [`fixup_acl`]); absent in histories recorded before
+        /// ACLs were kept: the open ACL.
+        #[serde(default = "Acl::open")]
+        acl: Vec<Acl>,
         session: SessionId,
     },
     /// Delete a childless node whose data version is `version` (or any, if `-1`).
@@ -332,15 +486,16 @@ pub enum ZkOp {
         path: Path,
         version: Version,
     },
-    /// The node's ACL and stat. ACLs are not stored or enforced: every node answers
-    /// `world:anyone` with every permission, `/zookeeper/config` with read only.
+    /// The node's ACL and stat. ACLs are kept, not enforced: any client may do anything.
     GetAcl {
         path: Path,
     },
-    /// Set the ACL if the ACL version is `version` (or any, if `-1`): only the ACL version
-    /// changes (the ACL given is not kept; see [`ZkOp::GetAcl`]).
+    /// Replace the ACL (see [`fixup_acl`]) if the ACL version is `version` (or any, if
+    /// `-1`); the ACL version goes up by one.
     SetAcl {
         path: Path,
+        #[serde(default = "Acl::open")]
+        acl: Vec<Acl>,
         version: Version,
     },
     /// The paths of the ephemeral nodes `session` owns that start with `prefix` (all of
@@ -550,9 +705,17 @@ impl fmt::Display for MultiOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MultiOp::Check { path, version } => write!(f, "check({path}, version {version})"),
-            MultiOp::Create { path, data, mode } => {
-                write!(f, "create({path}, {}, {mode})", Shown(data))
-            }
+            MultiOp::Create {
+                path,
+                data,
+                mode,
+                acl,
+            } => write!(
+                f,
+                "create({path}, {}, {mode}{})",
+                Shown(data),
+                ShownAcl(acl)
+            ),
             MultiOp::Delete { path, version } => write!(f, "delete({path}, version {version})"),
             MultiOp::SetData {
                 path,
@@ -574,14 +737,42 @@ impl fmt::Display for OpResult {
     }
 }
 
-/// Data as a quoted string if it is text, as bytes otherwise.
+/// Data as a quoted string if it is text, as bytes otherwise, `null` if null.
 pub struct Shown<'a>(pub &'a Data);
 
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match std::str::from_utf8(self.0) {
+        let Some(bytes) = self.0.bytes() else {
+            return f.write_str("null");
+        };
+        match std::str::from_utf8(bytes) {
             Ok(text) => write!(f, "{text:?}"),
-            Err(_) => write!(f, "{:?}", self.0),
+            Err(_) => write!(f, "{bytes:?}"),
+        }
+    }
+}
+
+/// An ACL as `[scheme:id:perms, ...]`.
+struct AclList<'a>(&'a [Acl]);
+
+impl fmt::Display for AclList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let acl: Vec<String> = (self.0.iter())
+            .map(|a| format!("{}:{}:{}", a.scheme, a.id, a.perms))
+            .collect();
+        write!(f, "[{}]", acl.join(", "))
+    }
+}
+
+/// An operation's ACL as `, acl [...]`, or nothing for the open ACL (so that the traces
+/// of clients that never set one read as before).
+struct ShownAcl<'a>(&'a [Acl]);
+
+impl fmt::Display for ShownAcl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 == Acl::open().as_slice() {
+            true => Ok(()),
+            false => write!(f, ", acl {}", AclList(self.0)),
         }
     }
 }
@@ -599,8 +790,14 @@ impl fmt::Display for ZkOp {
                 path,
                 data,
                 mode,
+                acl,
                 session: s,
-            } => write!(f, "create({path}, {}, {mode}, session {s})", Shown(data)),
+            } => write!(
+                f,
+                "create({path}, {}, {mode}{}, session {s})",
+                Shown(data),
+                ShownAcl(acl)
+            ),
             ZkOp::Delete { path, version } => write!(f, "delete({path}, version {version})"),
             ZkOp::Exists { path } => write!(f, "exists({path})"),
             ZkOp::GetData { path } => write!(f, "get({path})"),
@@ -619,7 +816,10 @@ impl fmt::Display for ZkOp {
             ZkOp::Sync { path } => write!(f, "sync({path})"),
             ZkOp::Check { path, version } => write!(f, "check({path}, version {version})"),
             ZkOp::GetAcl { path } => write!(f, "get-acl({path})"),
-            ZkOp::SetAcl { path, version } => write!(f, "set-acl({path}, version {version})"),
+            ZkOp::SetAcl { path, acl, version } => {
+                let acl = ShownAcl(acl);
+                write!(f, "set-acl({path}{acl}, version {version})")
+            }
             ZkOp::GetEphemerals { prefix, session } => {
                 write!(f, "ephemerals({prefix}, session {session})")
             }
@@ -645,12 +845,7 @@ impl fmt::Display for ZkRet {
             ZkRet::SessionClosed => write!(f, "session closed"),
             ZkRet::Synced(path) => write!(f, "synced {path}"),
             ZkRet::Checked(stat) => write!(f, "checked {stat}"),
-            ZkRet::Acl { acl, stat } => {
-                let acl: Vec<String> = (acl.iter())
-                    .map(|a| format!("{}:{}:{}", a.scheme, a.id, a.perms))
-                    .collect();
-                write!(f, "acl [{}] {stat}", acl.join(", "))
-            }
+            ZkRet::Acl { acl, stat } => write!(f, "acl {} {stat}", AclList(acl)),
             ZkRet::AclSet(stat) => write!(f, "acl set {stat}"),
             ZkRet::Ephemerals(paths) => write_list(f, paths),
             ZkRet::Count(n) => write!(f, "{n} nodes"),
@@ -670,6 +865,7 @@ impl fmt::Display for ZkRet {
 struct Znode {
     data: Data,
     stat: Stat,
+    acl: Vec<Acl>,
 }
 
 /// The sequential specification: the last zxid, the map from path to node, and the
@@ -687,7 +883,17 @@ impl Default for ZnodeSpec {
         let paths = std::iter::once("/").chain(SYSTEM_PATHS);
         ZnodeSpec {
             zxid: 0,
-            nodes: paths.map(|p| (Path::new(p), Znode::default())).collect(),
+            nodes: (paths.map(|p| {
+                let acl = system_acl(p);
+                (
+                    Path::new(p),
+                    Znode {
+                        acl,
+                        ..Znode::default()
+                    },
+                )
+            }))
+            .collect(),
             closed: BTreeSet::new(),
         }
     }
@@ -756,21 +962,27 @@ impl ZnodeSpec {
         Ok(out)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn create(
         &mut self,
         zxid: Zxid,
         path: &str,
         data: &Data,
         mode: CreateMode,
+        acl: &[Acl],
         session: SessionId,
     ) -> Result<Path, ZkError> {
-        if !validate_path(path) || is_special_path(path) || (mode.is_ephemeral() && session == 0) {
+        if !validate_create_path(path, mode)
+            || is_special_path(path)
+            || (mode.is_ephemeral() && session == 0)
+        {
             return Err(ZkError::BadArguments);
         }
         let parent_path = parent(path).ok_or(ZkError::BadArguments)?;
         if mode.is_ephemeral() && self.closed.contains(&session) {
             return Err(ZkError::SessionExpired);
         }
+        let acl = fixup_acl(acl)?;
         let parent_node = self.nodes.get(parent_path).ok_or(ZkError::NoNode)?;
         if parent_node.stat.ephemeral_owner != 0 {
             return Err(ZkError::NoChildrenForEphemerals);
@@ -792,7 +1004,7 @@ impl ZnodeSpec {
             ..Stat::default()
         };
         let data = data.clone();
-        self.nodes.insert(path.clone(), Znode { data, stat });
+        self.nodes.insert(path.clone(), Znode { data, stat, acl });
         Ok(path)
     }
 
@@ -832,8 +1044,13 @@ impl ZnodeSpec {
             MultiOp::Check { path, version } => {
                 check_version(self.read(path)?.1.version, *version).map(|()| OpResult::Checked)
             }
-            MultiOp::Create { path, data, mode } => {
-                let path = self.create(zxid, path, data, *mode, session)?;
+            MultiOp::Create {
+                path,
+                data,
+                mode,
+                acl,
+            } => {
+                let path = self.create(zxid, path, data, *mode, acl, session)?;
                 let stat = self.stat(&path).expect("just created");
                 Ok(OpResult::Created { path, stat })
             }
@@ -886,14 +1103,13 @@ impl ZnodeSpec {
     }
 }
 
-/// Rule: the ACL every node answers with (ACLs are not kept): `world:anyone` with every
-/// permission, read only for `/zookeeper/config` (as ZooKeeper sets it).
-pub fn acl_of(path: &str) -> Acl {
-    Acl::anyone(if path == SYSTEM_PATHS[2] {
-        Acl::READ
-    } else {
-        Acl::ALL
-    })
+/// The ACL of the root and the [`SYSTEM_PATHS`], as ZooKeeper sets them: `world:anyone`
+/// with every permission, read only for `/zookeeper/config`.
+pub fn system_acl(path: &str) -> Vec<Acl> {
+    match path == SYSTEM_PATHS[2] {
+        true => vec![Acl::anyone(Acl::READ)],
+        false => Acl::open(),
+    }
 }
 
 /// True if `path` is `ancestor` or below it.
@@ -902,16 +1118,20 @@ fn is_below(path: &str, ancestor: &str) -> bool {
 }
 
 impl ZnodeSpec {
-    /// Rule (ZooKeeper `setACL`): an existing node with the expected ACL version; the ACL
-    /// version goes up by one. Takes a zxid, as every successful write; `mzxid` stays.
-    fn set_acl(&mut self, path: &str, version: Version) -> Result<ZkRet, ZkError> {
+    /// Rule (ZooKeeper `setACL`), checked in this order: a valid path (`BadArguments`), a
+    /// valid ACL (`InvalidAcl`, see [`fixup_acl`]), an existing node (`NoNode`) with the
+    /// expected ACL version (`BadVersion`). The ACL is replaced and its version goes up by
+    /// one. Takes a zxid, as every successful write; `mzxid` stays.
+    fn set_acl(&mut self, path: &str, acl: &[Acl], version: Version) -> Result<ZkRet, ZkError> {
+        if !validate_path(path) {
+            return Err(ZkError::BadArguments);
+        }
+        let acl = fixup_acl(acl)?;
         let (_, stat) = self.read(path)?;
         check_version(stat.aversion, version)?;
-        self.nodes
-            .get_mut(path)
-            .expect("the node exists")
-            .stat
-            .aversion += 1;
+        let node = self.nodes.get_mut(path).expect("the node exists");
+        node.stat.aversion += 1;
+        node.acl = acl;
         Ok(ZkRet::AclSet(self.stat(path).expect("the node exists")))
     }
 }
@@ -927,10 +1147,11 @@ impl stateright::semantics::SequentialSpec for ZnodeSpec {
                 path,
                 data,
                 mode,
+                acl,
                 session,
             } => {
                 let created =
-                    self.write(|tree, zxid| tree.create(zxid, path, data, *mode, *session));
+                    self.write(|tree, zxid| tree.create(zxid, path, data, *mode, acl, *session));
                 created.map(|path| {
                     let stat = self.stat(&path).expect("just created");
                     ZkRet::Created { path, stat }
@@ -974,10 +1195,12 @@ impl stateright::semantics::SequentialSpec for ZnodeSpec {
                 .and_then(|(_, stat)| check_version(stat.version, *version).map(|()| stat))
                 .map(ZkRet::Checked),
             GetAcl { path } => self.read(path).map(|(_, stat)| ZkRet::Acl {
-                acl: vec![acl_of(path)],
+                acl: self.nodes[path].acl.clone(),
                 stat,
             }),
-            SetAcl { path, version } => self.write(|tree, _| tree.set_acl(path, *version)),
+            SetAcl { path, acl, version } => {
+                self.write(|tree, _| tree.set_acl(path, acl, *version))
+            }
             GetEphemerals { prefix, session } => Ok(ZkRet::Ephemerals(
                 (self.nodes.iter())
                     .filter(|(_, n)| n.stat.ephemeral_owner == *session && *session != 0)

@@ -5,7 +5,7 @@ use super::*;
 use stateright::semantics::SequentialSpec;
 use CreateMode::*;
 use ZkError::*;
-use ZkRet::{Deleted, Err as Fail, SessionClosed};
+use ZkRet::{Deleted, Err as Fail, SessionClosed, Set};
 
 impl ZnodeSpec {
     /// Invokes each op in turn, asserting what it returns.
@@ -54,6 +54,10 @@ fn path_helpers() {
     for bad in bad {
         assert!(!validate_path(bad), "{bad:?}");
     }
+    assert!(validate_create_path("/a/", Sequential));
+    assert!(validate_create_path("/a/.", EphemeralSequential));
+    assert!(!validate_create_path("/a/", Persistent));
+    assert!(!validate_create_path("/a//", Sequential));
     assert_eq!(parent("/"), None);
     assert_eq!(parent("/a"), Some("/"));
     assert_eq!(parent("/a/b/c"), Some("/a/b"));
@@ -262,7 +266,7 @@ fn successful_multi_takes_one_zxid() {
         step_create("/a/s", Sequential),
         MultiOp::SetData {
             path: "/a/b".into(),
-            data: "d".into(),
+            data: bytes("d"),
             version: ANY_VERSION,
         },
         MultiOp::Delete {
@@ -297,7 +301,7 @@ fn failed_multi_changes_nothing() {
         step_create("/c", Persistent),
         MultiOp::SetData {
             path: "/a".into(),
-            data: "x".into(),
+            data: bytes("x"),
             version: 0,
         },
         MultiOp::Delete {
@@ -411,4 +415,107 @@ fn checks_histories_and_reads_well() {
     );
     assert_eq!(names(&["a", "b"]).to_string(), "[a, b]");
     assert!(kids("/").is_read() && !close(1).is_read());
+}
+
+#[test]
+fn a_sequential_create_of_a_trailing_slash_names_only_the_number() {
+    let mut spec = tree_with_a_b();
+    spec.story(vec![
+        (create("/a/", "", Sequential, 1), created("/a/0000000001")),
+        (create("/a/", "", Persistent, 1), Fail(BadArguments)),
+    ]);
+}
+
+#[test]
+fn null_data_reads_back_null_and_empty_data_empty() {
+    let mut spec = ZnodeSpec::default();
+    spec.story(vec![
+        (
+            with_null_data(create("/n", "", Persistent, 1)),
+            created("/n"),
+        ),
+        (create("/e", "", Persistent, 1), created("/e")),
+        (get("/n"), null_data(stat(1, 1, 1, 0, 0, 0, 0))),
+        (get("/e"), data("", stat(2, 2, 2, 0, 0, 0, 0))),
+        (set("/n", "x", ANY_VERSION), Set(stat(1, 3, 1, 1, 0, 1, 0))),
+        (
+            with_null_data(set("/e", "", ANY_VERSION)),
+            Set(stat(2, 4, 2, 1, 0, 0, 0)),
+        ),
+        (get("/n"), data("x", stat(1, 3, 1, 1, 0, 1, 0))),
+        (get("/e"), null_data(stat(2, 4, 2, 1, 0, 0, 0))),
+    ]);
+    assert_eq!(Shown(&Data::NULL).to_string(), "null");
+}
+
+#[test]
+fn acls_are_kept_versioned_and_checked_for_form() {
+    let mut spec = ZnodeSpec::default();
+    let (alice, bob) = (digest("alice", Acl::ALL), [digest("bob", Acl::READ)]);
+    let acl_of = |spec: &mut ZnodeSpec, path| match spec.invoke(&get_acl(path)) {
+        ZkRet::Acl { acl, stat } => (acl, stat.aversion),
+        other => panic!("not an ACL: {other}"),
+    };
+    spec.story(vec![
+        (create("/open", "", Persistent, 1), created("/open")),
+        (
+            with_acl(
+                create("/a", "", Persistent, 1),
+                &[alice.clone(), alice.clone()],
+            ),
+            created("/a"),
+        ),
+        (
+            with_acl(create("/b", "", Persistent, 1), &[]),
+            Fail(InvalidAcl),
+        ),
+        (set_acl("/a", &[], ANY_VERSION), Fail(InvalidAcl)),
+        (set_acl("/nope", &bob, ANY_VERSION), Fail(NoNode)),
+        (set_acl("/a/", &[], ANY_VERSION), Fail(BadArguments)),
+        (set_acl("/a", &bob, 1), Fail(BadVersion)),
+    ]);
+    assert_eq!(spec.zxid(), 2, "refused writes take no zxid");
+    assert_eq!(acl_of(&mut spec, "/open"), (Acl::open(), 0));
+    assert_eq!(acl_of(&mut spec, "/a"), (vec![alice], 0), "repeats dropped");
+    assert!(matches!(spec.invoke(&set_acl("/a", &bob, 0)), ZkRet::AclSet(s) if s.aversion == 1));
+    assert_eq!(acl_of(&mut spec, "/a"), (bob.to_vec(), 1));
+    assert_eq!(
+        acl_of(&mut spec, "/zookeeper/config").0,
+        vec![Acl::anyone(Acl::READ)]
+    );
+    let failed = multi(vec![with_acl(step_create("/m", Persistent), &[])], 1);
+    assert_eq!(spec.invoke(&failed), multi_failed(0, InvalidAcl));
+}
+
+#[test]
+fn an_acl_entry_is_valid_only_in_a_scheme_zookeeper_knows() {
+    let entry = |scheme: &str, id: &str| Acl {
+        perms: Acl::ALL,
+        scheme: scheme.into(),
+        id: id.into(),
+    };
+    let valid = [
+        ("world", "anyone"),
+        ("digest", "u:h"),
+        ("digest", ":h"),
+        ("ip", "127.0.0.1"),
+        ("ip", "10.0.0.0/8"),
+        ("ip", "::1/128"),
+    ];
+    for (scheme, id) in valid {
+        assert!(entry(scheme, id).is_valid(), "{scheme}:{id}");
+    }
+    let invalid = [
+        ("world", "someone"),
+        ("digest", "u"),
+        ("digest", "u:"),
+        ("digest", "u:h:x"),
+        ("ip", "10.0.0.0/33"),
+        ("ip", "host"),
+        ("auth", ""),
+        ("sasl", "u"),
+    ];
+    for (scheme, id) in invalid {
+        assert!(!entry(scheme, id).is_valid(), "{scheme}:{id}");
+    }
 }

@@ -14,7 +14,8 @@ use crate::znode::conn::{Call, Connect, Connected, Refused, Reply, Request, SetW
 use crate::znode::watch::{AddWatchMode, WatchEvent, WatcherType};
 use crate::znode::{Change, ZkMsg, ZkServer, ZkServerState};
 use coord_specs::znode::{
-    failed_multi_results, Acl, CreateMode, MultiOp, OpResult, Path, Stat, ZkError, ZkOp, ZkRet,
+    failed_multi_results, Acl, CreateMode, Data, MultiOp, OpResult, Path, Stat, ZkError, ZkOp,
+    ZkRet,
 };
 use stateright::actor::Id;
 use std::collections::VecDeque;
@@ -153,12 +154,13 @@ fn call(request: Op) -> Call {
             version,
         } => tree(ZkOp::SetData {
             path: path.into(),
-            data: data.unwrap_or_default().into(),
+            data: Data::from(data),
             version,
         }),
         Op::GetAcl { path } => tree(ZkOp::GetAcl { path: path.into() }),
-        Op::SetAcl { path, version, .. } => tree(ZkOp::SetAcl {
+        Op::SetAcl { path, acl, version } => tree(ZkOp::SetAcl {
             path: path.into(),
+            acl: acl_list(acl),
             version,
         }),
         Op::GetChildren { path, .. } | Op::GetChildren2 { path, .. } => {
@@ -225,8 +227,9 @@ fn is_ttl(flags: i32) -> bool {
 fn create(c: Create, mode: CreateMode) -> ZkOp {
     ZkOp::Create {
         path: c.path.into(),
-        data: c.data.unwrap_or_default().into(),
+        data: Data::from(c.data),
         mode,
+        acl: acl_list(c.acl),
         session: 0,
     }
 }
@@ -243,13 +246,15 @@ fn multi_step(step: Op) -> Option<MultiOp> {
                         path: Path::default(),
                         data: Default::default(),
                         mode: CreateMode::Persistent,
+                        acl: acl_list(c.acl),
                     })
                 }
             };
             MultiOp::Create {
                 path: c.path.into(),
-                data: c.data.unwrap_or_default().into(),
+                data: Data::from(c.data),
                 mode,
+                acl: acl_list(c.acl),
             }
         }
         Op::Delete { path, version } => MultiOp::Delete {
@@ -262,7 +267,7 @@ fn multi_step(step: Op) -> Option<MultiOp> {
             version,
         } => MultiOp::SetData {
             path: path.into(),
-            data: data.unwrap_or_default().into(),
+            data: Data::from(data),
             version,
         },
         Op::Check { path, version } => MultiOp::Check {
@@ -330,7 +335,7 @@ fn body(ret: ZkRet, opcode: i32, steps: &[i32]) -> Body {
             Body::Stat(jute_stat(stat))
         }
         ZkRet::AclSet(stat) => Body::Stat(jute_stat(stat)),
-        ZkRet::Data { data, stat } => Body::Data(Some(data.to_vec()), jute_stat(stat)),
+        ZkRet::Data { data, stat } => Body::Data(data.bytes().map(|b| b.to_vec()), jute_stat(stat)),
         ZkRet::Children { names, stat } if opcode == op::GET_CHILDREN2 => {
             Body::Children2(strings(names), jute_stat(stat))
         }
@@ -413,6 +418,17 @@ fn jute_stat(s: Stat) -> JuteStat {
     }
 }
 
+/// A request's ACL as the tree takes it (the tree judges it: see `fixup_acl`).
+fn acl_list(acl: Vec<JuteAcl>) -> Vec<Acl> {
+    (acl.into_iter())
+        .map(|entry| Acl {
+            perms: entry.perms,
+            scheme: entry.id.scheme.into(),
+            id: entry.id.id.into(),
+        })
+        .collect()
+}
+
 fn jute_acl(acl: &Acl) -> JuteAcl {
     JuteAcl {
         perms: acl.perms,
@@ -490,6 +506,22 @@ mod tests {
             StepResult::Create2("/c".into(), jute_stat(stat())),
         ];
         assert_eq!(reply.body, Body::Multi(expected));
+    }
+
+    #[test]
+    fn null_data_is_a_null_buffer_and_empty_data_an_empty_one() {
+        let asked = asked(1, op::GET_DATA, vec![]);
+        let null = ZkRet::Data {
+            data: Data::NULL,
+            stat: Stat::default(),
+        };
+        let empty = ZkRet::Data {
+            data: Data::new(),
+            stat: Stat::default(),
+        };
+        let zero = jute_stat(Stat::default());
+        assert_eq!(frame(null, &asked).body, Body::Data(None, zero));
+        assert_eq!(frame(empty, &asked).body, Body::Data(Some(vec![]), zero));
     }
 
     #[test]
@@ -575,7 +607,8 @@ mod tests {
         let Call::Op(ZkOp::Create { mode, data, .. }) = call_of(Op::Create(create_with(3))) else {
             panic!("a create");
         };
-        assert_eq!((mode, data.len()), (CreateMode::EphemeralSequential, 0));
+        assert_eq!(mode, CreateMode::EphemeralSequential);
+        assert!(data.is_null(), "a null buffer is null data");
         let ttl = call_of(Op::Create2(create_with(flag::PERSISTENT_WITH_TTL)));
         assert_eq!(ttl, Call::Refused(Refused::CreateTtl));
         let unknown = call_of(Op::Create(create_with(42)));

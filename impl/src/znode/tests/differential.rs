@@ -4,10 +4,10 @@
 //! paths, versions around the real ones, every mode, sessions 0 to 2, multis) go to both;
 //! every result must be the same, every read must be answerable without the log, every
 //! change list must agree with how the spec's tree moved, and at the end of each history
-//! the two trees must hold the same nodes.
+//! the two trees must hold the same nodes (data, children, ACLs).
 
 use super::*;
-use coord_specs::znode::{Data, ZnodeSpec};
+use coord_specs::znode::{Acl, Data, ZnodeSpec};
 use stateright::semantics::SequentialSpec;
 use std::collections::BTreeSet;
 
@@ -22,14 +22,17 @@ const PATHS: &[&str] = &[
     "/b",
     "/lock",
     "/lock/n-",
+    // Valid only for a sequential create (the name is then the number alone).
+    "/lock/",
     "/lock/n-0000000000",
     "/lock/n-0000000001",
     "/lock/n-0000000002",
 ];
 /// Invalid paths, one of every ten picked.
 const BAD_PATHS: &[&str] = &["/a/", "a", "/a//b", "", "/a/./b"];
-/// `é` is two bytes, so `data_length` counts bytes, not characters.
-const DATA: &[&str] = &["", "x", "yé"];
+/// `é` is two bytes, so `data_length` counts bytes, not characters; `None` is null data,
+/// which must read back null, not empty.
+const DATA: &[Option<&str>] = &[Some(""), Some("x"), Some("yé"), None];
 /// Half of the expected versions are `-1`.
 const VERSIONS: &[Version] = &[ANY_VERSION, ANY_VERSION, ANY_VERSION, 0, 1, 2];
 const MODES: &[CreateMode] = &[Persistent, Ephemeral, Sequential, EphemeralSequential];
@@ -65,8 +68,21 @@ impl Rng {
         }
     }
 
+    /// An ACL: mostly the open one; else empty, repeated, a digest, or an invalid entry
+    /// (one in eight is invalid, so that multis still succeed often).
+    fn acl(&mut self) -> Vec<Acl> {
+        let (alice, bob) = (digest("alice", Acl::ALL), digest("bob", Acl::READ));
+        match self.below(16) {
+            0 => Vec::new(),
+            1 => vec![alice.clone(), alice],
+            2 => vec![bob, Acl::anyone(Acl::READ)],
+            3 => vec![Acl::anyone(Acl::ALL), digest("carol:x", Acl::ALL)],
+            _ => Acl::open(),
+        }
+    }
+
     fn data(&mut self) -> Data {
-        self.pick(DATA).into()
+        Data::from(self.pick(DATA).map(|text| text.as_bytes().to_vec()))
     }
 }
 
@@ -78,6 +94,7 @@ fn random_step(rng: &mut Rng) -> MultiOp {
             path,
             data: rng.data(),
             mode: rng.pick(MODES),
+            acl: rng.acl(),
         },
         4 => MultiOp::Delete { path, version },
         _ => MultiOp::SetData {
@@ -119,11 +136,12 @@ fn random_multi(rng: &mut Rng, spec: &ZnodeSpec) -> ZkOp {
 
 fn random_op(rng: &mut Rng, spec: &ZnodeSpec) -> ZkOp {
     let (path, version) = (rng.path(), rng.pick(VERSIONS));
-    match rng.below(20) {
+    match rng.below(23) {
         0..=5 => ZkOp::Create {
             path,
             data: rng.data(),
             mode: rng.pick(MODES),
+            acl: rng.acl(),
             session: rng.pick(SESSIONS),
         },
         6..=8 => ZkOp::Delete { path, version },
@@ -135,7 +153,13 @@ fn random_op(rng: &mut Rng, spec: &ZnodeSpec) -> ZkOp {
         11 => ZkOp::Exists { path },
         12 => ZkOp::GetData { path },
         13 => ZkOp::GetChildren { path },
-        14..=17 => random_multi(rng, spec),
+        14..=18 => random_multi(rng, spec),
+        19 => ZkOp::GetAcl { path },
+        20 => ZkOp::SetAcl {
+            path,
+            acl: rng.acl(),
+            version,
+        },
         _ => ZkOp::CloseSession {
             session: rng.pick(SESSIONS),
         },
@@ -198,6 +222,7 @@ fn check_same_nodes(tree: &ZnodeTree, spec: &mut ZnodeSpec) -> Result<(), String
         for read in [
             ZkOp::GetData { path: path.clone() },
             ZkOp::GetChildren { path: path.clone() },
+            ZkOp::GetAcl { path: path.clone() },
         ] {
             let expected = spec.invoke(&read);
             if tree.answer_read(&read).as_ref() != Some(&expected) {

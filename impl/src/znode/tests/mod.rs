@@ -7,7 +7,7 @@ use super::path::{child_path, join, parse};
 use super::*;
 use coord_specs::znode::build::*;
 use coord_specs::znode::{
-    CreateMode, MultiOp, OpResult, SessionId, Stat, Version, ZkError, Zxid, ANY_VERSION,
+    Acl, CreateMode, MultiOp, OpResult, SessionId, Stat, Version, ZkError, Zxid, ANY_VERSION,
 };
 use coord_specs::znode::{ZkOp, ZkRet};
 use CreateMode::*;

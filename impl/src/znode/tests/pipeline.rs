@@ -127,37 +127,43 @@ fn times_are_stamped_once_by_the_leader_and_equal_on_every_replica() {
     }
 }
 
+/// A cluster of three whose follower 1 has a connection with two writes (create `/a`,
+/// `/a/b`) whose forwards to the leader were lost; returns the lost forwards.
+fn lost_forwards(resend_after: Option<u8>) -> (Sim, Vec<(Id, Id, ZkMsg)>) {
+    let rules = SessionRules {
+        resend_after,
+        ..SessionRules::default()
+    };
+    let mut sim = Sim::elected(3, rules, None);
+    sim.open(conn(1), 1);
+    for (xid, path) in [(1, "/a"), (2, "/a/b")] {
+        let create = Call::Op(create(path, "", CreateMode::Persistent, 0));
+        sim.deliver(conn(1), 1, request(xid, create, false));
+    }
+    let lost = sim.intercept(|(_, _, m)| matches!(m, ZkMsg::Forward(_)));
+    assert_eq!(lost.len(), 2);
+    (sim, lost)
+}
+
+/// Without resends, a lost forward stalls its connection for good (wire note W5): the
+/// leader's heartbeats keep coming, and no answer ever does.
+#[test]
+fn without_resends_a_lost_forward_stalls_its_connection() {
+    let (mut sim, _lost) = lost_forwards(None);
+    for _ in 0..10 {
+        sim.beat();
+        sim.run();
+    }
+    assert!(sim.take(conn(1)).is_empty(), "no answer comes");
+    assert_eq!(sim.states[0].tree().stat("/a"), None);
+}
+
 /// Forwards lost on the way: the follower sends its connection's writes again after
 /// `resend_after` heartbeats; the leader appends each write once, in order, even when
 /// the first copies arrive late.
 #[test]
 fn lost_forwards_are_sent_again_and_appended_once_in_order() {
-    let rules = SessionRules {
-        resend_after: Some(2),
-        ..SessionRules::default()
-    };
-    let mut sim = Sim::elected(3, rules, None);
-    sim.open(conn(1), 1);
-    sim.deliver(
-        conn(1),
-        1,
-        request(
-            1,
-            Call::Op(create("/a", "", CreateMode::Persistent, 0)),
-            false,
-        ),
-    );
-    sim.deliver(
-        conn(1),
-        1,
-        request(
-            2,
-            Call::Op(create("/a/b", "", CreateMode::Persistent, 0)),
-            false,
-        ),
-    );
-    let lost = sim.intercept(|(_, _, m)| matches!(m, ZkMsg::Forward(_)));
-    assert_eq!(lost.len(), 2);
+    let (mut sim, lost) = lost_forwards(Some(2));
     sim.beat();
     assert!(sim.take(conn(1)).is_empty());
     sim.beat();

@@ -22,6 +22,71 @@ fn create_needs_an_existing_parent_and_a_free_name() {
 }
 
 #[test]
+fn null_data_reads_back_null_apart_from_empty_data() {
+    let mut tree = ZnodeTree::default();
+    story(
+        &mut tree,
+        vec![
+            (
+                with_null_data(create("/n", "", Persistent, 1)),
+                created("/n"),
+            ),
+            (get("/n"), null_data(stat(1, 1, 1, 0, 0, 0, 0))),
+            (
+                set("/n", "", ANY_VERSION),
+                ZkRet::Set(stat(1, 2, 1, 1, 0, 0, 0)),
+            ),
+            (get("/n"), data("", stat(1, 2, 1, 1, 0, 0, 0))),
+            (
+                with_null_data(set("/n", "", ANY_VERSION)),
+                ZkRet::Set(stat(1, 3, 1, 2, 0, 0, 0)),
+            ),
+            (get("/n"), null_data(stat(1, 3, 1, 2, 0, 0, 0))),
+        ],
+    );
+}
+
+#[test]
+fn acls_are_kept_and_replaced_in_their_version_and_an_empty_one_is_invalid() {
+    let mut tree = ZnodeTree::default();
+    let alice = [digest("alice", Acl::ALL)];
+    let acl = |acl: &[Acl], aversion| ZkRet::Acl {
+        acl: acl.to_vec(),
+        stat: Stat {
+            aversion,
+            ..fresh(1, 0)
+        },
+    };
+    story(
+        &mut tree,
+        vec![
+            (
+                with_acl(create("/a", "", Persistent, 1), &[]),
+                Fail(InvalidAcl),
+            ),
+            (
+                with_acl(create("/a", "", Persistent, 1), &alice),
+                created("/a"),
+            ),
+            (get_acl("/a"), acl(&alice, 0)),
+            (set_acl("/a", &[], ANY_VERSION), Fail(InvalidAcl)),
+            (set_acl("/a", &Acl::open(), 1), Fail(BadVersion)),
+            (set_acl("/b", &Acl::open(), 0), Fail(NoNode)),
+            (
+                set_acl("/a", &Acl::open(), 0),
+                ZkRet::AclSet(Stat {
+                    aversion: 1,
+                    ..fresh(1, 0)
+                }),
+            ),
+            (get_acl("/a"), acl(&Acl::open(), 1)),
+        ],
+    );
+    let config = tree.answer_read(&get_acl("/zookeeper/config"));
+    assert!(matches!(config, Some(ZkRet::Acl { acl, .. }) if acl == [Acl::anyone(Acl::READ)]));
+}
+
+#[test]
 fn ephemeral_nodes_have_an_owner_and_no_children() {
     let mut tree = ZnodeTree::default();
     story(
