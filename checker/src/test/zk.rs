@@ -156,7 +156,7 @@ impl Session {
     fn open(cluster: &crate::client::Cluster, call: Call) -> Result<Self, String> {
         let inbox = Arc::new(Mutex::new(Some(call)));
         let program = Fed(inbox.clone());
-        let client = cluster.zk_client(|_| program)?;
+        let client = cluster.zk_client(|_| program.clone())?;
         let answered = 0;
         Ok(Session {
             client,
