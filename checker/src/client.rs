@@ -16,6 +16,7 @@ use coord_models::raft::KvClient;
 use coord_specs::kv::KvOp;
 use serde::{de::DeserializeOwned, Serialize};
 use stateright::actor::{Actor, Id};
+use std::io::ErrorKind;
 use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
 use std::ops::Range;
 use std::path::PathBuf;
@@ -133,7 +134,7 @@ impl Cluster {
     /// A KV client that runs `script`.
     pub fn kv_client(&self, script: Vec<KvOp>) -> Result<Runtime<KvClient>, String> {
         self.start(
-            |_, servers, first| KvClient::new(servers, first, script, RETRY),
+            |_, servers, first| KvClient::new(servers, first, script.clone(), RETRY),
             describe_kv,
         )
     }
@@ -142,7 +143,7 @@ impl Cluster {
     /// to this client: its actor id) and sends keepalives while it runs.
     pub fn zk_client<P: Program>(
         &self,
-        program: impl FnOnce(u64) -> P,
+        program: impl Fn(u64) -> P,
     ) -> Result<Runtime<ZkClient<P>>, String> {
         let ping = self.config.ping_interval();
         let timeout_ms = u32::try_from(self.config.session_ms).unwrap_or(u32::MAX);
@@ -150,7 +151,7 @@ impl Cluster {
             |id, servers, first| {
                 let guid = usize::from(id) as u64;
                 ZkClient::new(servers, first, program(guid), RETRY)
-                    .with_ping(Some(ping))
+                    .with_ping(Some(ping.clone()))
                     .with_timeout(timeout_ms)
             },
             describe_zk::<P::State>,
@@ -167,7 +168,7 @@ impl Cluster {
     ) -> Result<Runtime<ChainClient>, String> {
         let first = at.unwrap_or(self.size() - 1);
         self.start_at(
-            |_, servers, first| ChainClient::new(servers, first, script, RETRY),
+            |_, servers, first| ChainClient::new(servers, first, script.clone(), RETRY),
             describe_kv,
             Some(first),
         )
@@ -177,7 +178,7 @@ impl Cluster {
     /// server.
     fn start<A>(
         &self,
-        make: impl FnOnce(Id, Vec<Id>, usize) -> A,
+        make: impl Fn(Id, Vec<Id>, usize) -> A,
         describe: Describe<A>,
     ) -> Result<Runtime<A>, String>
     where
@@ -188,10 +189,11 @@ impl Cluster {
     }
 
     /// Starts the client `make(id, servers, first)` on a fresh id, first at server
-    /// `first`, or at a random one.
+    /// `first`, or at a random one. Its port is one the system found free a moment
+    /// before; another process may take it meanwhile, and then a new port is tried.
     fn start_at<A>(
         &self,
-        make: impl FnOnce(Id, Vec<Id>, usize) -> A,
+        make: impl Fn(Id, Vec<Id>, usize) -> A,
         describe: Describe<A>,
         first: Option<usize>,
     ) -> Result<Runtime<A>, String>
@@ -201,22 +203,31 @@ impl Cluster {
     {
         let ids = self.config.ids();
         let first = first.unwrap_or_else(|| rand::random_range(0..ids.len()));
-        let bind = local_address(self.config.members[first])
-            .map_err(|e| format!("client: no local address: {e}"))?;
-        let id = client_id(bind, rand::random());
-        let client = make(id, ids.clone(), first);
-        let endpoint = Endpoint {
-            id,
-            bind: SocketAddr::from(bind),
-            peers: (ids.into_iter())
-                .zip(self.config.members.iter().map(|&a| SocketAddr::from(a)))
-                .collect(),
-            key: self.key.clone(),
-            data: None,
-        };
-        Runtime::start(client, endpoint, describe).map_err(|e| format!("client: {e}"))
+        let mut tries = 0;
+        loop {
+            let bind = local_address(self.config.members[first])
+                .map_err(|e| format!("client: no local address: {e}"))?;
+            let id = client_id(bind, rand::random());
+            let client = make(id, ids.clone(), first);
+            let endpoint = Endpoint {
+                id,
+                bind: SocketAddr::from(bind),
+                peers: (ids.iter().copied())
+                    .zip(self.config.members.iter().map(|&a| SocketAddr::from(a)))
+                    .collect(),
+                key: self.key.clone(),
+                data: None,
+            };
+            match Runtime::start(client, endpoint, describe) {
+                Err(e) if e.kind() == ErrorKind::AddrInUse && tries < BIND_TRIES => tries += 1,
+                started => return started.map_err(|e| format!("client: {e}")),
+            }
+        }
     }
 }
+
+/// How many more ports a client tries when the one found free was taken meanwhile.
+const BIND_TRIES: u32 = 8;
 
 /// Runs `client` until `done` holds for its state (true), or until `stop` is set or
 /// `deadline` passes (false).

@@ -257,7 +257,7 @@ pub fn call_once(
     cluster: &Cluster,
     call: Call,
 ) -> Result<(Runtime<ZkClient<Script>>, Option<ZkRet>), String> {
-    let mut client = cluster.zk_client(|_| Script(vec![call]))?;
+    let mut client = cluster.zk_client(|_| Script(vec![call.clone()]))?;
     let never = AtomicBool::new(false);
     let deadline = Some(cluster.deadline());
     let answered = run_until(&mut client, &never, deadline, |s| s.done, |_, _| {})?;

@@ -15,7 +15,7 @@ use super::subject::{Subject, Versioned};
 use crate::client::{run_until, Cluster};
 use coord::net::stats::StatsReply;
 use coord::net::Runtime;
-use coord::znode::client::{Call, Next, Program, ZkClient, ZkClientTimer};
+use coord::znode::client::{Call, Next, Program, ZkClient, ZkClientState, ZkClientTimer};
 use coord_specs::znode::build::{create, get, set};
 use coord_specs::znode::data::{ZkDataRet, ZnodeDataSpec};
 use coord_specs::znode::{CreateMode, Data, Path, Version, ZkError, ZkOp, ZkRet, ANY_VERSION};
@@ -147,8 +147,6 @@ fn versioned<'a>(path: &'a Path, data: Option<&'a Data>, version: Version) -> Ve
 pub struct Session {
     client: Runtime<ZkClient<Fed>>,
     inbox: Arc<Mutex<Option<Call>>>,
-    /// How many calls the client has answered.
-    answered: usize,
 }
 
 impl Session {
@@ -156,13 +154,8 @@ impl Session {
     fn open(cluster: &crate::client::Cluster, call: Call) -> Result<Self, String> {
         let inbox = Arc::new(Mutex::new(Some(call)));
         let program = Fed(inbox.clone());
-        let client = cluster.zk_client(|_| program)?;
-        let answered = 0;
-        Ok(Session {
-            client,
-            inbox,
-            answered,
-        })
+        let client = cluster.zk_client(|_| program.clone())?;
+        Ok(Session { client, inbox })
     }
 
     /// Hands `call` to the client, which is waiting for one.
@@ -172,14 +165,15 @@ impl Session {
         wake.map_err(|e| format!("client: {e}"))
     }
 
-    /// Runs the client until its call is answered, `deadline` or `stop`.
+    /// Runs the client until its call is answered (it holds a result for every call
+    /// it made), `deadline` or `stop`.
     fn answer(&mut self, stop: &AtomicBool, deadline: Instant) -> Result<Option<ZkRet>, String> {
-        let due = self.answered + 1;
-        let answered = |s: &coord::znode::client::ZkClientState<Vec<ZkRet>>| s.program.len() >= due;
+        let answered = |s: &ZkClientState<Vec<ZkRet>>| s.program.len() as u64 == s.calls;
         run_until(&mut self.client, stop, Some(deadline), answered, |_, _| {})?;
-        let ret = self.client.state().program.get(self.answered).cloned();
-        self.answered += usize::from(ret.is_some());
-        Ok(ret)
+        let state = self.client.state();
+        Ok(answered(state)
+            .then(|| state.program.last().cloned())
+            .flatten())
     }
 }
 
