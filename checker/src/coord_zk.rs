@@ -39,8 +39,10 @@ impl CoordZkCluster {
     pub fn start(exe: &Path, nodes: usize) -> Result<CoordZkCluster, String> {
         let data = (tempfile::Builder::new().prefix("coord-zk-").tempdir())
             .map_err(|e| format!("cannot make a directory for the cluster: {e}"))?;
-        let peer_base = consecutive_free_ports(nodes)?;
-        let client_base = consecutive_free_ports(nodes)?;
+        // One run of ports for both: two separate searches can return the same base, and
+        // a member's peer port also takes TCP (large entries), so the two must not meet.
+        let peer_base = consecutive_free_ports(2 * nodes)?;
+        let client_base = peer_base + nodes as u16;
         let mut up = Command::new(exe)
             .args(["cluster", "up", "zk", "--nodes", &nodes.to_string()])
             .args(["--base-port", &peer_base.to_string()])
