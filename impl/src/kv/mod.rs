@@ -4,10 +4,11 @@
 
 use crate::raft::StateMachine;
 use coord_specs::kv::{Key, KvOp, KvRet, Value, Version};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Each key's current value and version; a missing key has version 0.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct KvStore {
     pub data: BTreeMap<Key, (Value, Version)>,
 }

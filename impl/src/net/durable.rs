@@ -2,7 +2,9 @@
 //! so that a save costs what changed rather than everything saved so far.
 
 use crate::chain::{ChainStorage, Config, Update};
-use crate::raft::{Entry, RaftStorage, Term};
+use crate::raft::snapshot::same;
+use crate::raft::{Entry, Index, RaftStorage, Term};
+use bytes::Bytes;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use stateright::actor::Id;
 
@@ -15,6 +17,13 @@ pub trait Durable: Clone + Serialize + DeserializeOwned {
 
     /// Applies a change made by [`Durable::delta`].
     fn apply(&mut self, delta: Self::Delta);
+
+    /// Whether, after this change, the journal is better rewritten whole than appended
+    /// to: it replaced much of what was saved (Raft's new snapshot, which makes the log
+    /// before it garbage).
+    fn rewrites(_delta: &Self::Delta) -> bool {
+        false
+    }
 }
 
 /// An actor that saves nothing (a client).
@@ -26,15 +35,25 @@ impl Durable for () {
     fn apply(&mut self, _delta: ()) {}
 }
 
-/// A change of Raft's persistent state: the new term and vote, and the log cut to its
-/// first `keep` entries and extended by `append` (Raft only ever truncates a suffix and
-/// appends).
+/// A change of Raft's persistent state: the new term and vote; a new snapshot, if one was
+/// taken or installed; and the log cut to its first `keep` entries and extended by
+/// `append` (between two snapshots Raft only ever truncates a suffix and appends; after a
+/// new one, the whole log after it is written).
 #[derive(Serialize, Deserialize)]
 pub struct RaftDelta<Op> {
     pub term: Term,
     pub voted_for: Option<Id>,
+    pub snapshot: Option<NewSnapshot>,
     pub keep: u64,
     pub append: Vec<Entry<Op>>,
+}
+
+/// A snapshot that replaces the log up to `index`, whose entry is of `term`.
+#[derive(Serialize, Deserialize)]
+pub struct NewSnapshot {
+    pub index: Index,
+    pub term: Term,
+    pub data: Bytes,
 }
 
 impl<Op> Durable for RaftStorage<Op>
@@ -44,20 +63,42 @@ where
     type Delta = RaftDelta<Op>;
 
     /// Costs the length of the change, plus a logarithmic search for where it starts
-    /// ([`crate::raft::Log::common_prefix`]), whatever the length of the log.
+    /// ([`crate::raft::Log::common_prefix`]), whatever the length of the log; after a new
+    /// snapshot, the snapshot and the log after it.
     fn delta(&self, newer: &Self) -> RaftDelta<Op> {
-        let keep = self.log.common_prefix(&newer.log);
+        let (old, new) = (&self.log, &newer.log);
+        let moved =
+            old.snapshot_index() != new.snapshot_index() || !same(&self.snapshot, &newer.snapshot);
+        let snapshot = moved.then(|| NewSnapshot {
+            index: new.snapshot_index(),
+            term: new.snapshot_term(),
+            data: newer.snapshot.clone(),
+        });
+        let keep = match moved {
+            true => new.snapshot_index(),
+            false => old.common_prefix(new),
+        };
         RaftDelta {
             term: newer.term,
             voted_for: newer.voted_for,
+            snapshot,
             keep,
-            append: newer.log.from(keep + 1).cloned().collect(),
+            append: new.from(keep + 1).cloned().collect(),
         }
+    }
+
+    /// A new snapshot: the journal keeps only it and the log after it.
+    fn rewrites(delta: &RaftDelta<Op>) -> bool {
+        delta.snapshot.is_some()
     }
 
     fn apply(&mut self, delta: RaftDelta<Op>) {
         self.term = delta.term;
         self.voted_for = delta.voted_for;
+        if let Some(NewSnapshot { index, term, data }) = delta.snapshot {
+            self.log.compact(index, term);
+            self.snapshot = data;
+        }
         self.log.truncate(delta.keep);
         for entry in delta.append {
             self.log.push(entry);
@@ -129,6 +170,7 @@ mod tests {
             term: 1,
             voted_for: None,
             log: [entry(1, "a"), entry(1, "b")].into_iter().collect(),
+            snapshot: Bytes::new(),
         };
         let new = RaftStorage {
             term: 2,
@@ -136,12 +178,45 @@ mod tests {
             log: [entry(1, "a"), entry(2, "c"), entry(2, "d")]
                 .into_iter()
                 .collect(),
+            snapshot: Bytes::new(),
         };
         let delta = old.delta(&new);
+        assert!(delta.snapshot.is_none());
         assert_eq!((delta.keep, delta.append.len()), (1, 2));
         let mut replayed = old.clone();
         replayed.apply(delta);
         assert_eq!(replayed, new);
+    }
+
+    #[test]
+    fn a_raft_delta_after_a_snapshot_carries_it_and_the_log_after_it() {
+        let old = RaftStorage {
+            term: 2,
+            voted_for: None,
+            log: [entry(1, "a"), entry(1, "b"), entry(2, "c")]
+                .into_iter()
+                .collect(),
+            snapshot: Bytes::new(),
+        };
+        let mut compacted = old.clone();
+        compacted.log.compact(2, 1);
+        compacted.snapshot = Bytes::from_static(b"state at 2");
+        compacted.log.push(entry(2, "d"));
+        let delta = old.delta(&compacted);
+        let carried = delta.snapshot.as_ref().map(|s| (s.index, s.term));
+        assert_eq!(carried, Some((2, 1)));
+        assert_eq!((delta.keep, delta.append.len()), (2, 2));
+        let mut replayed = old.clone();
+        replayed.apply(delta);
+        assert_eq!(replayed, compacted);
+        // An installed snapshot past the whole log replaces it.
+        let mut installed = compacted.clone();
+        installed.log.compact(9, 3);
+        installed.snapshot = Bytes::from_static(b"state at 9");
+        let mut replayed = compacted.clone();
+        replayed.apply(compacted.delta(&installed));
+        assert_eq!(replayed, installed);
+        assert_eq!((replayed.log.last_index(), replayed.log.len()), (9, 0));
     }
 
     fn chain(epoch: u64, cuts: u64, ops: &[&str]) -> ChainStorage<String> {

@@ -1,5 +1,7 @@
 //! Durable storage for one node: an append-only journal of deltas, compacted into a
-//! snapshot when it grows, so a save costs what changed and the file stays bounded.
+//! snapshot when it grows, or when a change replaces much of what was saved (Raft's new
+//! snapshot, see [`Durable::rewrites`]), so a save costs what changed and the file stays
+//! bounded: for Raft, the snapshot and the log after it, and the deltas since.
 //!
 //! Each record is `length u32 | crc32 u32 | postcard body`, the body a full value or a
 //! delta. `save` appends and `fsync`s before it returns. Compaction writes the current
@@ -85,7 +87,11 @@ impl<S: Durable> Journal<S> {
         let threshold = (self.snapshot_len * GROWTH).max(self.min_compact);
         match &self.current {
             Some(old) if self.len < threshold => {
-                let record = Record::<S, S::Delta>::Delta(old.delta(value));
+                let delta = old.delta(value);
+                if S::rewrites(&delta) {
+                    return self.compact(value);
+                }
+                let record = Record::<S, S::Delta>::Delta(delta);
                 let bytes = frame(&record)?;
                 self.file.write_all(&bytes)?;
                 self.file.sync_data()?;
@@ -180,6 +186,7 @@ mod tests {
                     op: op.to_string(),
                 })
                 .collect(),
+            snapshot: bytes::Bytes::new(),
         }
     }
 
@@ -246,6 +253,30 @@ mod tests {
         assert!(file <= journal.snapshot_len * GROWTH + 200);
         let reopened = Journal::<Storage>::open(&dir).unwrap();
         assert_eq!(reopened.storage.unwrap().log.last_index(), 300);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_raft_snapshot_rewrites_the_journal_to_the_snapshot_and_the_log_after_it() {
+        let dir = scratch("raft-snapshot");
+        let mut journal = Journal::<Storage>::open(&dir).unwrap().journal;
+        let ops: Vec<String> = (0..50).map(|i| format!("{i:0>100}")).collect();
+        let refs: Vec<&str> = ops.iter().map(String::as_str).collect();
+        let mut value = storage(1, &[]);
+        for n in 1..=refs.len() {
+            value = storage(1, &refs[..n]);
+            journal.save(&value).unwrap();
+        }
+        let before = fs::metadata(dir.join(FILE)).unwrap().len();
+        value.log.compact(48, 1);
+        value.snapshot = bytes::Bytes::from_static(b"the state at 48");
+        journal.save(&value).unwrap();
+        let after = fs::metadata(dir.join(FILE)).unwrap().len();
+        assert!(after < before / 10, "{after} bytes after, {before} before");
+        assert_eq!(journal.snapshot_len, after);
+        let reopened = Journal::<Storage>::open(&dir).unwrap().storage.unwrap();
+        assert_eq!(reopened, value);
+        assert_eq!((reopened.log.snapshot_index(), reopened.log.len()), (48, 2));
         fs::remove_dir_all(&dir).unwrap();
     }
 }

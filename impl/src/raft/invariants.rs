@@ -2,12 +2,14 @@
 //! indexes in order, its vote in step with its term and role, a leader's view of each
 //! peer within its log; and, from one step to the next, a term and a commit index that
 //! never go down, one vote per term, committed entries never overwritten, log terms that
-//! never go down along the log, and a replica that changes only by applying the newly
-//! committed entries in order.
+//! never go down along the log, a snapshot that never goes back and holds the replica as
+//! of its index, and a replica that changes only by applying the newly committed entries
+//! in order or by installing a snapshot past the commit index.
 
 use super::log::Log;
-use super::replica::StateMachine;
+use super::replica::{Replica, StateMachine};
 use super::server::{LeaderState, RaftBug, RaftServer, RaftState, Role};
+use super::snapshot::{decode, same};
 use super::types::Index;
 use crate::invariants::{ensure, Broken, Invariants};
 
@@ -21,6 +23,12 @@ impl<SM: StateMachine> Invariants for RaftServer<SM> {
             "the applied index is not past the commit index",
             applied <= commit,
             || format!("applied {applied}, commit index {commit}"),
+        )?;
+        let snapshot = s.log.snapshot_index();
+        ensure(
+            "the snapshot covers only applied entries",
+            snapshot <= applied,
+            || format!("snapshot up to {snapshot}, applied {applied}"),
         )?;
         ensure(
             "no entry is of a later term than the server's",
@@ -52,10 +60,18 @@ impl<SM: StateMachine> Invariants for RaftServer<SM> {
             after.commit >= before.commit,
             || format!("commit index {} after {}", after.commit, before.commit),
         )?;
+        self.snapshot_kept(before, after)?;
+        // Two moments of one log with one snapshot are compared fast (see
+        // `Log::common_prefix`); across a new snapshot, entry by entry after it (what the
+        // snapshot covers is checked as the replica it holds, in `replayed`).
         let kept = after.log.common_prefix(&before.log);
+        let committed_kept = match after.log.snapshot_index() == before.log.snapshot_index() {
+            true => kept >= before.commit,
+            false => after.log.same_upto(&before.log, before.commit),
+        };
         // With the figure-8 bug a leader commits what a later leader may overwrite: the
         // check `raft-bug-old-term-commit` must reach the property it breaks.
-        let overwritten = kept < before.commit && !self.has_bug(RaftBug::CommitOldTerm);
+        let overwritten = !committed_kept && !self.has_bug(RaftBug::CommitOldTerm);
         ensure(
             "committed entries are never overwritten",
             !overwritten,
@@ -178,22 +194,64 @@ impl<SM: StateMachine> RaftServer<SM> {
         )
     }
 
+    /// A snapshot never goes back, and a new one is the replica as it stands at the end of
+    /// the step that made or installed it (the state machine with its session table;
+    /// without the table with [`RaftBug::SnapshotWithoutSessions`]), at the log's
+    /// snapshot index.
+    fn snapshot_kept(&self, before: &RaftState<SM>, after: &RaftState<SM>) -> Result<(), Broken> {
+        let (was, now) = (before.log.snapshot_index(), after.log.snapshot_index());
+        ensure("a snapshot never goes back", now >= was, || {
+            format!("snapshot up to {now} after {was}")
+        })?;
+        if same(&before.snapshot, &after.snapshot) {
+            return Ok(());
+        }
+        let snapshot = decode::<SM>(&after.snapshot);
+        let of_replica = |r: &Replica<SM>| {
+            let without_sessions = || r.sm == after.replica.sm && r.sessions.is_empty();
+            *r == after.replica
+                || (self.has_bug(RaftBug::SnapshotWithoutSessions) && without_sessions())
+        };
+        ensure(
+            "a new snapshot is the replica at the snapshot index",
+            after.replica.applied == now && snapshot.as_ref().is_some_and(of_replica),
+            || {
+                format!(
+                    "snapshot up to {now}: {snapshot:?}, replica {:?}",
+                    after.replica
+                )
+            },
+        )
+    }
+
     /// The replica changes only by applying, in order and each once, the entries from the
     /// one after the last applied to the new applied index: what `before`'s replica
-    /// becomes when they are replayed on it.
+    /// becomes when they are replayed on it; or by installing a snapshot past the commit
+    /// index, when it becomes the snapshot's. Entries that a follower received, applied and
+    /// compacted away in one step are in neither log, and are not replayed (the new
+    /// snapshot is then checked to be the replica, by `snapshot_kept`).
     fn replayed(&self, before: &RaftState<SM>, after: &RaftState<SM>) -> Result<(), Broken> {
         let (was, now) = (before.replica.applied, after.replica.applied);
         ensure("the applied index never goes down", now >= was, || {
             format!("applied {now} after {was}")
         })?;
-        let mut replay = before.replica.clone();
-        for entry in after.log.from(was + 1).take((now - was) as usize) {
-            replay.apply(entry, !self.has_bug(RaftBug::NoDedup));
-        }
+        let entry = |i| after.log.get(i).or_else(|| before.log.get(i));
+        let replays = (was + 1..=now)
+            .map(entry)
+            .collect::<Option<Vec<_>>>()
+            .map(|entries| {
+                let mut replay = before.replica.clone();
+                for entry in entries {
+                    replay.apply(entry, !self.has_bug(RaftBug::NoDedup));
+                }
+                replay == after.replica
+            });
+        let installed = after.log.snapshot_index() > before.commit
+            && decode::<SM>(&after.snapshot).as_ref() == Some(&after.replica);
         ensure(
-            "the replica is the committed entries applied in order",
-            replay == after.replica,
-            || format!("replayed {replay:?}, found {:?}", after.replica),
+            "the replica is the committed entries applied in order, or an installed snapshot",
+            replays.unwrap_or(true) || installed,
+            || format!("from {:?} to {:?}", before.replica, after.replica),
         )
     }
 }

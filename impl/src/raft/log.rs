@@ -1,4 +1,8 @@
-//! The Raft log: entries at indexes 1 to `len`, in a persistent vector.
+//! The Raft log: the entries after the last snapshot, in a persistent vector.
+//!
+//! A server that has compacted its log (Raft paper §7) keeps only the index and term of
+//! the last entry its snapshot covers, and the entries after it: indexes
+//! `snapshot_index() + 1` to `last_index()`. A log that was never compacted starts at 1.
 //!
 //! A server hands its whole persistent state to `o.save(..)` after every change, and the
 //! runtime keeps the last saved value to write only what changed. With a plain vector both
@@ -12,23 +16,39 @@ use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 use stateright::{Rewrite, RewritePlan};
 
-/// A Raft log. Index `i` (1-based, as in the paper) is the entry at position `i - 1`.
+/// A Raft log. Index `i` (1-based, as in the paper) is the entry at position
+/// `i - start - 1` of `entries`, for `i` past `start`, the last index the snapshot covers.
+///
+/// Rule: `start_term` is the term of the entry at `start` (0 when `start` is 0), so that
+/// an AppendEntries whose previous entry is the snapshot's last one still matches (figure
+/// 13, "lastIncludedTerm").
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(bound(
     serialize = "Op: Clone + Serialize",
     deserialize = "Op: Clone + Deserialize<'de>"
 ))]
-pub struct Log<Op: Clone>(im::Vector<Entry<Op>>);
+pub struct Log<Op: Clone> {
+    start: Index,
+    start_term: Term,
+    entries: im::Vector<Entry<Op>>,
+}
 
 impl<Op: Clone> Default for Log<Op> {
     fn default() -> Self {
-        Log(im::Vector::new())
+        Log {
+            start: 0,
+            start_term: 0,
+            entries: im::Vector::new(),
+        }
     }
 }
 
 impl<Op: Clone> FromIterator<Entry<Op>> for Log<Op> {
     fn from_iter<I: IntoIterator<Item = Entry<Op>>>(entries: I) -> Self {
-        Log(entries.into_iter().collect())
+        Log {
+            entries: entries.into_iter().collect(),
+            ..Log::default()
+        }
     }
 }
 
@@ -38,85 +58,149 @@ impl<Op: Clone> From<Vec<Entry<Op>>> for Log<Op> {
     }
 }
 
-/// A log equals the list of its entries.
+/// A log equals the list of the entries it holds.
 impl<Op: Clone + PartialEq> PartialEq<Vec<Entry<Op>>> for Log<Op> {
     fn eq(&self, entries: &Vec<Entry<Op>>) -> bool {
-        self.0.iter().eq(entries)
+        self.entries.iter().eq(entries)
     }
 }
 
 impl<Op: Clone + PartialEq, const N: usize> PartialEq<[Entry<Op>; N]> for Log<Op> {
     fn eq(&self, entries: &[Entry<Op>; N]) -> bool {
-        self.0.iter().eq(entries)
+        self.entries.iter().eq(entries)
     }
 }
 
 impl<Op: Clone> Log<Op> {
-    /// The index of the last entry; 0 for an empty log.
+    /// The index of the last entry; the snapshot's last index for a log that holds no
+    /// entry after it; 0 for an empty log.
     pub fn last_index(&self) -> Index {
-        self.0.len() as Index
+        self.start + self.entries.len() as Index
     }
 
+    /// The last index the snapshot covers; 0 if the log was never compacted.
+    pub fn snapshot_index(&self) -> Index {
+        self.start
+    }
+
+    /// The term of the entry at [`Log::snapshot_index`].
+    pub fn snapshot_term(&self) -> Term {
+        self.start_term
+    }
+
+    /// True if the log holds no entry after its snapshot.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.entries.is_empty()
     }
 
-    /// The entry at `index`, if the log has one there (none at index 0).
+    /// How many entries the log holds after its snapshot.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The entry at `index`, if the log holds it (none at or below the snapshot's index).
     pub fn get(&self, index: Index) -> Option<&Entry<Op>> {
-        let position = usize::try_from(index).ok()?.checked_sub(1)?;
-        self.0.get(position)
+        let position = usize::try_from(index.checked_sub(self.start)?)
+            .ok()?
+            .checked_sub(1)?;
+        self.entries.get(position)
     }
 
-    /// The term of the entry at `index`; 0 at index 0 or past the end.
+    /// The term of the entry at `index`: the snapshot's term at its last index; 0 at
+    /// index 0, past the end, and below the snapshot's last index (compacted away).
     pub fn term_at(&self, index: Index) -> Term {
+        if index == self.start {
+            return self.start_term;
+        }
         self.get(index).map_or(0, |e| e.term)
     }
 
-    /// The entries from `index` on (all of them for index 0 or 1). Finding where to start
-    /// takes logarithmic time, not a walk over the entries before it.
+    /// The entries from `index` on (all it holds for an index at or below the snapshot's
+    /// next). Finding where to start takes logarithmic time, not a walk over the entries
+    /// before it.
     pub fn from(&self, index: Index) -> impl Iterator<Item = &Entry<Op>> {
-        let start = (index.max(1) - 1) as usize;
-        let rest = (start < self.0.len()).then(|| self.0.focus().narrow(start..));
+        let start = index.saturating_sub(self.start + 1) as usize;
+        let rest = (start < self.entries.len()).then(|| self.entries.focus().narrow(start..));
         rest.into_iter().flatten()
     }
 
-    /// The entries up to and including `index`.
+    /// The entries it holds up to and including `index`.
     pub fn upto(&self, index: Index) -> impl Iterator<Item = &Entry<Op>> {
-        self.0.iter().take(index as usize)
+        self.entries
+            .iter()
+            .take(index.saturating_sub(self.start) as usize)
     }
 
+    /// The entries it holds.
     pub fn iter(&self) -> impl Iterator<Item = &Entry<Op>> {
-        self.0.iter()
+        self.entries.iter()
     }
 
     /// Appends `entry` at index `last_index() + 1`.
     pub fn push(&mut self, entry: Entry<Op>) {
-        self.0.push_back(entry);
+        self.entries.push_back(entry);
     }
 
-    /// Keeps the entries up to and including `index`, deleting the rest.
+    /// Keeps the entries up to and including `index`, deleting the rest. Only entries after
+    /// the snapshot can be deleted: what a snapshot covers was applied, so committed.
     pub fn truncate(&mut self, index: Index) {
-        self.0.truncate(index as usize);
+        assert!(
+            index >= self.start,
+            "truncating a snapshot: {index} < {}",
+            self.start
+        );
+        self.entries.truncate((index - self.start) as usize);
+    }
+
+    /// Log compaction (§7): forgets every entry up to and including `index`, which is now
+    /// covered by a snapshot whose last entry is of `term`. The entries after `index` stay
+    /// if the log holds the entry at `index` with that term (figure 13, receiver rule 6);
+    /// otherwise the whole log goes (rule 7).
+    pub fn compact(&mut self, index: Index, term: Term) {
+        assert!(
+            index >= self.start,
+            "compacting back to {index} from {}",
+            self.start
+        );
+        let keeps_tail = self.term_at(index) == term;
+        let entries = match keeps_tail && index <= self.last_index() {
+            true => self.entries.skip((index - self.start) as usize),
+            false => im::Vector::new(),
+        };
+        *self = Log {
+            start: index,
+            start_term: term,
+            entries,
+        };
     }
 }
 
 impl<Op: Clone + PartialEq> Log<Op> {
-    /// True if this log and `other` hold the same entries up to and including `index`
-    /// (false if either is shorter).
+    /// True if this log and `other` hold the same entries from just past the later of
+    /// their two snapshots up to and including `index` (false if either is shorter), and,
+    /// when that snapshot's index is at most `index`, the same term there.
     pub fn same_upto(&self, other: &Self, index: Index) -> bool {
-        self.last_index() >= index
-            && other.last_index() >= index
-            && self.upto(index).eq(other.upto(index))
+        let from = self.start.max(other.start);
+        let ends = self.last_index() >= index && other.last_index() >= index;
+        let boundary = from > index || self.term_at(from) == other.term_at(from);
+        let count = index.saturating_sub(from) as usize;
+        let held = self.from(from + 1).take(count);
+        ends && boundary && held.eq(other.from(from + 1).take(count))
     }
 
     /// The length of the longest prefix that this log and `other`, an earlier or later log
-    /// of the same server, have in common, found by binary search. Sound because an entry
-    /// is never changed in place: a log only loses a suffix and gains entries at its end,
-    /// and the leader of a term never appends two different entries at one index, so once
-    /// the two logs differ at an index they differ at every later index both hold (the
-    /// Log Matching property, figure 3, between two moments of one server).
+    /// of the same server with the same snapshot, have in common, found by binary search.
+    /// Sound because an entry is never changed in place: a log only loses a suffix and
+    /// gains entries at its end, and the leader of a term never appends two different
+    /// entries at one index, so once the two logs differ at an index they differ at every
+    /// later index both hold (the Log Matching property, figure 3, between two moments of
+    /// one server). Two logs with different snapshots have in common none of the entries
+    /// they hold: the result is the earlier snapshot's index.
     pub fn common_prefix(&self, other: &Self) -> Index {
-        let (mut same, mut differs) = (0, self.last_index().min(other.last_index()) + 1);
+        if (self.start, self.start_term) != (other.start, other.start_term) {
+            return self.start.min(other.start);
+        }
+        let (mut same, mut differs) = (self.start, self.last_index().min(other.last_index()) + 1);
         // Invariant: the first `same` entries agree; the entry at `differs` does not, or
         // is past the end of one log.
         while differs - same > 1 {
@@ -135,10 +219,17 @@ impl<Op: Clone + PartialEq> Log<Op> {
 /// is shared, not copied.
 impl<Op: Clone> Rewrite<Id> for Log<Op> {
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
-        if self.0.iter().all(|e| plan.rewrite(&e.client) == e.client) {
+        if self
+            .entries
+            .iter()
+            .all(|e| plan.rewrite(&e.client) == e.client)
+        {
             return self.clone();
         }
-        Log(self.0.iter().map(|e| e.rewrite(plan)).collect())
+        Log {
+            entries: self.entries.iter().map(|e| e.rewrite(plan)).collect(),
+            ..self.clone()
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! - `rules`: the acceptance rules, each stated once: the term rule, votes, pre-votes, log
 //!   matching.
 //! - `prevote`: pre-vote and check-quorum (dissertation §9.6, §6.2).
+//! - [`snapshot`]: log compaction and InstallSnapshot (§7).
 //! - `stale`: which messages a server will never act on (the models drop them).
 //! - `rewrite`: renaming servers in states and messages, for symmetry reduction.
 
@@ -20,6 +21,7 @@ pub mod replica;
 mod rewrite;
 mod rules;
 pub mod server;
+pub mod snapshot;
 mod stale;
 pub mod types;
 

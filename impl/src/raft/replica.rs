@@ -3,14 +3,17 @@
 //! semantics").
 
 use super::types::Entry;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 use std::fmt::Debug;
 use std::hash::Hash;
 
-/// A deterministic state machine that Raft replicates.
-pub trait StateMachine: Clone + Debug + Default + Hash + Eq {
+/// A deterministic state machine that Raft replicates. It is serializable so that a
+/// server can snapshot it (Raft paper §7).
+pub trait StateMachine: Clone + Debug + Default + Hash + Eq + Serialize + DeserializeOwned {
     type Op: Clone + Debug + Hash + Eq + Ord;
-    type Ret: Clone + Debug + Hash + Eq + Ord;
+    type Ret: Clone + Debug + Hash + Eq + Ord + Serialize + DeserializeOwned;
 
     /// Applies a committed operation and returns what the client sees.
     fn apply(&mut self, op: &Self::Op) -> Self::Ret;
@@ -23,12 +26,15 @@ pub trait StateMachine: Clone + Debug + Default + Hash + Eq {
 /// The state machine, how much of the log it has applied, and for each client the last
 /// sequence number applied with its result.
 ///
-/// The session table is a persistent map: a server's copy of its state shares it.
+/// The session table is a persistent map: a server's copy of its state shares it. It is
+/// part of what a snapshot holds: without it a request retried after compaction would
+/// apply twice.
 ///
 /// Rule: an entry whose (client, seq) is not newer than the client's last applied sequence
 /// is a duplicate; it does not touch the state machine, and the cached result is returned
 /// for the latest one.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(bound = "")]
 pub struct Replica<SM: StateMachine> {
     pub sm: SM,
     pub applied: u64,

@@ -1,6 +1,9 @@
 //! Renaming actors in Raft's states and messages, for the models' symmetry reduction: a
 //! [`RewritePlan`] maps every actor id to its new name, and each type below rewrites the
 //! ids it holds. Operations and results name no actor, so they are copied unchanged.
+//!
+//! A snapshot is copied unchanged too: it names clients only (in its session table), and
+//! the models rename servers only, never clients (see `coord_models::symmetry`).
 
 use super::replica::{Replica, StateMachine};
 use super::server::{LeaderState, PendingRead, RaftState, Role};
@@ -23,6 +26,7 @@ impl<Op: Clone> Rewrite<Id> for RaftStorage<Op> {
             term: self.term,
             voted_for: self.voted_for.rewrite(plan),
             log: self.log.rewrite(plan),
+            snapshot: self.snapshot.clone(),
         }
     }
 }
@@ -50,7 +54,8 @@ impl<Op: Clone, Ret: Clone> Rewrite<Id> for Msg<Op, Ret> {
             | Msg::Vote { .. }
             | Msg::PreVote { .. }
             | Msg::PreVoted { .. }
-            | Msg::Appended { .. } => self.clone(),
+            | Msg::Appended { .. }
+            | Msg::Snapshot { .. } => self.clone(),
         }
     }
 }
@@ -108,6 +113,7 @@ impl<SM: StateMachine> Rewrite<Id> for RaftState<SM> {
             term: self.term,
             voted_for: self.voted_for.rewrite(plan),
             log: self.log.rewrite(plan),
+            snapshot: self.snapshot.clone(),
             role: self.role.rewrite(plan),
             commit: self.commit,
             replica: self.replica.rewrite(plan),

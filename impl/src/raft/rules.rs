@@ -61,7 +61,7 @@ impl<SM: StateMachine> RaftState<SM> {
                 term,
                 granted: false,
             }),
-            Msg::Append { .. } => Some(Msg::Appended {
+            Msg::Append { .. } | Msg::Snapshot { .. } => Some(Msg::Appended {
                 term,
                 success: false,
                 index: 0,
@@ -133,7 +133,8 @@ impl<SM: StateMachine> RaftState<SM> {
     /// `prev_index` whose term is `prev_term`. If it does not, the error is where the
     /// leader should retry: just past the log's end if the log is shorter, else the first
     /// index of the conflicting term, so that the leader skips that term whole (fast
-    /// back-off, §5.3).
+    /// back-off, §5.3). `prev_index` is at least the snapshot's index, whose term is
+    /// known and committed, so the conflicting term starts after it.
     pub(super) fn matches_log(&self, prev_index: Index, prev_term: Term) -> Result<(), Index> {
         if prev_index > self.last_index() {
             return Err(self.last_index() + 1);
@@ -142,7 +143,7 @@ impl<SM: StateMachine> RaftState<SM> {
         if conflict == prev_term {
             return Ok(());
         }
-        let first = (1..=prev_index)
+        let first = (self.log.snapshot_index() + 1..=prev_index)
             .find(|&i| self.term_at(i) == conflict)
             .unwrap_or(prev_index);
         Err(first)

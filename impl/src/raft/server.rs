@@ -6,10 +6,12 @@
 use super::log::Log;
 use super::replica::{Replica, StateMachine};
 use super::rules::TermOrder;
+use super::snapshot::decode;
 use super::types::{Entry, Index, Msg, RaftStorage, Term};
 use crate::bug::NamedBug;
 use crate::client::ClientMsg;
 use crate::invariants::{checked, debug_started};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
@@ -33,6 +35,9 @@ pub enum RaftBug {
     /// The leader answers reads from its own state without a heartbeat round confirming it
     /// is still leader: a deposed leader serves stale reads.
     LocalReads,
+    /// A snapshot leaves the session table out: after a server restarts from it or
+    /// installs it, a request retried after compaction applies twice.
+    SnapshotWithoutSessions,
 }
 
 impl NamedBug for RaftBug {
@@ -41,6 +46,7 @@ impl NamedBug for RaftBug {
         ("old-term-commit", RaftBug::CommitOldTerm),
         ("no-dedup", RaftBug::NoDedup),
         ("stale-read", RaftBug::LocalReads),
+        ("snapshot-drops-sessions", RaftBug::SnapshotWithoutSessions),
     ];
 }
 
@@ -91,6 +97,10 @@ pub struct RaftServer<SM: StateMachine> {
     /// Check-quorum (dissertation §6.2): a leader that has not heard from a majority within
     /// an election timeout steps down.
     pub check_quorum: bool,
+    /// Log compaction (§7): a server snapshots its state machine and forgets its log up to
+    /// the applied index once this many applied entries follow its last snapshot; `None`
+    /// for never (the paper's Raft without §7, and the models that check it).
+    pub compact_after: Option<u64>,
     _sm: PhantomData<fn() -> SM>,
 }
 
@@ -154,12 +164,15 @@ pub enum Role<Op> {
     Leader(LeaderState<Op>),
 }
 
-/// A server's whole state. `term`, `voted_for` and `log` mirror what was last saved.
+/// A server's whole state. `term`, `voted_for`, `log` and `snapshot` mirror what was last
+/// saved.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RaftState<SM: StateMachine> {
     pub term: Term,
     pub voted_for: Option<Id>,
     pub log: Log<SM::Op>,
+    /// The replica as of the log's snapshot index, encoded (see `snapshot`).
+    pub snapshot: Bytes,
     pub role: Role<SM::Op>,
     /// Highest log index known to be committed.
     pub commit: Index,
@@ -211,6 +224,7 @@ impl<SM: StateMachine> RaftServer<SM> {
             max_batch_bytes: None,
             pre_vote: false,
             check_quorum: false,
+            compact_after: None,
             _sm: PhantomData,
         }
     }
@@ -247,6 +261,13 @@ impl<SM: StateMachine> RaftServer<SM> {
         self
     }
 
+    /// Log compaction once `entries` applied entries follow the last snapshot (see
+    /// `compact_after`); `None` for none.
+    pub fn with_compaction(mut self, entries: Option<u64>) -> Self {
+        self.compact_after = entries.map(|n| n.max(1));
+        self
+    }
+
     pub fn with_bug(mut self, bug: Option<RaftBug>) -> Self {
         self.bug = bug;
         self
@@ -272,10 +293,11 @@ impl<SM: StateMachine> RaftServer<SM> {
                 state.voted_for
             },
             log: state.log.clone(),
+            snapshot: state.snapshot.clone(),
         }
     }
 
-    fn save(&self, state: &RaftState<SM>, o: &mut Out<Self>) {
+    pub(super) fn save(&self, state: &RaftState<SM>, o: &mut Out<Self>) {
         o.save(self.storage(state));
     }
 
@@ -345,6 +367,10 @@ impl<SM: StateMachine> RaftServer<SM> {
             return;
         };
         let next = leader.next[&peer];
+        if next <= state.log.snapshot_index() {
+            o.send(peer, self.snapshot_for(state, leader.round));
+            return;
+        }
         let prev_index = next - 1;
         o.send(
             peer,
@@ -406,6 +432,7 @@ impl<SM: StateMachine> RaftServer<SM> {
             }
         }
         self.answer_confirmed_reads(state, o);
+        self.compact_if_due(state, o);
     }
 
     /// Rules for leaders: commit the highest index N stored on a majority whose entry is of
@@ -509,10 +536,27 @@ impl<SM: StateMachine> RaftServer<SM> {
         self.become_leader_if_elected(state, o);
     }
 
+    /// A message from the leader of the current term: recognize it, and restart the
+    /// election timer.
+    pub(super) fn follow(
+        &self,
+        id: Id,
+        state: &mut Cow<RaftState<SM>>,
+        src: Id,
+        o: &mut Out<Self>,
+    ) {
+        if state.leader_hint(id) != Some(src) {
+            state.to_mut().role = Role::Follower { leader: Some(src) };
+        }
+        self.reset_election_timer(o);
+    }
+
     /// AppendEntries receiver (figure 2), in the current term: recognize the sender as the
     /// term's leader; if the log matches at `prev_index` (see [`RaftState::matches_log`],
     /// which also says where the leader should retry), delete conflicting entries, append
-    /// new ones, save, and advance the commit index; acknowledge either way.
+    /// new ones, save, and advance the commit index; acknowledge either way. Entries from
+    /// before the snapshot are committed here already, so they match: the reply says the
+    /// log matches up to the commit index, and the leader sends what follows.
     #[allow(clippy::too_many_arguments)]
     fn on_append(
         &self,
@@ -526,14 +570,16 @@ impl<SM: StateMachine> RaftServer<SM> {
         round: u64,
         o: &mut Out<Self>,
     ) {
-        if state.leader_hint(id) != Some(src) {
-            state.to_mut().role = Role::Follower { leader: Some(src) };
-        }
-        self.reset_election_timer(o);
-
+        self.follow(id, state, src, o);
         let mut changed = false;
-        let (success, index) = match state.matches_log(prev_index, prev_term) {
-            Err(retry) => (false, retry),
+        let matched = match prev_index < state.log.snapshot_index() {
+            true => Err(None),
+            false => state.matches_log(prev_index, prev_term).map_err(Some),
+        };
+        let (success, index) = match matched {
+            // Compacted here, so committed: the log matches up to the commit index.
+            Err(None) => (true, state.commit),
+            Err(Some(retry)) => (false, retry),
             Ok(()) => {
                 for (offset, entry) in entries.iter().enumerate() {
                     let index = prev_index + 1 + offset as Index;
@@ -779,6 +825,13 @@ impl<SM: StateMachine> RaftServer<SM> {
                 round,
                 ..
             } => self.on_appended(state, src, success, index, round, o),
+            Msg::Snapshot {
+                index,
+                last_term,
+                data,
+                round,
+                ..
+            } => self.on_snapshot(id, state, src, index, last_term, data, round, o),
             Msg::Client(ClientMsg::Request { seq, op }) => {
                 self.on_request(id, state, src, seq, op, o)
             }
@@ -795,21 +848,26 @@ impl<SM: StateMachine> Actor for RaftServer<SM> {
     type Random = ();
 
     /// Starts as a follower from whatever storage survived (figure 2: volatile state is
-    /// reinitialized; the state machine is rebuilt as the commit index is relearned).
+    /// reinitialized; the state machine is rebuilt as the commit index is relearned), from
+    /// the snapshot if there is one: its state machine, with the snapshot's last index
+    /// committed and applied (§7).
     fn on_start(&self, _id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
         let saved = storage.clone().unwrap_or(RaftStorage {
             term: 0,
             voted_for: None,
             log: Log::default(),
+            snapshot: Bytes::new(),
         });
         self.reset_election_timer(o);
+        let replica = decode(&saved.snapshot).expect("the saved snapshot decodes");
         let state = RaftState {
             term: saved.term,
             voted_for: saved.voted_for,
+            commit: saved.log.snapshot_index(),
             log: saved.log,
+            snapshot: saved.snapshot,
             role: Role::Follower { leader: None },
-            commit: 0,
-            replica: Replica::default(),
+            replica,
         };
         debug_started(self, &state);
         state

@@ -41,6 +41,7 @@ impl<SM: StateMachine> RaftState<SM> {
                 Msg::RequestVote { .. }
                 | Msg::PreVote { .. }
                 | Msg::Append { .. }
+                | Msg::Snapshot { .. }
                 | Msg::Client(_) => false,
             },
         }

@@ -11,6 +11,7 @@ use crate::client::ClientMsg;
 use crate::invariants::Invariants;
 use crate::kv::KvStore;
 use crate::test_util::{self, me, p1, p2, run, sends};
+use bytes::Bytes;
 use coord_specs::kv::{KvOp, KvRet};
 use stateright::actor::{Actor, Command, Id, Out};
 use std::time::Duration;
@@ -152,6 +153,7 @@ fn follower_with(s: &Server, term: Term, log: Vec<Entry<KvOp>>) -> State {
             term,
             voted_for: None,
             log: log.into(),
+            snapshot: Bytes::new(),
         }),
     )
     .0
@@ -309,6 +311,7 @@ fn election_timeout_makes_a_follower_campaign_in_the_next_term() {
             term: 3,
             voted_for: Some(me()),
             log: entries(&[1, 2]).into(),
+            snapshot: Bytes::new(),
         }]
     );
     assert_saved_before(&step.cmds, |m| matches!(m, Msg::RequestVote { .. }));
@@ -431,6 +434,7 @@ fn a_vote_is_refused_to_a_candidate_with_a_lower_last_term() {
             term: 3,
             voted_for: None,
             log: entries(&[1, 2]).into(),
+            snapshot: Bytes::new(),
         }]
     );
     assert!(
@@ -469,6 +473,7 @@ fn a_higher_term_is_adopted_and_saved_before_the_vote_is_sent() {
             term: 4,
             voted_for: Some(p2()),
             log: entries(&[1]).into(),
+            snapshot: Bytes::new(),
         }),
     )
     .0;
@@ -481,6 +486,7 @@ fn a_higher_term_is_adopted_and_saved_before_the_vote_is_sent() {
         term: 5,
         voted_for,
         log: entries(&[1]).into(),
+        snapshot: Bytes::new(),
     };
     assert_eq!(
         saves(&step.cmds),
@@ -661,6 +667,7 @@ fn a_vote_with_a_higher_term_makes_a_candidate_follow() {
             term: 4,
             voted_for: None,
             log: Log::default(),
+            snapshot: Bytes::new(),
         }]
     );
     // Its election timer runs on: only a granted vote or the term's leader restarts it.
@@ -1488,6 +1495,7 @@ fn a_restarted_server_recovers_term_vote_and_log_as_a_follower() {
         term: 7,
         voted_for: Some(p2()),
         log: entries(&[1, 3, 7]).into(),
+        snapshot: Bytes::new(),
     };
     let (state, cmds) = start(&s, Some(storage));
     assert_eq!(state.term, 7);
@@ -1523,6 +1531,7 @@ fn with_forget_vote_the_vote_never_reaches_storage() {
             term: 1,
             voted_for: None,
             log: Log::default(),
+            snapshot: Bytes::new(),
         }]
     );
 
@@ -1887,7 +1896,7 @@ fn a_replica_changed_other_than_by_applying_is_caught() {
     let found = broken_by(&s, &with_put, &committed);
     assert_eq!(
         found,
-        "the replica is the committed entries applied in order"
+        "the replica is the committed entries applied in order, or an installed snapshot"
     );
 }
 
@@ -1903,3 +1912,4 @@ fn a_broken_invariant_panics_naming_it_and_the_state() {
 }
 
 mod prevote;
+mod snapshot;

@@ -3,6 +3,7 @@
 
 use super::log::Log;
 use crate::client::{ClientMsg, Wire};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 
@@ -22,7 +23,9 @@ pub struct Entry<Op> {
 }
 
 /// What a server must have on stable storage before it answers an RPC (figure 2,
-/// "Persistent state on all servers"): current term, vote, and log.
+/// "Persistent state on all servers"): current term, vote, and log; and the snapshot that
+/// replaces the log's compacted prefix (§7), the state machine with its session table as
+/// of the log's snapshot index, encoded (see [`super::Snapshot`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(bound(
     serialize = "Op: Clone + Serialize",
@@ -32,6 +35,7 @@ pub struct RaftStorage<Op: Clone> {
     pub term: Term,
     pub voted_for: Option<Id>,
     pub log: Log<Op>,
+    pub snapshot: Bytes,
 }
 
 /// Every message of a Raft cluster: the two RPCs with their replies, the pre-vote round
@@ -75,6 +79,16 @@ pub enum Msg<Op, Ret> {
         index: Index,
         round: u64,
     },
+    /// InstallSnapshot RPC (figure 13), sent in one piece: the leader's snapshot, covering
+    /// its log up to `index`, whose entry is of `last_term`, for a follower that needs an
+    /// entry the leader has compacted away. The follower answers with `Appended`.
+    Snapshot {
+        term: Term,
+        index: Index,
+        last_term: Term,
+        data: Bytes,
+        round: u64,
+    },
     /// A client's request or a server's answer to a client.
     Client(ClientMsg<Op, Ret>),
 }
@@ -90,7 +104,8 @@ impl<Op, Ret> Msg<Op, Ret> {
             | Msg::PreVote { term, .. }
             | Msg::PreVoted { term, .. }
             | Msg::Append { term, .. }
-            | Msg::Appended { term, .. } => Some(*term),
+            | Msg::Appended { term, .. }
+            | Msg::Snapshot { term, .. } => Some(*term),
             Msg::Client(_) => None,
         }
     }

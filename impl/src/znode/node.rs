@@ -2,13 +2,14 @@
 
 use super::path::Name;
 use coord_specs::znode::{Acl, Data, Millis, SessionId, Stat, Version, Zxid};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// A node of the tree, owning its children by name (ZooKeeper's `DataNode`).
 ///
 /// Rule: of the stat, only what history decides is stored; `data_length` and
 /// `num_children` are computed from `data` and `children` whenever the stat is read.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Znode {
     pub data: Data,
     /// The zxid that created the node.

@@ -9,6 +9,7 @@ use coord_specs::znode::{
     fixup_acl, is_special_path, system_acl, Acl, CreateMode, Data, Millis, MultiOp, OpResult, Path,
     SessionId, Stat, Version, ZkError, ZkOp, ZkRet, Zxid, ANY_VERSION, SYSTEM_PATHS,
 };
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use ZkError::{
     BadArguments, BadVersion, NoChildrenForEphemerals, NoNode, NodeExists, NotEmpty, SessionExpired,
@@ -25,7 +26,7 @@ use ZkError::{
 /// Rule: a closed session stays closed. Its expiry may be committed while one of its
 /// creates is still on its way to the leader; that create must fail (`SessionExpired`)
 /// rather than leave an ephemeral node nobody will ever delete.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ZnodeTree {
     zxid: Zxid,
     root: Znode,

@@ -64,7 +64,7 @@ pub enum Outcome {
 
 /// A session in the tree's session table (replicated: every server knows every session,
 /// as in ZooKeeper).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SessionEntry {
     /// The negotiated timeout (0 for a session the table learned of only by its close).
     pub timeout_ms: u32,
