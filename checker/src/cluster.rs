@@ -3,7 +3,7 @@
 
 use crate::nodes::Nodes;
 use crate::system::{System, DEFAULT_MANAGERS};
-use coord::net::config::ClusterConfig;
+use coord::net::config::{ClusterConfig, DEFAULT_COMPACT_AFTER};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -47,6 +47,10 @@ pub struct UpArgs {
     /// maxClientCnxns).
     #[arg(long, default_value_t = 60)]
     max_client_cnxns: usize,
+    /// kv: each server snapshots its state and compacts its log once this many applied
+    /// entries follow its last snapshot; 0 for never.
+    #[arg(long, default_value_t = DEFAULT_COMPACT_AFTER)]
+    compact_after: u64,
 }
 
 /// ZooKeeper's client port: a zk cluster's node i listens on it plus i.
@@ -61,6 +65,7 @@ pub fn run(command: &ClusterCommand) -> Result<bool, String> {
     )?;
     let mut config = ClusterConfig::new(args.system.name(), members.clone(), data.clone());
     config.managers = usize::from(args.managers);
+    config.compact_after = args.compact_after;
     if args.system.has_client_port() {
         config.client_ports = ports(args.client_port_base, members.len())?;
         config.max_client_cnxns = args.max_client_cnxns;

@@ -9,6 +9,7 @@ use coord::chain::{
     ChainBug, ChainNode, Detector, Links, ManagerBug, ManagerReplica, NodeState, ReadMode,
     ReplicaState,
 };
+use coord::kv::KvStore;
 use coord::net::config::ClusterConfig;
 use coord::net::frame::encoded_len;
 use coord::net::zk::door::{DoorConfig, ZkDoor};
@@ -104,9 +105,11 @@ impl System {
     pub fn serve(self, config: &ClusterConfig, member: Member) -> Result<bool, String> {
         match self {
             System::Kv => {
+                let compact_after = (config.compact_after > 0).then_some(config.compact_after);
                 let server: KvServer = (raft(config, &member).with_max_batch(KV_BATCH))
+                    .with_compaction(compact_after)
                     .with_bug(bug(config, RaftBug::named)?);
-                member.serve(server, raft_status)
+                member.serve(server, kv_status)
             }
             System::Zk => {
                 let sessions = SessionRules {
@@ -252,6 +255,12 @@ fn raft_status<SM: StateMachine>(state: &RaftState<SM>) -> String {
         state.commit,
         state.replica.applied
     )
+}
+
+/// A kv server's status: Raft's, then the last index its snapshot covers (0 for none).
+fn kv_status(state: &RaftState<KvStore>) -> String {
+    let snapshot = state.log.snapshot_index();
+    format!("{} snapshot={snapshot}", raft_status(state))
 }
 
 /// A znode server's status: Raft's, then the tree's zxid, the sessions the leader tracks,

@@ -1,5 +1,6 @@
 //! A real 3-process Raft KV cluster: writes and reads through the CLI survive `kill -9` of
-//! the leader, and the killed node catches up from its data directory after a restart.
+//! the leader, and the killed node catches up from its data directory after a restart, or
+//! by the leader's snapshot when the leader has compacted away what it lacks.
 
 mod common;
 
@@ -66,4 +67,52 @@ fn killing_the_leader_loses_no_acknowledged_write_and_a_restarted_node_catches_u
         stderr.contains("error: no leader reachable within 1s"),
         "{stderr}"
     );
+}
+
+/// A number in node `i`'s status line.
+fn status_number(cluster: &Cluster, i: usize, name: &str) -> u64 {
+    let status = cluster.stats(i).expect("the node answers").status;
+    Cluster::field(&status, name)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {status:?}"))
+}
+
+/// Raft paper §7: with compaction after every 5 applied entries, a follower killed while
+/// 30 writes commit finds, on its return, that the leader has compacted away the entries
+/// it lacks; it catches up by the leader's snapshot, with the session table in it, and
+/// keeps only the snapshot and a short log.
+#[test]
+fn a_follower_killed_for_long_catches_up_by_snapshot() {
+    let mut cluster = Cluster::start_with("kv", 3, None, |c| c.compact_after = 5);
+    cluster.put("k", "v0");
+    let leader = cluster.leader();
+    let follower = (0..3).find(|&i| i != leader).unwrap();
+    cluster.wait_for(follower, "applying the first write", |s| {
+        Cluster::field(&s.status, "applied").as_deref() == Some("1")
+    });
+    cluster.kill(follower);
+    for i in 1..=30 {
+        cluster.put(&format!("k{}", i % 4), &format!("v{i}"));
+    }
+    let leader = cluster.leader();
+    let compacted = status_number(&cluster, leader, "snapshot");
+    assert!(
+        compacted > 1,
+        "the leader compacted past the follower's log"
+    );
+
+    cluster.start_node(follower);
+    cluster.wait_for(follower, "catching up to 31 applied entries", |s| {
+        Cluster::field(&s.status, "applied").and_then(|a| a.parse::<u64>().ok()) >= Some(31)
+    });
+    // The entries it lacked were gone from every live log: it installed a snapshot.
+    assert!(status_number(&cluster, follower, "snapshot") >= compacted);
+    let last = status_number(&cluster, follower, "last");
+    assert!(last - status_number(&cluster, follower, "snapshot") <= 5);
+
+    // With the leader down, the follower that caught up by snapshot is needed for every
+    // majority: it serves what the snapshot held, and takes new writes.
+    cluster.kill(leader);
+    assert_eq!(cluster.get("k2").trim(), "v30 (version 8)");
+    assert_eq!(cluster.put("k2", "v31").trim(), "ok: k2 is at version 9");
 }

@@ -84,6 +84,8 @@ named_checks! {
     raft_dup => "raft-dup", 159_289 states,
     raft_prevote => "raft-prevote", 15_263 states,
     raft_no_prevote => "raft-no-prevote", 622 states with counterexamples [5],
+    raft_snapshot => "raft-snapshot", 30_673 states,
+    raft_bug_snapshot_drops_sessions => "raft-bug-snapshot-drops-sessions", 105_264 states with counterexamples [24],
     raft_bug_forgotten_vote => "raft-bug-forgotten-vote", 9_023 states with counterexamples [7],
     raft_bug_old_term_commit => "raft-bug-old-term-commit", 19_822 states with counterexamples [27],
     raft_bug_no_dedup => "raft-bug-no-dedup", 65_184 states with counterexamples [21],
@@ -141,7 +143,7 @@ fn a_prefix_selects_a_family() {
         .into_iter()
         .map(|c| c.name)
         .collect();
-    assert_eq!(names.len(), 4);
+    assert_eq!(names.len(), 5);
     assert!(names.iter().all(|n| n.starts_with("raft-bug-")));
 }
 

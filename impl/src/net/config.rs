@@ -52,6 +52,19 @@ pub struct ClusterConfig {
     /// (on unless the file says `"pre_vote": false`).
     #[serde(default = "yes", skip_serializing_if = "Clone::clone")]
     pub pre_vote: bool,
+    /// The kv service's Raft servers snapshot their state machine and compact their log
+    /// once this many applied entries follow their last snapshot (Raft paper §7); 0 for
+    /// never.
+    #[serde(default = "default_compact_after")]
+    pub compact_after: u64,
+}
+
+/// etcd's snapshot count before version 3.2: a snapshot every 10,000 entries keeps a
+/// log (and the journal that holds it) to a few megabytes of kv entries.
+pub const DEFAULT_COMPACT_AFTER: u64 = 10_000;
+
+fn default_compact_after() -> u64 {
+    DEFAULT_COMPACT_AFTER
 }
 
 fn default_max_client_cnxns() -> usize {
@@ -95,6 +108,7 @@ impl ClusterConfig {
             max_client_cnxns: default_max_client_cnxns(),
             managers: one(),
             pre_vote: true,
+            compact_after: DEFAULT_COMPACT_AFTER,
         }
     }
 
