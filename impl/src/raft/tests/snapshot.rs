@@ -177,60 +177,40 @@ fn a_follower_behind_installs_the_snapshot_and_answers_up_to_it() {
     assert_eq!(the_only_send(&step.cmds), (p1(), appended(1, 2, 0)));
 }
 
-#[test]
-fn a_follower_keeps_the_entries_after_a_snapshot_whose_last_entry_it_holds() {
+/// A follower of `term` holding three entries of term 1, after the leader's snapshot up to
+/// index 2, whose last entry is of `last_term`: what it keeps (snapshot index, last index).
+fn installed_over_three_entries(term: Term, last_term: Term) -> (Index, Index) {
     let s = server();
-    let follower = follower_with(&s, 1, entries(&[1, 1, 1]));
-    let step = deliver(
-        &s,
-        &follower,
-        p1(),
-        snapshot_msg(1, 2, 1, &replica_after(2)),
-    );
+    let follower = follower_with(&s, term, entries(&[1, 1, 1]));
+    let msg = snapshot_msg(term, 2, last_term, &replica_after(2));
+    let step = deliver(&s, &follower, p1(), msg);
     assert_kept(&s, Some(&follower), &step.state);
     assert_eq!(
-        (step.state.log.snapshot_index(), step.state.last_index()),
-        (2, 3)
+        step.state.log.get(3),
+        follower.log.get(3).filter(|_| last_term == 1)
     );
-    assert_eq!(step.state.log.get(3), follower.log.get(3));
+    (step.state.log.snapshot_index(), step.state.last_index())
+}
+
+#[test]
+fn a_follower_keeps_the_entries_after_a_snapshot_whose_last_entry_it_holds() {
+    assert_eq!(installed_over_three_entries(1, 1), (2, 3));
 }
 
 #[test]
 fn a_follower_whose_entry_at_the_snapshot_conflicts_discards_its_log() {
-    let s = server();
-    let follower = follower_with(&s, 2, entries(&[1, 1, 1]));
-    let step = deliver(
-        &s,
-        &follower,
-        p1(),
-        snapshot_msg(2, 2, 2, &replica_after(2)),
-    );
-    assert_kept(&s, Some(&follower), &step.state);
-    assert_eq!(
-        (step.state.log.snapshot_index(), step.state.last_index()),
-        (2, 2)
-    );
-    assert!(step.state.log.is_empty());
+    assert_eq!(installed_over_three_entries(2, 2), (2, 2));
 }
 
 #[test]
 fn a_follower_never_installs_a_snapshot_at_or_below_its_commit_index() {
     let s = server();
     let follower = follower_with(&s, 1, entries(&[1, 1]));
-    let committed = deliver(
-        &s,
-        &follower,
-        p1(),
-        Msg::Append {
-            term: 1,
-            prev_index: 2,
-            prev_term: 1,
-            entries: vec![],
-            commit: 2,
-            round: 0,
-        },
-    )
-    .state;
+    let heartbeat = Msg::Append {
+        commit: 2,
+        ..append(1, 2, 1, vec![])
+    };
+    let committed = deliver(&s, &follower, p1(), heartbeat).state;
     assert_eq!(committed.commit, 2);
     // A snapshot up to 1, delayed in the network, arrives after entry 2 was committed.
     let step = deliver(
