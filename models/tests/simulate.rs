@@ -40,10 +40,14 @@ fn hunts() -> Vec<Check> {
 /// through a precise 27-step interleaving (an entry replicated to a minority, a leader of
 /// a later term, the first leader back to commit it by counting, then the second again):
 /// 20,000 states of DFS at 3 servers, but not met in 500 s of walks at 5 servers nor in
-/// 60 s at 3. The three znode hunts were not met in 120 s of walks at 5 servers (at 3,
+/// 60 s at 3. The snapshot that drops the session table needs a follower to install the
+/// leader's snapshot, lead the next term, and take the client's retry of the very put
+/// the snapshot holds before the first answer reaches it: not met in 2,398 walks (60 s)
+/// at 5 servers. The three znode hunts were not met in 120 s of walks at 5 servers (at 3,
 /// `keep-ephemerals` is met by the first walk); why not is not yet understood.
-const NOT_CAUGHT: [&str; 4] = [
+const NOT_CAUGHT: [&str; 5] = [
     "raft-bug-old-term-commit",
+    "raft-bug-snapshot-drops-sessions",
     "znode-bug-keep-ephemerals",
     "znode-bug-reads-go-back",
     "znode-bug-watches-outlive-session",

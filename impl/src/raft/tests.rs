@@ -92,6 +92,18 @@ fn append(term: Term, prev_index: Index, prev_term: Term, entries: Vec<Entry<KvO
     }
 }
 
+/// An AppendEntries with no entries that carries the leader's commit index.
+fn heartbeat(term: Term, prev_index: Index, prev_term: Term, commit: Index) -> M {
+    Msg::Append {
+        term,
+        prev_index,
+        prev_term,
+        entries: vec![],
+        commit,
+        round: 0,
+    }
+}
+
 fn appended(term: Term, index: Index, round: u64) -> M {
     Msg::Appended {
         term,
@@ -910,15 +922,7 @@ fn the_commit_index_follows_the_leader_up_to_the_last_new_entry() {
     assert_eq!(step.state.replica.applied, 1);
 
     // Then both.
-    let msg = Msg::Append {
-        term: 1,
-        prev_index: 2,
-        prev_term: 1,
-        entries: vec![],
-        commit: 2,
-        round: 0,
-    };
-    let step = deliver(&s, &step.state, p1(), msg);
+    let step = deliver(&s, &step.state, p1(), heartbeat(1, 2, 1, 2));
     assert_eq!(step.state.commit, 2);
     assert_eq!(step.state.replica.applied, 2);
     assert_eq!(

@@ -79,7 +79,10 @@ pub enum Msg<Op, Ret> {
         index: Index,
         round: u64,
     },
-    /// InstallSnapshot RPC (figure 13), sent in one piece: the leader's snapshot, covering
+    /// A client's request or a server's answer to a client.
+    Client(ClientMsg<Op, Ret>),
+    /// InstallSnapshot RPC (figure 13), sent in one piece (last, so that the other
+    /// messages keep their encoding): the leader's snapshot, covering
     /// its log up to `index`, whose entry is of `last_term`, for a follower that needs an
     /// entry the leader has compacted away. The follower answers with `Appended`.
     Snapshot {
@@ -89,8 +92,6 @@ pub enum Msg<Op, Ret> {
         data: Bytes,
         round: u64,
     },
-    /// A client's request or a server's answer to a client.
-    Client(ClientMsg<Op, Ret>),
 }
 
 impl<Op, Ret> Msg<Op, Ret> {

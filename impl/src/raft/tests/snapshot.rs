@@ -206,11 +206,7 @@ fn a_follower_whose_entry_at_the_snapshot_conflicts_discards_its_log() {
 fn a_follower_never_installs_a_snapshot_at_or_below_its_commit_index() {
     let s = server();
     let follower = follower_with(&s, 1, entries(&[1, 1]));
-    let heartbeat = Msg::Append {
-        commit: 2,
-        ..append(1, 2, 1, vec![])
-    };
-    let committed = deliver(&s, &follower, p1(), heartbeat).state;
+    let committed = deliver(&s, &follower, p1(), heartbeat(1, 2, 1, 2)).state;
     assert_eq!(committed.commit, 2);
     // A snapshot up to 1, delayed in the network, arrives after entry 2 was committed.
     let step = deliver(
