@@ -41,14 +41,7 @@ impl Session {
     /// Opens a new session at `server`, asking for a timeout of `timeout_ms`; every read
     /// and write of the connection gives up after `wait`.
     pub fn connect(server: SocketAddr, timeout_ms: i32, wait: Duration) -> Result<Session> {
-        let request = ConnectRequest {
-            protocol_version: PROTOCOL_VERSION,
-            last_zxid_seen: 0,
-            timeout: timeout_ms,
-            session_id: 0,
-            passwd: vec![0; PASSWORD_LEN],
-            read_only: Some(false),
-        };
+        let request = new_session(0, timeout_ms);
         let (reader, writer, handshake) = handshake(server, &request, wait)?;
         Ok(Session {
             reader,
@@ -59,6 +52,15 @@ impl Session {
             handshake,
             server,
         })
+    }
+
+    /// Replaces this session, which expired, with a new one at `server` that asks the
+    /// server to have seen every zxid this one saw (a server further behind refuses it,
+    /// as it refuses a resumed session): what the client read or wrote before, it never
+    /// reads older again.
+    pub fn renew(&mut self, server: SocketAddr) -> Result<()> {
+        let request = new_session(self.last_zxid, self.handshake.timeout);
+        self.reconnect(server, &request)
     }
 
     /// Takes the session to `server` on a new connection, as ZooKeeper's client does when
@@ -72,8 +74,13 @@ impl Session {
             passwd: self.handshake.passwd.clone(),
             read_only: Some(false),
         };
+        self.reconnect(server, &request)
+    }
+
+    /// This session's connection closed, and a new one to `server` opened with `request`.
+    fn reconnect(&mut self, server: SocketAddr, request: &ConnectRequest) -> Result<()> {
         let _ = self.writer.get_ref().shutdown(Shutdown::Both);
-        let (reader, writer, handshake) = handshake(server, &request, self.wait)?;
+        let (reader, writer, handshake) = handshake(server, request, self.wait)?;
         (self.reader, self.writer, self.handshake) = (reader, writer, handshake);
         self.server = server;
         Ok(())
@@ -141,8 +148,40 @@ impl Session {
     }
 }
 
+/// The handshake of a new session, asking for a timeout of `timeout_ms` from a server that
+/// has seen `last_zxid`.
+fn new_session(last_zxid: i64, timeout_ms: i32) -> ConnectRequest {
+    ConnectRequest {
+        protocol_version: PROTOCOL_VERSION,
+        last_zxid_seen: last_zxid,
+        timeout: timeout_ms,
+        session_id: 0,
+        passwd: vec![0; PASSWORD_LEN],
+        read_only: Some(false),
+    }
+}
+
+/// The error of a handshake that the server answered with a timeout of 0: the session
+/// it was asked to resume has expired.
+#[derive(Debug)]
+struct Expired;
+
+impl std::fmt::Display for Expired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the server refused the session")
+    }
+}
+
+impl std::error::Error for Expired {}
+
+/// Whether `e` says that the session expired (and not that a server or a connection
+/// failed).
+pub fn is_expired(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<Expired>())
+}
+
 /// A new connection to `server` and its handshake: an error if the server refused the
-/// session (a timeout of 0: it expired).
+/// session (a timeout of 0: it expired; see [`is_expired`]).
 fn handshake(
     server: SocketAddr,
     request: &ConnectRequest,
@@ -156,10 +195,7 @@ fn handshake(
     send_frame(&mut writer, &request.to_bytes())?;
     let answer = ConnectResponse::from_bytes(&read_frame(&mut reader)?).map_err(invalid)?;
     if answer.timeout <= 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::ConnectionRefused,
-            "the server refused the session",
-        ));
+        return Err(io::Error::new(io::ErrorKind::ConnectionRefused, Expired));
     }
     Ok((reader, writer, answer))
 }
