@@ -3,17 +3,23 @@
 //! client actors the models check) and records every invocation and reply, while a fault
 //! injector kills, restarts, partitions and pauses nodes. Then it repairs every fault,
 //! waits for the cluster to settle, reads back every acknowledged write, and checks the
-//! history for linearizability with the checker in `specs/`.
+//! history for linearizability with the checker in `specs/`. The znode service can also be
+//! tested over ZooKeeper's own client protocol, coord's nodes and a real ZooKeeper
+//! ensemble alike.
 
 mod clients;
 mod kv;
 mod nemesis;
+mod processes;
 mod progress;
 mod record;
 mod role;
+mod sessions;
 mod settle;
+mod srvr;
 mod subject;
 mod zk;
+mod zk_wire;
 
 use crate::client::Target;
 use crate::cluster::{data_dir, local_members};
@@ -27,14 +33,18 @@ use coord::net::config::ClusterConfig;
 use coord::net::frame::ClusterKey;
 use coord::raft::RaftBug;
 use coord::znode::ZkBug;
+use coord_checker::members::Members;
+use coord_checker::zookeeper::{free_tcp_ports, ZooKeeperEnsemble};
 use coord_specs::history::format::json;
 use coord_specs::history::{check, Client, History, Verdict};
 use nemesis::{Fault, Injected, Nemesis};
+use processes::Processes;
 use progress::{Progress, Tally};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use record::Recorder;
 use role::Role;
+use sessions::{plain_read, stale_reads};
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -42,6 +52,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use subject::{lost_writes, read_back, Op, Ret, Subject};
+use zk::{Actors, Server, Zk};
+use zk_wire::Wire;
 
 /// How long the cluster may take to be ready to serve.
 const READY: Duration = Duration::from_secs(60);
@@ -107,6 +119,34 @@ pub struct TestArgs {
     /// returns).
     #[arg(long)]
     no_pre_vote: bool,
+    /// zk: the protocol the clients speak: `coord`'s own (the model-checked client actor,
+    /// over UDP; the default) or `zookeeper`'s (coord's jute client, over TCP to each
+    /// server's client port). Over ZooKeeper's protocol, `--reads local` plain reads are
+    /// judged as ZooKeeper promises them: per session.
+    #[arg(long, value_enum)]
+    protocol: Option<Protocol>,
+    /// zk: the servers under test: `coord`'s nodes (the default), or a real `zookeeper`
+    /// 3.8 ensemble of --nodes members (Debian's package), which the run starts and
+    /// stops; its clients speak ZooKeeper's protocol. Its faults: kill, restart, pause and
+    /// failover-pause (no partition).
+    #[arg(long, value_enum)]
+    server: Option<ServerKind>,
+}
+
+/// The protocol the zk clients speak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Protocol {
+    Coord,
+    #[value(name = "zookeeper")]
+    ZooKeeper,
+}
+
+/// The servers of a zk run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ServerKind {
+    Coord,
+    #[value(name = "zookeeper")]
+    ZooKeeper,
 }
 
 /// `--bug`'s help, with every system's bug names as the servers know them.
@@ -160,7 +200,17 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
             return Err(format!("{} has no {reads} reads", system.name()));
         }
     };
+    let (protocol, server) = zk_servers(args)?;
+    let stop = interrupt()?;
     let dir = data_dir(args.dir.as_deref(), "test")?;
+    let sync = reads == Reads::Sync;
+    // Over ZooKeeper's protocol a client's session carries what it saw to every server.
+    let per_session = protocol == Protocol::ZooKeeper && !sync;
+    if server == ServerKind::ZooKeeper {
+        let run = Run::zookeeper(args, dir, stop, per_session)?;
+        let servers = run.addrs.clone();
+        return run.go(&zk(args, Wire { servers }, Server::ZooKeeper, sync));
+    }
     let count = args.system.members(args.nodes, 1);
     let members = match args.base_port {
         Some(base) => local_members(base, count)?,
@@ -169,65 +219,169 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
     let target = Target::of_members(members.clone(), args.cluster_key.clone());
     let cluster = target.resolve(args.system)?;
     let nodes = members[..usize::from(args.nodes)].to_vec();
-    let run = Run::new(args, dir, members, reads == Reads::Tail)?;
-    match args.system {
-        System::Kv => run.go(&kv::Kv {
+    let client_ports = match protocol {
+        Protocol::ZooKeeper => free_tcp_ports(members.len())?,
+        Protocol::Coord => Vec::new(),
+    };
+    let clients: Vec<SocketAddr> = (members.iter().zip(&client_ports))
+        .map(|(m, &port)| SocketAddr::from((*m.ip(), port)))
+        .collect();
+    let mut config = ClusterConfig::new(args.system.name(), members, dir.clone());
+    config.bug = args.bug.clone();
+    config.pre_vote = !args.no_pre_vote;
+    config.tail_reads = reads == Reads::Tail;
+    config.client_ports = client_ports;
+    let run = Run::coord(args, dir, config, stop, per_session)?;
+    match (args.system, protocol) {
+        (System::Kv, _) => run.go(&kv::Kv {
             cluster,
             service: kv::Service::Raft,
         }),
-        System::Zk => run.go(&zk::Zk {
-            cluster,
-            keys: args.keys,
-            sync: reads == Reads::Sync,
-        }),
-        System::Chain => run.go(&kv::Kv {
+        (System::Zk, Protocol::Coord) => run.go(&zk(args, Actors(cluster), Server::Coord, sync)),
+        (System::Zk, Protocol::ZooKeeper) => {
+            run.go(&zk(args, Wire { servers: clients }, Server::Coord, sync))
+        }
+        (System::Chain, _) => run.go(&kv::Kv {
             cluster,
             service: kv::Service::Chain { members: nodes },
         }),
     }
 }
 
+/// The znode workload of `args` on `server`, its clients' calls made `via` a transport.
+fn zk<T>(args: &TestArgs, via: T, server: Server, sync: bool) -> Zk<T> {
+    let keys = args.keys;
+    Zk {
+        via,
+        server,
+        keys,
+        sync,
+    }
+}
+
+/// The protocol and the servers of a run, checked against its other options: both are
+/// zk's, and a ZooKeeper ensemble speaks only ZooKeeper's protocol, runs none of coord's
+/// options, and cannot be partitioned here (its members talk over TCP on 127.0.0.1, and
+/// cutting one off would need a packet filter, which needs root, where coord's nodes
+/// take an admin command to drop their peers' messages).
+fn zk_servers(args: &TestArgs) -> Result<(Protocol, ServerKind), String> {
+    if args.system != System::Zk && (args.protocol.is_some() || args.server.is_some()) {
+        return Err("--protocol and --server are options of zk".into());
+    }
+    let server = args.server.unwrap_or(ServerKind::Coord);
+    if server == ServerKind::Coord {
+        return Ok((args.protocol.unwrap_or(Protocol::Coord), server));
+    }
+    let refused = [
+        (
+            args.protocol == Some(Protocol::Coord),
+            "--protocol coord: it speaks only ZooKeeper's",
+        ),
+        (args.bug.is_some(), "--bug: its bugs are not coord's"),
+        (args.no_pre_vote, "--no-pre-vote: it does not run Raft"),
+        (
+            args.cluster_key.is_some(),
+            "--cluster-key: its members do not check one",
+        ),
+        (
+            args.base_port.is_some(),
+            "--base-port: its members listen on free ports",
+        ),
+        (
+            args.faults.contains(&Fault::Partition),
+            "--faults partition: its members talk over TCP on 127.0.0.1, and cutting one off \
+             would need a packet filter (root), where coord's nodes drop their peers' \
+             messages on an admin command",
+        ),
+    ];
+    match refused.into_iter().find(|(refused, _)| *refused) {
+        Some((_, why)) => Err(format!("--server zookeeper takes no {why}")),
+        None => Ok((Protocol::ZooKeeper, server)),
+    }
+}
+
+/// A flag that Ctrl-C sets: the run then stops, and stops every server it started.
+fn interrupt() -> Result<Arc<AtomicBool>, String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .map_err(|e| format!("cannot handle signals: {e}"))?;
+    Ok(stop)
+}
+
 /// One run's setup.
 struct Run<'a> {
     args: &'a TestArgs,
     dir: PathBuf,
+    /// The addresses the servers are asked for their stats at (and told of partitions).
     addrs: Vec<SocketAddr>,
-    nodes: Nodes,
+    /// What the servers are and how the clients reach them, if not coord's own way.
+    servers: Option<String>,
+    nodes: Box<dyn Processes>,
     stop: Arc<AtomicBool>,
     seed: u64,
+    /// Whether the workload's plain reads are judged per session (see [`sessions`]).
+    per_session: bool,
 }
 
 impl<'a> Run<'a> {
-    /// Writes the cluster file (with the bug, if any, and chain nodes answering reads at
-    /// the tail only if `tail_reads`) and starts every node.
-    fn new(
+    /// Writes the cluster file `config` and starts every node.
+    fn coord(
         args: &'a TestArgs,
         dir: PathBuf,
-        members: Vec<SocketAddrV4>,
-        tail_reads: bool,
+        config: ClusterConfig,
+        stop: Arc<AtomicBool>,
+        per_session: bool,
     ) -> Result<Self, String> {
-        let mut config = ClusterConfig::new(args.system.name(), members.clone(), dir.clone());
-        config.bug = args.bug.clone();
-        config.pre_vote = !args.no_pre_vote;
-        config.tail_reads = tail_reads;
         let config_path = dir.join("cluster.json");
         config.save(&config_path)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
-            .map_err(|e| format!("cannot handle signals: {e}"))?;
         let key = args.cluster_key.clone();
-        let mut nodes = Nodes::new(&config_path, members.len(), key, Some(dir.clone()))?;
-        for i in 0..members.len() {
+        let count = config.members.len();
+        let mut nodes = Nodes::new(&config_path, count, key, Some(dir.clone()))?;
+        for i in 0..count {
             nodes.start(i)?;
         }
+        let servers = (!config.client_ports.is_empty()).then(|| {
+            let ports = config.connect_string();
+            format!("coord's nodes; clients speak ZooKeeper's protocol to {ports}")
+        });
         Ok(Run {
             args,
             dir,
-            addrs: members.into_iter().map(SocketAddr::from).collect(),
-            nodes,
+            addrs: config.members.into_iter().map(SocketAddr::from).collect(),
+            servers,
+            nodes: Box::new(nodes),
             stop,
             seed: args.seed.unwrap_or_else(rand::random),
+            per_session,
+        })
+    }
+
+    /// Starts a ZooKeeper ensemble of `--nodes` members and waits until each serves.
+    fn zookeeper(
+        args: &'a TestArgs,
+        dir: PathBuf,
+        stop: Arc<AtomicBool>,
+        per_session: bool,
+    ) -> Result<Self, String> {
+        let ensemble = ZooKeeperEnsemble::start(usize::from(args.nodes))?;
+        let servers = format!(
+            "ZooKeeper {} (its files, removed at the end: {}); clients speak ZooKeeper's \
+             protocol",
+            ensemble.version(0)?,
+            ensemble.dir().display()
+        );
+        Ok(Run {
+            args,
+            dir,
+            addrs: (0..ensemble.count())
+                .map(|i| ensemble.client_addr(i))
+                .collect(),
+            servers: Some(servers),
+            nodes: Box::new(ensemble),
+            stop,
+            seed: args.seed.unwrap_or_else(rand::random),
+            per_session,
         })
     }
 
@@ -268,13 +422,24 @@ impl<'a> Run<'a> {
                 .collect::<Vec<_>>()
                 .join(" ")
         );
-        println!("data:   {} (node logs: node-I.log)", self.dir.display());
+        if let Some(servers) = &self.servers {
+            println!("servers: {servers}");
+        }
+        println!(
+            "data:   {}{}",
+            self.dir.display(),
+            match self.args.server {
+                Some(ServerKind::ZooKeeper) => "",
+                _ => " (node logs: node-I.log)",
+            }
+        );
         println!("seed:   {}", self.seed);
         let progress = Progress {
             start: Instant::now(),
         };
         let stop = self.stop.clone();
-        if !settle::wait_for(&self.addrs, READY, &stop, |r| subject.ready(r)) {
+        let probe = |a| subject.stats(a, settle::ASK);
+        if !settle::wait_for(&self.addrs, READY, &stop, probe, |r| subject.ready(r)) {
             return Err(match stop.load(Ordering::Relaxed) {
                 true => "interrupted".into(),
                 false => format!("the cluster did not serve within {READY:?}"),
@@ -318,8 +483,8 @@ impl<'a> Run<'a> {
         }
         progress.line(&format!("clients done, operations: {}", tally.summary()));
         let wait = Duration::from_secs_f64(args.settle.max(0.0));
-        let settled = settle::wait_for(&self.addrs, wait, &stop, |r| subject.settled(r));
-        let terms = settle::highest(&self.addrs, "term");
+        let settled = settle::wait_for(&self.addrs, wait, &stop, probe, |r| subject.settled(r));
+        let terms = settle::highest(&self.addrs, "term", probe);
         progress.line(match settled {
             true => "the cluster has settled: every node caught up",
             false => "the cluster did NOT settle",
@@ -338,7 +503,16 @@ impl<'a> Run<'a> {
         let events = recorder.write(&history_path)?;
         let history = load::<S>(&history_path)?;
         let checking = Instant::now();
-        let verdict = check::<S::Spec>(&history);
+        // Judged per session, plain reads are left out of the linearizability check.
+        let strict: History<S::Spec> = (history.iter())
+            .filter(|op| !(self.per_session && plain_read::<S>(op, reader.client)))
+            .cloned()
+            .collect();
+        let verdict = check::<S::Spec>(&strict);
+        let stale = match self.per_session {
+            true => stale_reads(subject, &history, reader.client),
+            false => Vec::new(),
+        };
         let seconds = checking.elapsed().as_secs_f64();
         let writes = lost_writes(subject, &history, reader.client);
 
@@ -366,10 +540,15 @@ impl<'a> Run<'a> {
         );
         let linearizable = verdict == Verdict::Linearizable;
         let undecided = matches!(verdict, Verdict::Unknown(_));
+        let plain = history.len() - strict.len();
         match verdict {
             Verdict::Linearizable => println!(
-                "checked:    linearizable ({} operations in {seconds:.2} s)",
-                history.len()
+                "checked:    linearizable ({} operations in {seconds:.2} s{})",
+                strict.len(),
+                match self.per_session {
+                    true => format!("; {plain} plain reads judged per session"),
+                    false => String::new(),
+                }
             ),
             Verdict::NotLinearizable(failure) => {
                 println!("checked:    NOT linearizable ({seconds:.2} s)");
@@ -380,8 +559,21 @@ impl<'a> Run<'a> {
                 print!("{undecided}");
             }
         }
+        if self.per_session {
+            match stale.first() {
+                None => println!(
+                    "sessions:   {plain} plain reads, none older than its session had seen"
+                ),
+                Some(first) => println!(
+                    "sessions:   {} of {plain} plain reads older than their session had \
+                     seen; the first: {first}",
+                    stale.len()
+                ),
+            }
+        }
         let problems: Vec<&str> = [
             (!linearizable && !undecided, "not linearizable"),
+            (!stale.is_empty(), "a session read older than it had seen"),
             (undecided, "the history could not be checked"),
             (writes.lost > 0, "acknowledged writes lost"),
             (writes.unverified > 0, "writes not read back"),
@@ -417,7 +609,8 @@ impl<'a> Run<'a> {
             None => Role::of(args.system).to_vec(),
         };
         let addrs = self.addrs.clone();
-        let mut nemesis = Nemesis::new(&mut self.nodes, addrs, key, faults, roles, progress);
+        let nodes = self.nodes.as_mut();
+        let mut nemesis = Nemesis::new(nodes, addrs, key, faults, roles, progress);
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..args.clients)
                 .map(|c| {

@@ -9,11 +9,11 @@
 //! service can go on. At the end everything is repaired: partitions healed, every node
 //! running.
 
+use super::processes::Processes;
 use super::progress::Progress;
 use super::role::Role;
 use super::subject::Subject;
-use crate::nodes::Nodes;
-use coord::net::admin::{command, request_stats};
+use coord::net::admin::command;
 use coord::net::frame::ClusterKey;
 use coord::net::partition::AdminCommand;
 use coord::net::stats::StatsReply;
@@ -71,7 +71,7 @@ pub struct Injected {
 
 /// The cluster as the injector sees it.
 pub struct Nemesis<'a> {
-    pub nodes: &'a mut Nodes,
+    pub nodes: &'a mut dyn Processes,
     pub addrs: Vec<SocketAddr>,
     pub ids: Vec<Id>,
     pub key: Option<ClusterKey>,
@@ -90,7 +90,7 @@ pub struct Nemesis<'a> {
 
 impl<'a> Nemesis<'a> {
     pub fn new(
-        nodes: &'a mut Nodes,
+        nodes: &'a mut dyn Processes,
         addrs: Vec<SocketAddr>,
         key: Option<ClusterKey>,
         faults: BTreeSet<Fault>,
@@ -181,14 +181,14 @@ impl<'a> Nemesis<'a> {
         Ok(())
     }
 
-    /// The stats of every member (`None`: no answer), without asking the nodes that are
-    /// down or stopped.
-    fn stats(&self) -> Vec<Option<StatsReply>> {
+    /// The stats of every member (`None`: no answer), as `subject` asks for them, without
+    /// asking the nodes that are down or stopped.
+    fn stats<S: Subject>(&self, subject: &S) -> Vec<Option<StatsReply>> {
         let silent = |i: &usize| self.down.contains(i) || self.paused == Some(*i);
         (self.addrs.iter().enumerate())
             .map(|(i, &a)| match silent(&i) {
                 true => None,
-                false => request_stats(a, ASK).ok(),
+                false => subject.stats(a, ASK),
             })
             .collect()
     }
@@ -202,7 +202,7 @@ impl<'a> Nemesis<'a> {
         rng: &mut StdRng,
     ) -> (usize, Option<Role>) {
         let role = self.roles[rng.random_range(0..self.roles.len())];
-        let holders: Vec<usize> = (subject.holders(&self.stats(), role).into_iter())
+        let holders: Vec<usize> = (subject.holders(&self.stats(subject), role).into_iter())
             .filter(|t| up.contains(t))
             .collect();
         match holders.is_empty() {
@@ -232,7 +232,7 @@ impl<'a> Nemesis<'a> {
     ) -> bool {
         let since = Instant::now();
         let bound = since + Duration::from_secs_f64(HOLD.end);
-        while !subject.replaced(&self.stats(), target, role) {
+        while !subject.replaced(&self.stats(subject), target, role) {
             if Instant::now() >= bound {
                 self.progress.line(&format!(
                     "node {target} was not replaced within {} s",

@@ -1,8 +1,8 @@
 //! Waiting on the cluster: for a leader before the run, and for quiescence after it
-//! (every node answers and has caught up), by polling every node's stats.
+//! (every node answers and has caught up), by polling every node's stats (as the subject
+//! asks for them: see [`Subject::stats`](super::subject::Subject::stats)).
 
 use super::role::Role;
-use coord::net::admin::request_stats;
 use coord::net::stats::StatsReply;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,21 +11,20 @@ use std::time::{Duration, Instant};
 /// How often the nodes are asked.
 const POLL: Duration = Duration::from_millis(200);
 /// How long one node may take to answer.
-const ASK: Duration = Duration::from_secs(1);
+pub const ASK: Duration = Duration::from_secs(1);
 
-/// Polls every node until `done` holds for their answers (every node answering), `wait`
-/// passes or `stop` is set; true if it held.
+/// Polls every node with `probe` until `done` holds for their answers (every node
+/// answering), `wait` passes or `stop` is set; true if it held.
 pub fn wait_for(
     addrs: &[SocketAddr],
     wait: Duration,
     stop: &AtomicBool,
+    probe: impl Fn(SocketAddr) -> Option<StatsReply>,
     done: impl Fn(&[StatsReply]) -> bool,
 ) -> bool {
     let deadline = Instant::now() + wait;
     while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
-        let replies: Option<Vec<StatsReply>> = (addrs.iter())
-            .map(|&a| request_stats(a, ASK).ok())
-            .collect();
+        let replies: Option<Vec<StatsReply>> = addrs.iter().map(|&a| probe(a)).collect();
         if replies.is_some_and(|r| done(&r)) {
             return true;
         }
@@ -34,11 +33,15 @@ pub fn wait_for(
     false
 }
 
-/// The highest number a status field `name` shows among the nodes that answer, if any
-/// does: for Raft, the term, which counts the elections started.
-pub fn highest(addrs: &[SocketAddr], name: &str) -> Option<u64> {
+/// The highest number a status field `name` shows among the nodes that answer `probe`,
+/// if any does: for Raft, the term, which counts the elections started.
+pub fn highest(
+    addrs: &[SocketAddr],
+    name: &str,
+    probe: impl Fn(SocketAddr) -> Option<StatsReply>,
+) -> Option<u64> {
     (addrs.iter())
-        .filter_map(|&a| request_stats(a, ASK).ok())
+        .filter_map(|&a| probe(a))
         .filter_map(|r| r.field(name)?.parse().ok())
         .max()
 }

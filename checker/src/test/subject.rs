@@ -2,14 +2,16 @@
 //! the clients' loop, the faults, the history, the verdict) is the same for every system.
 
 use super::role::Role;
+use coord::net::admin::request_stats;
 use coord::net::stats::StatsReply;
 use coord_specs::history::{Client, History, HistorySpec};
 use rand::rngs::StdRng;
 use rand::Rng;
 use serde::{de::DeserializeOwned, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The operations and results of system `S`'s spec.
 pub type Op<S> = <<S as Subject>::Spec as stateright::semantics::SequentialSpec>::Op;
@@ -65,6 +67,12 @@ pub trait Subject: Sync {
 
     /// A read of `key`.
     fn read(&self, key: &str) -> Op<Self>;
+
+    /// Member `addr`'s stats, which the judgments below read (`None`: no answer within
+    /// `wait`). By default a coord node's stats reply.
+    fn stats(&self, addr: SocketAddr, wait: Duration) -> Option<StatsReply> {
+        request_stats(addr, wait).ok()
+    }
 
     /// True if the cluster whose members' stats these are can serve (a leader is
     /// elected, a chain is published).

@@ -1,40 +1,110 @@
 //! The znode service under test: gets and sets (some conditional on the version last
-//! seen) of a few persistent nodes, by the model-checked ZooKeeper client. Each client of
-//! the workload keeps its session from call to call, as an application does, and opens a
-//! new one only when its session expired or a call went unanswered. Reads are `sync`
-//! reads (linearizable), or plain reads served by the server the session is connected to
-//! (ZooKeeper's default, which may be stale: a server cut off from the others keeps
-//! answering the sessions it holds from what it has).
+//! seen) of a few persistent nodes, by a client that speaks coord's protocol (the
+//! model-checked ZooKeeper client actor, [`Actors`]) or ZooKeeper's own
+//! ([`Wire`](super::zk_wire::Wire)), of a coord cluster or a real ZooKeeper ensemble
+//! ([`Server`]). Each client of the workload keeps its session from call to call, as an
+//! application does. Reads are `sync` reads (linearizable), or plain reads served by the
+//! server the session is connected to (ZooKeeper's default, which may be stale: a server
+//! cut off from the others keeps answering the sessions it holds from what it has).
 //! Histories are judged against the znode spec without zxids and times
 //! ([`ZnodeDataSpec`]): the leader's own closes of expired sessions take zxids that no
 //! call records, and times are the servers' clocks.
 
 use super::role::Role;
 use super::settle::{raft_holders, raft_leads, raft_replaced, raft_settled};
+use super::srvr::{srvr_stats, zxids_agree};
 use super::subject::{Subject, Versioned};
 use crate::client::{run_until, Cluster};
+use coord::net::admin::request_stats;
 use coord::net::stats::StatsReply;
 use coord::net::Runtime;
 use coord::znode::client::{Call, Next, Program, ZkClient, ZkClientState, ZkClientTimer};
 use coord_specs::znode::build::{create, get, set};
 use coord_specs::znode::data::{ZkDataRet, ZnodeDataSpec};
 use coord_specs::znode::{CreateMode, Data, Path, Version, ZkError, ZkOp, ZkRet, ANY_VERSION};
+use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// A znode cluster, the nodes its clients share, and how reads are served.
-pub struct Zk {
-    pub cluster: Cluster,
+/// A znode cluster, how its clients reach it, the nodes they share, and how reads are
+/// served.
+pub struct Zk<T> {
+    pub via: T,
+    pub server: Server,
     pub keys: u16,
     /// Whether the workload's reads are `sync` reads.
     pub sync: bool,
 }
 
-impl Subject for Zk {
+/// The servers a run tests: how their roles and progress are asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Server {
+    /// coord's zk nodes: their stats replies (Raft's role, commit and applied index).
+    Coord,
+    /// A real ZooKeeper ensemble: its members' `srvr` (mode and last zxid).
+    ZooKeeper,
+}
+
+/// How a client of the workload makes its calls, keeping what it needs from one to the
+/// next in a `Conn`.
+pub trait Transport: Sync {
+    type Conn: Default;
+
+    /// Makes `op` (after a `sync` if `synced`) on the client's session, until its answer,
+    /// `deadline` or `stop`; `None` if no answer came.
+    fn call(
+        &self,
+        conn: &mut Self::Conn,
+        op: ZkOp,
+        synced: bool,
+        stop: &AtomicBool,
+        deadline: Instant,
+    ) -> Result<Option<ZkRet>, String>;
+}
+
+/// Calls by the model-checked ZooKeeper client actor, over coord's own protocol.
+pub struct Actors(pub Cluster);
+
+impl Transport for Actors {
+    type Conn = Option<Session>;
+
+    /// The call on the client's session (a new session if it has none). A session whose
+    /// call went unanswered, or that expired, is given up: the next call opens another.
+    fn call(
+        &self,
+        conn: &mut Option<Session>,
+        op: ZkOp,
+        synced: bool,
+        stop: &AtomicBool,
+        deadline: Instant,
+    ) -> Result<Option<ZkRet>, String> {
+        let call = match synced {
+            true => Call::synced(op),
+            false => Call::plain(op),
+        };
+        let mut session = match conn.take() {
+            Some(mut session) => {
+                session.feed(call)?;
+                session
+            }
+            None => Session::open(&self.0, call)?,
+        };
+        let answer = session.answer(stop, deadline)?;
+        if answer
+            .as_ref()
+            .is_some_and(|r| *r != ZkRet::Err(ZkError::SessionExpired))
+        {
+            *conn = Some(session);
+        }
+        Ok(answer)
+    }
+}
+
+impl<T: Transport> Subject for Zk<T> {
     type Spec = ZnodeDataSpec;
     const SPEC: &'static str = "znode-data";
-    type Conn = Option<Session>;
+    type Conn = T::Conn;
 
     /// The nodes the workload reads and writes.
     fn setup(&self) -> Vec<ZkOp> {
@@ -56,35 +126,21 @@ impl Subject for Zk {
         matches!(ret.0, ZkRet::Err(_))
     }
 
-    /// The call on the client's session (a new session if it has none). A read is a
-    /// `sync` read if the workload's are, or if it must be `strict`. A session whose call
-    /// went unanswered, or that expired, is given up: the next call opens another.
+    /// The call on the client's session. A read is a `sync` read if the workload's are,
+    /// or if it must be `strict`.
     fn perform(
         &self,
-        conn: &mut Option<Session>,
+        conn: &mut T::Conn,
         op: ZkOp,
         strict: bool,
         stop: &AtomicBool,
         deadline: Instant,
         on_reply: &mut dyn FnMut(&ZkDataRet),
     ) -> Result<Option<ZkDataRet>, String> {
-        let call = match op.is_read() && (strict || self.sync) {
-            true => Call::synced(op),
-            false => Call::plain(op),
-        };
-        let mut session = match conn.take() {
-            Some(mut session) => {
-                session.feed(call)?;
-                session
-            }
-            None => Session::open(&self.cluster, call)?,
-        };
-        let answer = session.answer(stop, deadline)?.map(ZkDataRet);
+        let synced = op.is_read() && (strict || self.sync);
+        let answer = (self.via.call(conn, op, synced, stop, deadline)?).map(ZkDataRet);
         if let Some(ret) = &answer {
             on_reply(ret);
-            if ret.0 != ZkRet::Err(ZkError::SessionExpired) {
-                *conn = Some(session);
-            }
         }
         Ok(answer)
     }
@@ -112,6 +168,14 @@ impl Subject for Zk {
         get(key)
     }
 
+    fn stats(&self, addr: SocketAddr, wait: Duration) -> Option<StatsReply> {
+        match self.server {
+            Server::Coord => request_stats(addr, wait).ok(),
+            Server::ZooKeeper => srvr_stats(addr),
+        }
+    }
+
+    /// A member leads: Raft's role, or ZooKeeper's mode, as [`Subject::stats`] reads them.
     fn ready(&self, nodes: &[StatsReply]) -> bool {
         nodes.iter().any(raft_leads)
     }
@@ -129,7 +193,10 @@ impl Subject for Zk {
     }
 
     fn settled(&self, nodes: &[StatsReply]) -> bool {
-        raft_settled(nodes)
+        match self.server {
+            Server::Coord => raft_settled(nodes),
+            Server::ZooKeeper => zxids_agree(nodes),
+        }
     }
 }
 
