@@ -130,20 +130,12 @@ pub struct TestArgs {
     /// stops; its clients speak ZooKeeper's protocol. Its faults: kill, restart, pause and
     /// failover-pause (no partition).
     #[arg(long, value_enum)]
-    server: Option<ServerKind>,
+    server: Option<Server>,
 }
 
 /// The protocol the zk clients speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum Protocol {
-    Coord,
-    #[value(name = "zookeeper")]
-    ZooKeeper,
-}
-
-/// The servers of a zk run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum ServerKind {
     Coord,
     #[value(name = "zookeeper")]
     ZooKeeper,
@@ -206,7 +198,7 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
     let sync = reads == Reads::Sync;
     // Over ZooKeeper's protocol a client's session carries what it saw to every server.
     let per_session = protocol == Protocol::ZooKeeper && !sync;
-    if server == ServerKind::ZooKeeper {
+    if server == Server::ZooKeeper {
         let run = Run::zookeeper(args, dir, stop, per_session)?;
         let servers = run.addrs.clone();
         return run.go(&zk(args, Wire { servers }, Server::ZooKeeper, sync));
@@ -264,12 +256,12 @@ fn zk<T>(args: &TestArgs, via: T, server: Server, sync: bool) -> Zk<T> {
 /// options, and cannot be partitioned here (its members talk over TCP on 127.0.0.1, and
 /// cutting one off would need a packet filter, which needs root, where coord's nodes
 /// take an admin command to drop their peers' messages).
-fn zk_servers(args: &TestArgs) -> Result<(Protocol, ServerKind), String> {
+fn zk_servers(args: &TestArgs) -> Result<(Protocol, Server), String> {
     if args.system != System::Zk && (args.protocol.is_some() || args.server.is_some()) {
         return Err("--protocol and --server are options of zk".into());
     }
-    let server = args.server.unwrap_or(ServerKind::Coord);
-    if server == ServerKind::Coord {
+    let server = args.server.unwrap_or(Server::Coord);
+    if server == Server::Coord {
         return Ok((args.protocol.unwrap_or(Protocol::Coord), server));
     }
     let refused = [
@@ -429,7 +421,7 @@ impl<'a> Run<'a> {
             "data:   {}{}",
             self.dir.display(),
             match self.args.server {
-                Some(ServerKind::ZooKeeper) => "",
+                Some(Server::ZooKeeper) => "",
                 _ => " (node logs: node-I.log)",
             }
         );

@@ -37,12 +37,14 @@ pub struct Zk<T> {
     pub sync: bool,
 }
 
-/// The servers a run tests: how their roles and progress are asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The servers a run tests (`coord test zk --server`), and so how their roles and
+/// progress are asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Server {
     /// coord's zk nodes: their stats replies (Raft's role, commit and applied index).
     Coord,
     /// A real ZooKeeper ensemble: its members' `srvr` (mode and last zxid).
+    #[value(name = "zookeeper")]
     ZooKeeper,
 }
 
