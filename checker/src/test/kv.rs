@@ -95,6 +95,7 @@ impl Subject for Kv {
             key,
             value,
             version,
+            zxid: None,
         })
     }
 
@@ -107,6 +108,7 @@ impl Subject for Kv {
             key,
             value,
             version,
+            zxid: None,
         })
     }
 

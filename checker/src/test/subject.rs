@@ -175,6 +175,9 @@ pub struct Versioned<'a> {
     /// `None` for a key that does not exist.
     pub value: Option<&'a str>,
     pub version: i64,
+    /// Where the write that made this state stands in the order of all the system's
+    /// writes (ZooKeeper's `mzxid`), if the system numbers its writes in one order.
+    pub zxid: Option<u64>,
 }
 
 /// The reads that read back every key that an acknowledged write of `history` wrote.

@@ -21,7 +21,9 @@ use coord::net::Runtime;
 use coord::znode::client::{Call, Next, Program, ZkClient, ZkClientState, ZkClientTimer};
 use coord_specs::znode::build::{create, get, set};
 use coord_specs::znode::data::{ZkDataRet, ZnodeDataSpec};
-use coord_specs::znode::{CreateMode, Data, Path, Version, ZkError, ZkOp, ZkRet, ANY_VERSION};
+use coord_specs::znode::{
+    CreateMode, Data, Path, Stat, Version, ZkError, ZkOp, ZkRet, ANY_VERSION,
+};
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -151,16 +153,16 @@ impl<T: Transport> Subject for Zk<T> {
         let (ZkOp::SetData { path, data, .. }, ZkRet::Set(stat)) = (op, &ret.0) else {
             return None;
         };
-        Some(versioned(path, Some(data), stat.version))
+        Some(versioned(path, Some(data), Some(stat)))
     }
 
     fn read_of<'a>(&self, op: &'a ZkOp, ret: &'a ZkDataRet) -> Option<Versioned<'a>> {
         match (op, &ret.0) {
             (ZkOp::GetData { path }, ZkRet::Data { data, stat }) => {
-                Some(versioned(path, Some(data), stat.version))
+                Some(versioned(path, Some(data), Some(stat)))
             }
             (ZkOp::GetData { path }, ZkRet::Err(ZkError::NoNode)) => {
-                Some(versioned(path, None, -1))
+                Some(versioned(path, None, None))
             }
             _ => None,
         }
@@ -202,12 +204,13 @@ impl<T: Transport> Subject for Zk<T> {
     }
 }
 
-/// A node's data and data version.
-fn versioned<'a>(path: &'a Path, data: Option<&'a Data>, version: Version) -> Versioned<'a> {
+/// A node's data, data version and the zxid that set it (`None`: no node, version -1).
+fn versioned<'a>(path: &'a Path, data: Option<&'a Data>, stat: Option<&Stat>) -> Versioned<'a> {
     Versioned {
         key: path,
         value: data.and_then(|d| std::str::from_utf8(d).ok()),
-        version: i64::from(version),
+        version: stat.map_or(-1, |s| i64::from(s.version)),
+        zxid: stat.map(|s| s.mzxid),
     }
 }
 
