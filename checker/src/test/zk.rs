@@ -43,9 +43,11 @@ pub struct Zk<T> {
 /// progress are asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Server {
-    /// coord's zk nodes: their stats replies (Raft's role, commit and applied index).
+    /// coord's zk nodes, whose role and progress their stats replies tell (Raft's role,
+    /// commit and applied index).
     Coord,
-    /// A real ZooKeeper ensemble: its members' `srvr` (mode and last zxid).
+    /// A real ZooKeeper 3.8 ensemble, whose role and progress its members' `srvr` tells
+    /// (mode and last zxid).
     #[value(name = "zookeeper")]
     ZooKeeper,
 }
