@@ -248,7 +248,7 @@ fn lost(rows: &[(&str, &crate::bench_wire::Row)]) {
 /// each node served, and the mixed phases the share of operations that were writes.
 fn chain_phases(bench: &Bench, cluster: &Cluster) -> Result<(), String> {
     let n = bench.clients;
-    let nodes = &cluster.ids()[..cluster.size() - 1];
+    let nodes = &cluster.chain_nodes();
     let client = |c: u16, writers: u16, craq: bool| {
         let at = craq.then_some(usize::from(c.saturating_sub(writers)) % nodes.len());
         match c < writers {

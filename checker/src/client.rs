@@ -49,11 +49,16 @@ pub struct Target {
 }
 
 impl Target {
-    /// The servers at `members`, as `coord test` talks to the cluster it started (it
-    /// bounds each client's run itself).
-    pub fn of_members(members: Vec<SocketAddrV4>, cluster_key: Option<String>) -> Self {
+    /// The servers at `members`, the last `managers` of them a chain's manager replicas,
+    /// as `coord test` talks to the cluster it started (it bounds each client's run
+    /// itself).
+    pub fn of_members(
+        members: Vec<SocketAddrV4>,
+        managers: u16,
+        cluster_key: Option<String>,
+    ) -> Self {
         Target {
-            managers: 1,
+            managers,
             cluster: members,
             config: None,
             cluster_key,
@@ -111,9 +116,9 @@ impl Cluster {
         self.config.members.len()
     }
 
-    /// The members' actor ids, in order.
-    pub fn ids(&self) -> Vec<Id> {
-        self.config.ids()
+    /// A chain's nodes' actor ids, in chain order (the members before the managers).
+    pub fn chain_nodes(&self) -> Vec<Id> {
+        self.config.chain_roles().0
     }
 
     /// The deadline of a client started now.

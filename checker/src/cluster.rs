@@ -4,7 +4,7 @@
 use crate::nodes::Nodes;
 use crate::system::{System, DEFAULT_MANAGERS};
 use coord::net::config::{ClusterConfig, DEFAULT_COMPACT_AFTER};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -121,6 +121,20 @@ pub fn local_members(base: u16, nodes: u16) -> Result<Vec<SocketAddrV4>, String>
     Ok((ports.into_iter())
         .map(|port| SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
         .collect())
+}
+
+/// `n` addresses on 127.0.0.1 whose UDP ports were free a moment ago.
+pub fn free_members(n: u16) -> Result<Vec<SocketAddrV4>, String> {
+    let sockets = (0..n)
+        .map(|_| UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("no free port: {e}"))?;
+    (sockets.iter())
+        .map(|s| match s.local_addr() {
+            Ok(SocketAddr::V4(addr)) => Ok(addr),
+            other => Err(format!("no IPv4 loopback address: {other:?}")),
+        })
+        .collect()
 }
 
 /// `count` consecutive ports from `base` up.

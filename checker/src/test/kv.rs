@@ -1,6 +1,7 @@
 //! The versioned key-value map under test, replicated by Raft or by chain replication:
 //! gets, puts and conditional puts, each performed by the model-checked client actor.
 
+use super::chain::Chain;
 use super::role::Role;
 use super::settle::{raft_holders, raft_leads, raft_replaced, raft_settled};
 use super::subject::{FirstReply, Subject, Versioned};
@@ -11,10 +12,9 @@ use coord::net::stats::StatsReply;
 use coord::net::Runtime;
 use coord_specs::kv::{KvOp, KvRet, KvSpec, Version};
 use serde::{de::DeserializeOwned, Serialize};
-use stateright::actor::Id;
 use std::fmt::Debug;
 use std::hash::Hash;
-use std::net::SocketAddrV4;
+use std::ops::Range;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
@@ -27,10 +27,8 @@ pub struct Kv {
 /// Which protocol replicates the map, and how its clients read.
 pub enum Service {
     Raft,
-    /// Chain replication: the nodes in chain order at `members`, then the manager.
-    Chain {
-        members: Vec<SocketAddrV4>,
-    },
+    /// Chain replication: the nodes in chain order, then the manager's replicas.
+    Chain(Chain),
 }
 
 impl Subject for Kv {
@@ -76,9 +74,9 @@ impl Subject for Kv {
                 let client = self.cluster.kv_client(vec![op])?;
                 call(client, stop, deadline, &mut reply)?;
             }
-            Service::Chain { members, .. } => {
+            Service::Chain(chain) => {
                 let anywhere = op.is_read() && !strict;
-                let node = anywhere.then(|| rand::random_range(0..members.len()));
+                let node = anywhere.then(|| rand::random_range(0..chain.nodes.len()));
                 let client = self.cluster.chain_client(vec![op], node)?;
                 call(client, stop, deadline, &mut reply)?;
             }
@@ -119,57 +117,37 @@ impl Subject for Kv {
     fn ready(&self, nodes: &[StatsReply]) -> bool {
         match &self.service {
             Service::Raft => nodes.iter().any(raft_leads),
-            Service::Chain { members, .. } => !chain(nodes, members).is_empty(),
+            Service::Chain(chain) => chain.ready(nodes),
         }
     }
 
-    /// A chain's roles are positions in the chain the manager publishes.
     fn holders(&self, nodes: &[Option<StatsReply>], role: Role) -> Vec<usize> {
-        let Service::Chain { members, .. } = &self.service else {
-            return raft_holders(nodes, role);
-        };
-        let chain = published(nodes, members);
-        let at = match role {
-            Role::Head => chain.first(),
-            Role::Middle if chain.len() >= 3 => chain.get(chain.len() / 2),
-            Role::Tail => chain.last(),
-            _ => None,
-        };
-        at.copied().into_iter().collect()
-    }
-
-    /// A chain node, in any role, is replaced once the manager publishes a chain without
-    /// it.
-    fn replaced(&self, nodes: &[Option<StatsReply>], target: usize, role: Option<Role>) -> bool {
-        let Service::Chain { members, .. } = &self.service else {
-            return raft_replaced(nodes, target, role);
-        };
-        let chain = published(nodes, members);
-        !chain.is_empty() && !chain.contains(&target)
-    }
-
-    /// Every member but a chain's manager, which is not replicated.
-    fn faultable(&self, members: usize) -> usize {
         match &self.service {
-            Service::Raft => members,
-            Service::Chain { .. } => members - 1,
+            Service::Raft => raft_holders(nodes, role),
+            Service::Chain(chain) => chain.holders(nodes, role),
         }
     }
 
-    /// Raft: one leader and everything applied. Chain: every node back in the chain, none
-    /// still joining, and all holding the same history, all of it committed.
+    fn replaced(&self, nodes: &[Option<StatsReply>], target: usize, role: Option<Role>) -> bool {
+        match &self.service {
+            Service::Raft => raft_replaced(nodes, target, role),
+            Service::Chain(chain) => chain.replaced(nodes, target, role),
+        }
+    }
+
+    fn groups(&self, members: usize) -> Vec<Range<usize>> {
+        match &self.service {
+            Service::Raft => std::iter::once(0..members).collect(),
+            Service::Chain(chain) => chain.groups(members),
+        }
+    }
+
+    /// Raft: one leader and everything applied. Chain: see [`Chain::settled`].
     fn settled(&self, nodes: &[StatsReply]) -> bool {
-        let Service::Chain { members, .. } = &self.service else {
-            return raft_settled(nodes);
-        };
-        let lens: Vec<Option<(&str, &str, &str)>> = (nodes[..members.len()].iter())
-            .map(|n| Some((n.field("len")?, n.field("committed")?, n.field("joining")?)))
-            .collect();
-        let whole = chain(&nodes[members.len()..], members).len() == members.len();
-        let first = lens.first().copied().flatten();
-        whole
-            && first
-                .is_some_and(|(len, _, _)| (lens.iter()).all(|l| *l == Some((len, len, "false"))))
+        match &self.service {
+            Service::Raft => raft_settled(nodes),
+            Service::Chain(chain) => chain.settled(nodes),
+        }
     }
 }
 
@@ -190,26 +168,6 @@ where
     };
     run_until(&mut client, stop, Some(deadline), |s| s.next >= 1, observe)?;
     Ok(())
-}
-
-/// The chain that the manager among `nodes` publishes, as indexes into `members`, head
-/// first; empty if it does not answer.
-fn chain(nodes: &[StatsReply], members: &[SocketAddrV4]) -> Vec<usize> {
-    let Some(listed) = nodes.iter().find_map(|n| n.field("chain")) else {
-        return Vec::new();
-    };
-    (listed.split(',').filter(|m| !m.is_empty()))
-        .filter_map(|m| members.iter().position(|&a| Id::from(a).to_string() == m))
-        .collect()
-}
-
-/// The chain that the manager (the last of `nodes`) publishes, as in [`chain`]; empty if
-/// it does not answer.
-fn published(nodes: &[Option<StatsReply>], members: &[SocketAddrV4]) -> Vec<usize> {
-    match nodes.last() {
-        Some(Some(manager)) => chain(std::slice::from_ref(manager), members),
-        _ => Vec::new(),
-    }
 }
 
 #[cfg(test)]
@@ -250,60 +208,11 @@ mod tests {
     }
 
     fn kv() -> Kv {
-        let target = crate::client::Target::of_members(Vec::new(), None);
+        let target = crate::client::Target::of_members(Vec::new(), 0, None);
         Kv {
             cluster: target.resolve(crate::system::System::Kv).unwrap(),
             service: Service::Raft,
         }
-    }
-
-    /// A chain of `n` members (ports 1 to n on 127.0.0.1) whose manager publishes
-    /// `published` (indexes into the members), and the stats of each member and the
-    /// manager, `None` for the members in `silent`.
-    fn chain_stats(n: u16, published: &[usize], silent: &[usize]) -> (Kv, Vec<Option<StatsReply>>) {
-        let members: Vec<SocketAddrV4> = (1..=n)
-            .map(|port| SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, port))
-            .collect();
-        let listed: Vec<String> = (published.iter())
-            .map(|&i| Id::from(members[i]).to_string())
-            .collect();
-        let reply = |status: String| StatsReply {
-            stats: Default::default(),
-            status,
-            partitioned_from: Vec::new(),
-        };
-        let mut stats: Vec<Option<StatsReply>> = (0..usize::from(n))
-            .map(|i| (!silent.contains(&i)).then(|| reply("len=0".into())))
-            .collect();
-        stats.push(Some(reply(format!("epoch=1 chain={}", listed.join(",")))));
-        let mut subject = kv();
-        subject.service = Service::Chain { members };
-        (subject, stats)
-    }
-
-    #[test]
-    fn chain_roles_are_positions_in_the_published_chain_and_a_node_left_out_is_replaced() {
-        let (chain, stats) = chain_stats(3, &[2, 0, 1], &[]);
-        assert_eq!(chain.holders(&stats, Role::Head), vec![2]);
-        assert_eq!(chain.holders(&stats, Role::Middle), vec![0]);
-        assert_eq!(chain.holders(&stats, Role::Tail), vec![1]);
-        assert!(chain.holders(&stats, Role::Leader).is_empty());
-        assert!(!chain.replaced(&stats, 2, Some(Role::Head)));
-
-        let (chain, stats) = chain_stats(3, &[0, 1], &[2]);
-        assert!(
-            chain.holders(&stats, Role::Middle).is_empty(),
-            "2 nodes have no middle"
-        );
-        assert!(chain.replaced(&stats, 2, Some(Role::Head)));
-        assert!(chain.replaced(&stats, 2, None), "whatever role it had");
-
-        let (chain, mut stats) = chain_stats(3, &[0, 1], &[2]);
-        stats[3] = None;
-        assert!(
-            !chain.replaced(&stats, 2, Some(Role::Head)),
-            "the manager is silent"
-        );
     }
 
     #[test]

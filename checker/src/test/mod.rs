@@ -7,6 +7,7 @@
 //! tested over ZooKeeper's own client protocol, coord's nodes and a real ZooKeeper
 //! ensemble alike.
 
+mod chain;
 mod clients;
 mod kv;
 mod nemesis;
@@ -22,10 +23,10 @@ mod zk;
 mod zk_wire;
 
 use crate::client::Target;
-use crate::cluster::{data_dir, local_members};
+use crate::cluster::{data_dir, free_members, local_members};
 use crate::logging;
 use crate::nodes::Nodes;
-use crate::system::System;
+use crate::system::{System, DEFAULT_MANAGERS};
 use clients::Worker;
 use coord::bug::NamedBug;
 use coord::chain::ChainBug;
@@ -46,7 +47,7 @@ use record::Recorder;
 use role::Role;
 use sessions::{plain_read, stale_reads};
 use std::collections::BTreeSet;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -68,6 +69,9 @@ pub struct TestArgs {
     /// Number of nodes.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=9))]
     nodes: u16,
+    /// A chain's manager: the number of replicas of its Raft group.
+    #[arg(long, default_value_t = DEFAULT_MANAGERS, value_parser = clap::value_parser!(u16).range(1..=7))]
+    managers: u16,
     /// Concurrent clients, each with one operation in flight.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     clients: u16,
@@ -78,7 +82,8 @@ pub struct TestArgs {
     #[arg(long, value_enum, value_delimiter = ',')]
     faults: Vec<Fault>,
     /// The role of the member every fault hits: kv and zk `leader` or `follower`, chain
-    /// `head`, `middle` or `tail` (default: a role chosen at random for each fault).
+    /// `head`, `middle`, `tail` or `manager-leader` (the replica that leads the manager's
+    /// Raft group) (default: a role chosen at random for each fault).
     #[arg(long, value_enum)]
     target: Option<Role>,
     #[arg(long, help = bug_help())]
@@ -203,12 +208,16 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
         let servers = run.addrs.clone();
         return run.go(&zk(args, Wire { servers }, Server::ZooKeeper, sync));
     }
-    let count = args.system.members(args.nodes, 1);
+    let managers = match args.system {
+        System::Chain => args.managers,
+        System::Kv | System::Zk => 0,
+    };
+    let count = args.system.members(args.nodes, managers);
     let members = match args.base_port {
         Some(base) => local_members(base, count)?,
         None => free_members(count)?,
     };
-    let target = Target::of_members(members.clone(), args.cluster_key.clone());
+    let target = Target::of_members(members.clone(), managers, args.cluster_key.clone());
     let cluster = target.resolve(args.system)?;
     let nodes = members[..usize::from(args.nodes)].to_vec();
     let client_ports = match protocol {
@@ -219,6 +228,9 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
         .map(|(m, &port)| SocketAddr::from((*m.ip(), port)))
         .collect();
     let mut config = ClusterConfig::new(args.system.name(), members, dir.clone());
+    if args.system == System::Chain {
+        config.managers = usize::from(managers);
+    }
     config.bug = args.bug.clone();
     config.pre_vote = !args.no_pre_vote;
     config.tail_reads = reads == Reads::Tail;
@@ -235,7 +247,7 @@ pub fn run(args: &TestArgs) -> Result<bool, String> {
         }
         (System::Chain, _) => run.go(&kv::Kv {
             cluster,
-            service: kv::Service::Chain { members: nodes },
+            service: kv::Service::Chain(chain::Chain { nodes }),
         }),
     }
 }
@@ -385,10 +397,9 @@ impl<'a> Run<'a> {
             "coord test {}: {} nodes{}, {} clients, {} s, faults: {}{}{}",
             args.system.name(),
             args.nodes,
-            if args.system == System::Chain {
-                " and the manager"
-            } else {
-                ""
+            match args.system {
+                System::Chain => format!(" and {} manager replicas", args.managers),
+                System::Kv | System::Zk => String::new(),
             },
             args.clients,
             args.duration,
@@ -644,18 +655,4 @@ impl<'a> Run<'a> {
 fn load<S: Subject>(path: &Path) -> Result<History<S::Spec>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     json::<S::Spec>(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// `n` addresses on 127.0.0.1 whose UDP ports were free a moment ago.
-fn free_members(n: u16) -> Result<Vec<SocketAddrV4>, String> {
-    let sockets = (0..n)
-        .map(|_| UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("no free port: {e}"))?;
-    (sockets.iter())
-        .map(|s| match s.local_addr() {
-            Ok(SocketAddr::V4(addr)) => Ok(addr),
-            other => Err(format!("no IPv4 loopback address: {other:?}")),
-        })
-        .collect()
 }

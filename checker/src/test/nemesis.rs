@@ -5,9 +5,10 @@
 //! `restart`; otherwise the node stays down until the end), a partition that cuts the
 //! target off from every other member, a pause (SIGSTOP, then SIGCONT) of the target, or
 //! a failover pause: one that lasts only until the cluster has replaced the target. Rule
-//! (one fault at a time, a minority at most): a majority stays up and connected, so the
-//! service can go on. At the end everything is repaired: partitions healed, every node
-//! running.
+//! (one fault at a time, a minority of each group at most): a majority of each group of
+//! members stays up and connected, so the service can go on. A Raft cluster is one group;
+//! a chain's nodes are one and its manager's replicas another. At the end everything is
+//! repaired: partitions healed, every node running.
 
 use super::processes::Processes;
 use super::progress::Progress;
@@ -129,22 +130,28 @@ impl<'a> Nemesis<'a> {
         let kinds: Vec<Fault> = (self.faults.iter().copied())
             .filter(|&f| f != Fault::Restart)
             .collect();
-        let faultable = subject.faultable(self.nodes.len());
-        let minority = faultable.saturating_sub(1) / 2;
-        if !kinds.is_empty() && minority == 0 {
+        let groups = subject.groups(self.nodes.len());
+        let minority = |group: &Range<usize>| group.len().saturating_sub(1) / 2;
+        let faultable = groups.iter().any(|g| minority(g) > 0);
+        if !kinds.is_empty() && !faultable {
             self.progress
                 .line("no faults: a cluster of fewer than 3 nodes has no minority to fault");
         }
-        while !kinds.is_empty() && minority > 0 {
+        while !kinds.is_empty() && faultable {
             let calm = pause(rng.random_range(CALM), end, stop);
             if !calm || Instant::now() + Duration::from_secs_f64(HOLD.start) > end {
                 break;
             }
-            if self.down.len() >= minority {
-                // Killed nodes stay down without `restart`: no room for another fault.
+            // Killed nodes stay down without `restart`: a group with a minority down
+            // has no room for another fault.
+            let down = |g: &Range<usize>| self.down.iter().filter(|i| g.contains(i)).count();
+            let up: Vec<usize> = (groups.iter())
+                .filter(|g| down(g) < minority(g))
+                .flat_map(|g| g.clone().filter(|i| !self.down.contains(i)))
+                .collect();
+            if up.is_empty() {
                 continue;
             }
-            let up: Vec<usize> = (0..faultable).filter(|i| !self.down.contains(i)).collect();
             let fault = kinds[rng.random_range(0..kinds.len())];
             let (target, held_role) = self.target(subject, &up, rng);
             let role = held_role.map_or("a random node", Role::describe);

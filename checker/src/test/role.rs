@@ -18,6 +18,9 @@ pub enum Role {
     Middle,
     /// The chain node that commits writes (and alone answers reads under tail reads).
     Tail,
+    /// The replica of a chain's configuration manager that leads its Raft group: it
+    /// detects failures and publishes configurations.
+    ManagerLeader,
 }
 
 impl Role {
@@ -25,7 +28,7 @@ impl Role {
     pub fn of(system: System) -> &'static [Role] {
         match system {
             System::Kv | System::Zk => &[Role::Leader, Role::Follower],
-            System::Chain => &[Role::Head, Role::Middle, Role::Tail],
+            System::Chain => &[Role::Head, Role::Middle, Role::Tail, Role::ManagerLeader],
         }
     }
 
@@ -37,6 +40,7 @@ impl Role {
             Role::Head => "the head",
             Role::Middle => "the middle of the chain",
             Role::Tail => "the tail",
+            Role::ManagerLeader => "the manager's leader",
         }
     }
 }

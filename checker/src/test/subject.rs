@@ -10,6 +10,7 @@ use rand::Rng;
 use serde::{de::DeserializeOwned, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
@@ -87,8 +88,11 @@ pub trait Subject: Sync {
     /// its place, or the chain was rebuilt without it. A follower is never replaced.
     fn replaced(&self, nodes: &[Option<StatsReply>], target: usize, role: Option<Role>) -> bool;
 
-    /// How many members, the first ones, the fault injector may hit.
-    fn faultable(&self, members: usize) -> usize;
+    /// The groups of members (index ranges) the fault injector may hit, each of which
+    /// must keep a majority up to serve: by default all the members, as one Raft group.
+    fn groups(&self, members: usize) -> Vec<Range<usize>> {
+        std::iter::once(0..members).collect()
+    }
 
     /// True if every node's state has caught up with the others' (all answered).
     fn settled(&self, nodes: &[StatsReply]) -> bool;

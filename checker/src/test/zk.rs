@@ -194,10 +194,6 @@ impl<T: Transport> Subject for Zk<T> {
         raft_replaced(nodes, target, role)
     }
 
-    fn faultable(&self, members: usize) -> usize {
-        members
-    }
-
     fn settled(&self, nodes: &[StatsReply]) -> bool {
         match self.server {
             Server::Coord => raft_settled(nodes),

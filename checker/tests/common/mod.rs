@@ -4,6 +4,8 @@
 // Each test binary uses its own part of these helpers.
 #![allow(dead_code)]
 
+pub mod coord_test;
+
 use coord::net::admin::request_stats;
 use coord::net::config::ClusterConfig;
 use coord::net::stats::StatsReply;
