@@ -111,7 +111,7 @@ where
     /// `client`'s request `seq` returned `ret`: the history with the return, or `None`
     /// if it is not the client's current request or has returned already.
     pub fn complete(&self, client: Id, seq: u64, ret: &Spec::Ret) -> Option<Self> {
-        if self.0.last.get(&client) != Some(&(seq, false)) {
+        if !self.awaits(client, seq) {
             return None;
         }
         let mut next = Record::clone(&self.0);
@@ -123,6 +123,11 @@ where
         next.last.insert(client, (seq, true));
         next.linearizable = next.tester.serialized_history().is_some();
         Some(History(Arc::new(next)))
+    }
+
+    /// True if `client`'s current request is `seq` and it has not returned.
+    pub fn awaits(&self, client: Id, seq: u64) -> bool {
+        self.0.last.get(&client) == Some(&(seq, false))
     }
 
     /// True if some interleaving of the operations respects real-time order and the spec.

@@ -77,6 +77,11 @@ pub enum ChainBug {
     /// At run time, reads are answered without a lease: a node the manager removed while
     /// it was paused or cut off answers from a history the chain has moved past.
     NoLease,
+    /// A restarted node ignores what it stored and starts as a new member of the first
+    /// chain, its history empty, as a node whose data directory was lost or never read
+    /// would: after every node restarts at once, the chain serves without the writes it
+    /// acknowledged.
+    RestartEmpty,
 }
 
 impl NamedBug for ChainBug {
@@ -87,6 +92,7 @@ impl NamedBug for ChainBug {
         ("keep-stale", ChainBug::KeepStale),
         ("no-position", ChainBug::NoPosition),
         ("no-lease", ChainBug::NoLease),
+        ("restart-empty", ChainBug::RestartEmpty),
     ];
     const RUN_TIME_ONLY: &'static [&'static str] = &["no-lease"];
 }
@@ -683,6 +689,10 @@ impl Actor for ChainNode {
             o.set_timer(ChainTimer::Beat, beat.clone());
         }
         self.arm_resend(o);
+        let storage = match self.bug {
+            Some(ChainBug::RestartEmpty) => &None,
+            _ => storage,
+        };
         let mut state = match storage {
             Some(s) => NodeState::recovered(s.config.clone(), s.history.clone(), s.cuts),
             None => {
