@@ -1,14 +1,22 @@
-//! `coord bench kv|zk`: throughput and latency of a running cluster, measured with N
-//! concurrent copies of the model-checked client actor of its system, one phase after
-//! another (writes, then reads), each for a fixed duration.
+//! `coord bench kv|zk|chain`: throughput and latency of a running cluster, measured with
+//! N concurrent copies of the model-checked client actor of its system, one phase after
+//! another (writes, then reads), each for a fixed duration. `coord bench chain --chains`
+//! starts chains of the given lengths itself, one after another, optionally with a fixed
+//! CPU budget per node (see [`crate::cpu_budget`]), to show how CRAQ's reads scale with
+//! the chain's length against reads at the tail.
 
 use crate::bench_wire::{WireBench, WireLoad};
 use crate::both::{parse_connect, BothArgs};
 use crate::client::{run_until, Cluster, Target};
+use crate::cluster::{data_dir, free_members};
+use crate::cpu_budget::CpuBudget;
 use crate::logging;
+use crate::nodes::Nodes;
 use crate::system::System;
 use coord::client::{ClientMsg, Wire};
+use coord::net::admin::request_stats;
 use coord::net::admit::Admit;
+use coord::net::config::ClusterConfig;
 use coord::net::Runtime;
 use coord::znode::client::{Call, Next, Program};
 use coord::znode::ZkMsg;
@@ -34,8 +42,26 @@ pub enum BenchCommand {
     /// --connect or --both, over ZooKeeper's client protocol, against any server.
     Zk(ZkBenchArgs),
     /// Puts; then classic reads at the tail against CRAQ reads at every node, read-only
-    /// and with about one client in ten writing; with the share of reads each node served.
-    Chain(BenchArgs),
+    /// and with about one operation in ten a write; with the share of reads each node
+    /// served.
+    Chain(ChainBenchArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ChainBenchArgs {
+    #[command(flatten)]
+    bench: BenchArgs,
+    /// Start a chain of each of these lengths on 127.0.0.1 (free ports, one manager
+    /// replica), one after another, and measure each, rather than a running cluster;
+    /// comma separated.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u16).range(1..=9),
+          conflicts_with_all = ["cluster", "config"])]
+    chains: Vec<u16>,
+    /// With --chains: the share of one core, in percent, that each chain node may use,
+    /// by a cgroup CPU quota per node process (needs Linux's cgroup v1 cpu controller,
+    /// writable: run as root).
+    #[arg(long, requires = "chains", value_parser = clap::value_parser!(u32).range(1..=100))]
+    cpu_quota: Option<u32>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -95,13 +121,47 @@ pub fn run(command: &BenchCommand) -> Result<bool, String> {
         BenchCommand::Kv(args) => (System::Kv, args),
         BenchCommand::Zk(zk) if zk.connect.is_some() || zk.both => return wire(zk),
         BenchCommand::Zk(zk) => (System::Zk, &zk.bench),
-        BenchCommand::Chain(args) => (System::Chain, args),
+        BenchCommand::Chain(chain) => (System::Chain, &chain.bench),
     };
-    let cluster = args.target.resolve(system)?;
     let bench = Bench {
         clients: args.clients,
         duration: Duration::from_secs_f64(args.duration.max(0.1)),
     };
+    if let BenchCommand::Chain(chain) = command {
+        if !chain.chains.is_empty() {
+            return local_chains(&bench, &chain.chains, chain.cpu_quota);
+        }
+    }
+    let cluster = &args.target.resolve(system)?;
+    measured(system, cluster, &bench, || match system {
+        System::Kv => {
+            let kv = |write| move |c| cluster.kv_client(kv_script(c, write));
+            bench.phase("writes", kv(true))?;
+            bench.phase("reads", kv(false))?;
+            Ok(())
+        }
+        System::Zk => {
+            let zk = |call: fn(u16, u64) -> Call| {
+                move |c| cluster.zk_client(|_| Load { client: c, call })
+            };
+            bench.phase("writes", zk(zk_write))?;
+            bench.phase("reads", zk(|c, i| Call::plain(zk_read(c, i))))?;
+            bench.phase("synced reads", zk(|c, i| Call::synced(zk_read(c, i))))?;
+            Ok(())
+        }
+        System::Chain => chain_phases(&bench, cluster).map(|_| ()),
+    })?;
+    Ok(true)
+}
+
+/// Runs `phases` against `cluster` between a header (the cluster, the clients, the
+/// phases' columns) and the CPU this process (the clients) used meanwhile.
+fn measured<R>(
+    system: System,
+    cluster: &Cluster,
+    bench: &Bench,
+    phases: impl FnOnce() -> Result<R, String>,
+) -> Result<R, String> {
     println!(
         "{} bench: {} servers, {} clients, {:.1} s per phase",
         system.name(),
@@ -115,25 +175,9 @@ pub fn run(command: &BenchCommand) -> Result<bool, String> {
     );
     let cpu_before = cpu_seconds();
     let wall = Instant::now();
-    let cluster = &cluster;
-    match system {
-        System::Kv => {
-            let kv = |write| move |c| cluster.kv_client(kv_script(c, write));
-            bench.phase("writes", kv(true))?;
-            bench.phase("reads", kv(false))?;
-        }
-        System::Zk => {
-            let zk = |call: fn(u16, u64) -> Call| {
-                move |c| cluster.zk_client(|_| Load { client: c, call })
-            };
-            bench.phase("writes", zk(zk_write))?;
-            bench.phase("reads", zk(|c, i| Call::plain(zk_read(c, i))))?;
-            bench.phase("synced reads", zk(|c, i| Call::synced(zk_read(c, i))))?;
-        }
-        System::Chain => chain_phases(&bench, cluster)?,
-    }
+    let result = phases()?;
     print_client_cpu(cpu_before, wall);
-    Ok(true)
+    Ok(result)
 }
 
 /// `bench zk` over ZooKeeper's protocol: one cluster's rows, or both clusters' side by
@@ -239,6 +283,95 @@ fn lost(rows: &[(&str, &crate::bench_wire::Row)]) {
     }
 }
 
+/// How long a chain started by the bench may take to publish its configuration.
+const READY: Duration = Duration::from_secs(60);
+
+/// `coord bench chain --chains`: for each length, a fresh local chain (its nodes held to
+/// `quota` percent of a core each, if given) measured as [`chain_phases`] does, then one
+/// table of the reads per second at the tail and under CRAQ, side by side.
+fn local_chains(bench: &Bench, lengths: &[u16], quota: Option<u32>) -> Result<bool, String> {
+    let mut budget = quota.map(CpuBudget::new).transpose()?;
+    match quota {
+        Some(percent) => println!(
+            "each chain node held to {percent}% of one core (a cgroup CPU quota per node \
+             process); the manager and the clients unbounded"
+        ),
+        None => println!("no CPU budget: the nodes share the machine's cores (see --cpu-quota)"),
+    }
+    let mut rows = Vec::new();
+    for &length in lengths {
+        let (nodes, cluster) = start_chain(length, budget.as_mut())?;
+        let reads = measured(System::Chain, &cluster, bench, || {
+            chain_phases(bench, &cluster)
+        })?;
+        drop(nodes);
+        rows.push((length, reads));
+    }
+    println!("reads/s, all readers together (tail: chain replication; craq: every node):");
+    println!(
+        "{:<6} {:>12} {:>12} {:>10} {:>12} {:>12} {:>10}",
+        "chain", "tail", "craq", "craq/tail", "tail mixed", "craq mixed", "craq/tail"
+    );
+    for (length, r) in rows {
+        println!(
+            "{length:<6} {:>12.0} {:>12.0} {:>9.2}x {:>12.0} {:>12.0} {:>9.2}x",
+            r.tail,
+            r.craq,
+            r.craq / r.tail,
+            r.tail_mixed,
+            r.craq_mixed,
+            r.craq_mixed / r.tail_mixed
+        );
+    }
+    Ok(true)
+}
+
+/// Starts a chain of `length` nodes and one manager replica on free ports of 127.0.0.1,
+/// each node confined to `budget` if given, and waits until the manager publishes it.
+fn start_chain(length: u16, budget: Option<&mut CpuBudget>) -> Result<(Nodes, Cluster), String> {
+    let dir = data_dir(None, &format!("bench-chain{length}"))?;
+    let members = free_members(length + 1)?;
+    let mut config = ClusterConfig::new(System::Chain.name(), members.clone(), dir.clone());
+    config.managers = 1;
+    let path = dir.join("cluster.json");
+    config.save(&path)?;
+    let mut nodes = Nodes::new(&path, members.len(), None, Some(dir.clone()))?;
+    let mut budget = budget;
+    for i in 0..members.len() {
+        let pid = nodes.start(i)?;
+        if let (Some(budget), true) = (budget.as_deref_mut(), i < usize::from(length)) {
+            budget.confine(&format!("chain{length}-node{i}"), pid)?;
+        }
+    }
+    let manager = std::net::SocketAddr::from(members[usize::from(length)]);
+    let deadline = Instant::now() + READY;
+    let published = || {
+        let stats = request_stats(manager, Duration::from_secs(1)).ok()?;
+        let chain = stats.field("chain")?;
+        Some(chain.split(',').filter(|m| !m.is_empty()).count())
+    };
+    while published() != Some(usize::from(length)) {
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "the chain of {length} in {} was not published within {READY:?}",
+                dir.display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let cluster = Target::of_members(members, 1, None).resolve(System::Chain)?;
+    Ok((nodes, cluster))
+}
+
+/// What the read phases of a chain measured: reads per second, all readers together,
+/// read-only and with writes mixed in, at the tail and under CRAQ.
+struct ReadRates {
+    tail: f64,
+    craq: f64,
+    tail_mixed: f64,
+    craq_mixed: f64,
+}
+
 /// The chain's phases: puts (which also write the keys read later); then, for classic
 /// reads at the tail and for CRAQ reads (the readers spread evenly over the N nodes), a
 /// read-only phase
@@ -246,7 +379,7 @@ fn lost(rows: &[(&str, &crate::bench_wire::Row)]) {
 /// writers for about one operation in ten to be a write are estimated from the rates of
 /// the write phase and of the read-only phase. Each read phase prints the share of reads
 /// each node served, and the mixed phases the share of operations that were writes.
-fn chain_phases(bench: &Bench, cluster: &Cluster) -> Result<(), String> {
+fn chain_phases(bench: &Bench, cluster: &Cluster) -> Result<ReadRates, String> {
     let n = bench.clients;
     let nodes = &cluster.chain_nodes();
     let client = |c: u16, writers: u16, craq: bool| {
@@ -259,10 +392,11 @@ fn chain_phases(bench: &Bench, cluster: &Cluster) -> Result<(), String> {
     let written = bench.phase("writes", |c| client(c, n, false))?;
     let per_client = |phase: &Phase| phase.rate() / f64::from(n);
     let write_rate = per_client(&written);
+    let mut rates = Vec::new();
     for (mode, craq) in [("tail", false), ("craq", true)] {
-        let reads = bench.phase(&format!("{mode} reads"), |c| client(c, 0, craq))?;
-        println!("    reads served: {}", shares(&reads, nodes, 0));
-        let read_rate = per_client(&reads);
+        let read_only = bench.phase(&format!("{mode} reads"), |c| client(c, 0, craq))?;
+        println!("    reads served: {}", shares(&read_only, nodes, 0));
+        let read_rate = per_client(&read_only);
         let estimate = 0.1 * f64::from(n) * read_rate / (0.9 * write_rate + 0.1 * read_rate);
         let writers = (estimate.round() as u16).clamp(1, n.saturating_sub(1).max(1));
         let mixed = bench.phase(&format!("{mode} mixed"), |c| client(c, writers, craq))?;
@@ -274,8 +408,17 @@ fn chain_phases(bench: &Bench, cluster: &Cluster) -> Result<(), String> {
             shares(&mixed, nodes, writers),
             100.0 * share
         );
+        rates.push((read_only.rate(), count(reads) as f64 / mixed.seconds));
     }
-    Ok(())
+    let [(tail, tail_mixed), (craq, craq_mixed)] = rates[..] else {
+        unreachable!("two read modes")
+    };
+    Ok(ReadRates {
+        tail,
+        craq,
+        tail_mixed,
+        craq_mixed,
+    })
 }
 
 /// The share of the reads of `phase` (its clients from `writers` on) each node served.

@@ -9,6 +9,7 @@ mod check;
 mod client;
 mod cluster;
 mod counter;
+mod cpu_budget;
 mod diff;
 mod ensemble;
 mod explore;
