@@ -1,9 +1,11 @@
 //! What the runner and the random walks need of a model beyond stateright's [`Model`]: its
-//! representative under symmetry, readable steps, and how likely a walk takes each step.
+//! representative under symmetry, readable steps, and each step's kind and actor (which
+//! a walk weighs, see [`crate::swarm`]).
 //! Implemented for actor models, with crash periods or with restarts.
 
 use crate::cfg::ModelCfg;
 use crate::restart::Restarting;
+use crate::swarm::{StepClass, StepKind};
 use stateright::actor::{Actor, ActorModel, ActorModelAction};
 use stateright::Model;
 use std::fmt::Debug;
@@ -21,25 +23,27 @@ pub trait Checkable: Model + Sized {
     /// One step of a counterexample, naming actors as the model does.
     fn step_name(&self, action: Self::Action) -> String;
 
-    /// How likely a random walk is to take `action` against the other steps it may take
-    /// (see [`crate::simulate`]).
-    fn weight(&self, _action: &Self::Action) -> u32 {
-        1
-    }
+    /// How many actors the model has: the actors of [`Checkable::step_class`] are below.
+    fn actor_count(&self) -> usize;
+
+    /// The kind of step `action` is and the actor that takes it, by which a random walk
+    /// weighs it (see [`crate::swarm`]).
+    fn step_class(&self, action: &Self::Action) -> StepClass;
 }
 
-/// A random walk's weight of an actor model's step: a message is delivered (or a random
-/// choice made) four times as often as a timer fires, an actor crashes or a message is
-/// lost. In a real run messages travel much faster than timers fire and faults are rare;
-/// walks that fire timers as often as they deliver spend their steps in elections that
-/// never finish.
-fn actor_step_weight<M, T, R>(action: &ActorModelAction<M, T, R>) -> u32 {
-    match action {
-        ActorModelAction::Deliver { .. } | ActorModelAction::SelectRandom { .. } => 4,
-        ActorModelAction::Timeout(..)
-        | ActorModelAction::Crash(_)
-        | ActorModelAction::Recover(_)
-        | ActorModelAction::Drop(_) => 1,
+/// The class of an actor model's step: a delivery or a loss belongs to its link.
+fn actor_step_class<M, T, R>(action: &ActorModelAction<M, T, R>) -> StepClass {
+    let (kind, actor, from) = match action {
+        ActorModelAction::Deliver { src, dst, .. } => (StepKind::Deliver, *dst, Some(*src)),
+        ActorModelAction::Drop(env) => (StepKind::Lose, env.dst, Some(env.src)),
+        ActorModelAction::SelectRandom { actor, .. } => (StepKind::Choose, *actor, None),
+        ActorModelAction::Timeout(id, _) => (StepKind::Timer, *id, None),
+        ActorModelAction::Crash(id) | ActorModelAction::Recover(id) => (StepKind::Crash, *id, None),
+    };
+    StepClass {
+        kind,
+        actor: usize::from(actor),
+        from: from.map(usize::from),
     }
 }
 
@@ -73,8 +77,12 @@ where
         }
     }
 
-    fn weight(&self, action: &Self::Action) -> u32 {
-        actor_step_weight(action)
+    fn actor_count(&self) -> usize {
+        self.actors.len()
+    }
+
+    fn step_class(&self, action: &Self::Action) -> StepClass {
+        actor_step_class(action)
     }
 }
 
@@ -100,7 +108,11 @@ where
         }
     }
 
-    fn weight(&self, action: &Self::Action) -> u32 {
-        actor_step_weight(action)
+    fn actor_count(&self) -> usize {
+        self.actors.actor_count()
+    }
+
+    fn step_class(&self, action: &Self::Action) -> StepClass {
+        actor_step_class(action)
     }
 }

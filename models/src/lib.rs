@@ -22,6 +22,7 @@ pub mod restart;
 pub mod run;
 pub mod sim_sizes;
 pub mod simulate;
+pub mod swarm;
 pub mod symmetry;
 pub mod verdict;
 pub mod workload;

@@ -1,8 +1,10 @@
 //! Seeded random walks: a model's runs past the sizes exhaustive search can finish.
 //!
 //! A walk starts in an initial state and takes, at each step, one step the model allows,
-//! chosen at random among those that stay within the model's bounds (weighted by
-//! [`Checkable::weight`]), until it reaches its depth or no step is left, or time is up. Every Always property is judged in every state of every walk,
+//! chosen at random among those that stay within the model's bounds, weighted by the
+//! weights the walk drew for each kind of step and each actor (see [`crate::swarm`]), until
+//! it reaches its depth or no step is left, or time is up. Every Always property is judged
+//! in every state of every walk,
 //! and the actors' invariants are asserted after every step (see [`crate::node`]): a
 //! broken one panics inside the step, and the walk reports it as a violation. Walk `k` of
 //! a run from seed `s` draws from seed `s + k` alone, so a walk that finds a violation is
@@ -10,6 +12,7 @@
 //! not visit: a property that was not violated is reported as not violated, never as holding.
 
 use crate::checkable::Checkable;
+use crate::swarm::Swarm;
 use crate::verdict::Verdict;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -191,6 +194,7 @@ where
     M::Action: Clone,
 {
     let mut rng = StdRng::seed_from_u64(seed);
+    let mut swarm = Swarm::draw(&mut rng, model.actor_count());
     let properties = model.properties();
     let mut trace: Vec<M::Action> = Vec::new();
     let violation = |property: &str, message: Option<String>, trace: &[M::Action]| {
@@ -225,7 +229,9 @@ where
         }
         actions.clear();
         model.actions(&state, &mut actions);
-        let mut weights: Vec<u32> = actions.iter().map(|a| model.weight(a)).collect();
+        let mut weights: Vec<u32> = (actions.iter())
+            .map(|a| swarm.weight(model.step_class(a)))
+            .collect();
         let next = loop {
             let total: u32 = weights.iter().sum();
             if total == 0 {
@@ -245,6 +251,7 @@ where
                 Ok(_) => {}
             }
         };
+        swarm.took(model.step_class(&next.0));
         trace.push(next.0);
         state = next.1;
         *steps += 1;

@@ -15,7 +15,7 @@ type Graph = BTreeMap<String, BTreeSet<String>>;
 const SYSTEMS: [&str; 3] = ["raft", "chain", "znode"];
 
 /// The modules every system uses, which must know no system.
-const SHARED: [&str; 14] = [
+const SHARED: [&str; 15] = [
     "build",
     "cfg",
     "check",
@@ -28,6 +28,7 @@ const SHARED: [&str; 14] = [
     "run",
     "sim_sizes",
     "simulate",
+    "swarm",
     "symmetry",
     "verdict",
 ];
