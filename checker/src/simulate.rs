@@ -14,7 +14,7 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Walks per check at most.
-    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     runs: u64,
     /// Steps per walk at most.
     #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..))]
