@@ -131,13 +131,8 @@ impl ManagerReplica {
         o: &mut Out<Self>,
         f: impl FnOnce(&ManagerRaft, &mut Cow<RaftState<Config>>, &mut Out<ManagerRaft>) -> R,
     ) -> R {
-        let mut raft = Cow::Borrowed(&state.raft);
-        let mut out = Out::new();
-        let result = f(&self.raft, &mut raft, &mut out);
-        let next = match raft {
-            Cow::Owned(next) => Some(next),
-            Cow::Borrowed(_) => None,
-        };
+        let raft::embed::Stepped { result, out, next } =
+            raft::embed::step(&self.raft, &state.raft, f);
         self.lift(id, out, o);
         let Some(next) = next else {
             return result;

@@ -14,6 +14,7 @@
 //! - `stale`: which messages a server will never act on (the models drop them).
 //! - `rewrite`: renaming servers in states and messages, for symmetry reduction.
 
+pub mod embed;
 mod invariants;
 mod log;
 mod prevote;

@@ -30,6 +30,7 @@ use super::txn::{Outcome, Txn, TxnKind};
 use super::watch::{self, fire, Watches};
 use super::{Change, ZkBug, ZnodeTree};
 use crate::invariants::checked;
+use crate::raft::embed::{self, Stepped};
 use crate::raft::{Msg, RaftServer, RaftState, RaftStorage, RaftTimer};
 use coord_specs::znode::{Millis, SessionId, ZkOp, ZkRet};
 use serde::{Deserialize, Serialize};
@@ -208,13 +209,7 @@ impl ZkServer {
         o: &mut Out<Self>,
         f: impl FnOnce(&ZkRaft, &mut Cow<RaftState<ZnodeTree>>, &mut Out<ZkRaft>) -> R,
     ) -> R {
-        let mut raft = Cow::Borrowed(&state.raft);
-        let mut out = Out::new();
-        let result = f(&self.raft, &mut raft, &mut out);
-        let next = match raft {
-            Cow::Owned(next) => Some(next),
-            Cow::Borrowed(_) => None,
-        };
+        let Stepped { result, out, next } = embed::step(&self.raft, &state.raft, f);
         lift(out, o);
         let Some(next) = next else {
             return result;
