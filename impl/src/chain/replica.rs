@@ -101,7 +101,7 @@ impl ReplicaState {
         self.raft
             .log
             .from(self.raft.commit + 1)
-            .any(|e| e.op == *op)
+            .any(|e| e.op.as_op() == Some(op))
     }
 
     /// True if an entry of the leader's own term has committed, so that it may answer
@@ -299,7 +299,7 @@ fn applied_ops(before: &Replica<Config>, next: &RaftState<Config>) -> Vec<Config
     let count = next.replica.applied.saturating_sub(before.applied) as usize;
     let mut copy = before.clone();
     (next.log.from(before.applied + 1).take(count))
-        .filter_map(|entry| copy.apply(entry, true).map(|_| entry.op.clone()))
+        .filter_map(|entry| copy.apply(entry, true).and(entry.op.as_op().cloned()))
         .collect()
 }
 
