@@ -13,6 +13,8 @@
 //! - [`membership`]: membership changes one server at a time (dissertation §4.1).
 //! - `prevote`: pre-vote and check-quorum (dissertation §9.6, §6.2).
 //! - [`snapshot`]: log compaction and InstallSnapshot (§7).
+//! - [`embed`]: one step of a Raft server run inside another actor (the znode server, the
+//!   chain manager's replica).
 //! - `stale`: which messages a server will never act on (the models drop them).
 //! - `rewrite`: renaming servers in states and messages, for symmetry reduction.
 
