@@ -44,8 +44,12 @@ fn hunts() -> Vec<Check> {
 /// leader's snapshot, lead the next term, and take the client's retry of the very put
 /// the snapshot holds before the first answer reaches it: not met in 2,398 walks (60 s)
 /// at 5 servers. The three znode hunts were not met in 120 s of walks at 5 servers (at 3,
-/// `keep-ephemerals` is met by the first walk); why not is not yet understood.
-const NOT_CAUGHT: [&str; 5] = [
+/// `keep-ephemerals` is met by the first walk); why not is not yet understood. The change
+/// made before the leader committed an entry of its term needs two removals through two
+/// leaders on diverging logs among four members; even exhaustive search finds it only
+/// under a fixed order of campaigns, and 20,000 walks from seed 0 do not meet it.
+const NOT_CAUGHT: [&str; 6] = [
+    "raft-bug-change-before-commit",
     "raft-bug-old-term-commit",
     "raft-bug-snapshot-drops-sessions",
     "znode-bug-keep-ephemerals",
