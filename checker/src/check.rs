@@ -158,17 +158,24 @@ fn print_report(r: &Report) {
         let counterexample = p.actual == Verdict::Violated && p.expectation != "sometimes";
         if let (true, Some(trace)) = (counterexample, &p.trace) {
             println!("  counterexample to {:?} ({} steps):", p.name, trace.len());
-            for (i, step) in trace.iter().enumerate() {
-                println!("    {:>3}. {step}", i + 1);
-            }
+            print_trace(trace);
         }
     }
-    println!(
-        "  => {}",
-        if r.as_expected {
-            "every verdict as expected"
-        } else {
-            "UNEXPECTED VERDICT"
-        }
-    );
+    print_outcome(r.as_expected);
+}
+
+/// A counterexample's steps, numbered from 1.
+pub fn print_trace(trace: &[String]) {
+    for (i, step) in trace.iter().enumerate() {
+        println!("    {:>3}. {step}", i + 1);
+    }
+}
+
+/// The last line of a check's report: whether every verdict was the one expected.
+pub fn print_outcome(as_expected: bool) {
+    let outcome = match as_expected {
+        true => "every verdict as expected",
+        false => "UNEXPECTED VERDICT",
+    };
+    println!("  => {outcome}");
 }

@@ -1,7 +1,7 @@
 //! `coord simulate [NAME...]`: seeded random walks over each check's model at a larger size
 //! than exhaustive search can finish, judging every Always property in every state.
 
-use crate::check::{emit, Throttle};
+use crate::check::{emit, print_outcome, print_trace, Throttle};
 use crate::SizeArgs;
 use coord_models::{SimOptions, SimProgress, SimReport, Verdict};
 use std::time::Duration;
@@ -108,16 +108,7 @@ fn print_report(r: &SimReport) {
             v.trace.len(),
             v.seed
         );
-        for (i, step) in v.trace.iter().enumerate() {
-            println!("    {:>3}. {step}", i + 1);
-        }
+        print_trace(&v.trace);
     }
-    println!(
-        "  => {}",
-        if r.as_expected {
-            "every verdict as expected"
-        } else {
-            "UNEXPECTED VERDICT"
-        }
-    );
+    print_outcome(r.as_expected);
 }

@@ -61,6 +61,6 @@ pub fn string_entry(term: crate::raft::Term, op: &str) -> crate::raft::Entry<Str
         term,
         client: Id::from(9),
         seq: 1,
-        op: op.to_string(),
+        op: crate::raft::Payload::Op(op.to_string()),
     }
 }

@@ -14,12 +14,16 @@ use crate::run::{Runnable, Search, Verdict::Violated};
 use crate::symmetry::{canonical, hash_key, without_dead};
 use crate::workload::kv_script;
 
+mod membership;
 mod stable;
 use coord::client::{Client, ClientState, Wire};
 use coord::kv::KvStore;
 use coord::raft::snapshot::decode;
-use coord::raft::{Index, Msg, RaftBug, RaftServer, RaftState, RaftTimer, Replica, Role, Term};
+use coord::raft::{
+    Index, Msg, RaftBug, RaftClient, RaftServer, RaftState, RaftTimer, Replica, Role, Term,
+};
 use coord_specs::kv::{KvOp, KvRet, KvSpec};
+pub use membership::AdminScript;
 use stateright::actor::{
     model_timeout, Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, Network,
 };
@@ -27,7 +31,9 @@ use stateright::Expectation;
 
 pub type KvServer = RaftServer<KvStore>;
 pub type KvClient = Client<KvOp, KvRet, Msg<KvOp, KvRet>>;
-pub type RaftNode = Node<KvServer, KvClient>;
+/// A client of the model: a user of the key-value map, or an administrator.
+pub type KvParty = RaftClient<KvOp, KvRet>;
+pub type RaftNode = Node<KvServer, KvParty>;
 /// The model with crash periods, as stateright's actor model has them.
 pub type RaftActors = ActorModel<RaftNode, RaftCfg, Observed>;
 /// The model that is checked: crashes are immediate restarts (see [`Restarting`]).
@@ -105,6 +111,11 @@ pub struct RaftCfg {
     /// taking turns: term `t` is contested by `s((t - 1) mod campaigners)` alone. The
     /// others vote and replicate. States outside this are not explored.
     pub campaigners: usize,
+    /// When set, the servers (by index) that may stand for election in each term, from
+    /// term 1 on (none in a later term), in place of `campaigners`: a hunt for a scenario
+    /// that needs several campaigners in one term. States outside it are not explored.
+    /// `--campaigners` replaces it.
+    pub schedule: Option<Vec<Vec<usize>>>,
     /// States where the clients together have resent more requests are not explored.
     pub max_resends: u8,
     /// How the network delivers messages.
@@ -123,6 +134,13 @@ pub struct RaftCfg {
     /// `RaftServer::commit_notice`): without heartbeats, the models' followers otherwise
     /// learn it only with the next request.
     pub commit_notice: bool,
+    /// How many servers, `s0` on, the initial configuration holds; the others start
+    /// outside it, to be added (see `RaftServer::joining`). `None` for all.
+    pub members: Option<usize>,
+    /// Whether servers serve membership changes (see `RaftServer::membership`).
+    pub membership: bool,
+    /// The administrators, after the clients, each with its script of changes.
+    pub admins: Vec<AdminScript>,
     pub bug: Option<RaftBug>,
 }
 
@@ -136,7 +154,11 @@ impl RaftCfg {
         self.max_log = b.max_log.unwrap_or(self.max_log);
         self.max_crashes = b.max_crashes.unwrap_or(self.max_crashes);
         self.max_resends = b.max_resends.unwrap_or(self.max_resends);
-        self.campaigners = b.campaigners.unwrap_or(self.campaigners);
+        if let Some(campaigners) = b.campaigners {
+            // Campaigners given replace a hunt's fixed schedule of campaigns.
+            self.campaigners = campaigners;
+            self.schedule = None;
+        }
         self
     }
 
@@ -150,9 +172,13 @@ impl RaftCfg {
     pub fn into_actors(mut self, judged: &[&str]) -> RaftActors {
         self.watch_stable = judged.contains(&stable::NOT_DEPOSED);
         let server_ids: Vec<Id> = (0..self.servers).map(Id::from).collect();
+        let members = self.members.unwrap_or(self.servers);
         let servers = server_ids.iter().map(|&me| {
-            let peers = server_ids.iter().copied().filter(|&p| p != me).collect();
+            let initial = server_ids[..members].iter().copied();
+            let peers = initial.filter(|&p| p != me).collect();
             let server = KvServer::new(peers, model_timeout())
+                .joining(usize::from(me) >= members)
+                .with_membership(self.membership)
                 .with_announce(self.announce)
                 .with_pre_vote(self.pre_vote)
                 .with_compaction(self.compact_after)
@@ -167,7 +193,11 @@ impl RaftCfg {
                 kv_script(c, self.ops),
                 model_timeout(),
             );
-            Node::Client(client)
+            Node::Client(RaftClient::User(client))
+        });
+        let admins = self.admins.iter().map(|a| {
+            let admin = a.admin(&server_ids);
+            Node::Client(RaftClient::Admin(admin))
         });
         let network = match self.links {
             Links::Duplicating => Network::new_unordered_duplicating([]),
@@ -177,7 +207,7 @@ impl RaftCfg {
         client_model(
             self.clone(),
             Observed::default(),
-            servers.chain(clients),
+            servers.chain(clients).chain(admins),
             network,
             self.max_crashes,
             PROPERTIES,
@@ -192,8 +222,10 @@ impl ModelCfg<RaftNode, Observed> for RaftCfg {
         let i = usize::from(id);
         if i < self.servers {
             format!("s{i}")
-        } else {
+        } else if i < self.servers + self.clients {
             format!("c{}", i - self.servers)
+        } else {
+            format!("a{}", i - self.servers - self.clients)
         }
     }
 
@@ -247,9 +279,10 @@ impl ModelCfg<RaftNode, Observed> for RaftCfg {
         }
     }
 
-    /// Servers are interchangeable unless only some may campaign.
+    /// Servers are interchangeable unless only some may campaign, or membership changes
+    /// name some of them.
     fn representative(&self) -> Option<Representative<RaftNode, Observed>> {
-        if self.campaigners >= self.servers {
+        if self.campaigners >= self.servers && self.admins.is_empty() && self.members.is_none() {
             Some(forget_and_sort)
         } else {
             Some(forget)
@@ -278,7 +311,10 @@ fn forget_crash_note(state: &mut State) {
 pub fn ignored_forever(receiver: &NodeState, src: Id, msg: &RaftMsg) -> bool {
     match receiver {
         Node::Server(s) => s.ignores_forever(src, msg),
-        Node::Client(c) => msg.as_client().is_some_and(|m| c.ignores_forever(m)),
+        Node::Client(c) => match msg {
+            Msg::Admin(m) => c.ignores_forever(m),
+            _ => msg.as_client().is_some_and(|m| c.ignores_forever(m)),
+        },
     }
 }
 
@@ -301,7 +337,7 @@ fn forget_and_sort(state: &State) -> State {
 type Condition = fn(&RaftActors, &State) -> bool;
 
 /// Every property of the Raft model; a check includes those it judges.
-pub const PROPERTIES: [(Expectation, &str, Condition); 14] = [
+pub const PROPERTIES: [(Expectation, &str, Condition); 16] = [
     (Expectation::Always, "election safety", election_safety),
     (Expectation::Always, "log matching", log_matching),
     (
@@ -340,6 +376,12 @@ pub const PROPERTIES: [(Expectation, &str, Condition); 14] = [
     (Expectation::Sometimes, stable::SEEN, stable::seen),
     (Expectation::Sometimes, COMPACTED, compacted),
     (Expectation::Sometimes, INSTALLS, installs_snapshot),
+    (Expectation::Sometimes, membership::ADDED, membership::added),
+    (
+        Expectation::Sometimes,
+        membership::REMOVED,
+        membership::removed,
+    ),
 ];
 
 /// Live servers with their index.
@@ -373,9 +415,17 @@ fn within_boundary(cfg: &RaftCfg, state: &State) -> bool {
                 Role::PreCandidate { .. } => (true, s.term + 1),
                 Role::Candidate { .. } | Role::Leader(_) => (true, s.term),
             };
-            let in_turn = cfg.campaigners >= cfg.servers
-                || (i < cfg.campaigners
-                    && (term as usize).saturating_sub(1) % cfg.campaigners == i);
+            let in_turn = match &cfg.schedule {
+                Some(schedule) => (term as usize)
+                    .checked_sub(1)
+                    .and_then(|t| schedule.get(t))
+                    .is_some_and(|turn| turn.contains(&i)),
+                None => {
+                    cfg.campaigners >= cfg.servers
+                        || (i < cfg.campaigners
+                            && (term as usize).saturating_sub(1) % cfg.campaigners == i)
+                }
+            };
             s.term <= cfg.max_term
                 && s.last_index() <= cfg.max_log as Index
                 && (!campaigns || in_turn)
@@ -504,7 +554,10 @@ fn leader_elected(_: &RaftActors, state: &State) -> bool {
 /// (compacted away).
 fn write_commits(_: &RaftActors, state: &State) -> bool {
     live_servers(state).any(|(_, s)| {
-        s.log.upto(s.commit).any(|e| !e.op.is_read()) || !s.replica.sm.data.is_empty()
+        s.log
+            .upto(s.commit)
+            .any(|e| e.op.as_op().is_some_and(|op| !op.is_read()))
+            || !s.replica.sm.data.is_empty()
     })
 }
 
@@ -520,10 +573,15 @@ fn leader_after_crash_seen(state: &State) -> bool {
         .is_some_and(|t| live_servers(state).any(|(_, s)| s.is_leader() && s.term > t))
 }
 
-/// Some server has applied two log entries with the same (client, sequence).
+/// Some server has applied two log entries of a client's operation with the same
+/// (client, sequence).
 fn duplicate_suppressed(_: &RaftActors, state: &State) -> bool {
     live_servers(state).any(|(_, s)| {
-        let applied: Vec<_> = s.log.upto(s.replica.applied).collect();
+        let ops = s
+            .log
+            .upto(s.replica.applied)
+            .filter(|e| e.op.as_op().is_some());
+        let applied: Vec<_> = ops.collect();
         applied.iter().enumerate().any(|(i, a)| {
             applied[i + 1..]
                 .iter()
@@ -532,8 +590,13 @@ fn duplicate_suppressed(_: &RaftActors, state: &State) -> bool {
     })
 }
 
+/// Every client and every administrator is through its script.
 fn all_done(model: &RaftActors, state: &State) -> bool {
-    clients(state).all(|c| c.next == model.cfg.ops)
+    let cfg = &model.cfg;
+    let scripts = (0..cfg.clients)
+        .map(|_| cfg.ops)
+        .chain(cfg.admins.iter().map(|a| a.changes.len()));
+    clients(state).zip(scripts).all(|(c, len)| c.next == len)
 }
 
 /// The default `raft` check: 3 servers, 2 clients with a put and a get each.
@@ -553,6 +616,10 @@ pub fn base() -> RaftCfg {
         watch_stable: false,
         compact_after: None,
         commit_notice: false,
+        members: None,
+        schedule: None,
+        membership: false,
+        admins: Vec::new(),
         bug: None,
     }
 }
@@ -813,5 +880,7 @@ pub fn checks() -> Vec<Check> {
             quick: Bounds::default(),
             build: |b, judged| raft_bug(RaftBug::LocalReads, hunt_base(), b, judged),
         },
+        membership::check(),
+        membership::bug_check(),
     ]
 }

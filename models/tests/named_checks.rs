@@ -90,6 +90,8 @@ named_checks! {
     raft_bug_old_term_commit => "raft-bug-old-term-commit", 19_822 states with counterexamples [27],
     raft_bug_no_dedup => "raft-bug-no-dedup", 65_184 states with counterexamples [21],
     raft_bug_stale_read => "raft-bug-stale-read", 67_535 states with counterexamples [24],
+    raft_membership => "raft-membership", 8_536 states,
+    raft_bug_change_before_commit => "raft-bug-change-before-commit", 806_645 states with counterexamples [22],
     chain => "chain", 17_473 states,
     craq => "craq", 11_000 states,
     craq_eventual => "craq-eventual", 8_018 states with counterexamples [16],
@@ -144,7 +146,7 @@ fn a_prefix_selects_a_family() {
         .into_iter()
         .map(|c| c.name)
         .collect();
-    assert_eq!(names.len(), 5);
+    assert_eq!(names.len(), 6);
     assert!(names.iter().all(|n| n.starts_with("raft-bug-")));
 }
 

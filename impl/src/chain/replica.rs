@@ -101,7 +101,7 @@ impl ReplicaState {
         self.raft
             .log
             .from(self.raft.commit + 1)
-            .any(|e| e.op == *op)
+            .any(|e| e.op.as_op() == Some(op))
     }
 
     /// True if an entry of the leader's own term has committed, so that it may answer
@@ -131,13 +131,8 @@ impl ManagerReplica {
         o: &mut Out<Self>,
         f: impl FnOnce(&ManagerRaft, &mut Cow<RaftState<Config>>, &mut Out<ManagerRaft>) -> R,
     ) -> R {
-        let mut raft = Cow::Borrowed(&state.raft);
-        let mut out = Out::new();
-        let result = f(&self.raft, &mut raft, &mut out);
-        let next = match raft {
-            Cow::Owned(next) => Some(next),
-            Cow::Borrowed(_) => None,
-        };
+        let raft::embed::Stepped { result, out, next } =
+            raft::embed::step(&self.raft, &state.raft, f);
         self.lift(id, out, o);
         let Some(next) = next else {
             return result;
@@ -304,7 +299,7 @@ fn applied_ops(before: &Replica<Config>, next: &RaftState<Config>) -> Vec<Config
     let count = next.replica.applied.saturating_sub(before.applied) as usize;
     let mut copy = before.clone();
     (next.log.from(before.applied + 1).take(count))
-        .filter_map(|entry| copy.apply(entry, true).map(|_| entry.op.clone()))
+        .filter_map(|entry| copy.apply(entry, true).and(entry.op.as_op().cloned()))
         .collect()
 }
 

@@ -799,13 +799,13 @@ fn the_manager_tells_a_client_where_to_go() {
 
 #[test]
 fn raft_can_replicate_the_manager_and_suppresses_a_repeated_removal() {
-    use crate::raft::{Entry, Replica};
+    use crate::raft::{Entry, Payload, Replica};
     let detector = Id::from(9);
     let entry = |seq, op| Entry {
         term: 1,
         client: detector,
         seq,
-        op,
+        op: Payload::Op(op),
     };
     let mut replica = Replica::<Config>::default();
     replica.apply(&entry(1, ConfigOp::Start(vec![h(), m(), t()])), true);

@@ -38,6 +38,18 @@ pub trait Wire<Op, Ret>: Sized {
     fn as_client(&self) -> Option<&ClientMsg<Op, Ret>>;
 }
 
+/// Client traffic on its own is a wire too: a client that is part of another actor (an
+/// administrator inside a Raft client, see `raft::admin`) speaks it, and its host wraps it.
+impl<Op, Ret> Wire<Op, Ret> for ClientMsg<Op, Ret> {
+    fn from_client(msg: ClientMsg<Op, Ret>) -> Self {
+        msg
+    }
+
+    fn as_client(&self) -> Option<&ClientMsg<Op, Ret>> {
+        Some(self)
+    }
+}
+
 /// The client's only timer: give up on the current server and retry elsewhere.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ClientTimer {

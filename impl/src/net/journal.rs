@@ -183,7 +183,7 @@ mod tests {
                     term,
                     client: Id::from(1),
                     seq: 1,
-                    op: op.to_string(),
+                    op: crate::raft::Payload::Op(op.to_string()),
                 })
                 .collect(),
             snapshot: bytes::Bytes::new(),

@@ -35,6 +35,11 @@ impl<SM: StateMachine> Invariants for RaftServer<SM> {
             s.term_at(last) <= s.term,
             || format!("last entry of term {}, term {}", s.term_at(last), s.term),
         )?;
+        ensure(
+            "the configuration in use is the latest in the log",
+            s.config_is_latest(),
+            || format!("configuration {:?}", s.config),
+        )?;
         self.vote_invariants(s)?;
         match &s.role {
             Role::Leader(leader) => self.leader_invariants(s, leader),
@@ -102,12 +107,13 @@ impl<SM: StateMachine> RaftServer<SM> {
     /// peers'; a pre-candidate's pre-votes are its peers' and one other server's, its
     /// own; only a server with pre-vote on asks for them.
     fn vote_invariants(&self, s: &RaftState<SM>) -> Result<(), Broken> {
+        let peers = &s.config.peers;
         if let Role::PreCandidate { votes } = &s.role {
-            let own = votes.iter().filter(|v| !self.peers.contains(v)).count();
+            let own = votes.iter().filter(|v| !peers.contains(v)).count();
             ensure(
                 "a pre-candidate counts its own pre-vote and its peers' only",
                 self.pre_vote && own == 1,
-                || format!("pre-votes {votes:?}, peers {:?}", self.peers),
+                || format!("pre-votes {votes:?}, peers {peers:?}"),
             )?;
         }
         let campaigns = matches!(s.role, Role::Candidate { .. } | Role::Leader(_));
@@ -116,14 +122,17 @@ impl<SM: StateMachine> RaftServer<SM> {
             s.term > 0 || (s.voted_for.is_none() && !campaigns),
             || format!("term 0, vote {:?}, role {:?}", s.voted_for, s.role),
         )?;
-        let for_itself = s.voted_for.is_some_and(|v| !self.peers.contains(&v));
+        let for_itself = s.voted_for.is_some_and(|v| !peers.contains(&v));
         ensure(
             "a candidate or a leader voted for itself",
             !campaigns || for_itself,
-            || format!("vote {:?}, peers {:?}", s.voted_for, self.peers),
+            || format!("vote {:?}, peers {peers:?}", s.voted_for),
         )?;
         if let Role::Candidate { votes } = &s.role {
-            let known = |v| s.voted_for == Some(v) || self.peers.contains(&v);
+            ensure("only a member campaigns", s.config.member, || {
+                format!("configuration {:?}", s.config)
+            })?;
+            let known = |v| s.voted_for == Some(v) || peers.contains(&v);
             let own = s.voted_for.is_some_and(|v| votes.contains(&v));
             ensure(
                 "a candidate counts its own vote and its peers' only",
@@ -142,14 +151,14 @@ impl<SM: StateMachine> RaftServer<SM> {
         s: &RaftState<SM>,
         leader: &LeaderState<SM::Op>,
     ) -> Result<(), Broken> {
-        for peer in &self.peers {
-            let (next, matched) = (leader.next.get(peer), leader.matched.get(peer));
-            let (Some(&next), Some(&matched)) = (next, matched) else {
-                return Err(Broken {
-                    invariant: "a leader tracks every peer",
-                    found: format!("peer {peer:?}: next {next:?}, match {matched:?}"),
-                });
-            };
+        ensure(
+            "a leader tracks every peer of its configuration, and only those",
+            leader.next.keys().eq(s.config.peers.iter())
+                && leader.matched.keys().eq(s.config.peers.iter()),
+            || format!("next {:?}, configuration {:?}", leader.next, s.config),
+        )?;
+        for peer in &s.config.peers {
+            let (next, matched) = (leader.next[peer], leader.matched[peer]);
             let last = s.last_index();
             ensure("a next index is at least 1", next >= 1, || {
                 format!("peer {peer:?}: next {next}")
@@ -168,7 +177,7 @@ impl<SM: StateMachine> RaftServer<SM> {
         ensure(
             "a leader counts only its peers as in touch, and only with check-quorum",
             (self.check_quorum || leader.active.is_empty())
-                && leader.active.iter().all(|p| self.peers.contains(p)),
+                && leader.active.iter().all(|p| s.config.peers.contains(p)),
             || format!("in touch {:?}", leader.active),
         )?;
         let started = |round| round <= leader.round;
@@ -177,7 +186,7 @@ impl<SM: StateMachine> RaftServer<SM> {
             leader
                 .acked
                 .iter()
-                .all(|(peer, &round)| self.peers.contains(peer) && started(round)),
+                .all(|(peer, &round)| s.config.peers.contains(peer) && started(round)),
             || format!("acknowledged {:?}, round {}", leader.acked, leader.round),
         )?;
         let waits =

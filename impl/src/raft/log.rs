@@ -251,11 +251,21 @@ mod tests {
             (0, 1, 2, 0)
         );
         assert_eq!(l.get(0), None);
-        assert_eq!(l.from(2).map(|e| e.op.as_str()).collect::<Vec<_>>(), ["b"]);
+        assert_eq!(
+            l.from(2)
+                .map(|e| e.op.as_op().unwrap().as_str())
+                .collect::<Vec<_>>(),
+            ["b"]
+        );
         assert_eq!(l.from(0).count(), 2);
         assert_eq!((l.from(3).count(), l.from(9).count()), (0, 0));
         assert_eq!(Log::<String>::default().from(1).count(), 0);
-        assert_eq!(l.upto(1).map(|e| e.op.as_str()).collect::<Vec<_>>(), ["a"]);
+        assert_eq!(
+            l.upto(1)
+                .map(|e| e.op.as_op().unwrap().as_str())
+                .collect::<Vec<_>>(),
+            ["a"]
+        );
     }
 
     #[test]

@@ -9,13 +9,20 @@
 //!   builds and in the models).
 //! - `rules`: the acceptance rules, each stated once: the term rule, votes, pre-votes, log
 //!   matching.
+//! - [`admin`]: the clients of a cluster, users and administrators.
+//! - [`membership`]: membership changes one server at a time (dissertation §4.1).
 //! - `prevote`: pre-vote and check-quorum (dissertation §9.6, §6.2).
 //! - [`snapshot`]: log compaction and InstallSnapshot (§7).
+//! - [`embed`]: one step of a Raft server run inside another actor (the znode server, the
+//!   chain manager's replica).
 //! - `stale`: which messages a server will never act on (the models drop them).
 //! - `rewrite`: renaming servers in states and messages, for symmetry reduction.
 
+pub mod admin;
+pub mod embed;
 mod invariants;
 mod log;
+pub mod membership;
 mod prevote;
 pub mod replica;
 mod rewrite;
@@ -28,9 +35,11 @@ pub mod types;
 #[cfg(test)]
 mod tests;
 
+pub use admin::{Admin, RaftClient};
 pub use log::Log;
+pub use membership::Membership;
 pub use replica::{Replica, StateMachine};
 pub use server::{
     BatchBytes, LeaderState, PendingRead, RaftBug, RaftServer, RaftState, RaftTimer, Role,
 };
-pub use types::{Entry, Index, Msg, RaftStorage, Term};
+pub use types::{Change, Entry, Index, Members, Msg, Payload, RaftStorage, Term};

@@ -28,7 +28,7 @@ impl<SM: StateMachine> RaftServer<SM> {
             last_index: state.last_index(),
             last_term: state.term_at(state.last_index()),
         };
-        o.broadcast(&self.peers, &msg);
+        o.broadcast(state.config.peers.iter(), &msg);
         self.reset_election_timer(o);
         self.campaign_if_pre_elected(id, state, o);
     }
@@ -78,7 +78,7 @@ impl<SM: StateMachine> RaftServer<SM> {
     }
 
     fn campaign_if_pre_elected(&self, id: Id, state: &mut RaftState<SM>, o: &mut Out<Self>) {
-        if matches!(&state.role, Role::PreCandidate { votes } if votes.len() >= self.quorum()) {
+        if matches!(&state.role, Role::PreCandidate { votes } if state.config.majority(votes)) {
             self.start_election(id, state, o);
         }
     }
@@ -91,7 +91,7 @@ impl<SM: StateMachine> RaftServer<SM> {
         let Role::Leader(leader) = &state.role else {
             return;
         };
-        let in_touch = 1 + leader.active.len() >= self.quorum();
+        let in_touch = state.config.majority(&leader.active);
         let state = state.to_mut();
         if in_touch {
             state.leader_mut().expect("checked above").active.clear();

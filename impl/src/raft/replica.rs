@@ -2,7 +2,7 @@
 //! requests apply exactly once (Raft dissertation §6.3, "Implementing linearizable
 //! semantics").
 
-use super::types::Entry;
+use super::types::{Entry, Members, Payload};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
@@ -23,8 +23,10 @@ pub trait StateMachine: Clone + Debug + Default + Hash + Eq + Serialize + Deseri
     fn read(&self, op: &Self::Op) -> Option<Self::Ret>;
 }
 
-/// The state machine, how much of the log it has applied, and for each client the last
-/// sequence number applied with its result.
+/// The state machine, how much of the log it has applied, for each client the last
+/// sequence number applied with its result, and the configuration as of the applied index
+/// (Raft dissertation §4.1; a snapshot carries it, so that a server that installs one, or
+/// restarts from one, knows the cluster's members).
 ///
 /// The session table is a persistent map: a server's copy of its state shares it. It is
 /// part of what a snapshot holds: without it a request retried after compaction would
@@ -39,6 +41,7 @@ pub struct Replica<SM: StateMachine> {
     pub sm: SM,
     pub applied: u64,
     pub sessions: im::OrdMap<Id, (u64, SM::Ret)>,
+    pub config: Members,
 }
 
 impl<SM: StateMachine> Default for Replica<SM> {
@@ -47,6 +50,7 @@ impl<SM: StateMachine> Default for Replica<SM> {
             sm: SM::default(),
             applied: 0,
             sessions: im::OrdMap::new(),
+            config: Members::new(),
         }
     }
 }
@@ -77,7 +81,8 @@ impl<SM: StateMachine> Replica<SM> {
 
     /// [`Replica::apply`] through `apply`, which also reports what the operation did (for
     /// observers at this server, such as ZooKeeper's watches); a duplicate did nothing and
-    /// reports `X::default()`.
+    /// reports `X::default()`. A configuration entry becomes the replica's configuration;
+    /// it and a no-op answer nobody.
     pub fn apply_with<X: Default>(
         &mut self,
         entry: &Entry<SM::Op>,
@@ -85,11 +90,19 @@ impl<SM: StateMachine> Replica<SM> {
         apply: impl FnOnce(&mut SM, &SM::Op) -> (SM::Ret, X),
     ) -> Option<(SM::Ret, X)> {
         self.applied += 1;
+        let op = match &entry.op {
+            Payload::Op(op) => op,
+            Payload::Config(members) => {
+                self.config = members.clone();
+                return None;
+            }
+            Payload::Noop => return None,
+        };
         if dedup && self.has_applied(entry.client, entry.seq) {
             let cached = self.cached(entry.client, entry.seq).cloned();
             return cached.map(|ret| (ret, X::default()));
         }
-        let (ret, effects) = apply(&mut self.sm, &entry.op);
+        let (ret, effects) = apply(&mut self.sm, op);
         self.sessions.insert(entry.client, (entry.seq, ret.clone()));
         Some((ret, effects))
     }

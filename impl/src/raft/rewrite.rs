@@ -2,19 +2,28 @@
 //! [`RewritePlan`] maps every actor id to its new name, and each type below rewrites the
 //! ids it holds. Operations and results name no actor, so they are copied unchanged.
 //!
-//! A snapshot is copied unchanged too: it names clients only (in its session table), and
-//! the models rename servers only, never clients (see `coord_models::symmetry`).
+//! A snapshot is copied unchanged too: it names clients (in its session table), which the
+//! models never rename (see `coord_models::symmetry`), and the servers of its
+//! configuration, which they rename only where every server is interchangeable, so that
+//! a permutation leaves the set as it is.
 
+use super::membership::Membership;
 use super::replica::{Replica, StateMachine};
 use super::server::{LeaderState, PendingRead, RaftState, Role};
-use super::types::{Entry, Msg, RaftStorage};
+use super::types::{Entry, Msg, Payload, RaftStorage};
 use stateright::actor::Id;
 use stateright::{Rewrite, RewritePlan};
 
+/// A configuration entry names servers, renamed with the rest.
 impl<Op: Clone> Rewrite<Id> for Entry<Op> {
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        let op = match &self.op {
+            Payload::Config(members) => Payload::Config(members.rewrite(plan)),
+            Payload::Op(_) | Payload::Noop => self.op.clone(),
+        };
         Entry {
             client: plan.rewrite(&self.client),
+            op,
             ..self.clone()
         }
     }
@@ -50,6 +59,7 @@ impl<Op: Clone, Ret: Clone> Rewrite<Id> for Msg<Op, Ret> {
                 round: *round,
             },
             Msg::Client(msg) => Msg::Client(msg.rewrite(plan)),
+            Msg::Admin(msg) => Msg::Admin(msg.rewrite(plan)),
             Msg::RequestVote { .. }
             | Msg::Vote { .. }
             | Msg::PreVote { .. }
@@ -103,6 +113,7 @@ impl<SM: StateMachine> Rewrite<Id> for Replica<SM> {
                 .iter()
                 .map(|(client, session)| (plan.rewrite(client), session.clone()))
                 .collect(),
+            config: self.config.rewrite(plan),
         }
     }
 }
@@ -116,6 +127,10 @@ impl<SM: StateMachine> Rewrite<Id> for RaftState<SM> {
             snapshot: self.snapshot.clone(),
             role: self.role.rewrite(plan),
             commit: self.commit,
+            config: Membership {
+                peers: self.config.peers.rewrite(plan),
+                ..self.config.clone()
+            },
             replica: self.replica.rewrite(plan),
         }
     }

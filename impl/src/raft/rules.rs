@@ -71,7 +71,11 @@ impl<SM: StateMachine> RaftState<SM> {
                 term,
                 granted: false,
             }),
-            Msg::Vote { .. } | Msg::Appended { .. } | Msg::PreVoted { .. } | Msg::Client(_) => None,
+            Msg::Vote { .. }
+            | Msg::Appended { .. }
+            | Msg::PreVoted { .. }
+            | Msg::Client(_)
+            | Msg::Admin(_) => None,
         }
     }
 

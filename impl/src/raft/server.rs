@@ -4,10 +4,11 @@
 //! Persistent state is saved with `o.save(..)` before any message that depends on it.
 
 use super::log::Log;
+use super::membership::Membership;
 use super::replica::{Replica, StateMachine};
 use super::rules::TermOrder;
 use super::snapshot::decode;
-use super::types::{Entry, Index, Msg, RaftStorage, Term};
+use super::types::{Entry, Index, Msg, Payload, RaftStorage, Term};
 use crate::bug::NamedBug;
 use crate::client::ClientMsg;
 use crate::invariants::{checked, debug_started};
@@ -38,6 +39,12 @@ pub enum RaftBug {
     /// A snapshot leaves the session table out: after a server restarts from it or
     /// installs it, a request retried after compaction applies twice.
     SnapshotWithoutSessions,
+    /// A new leader starts a membership change before it has committed an entry of its
+    /// term (it appends no no-op at election, and does not wait for one), as the
+    /// dissertation first had it: two changes made by leaders of different terms can both
+    /// be in use, and two leaders are elected in one term (the single-server change bug,
+    /// raft-dev, 2015).
+    ChangeBeforeCommit,
 }
 
 impl NamedBug for RaftBug {
@@ -47,6 +54,7 @@ impl NamedBug for RaftBug {
         ("no-dedup", RaftBug::NoDedup),
         ("stale-read", RaftBug::LocalReads),
         ("snapshot-drops-sessions", RaftBug::SnapshotWithoutSessions),
+        ("change-before-commit", RaftBug::ChangeBeforeCommit),
     ];
 }
 
@@ -65,8 +73,16 @@ pub enum RaftTimer {
 /// A Raft server's configuration: its peers, its timeouts, and an optional bug.
 #[derive(Clone, Debug)]
 pub struct RaftServer<SM: StateMachine> {
-    /// The other servers of the cluster.
+    /// The other servers of the cluster's initial configuration (with membership changes,
+    /// the configuration in use is the latest in the log: see `membership`).
     pub peers: Vec<Id>,
+    /// Whether this server starts outside the configuration, to be added to a running
+    /// cluster: it then knows no member until the leader's entries or snapshot tell it.
+    pub joining: bool,
+    /// Membership changes (Raft dissertation §4.1): a new leader appends a no-op, so that
+    /// it soon commits an entry of its term, and administrators' changes are served. Off
+    /// in the paper's Raft of figure 2 and in the models that check it.
+    pub membership: bool,
     /// Randomized election timeout.
     pub election_timeout: Range<Duration>,
     /// Leader heartbeat interval, or `None` for no periodic heartbeats. The models leave
@@ -176,6 +192,8 @@ pub struct RaftState<SM: StateMachine> {
     pub role: Role<SM::Op>,
     /// Highest log index known to be committed.
     pub commit: Index,
+    /// The configuration in use: the latest in the log (see `membership`).
+    pub config: Membership,
     /// The state machine with everything up to `commit` applied.
     pub replica: Replica<SM>,
 }
@@ -203,6 +221,17 @@ impl<SM: StateMachine> RaftState<SM> {
         }
     }
 
+    /// The answer of a server that does not lead to a client's (or an administrator's)
+    /// request `seq`: a redirect to the leader it knows. Knowing none, it stays silent, and
+    /// the client's retry timer moves on.
+    pub(super) fn redirect<Op, Ret>(&self, me: Id, seq: u64) -> Option<ClientMsg<Op, Ret>> {
+        let leader = self.leader_hint(me)?;
+        Some(ClientMsg::Redirect {
+            seq,
+            leader: Some(leader),
+        })
+    }
+
     pub(super) fn leader_mut(&mut self) -> Option<&mut LeaderState<SM::Op>> {
         match &mut self.role {
             Role::Leader(l) => Some(l),
@@ -215,6 +244,8 @@ impl<SM: StateMachine> RaftServer<SM> {
     pub fn new(peers: Vec<Id>, election_timeout: Range<Duration>) -> Self {
         RaftServer {
             peers,
+            joining: false,
+            membership: false,
             election_timeout,
             heartbeat: None,
             announce: false,
@@ -268,6 +299,18 @@ impl<SM: StateMachine> RaftServer<SM> {
         self
     }
 
+    /// Membership changes served (see `membership`).
+    pub fn with_membership(mut self, on: bool) -> Self {
+        self.membership = on;
+        self
+    }
+
+    /// A server that starts outside the configuration, to be added (see `joining`).
+    pub fn joining(mut self, joining: bool) -> Self {
+        self.joining = joining;
+        self
+    }
+
     pub fn with_bug(mut self, bug: Option<RaftBug>) -> Self {
         self.bug = bug;
         self
@@ -275,12 +318,6 @@ impl<SM: StateMachine> RaftServer<SM> {
 
     pub(super) fn has_bug(&self, bug: RaftBug) -> bool {
         self.bug == Some(bug)
-    }
-
-    /// A majority of the whole cluster (peers and this server).
-    pub(super) fn quorum(&self) -> usize {
-        let cluster = self.peers.len() + 1;
-        cluster / 2 + 1
     }
 
     /// What goes to stable storage. With [`RaftBug::ForgetVote`] the vote is left out.
@@ -318,27 +355,30 @@ impl<SM: StateMachine> RaftServer<SM> {
             last_index: state.last_index(),
             last_term: state.term_at(state.last_index()),
         };
-        o.broadcast(&self.peers, &msg);
+        o.broadcast(state.config.peers.iter(), &msg);
         self.reset_election_timer(o);
-        self.become_leader_if_elected(state, o);
+        self.become_leader_if_elected(id, state, o);
     }
 
-    /// Rules for candidates: with votes from a majority, become leader and send initial
-    /// empty AppendEntries to every server.
-    fn become_leader_if_elected(&self, state: &mut RaftState<SM>, o: &mut Out<Self>) {
+    /// Rules for candidates: with votes from a majority of the configuration, become
+    /// leader and send initial empty AppendEntries to every server; with membership
+    /// changes on, append a no-op (see `membership`; not with
+    /// [`RaftBug::ChangeBeforeCommit`]).
+    fn become_leader_if_elected(&self, id: Id, state: &mut RaftState<SM>, o: &mut Out<Self>) {
         let Role::Candidate { votes } = &state.role else {
             return;
         };
-        if votes.len() < self.quorum() {
+        if !state.config.majority(votes) {
             return;
         }
         if self.check_quorum {
             o.set_timer(RaftTimer::CheckQuorum, self.election_timeout.clone());
         }
         let next = state.last_index() + 1;
+        let peers = &state.config.peers;
         state.role = Role::Leader(LeaderState {
-            next: self.peers.iter().map(|p| (*p, next)).collect(),
-            matched: self.peers.iter().map(|p| (*p, 0)).collect(),
+            next: peers.iter().map(|p| (*p, next)).collect(),
+            matched: peers.iter().map(|p| (*p, 0)).collect(),
             round: 0,
             acked: BTreeMap::new(),
             reads: Vec::new(),
@@ -354,7 +394,16 @@ impl<SM: StateMachine> RaftServer<SM> {
         if let Some(interval) = &self.heartbeat {
             o.set_timer(RaftTimer::Heartbeat, interval.clone());
         }
-        if self.heartbeat.is_some() || self.announce {
+        if self.membership && !self.has_bug(RaftBug::ChangeBeforeCommit) {
+            let noop = Entry {
+                term: state.term,
+                client: id,
+                seq: 0,
+                op: Payload::Noop,
+            };
+            state.push_entry(id, noop);
+            self.replicate_new_entry(state, o);
+        } else if self.heartbeat.is_some() || self.announce {
             self.broadcast_append(state, o);
         }
     }
@@ -405,7 +454,7 @@ impl<SM: StateMachine> RaftServer<SM> {
     }
 
     fn broadcast_append(&self, state: &RaftState<SM>, o: &mut Out<Self>) {
-        for peer in &self.peers {
+        for peer in &state.config.peers {
             self.send_append(state, *peer, o);
         }
     }
@@ -423,28 +472,33 @@ impl<SM: StateMachine> RaftServer<SM> {
                 .get(state.replica.applied + 1)
                 .expect("committed entries are in the log");
             let ret = state.replica.apply(entry, dedup);
-            if let (true, true, Some(ret)) = (state.is_leader(), entry.term == state.term, ret) {
+            let answers = state.is_leader() && entry.term == state.term;
+            if let (true, Some(ret)) = (answers, ret) {
                 let reply = ClientMsg::Reply {
                     seq: entry.seq,
                     ret,
                 };
                 o.send(entry.client, Msg::Client(reply));
+            } else if answers {
+                self.answer_admin(entry, o);
             }
         }
         self.answer_confirmed_reads(state, o);
         self.compact_if_due(state, o);
     }
 
-    /// Rules for leaders: commit the highest index N stored on a majority whose entry is of
-    /// the current term (§5.4.2: never count replicas of an earlier term's entry).
+    /// Rules for leaders: commit the highest index N stored on a majority of the
+    /// configuration whose entry is of the current term (§5.4.2: never count replicas of an
+    /// earlier term's entry). A leader that the newly committed configuration leaves out
+    /// then steps down (see `membership`).
     fn advance_commit(&self, state: &mut RaftState<SM>, o: &mut Out<Self>) {
         let Role::Leader(leader) = &state.role else {
             return;
         };
         let new_commit = (state.commit + 1..=state.last_index()).rev().find(|&n| {
-            let replicas = 1 + leader.matched.values().filter(|&&m| m >= n).count();
+            let stored = leader.matched.iter().filter(|(_, &m)| m >= n);
             let term_ok = state.term_at(n) == state.term || self.has_bug(RaftBug::CommitOldTerm);
-            term_ok && replicas >= self.quorum()
+            term_ok && state.config.majority(stored.map(|(p, _)| p))
         });
         if let Some(n) = new_commit {
             state.commit = n;
@@ -452,22 +506,23 @@ impl<SM: StateMachine> RaftServer<SM> {
             if self.commit_notice {
                 self.broadcast_append(state, o);
             }
+            self.step_down_if_removed(state, o);
         }
     }
 
     /// ReadIndex: answer each pending read once a majority (counting the leader) has
     /// acknowledged its heartbeat round and its read index has been applied.
     fn answer_confirmed_reads(&self, state: &mut RaftState<SM>, o: &mut Out<Self>) {
-        let quorum = self.quorum();
         let applied = state.replica.applied;
         let sm = &state.replica.sm;
+        let config = &state.config;
         let Role::Leader(leader) = &mut state.role else {
             return;
         };
         let acked = &leader.acked;
         leader.reads.retain(|read| {
-            let confirmations = 1 + acked.values().filter(|&&r| r >= read.round).count();
-            if confirmations < quorum || applied < read.index {
+            let confirmed = acked.iter().filter(|(_, &r)| r >= read.round);
+            if !config.majority(confirmed.map(|(p, _)| p)) || applied < read.index {
                 return true;
             }
             if let Some(ret) = sm.read(&read.op) {
@@ -525,7 +580,14 @@ impl<SM: StateMachine> RaftServer<SM> {
 
     /// RequestVote reply, in the current term: a vote that [`RaftState::counts_vote`] is
     /// counted, and a majority elects this server.
-    fn on_vote(&self, state: &mut Cow<RaftState<SM>>, src: Id, granted: bool, o: &mut Out<Self>) {
+    fn on_vote(
+        &self,
+        id: Id,
+        state: &mut Cow<RaftState<SM>>,
+        src: Id,
+        granted: bool,
+        o: &mut Out<Self>,
+    ) {
         if !state.counts_vote(src, granted) {
             return;
         }
@@ -533,7 +595,7 @@ impl<SM: StateMachine> RaftServer<SM> {
         if let Role::Candidate { votes } = &mut state.role {
             votes.insert(src);
         }
-        self.become_leader_if_elected(state, o);
+        self.become_leader_if_elected(id, state, o);
     }
 
     /// A message from the leader of the current term: recognize it, and restart the
@@ -586,9 +648,9 @@ impl<SM: StateMachine> RaftServer<SM> {
                     if state.term_at(index) == entry.term && index <= state.last_index() {
                         continue;
                     }
-                    let log = &mut state.to_mut().log;
-                    log.truncate(index - 1);
-                    log.push(entry.clone());
+                    let state = state.to_mut();
+                    state.truncate_log(id, index - 1);
+                    state.push_entry(id, entry.clone());
                     changed = true;
                 }
                 (true, prev_index + entries.len() as Index)
@@ -676,12 +738,7 @@ impl<SM: StateMachine> RaftServer<SM> {
         o: &mut Out<Self>,
     ) {
         if !state.is_leader() {
-            // Knowing no leader, stay silent: the client's retry timer moves on.
-            if let Some(leader) = state.leader_hint(id) {
-                let redirect = ClientMsg::Redirect {
-                    seq,
-                    leader: Some(leader),
-                };
+            if let Some(redirect) = state.redirect(id, seq) {
                 o.send(client, Msg::Client(redirect));
             }
             return;
@@ -742,8 +799,14 @@ impl<SM: StateMachine> RaftServer<SM> {
             term,
             client,
             seq,
-            op,
+            op: Payload::Op(op),
         });
+        self.replicate_new_entry(state, o);
+    }
+
+    /// Rules for leaders, after appending an entry: save it before sending it, replicate
+    /// it; a configuration of one commits it at once.
+    pub(super) fn replicate_new_entry(&self, state: &mut RaftState<SM>, o: &mut Out<Self>) {
         self.save(state, o);
         self.broadcast_append(state, o);
         self.advance_commit(state, o);
@@ -802,7 +865,7 @@ impl<SM: StateMachine> RaftServer<SM> {
                 last_term,
                 ..
             } => self.on_request_vote(state, src, last_index, last_term, o),
-            Msg::Vote { granted, .. } => self.on_vote(state, src, granted, o),
+            Msg::Vote { granted, .. } => self.on_vote(id, state, src, granted, o),
             Msg::PreVote {
                 term,
                 last_index,
@@ -835,7 +898,8 @@ impl<SM: StateMachine> RaftServer<SM> {
             Msg::Client(ClientMsg::Request { seq, op }) => {
                 self.on_request(id, state, src, seq, op, o)
             }
-            Msg::Client(_) => {}
+            Msg::Admin(ClientMsg::Request { seq, op }) => self.on_admin(id, state, src, seq, op, o),
+            Msg::Client(_) | Msg::Admin(_) => {}
         }
     }
 }
@@ -851,7 +915,7 @@ impl<SM: StateMachine> Actor for RaftServer<SM> {
     /// reinitialized; the state machine is rebuilt as the commit index is relearned), from
     /// the snapshot if there is one: its state machine, with the snapshot's last index
     /// committed and applied (§7).
-    fn on_start(&self, _id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
+    fn on_start(&self, id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
         let saved = storage.clone().unwrap_or(RaftStorage {
             term: 0,
             voted_for: None,
@@ -859,16 +923,21 @@ impl<SM: StateMachine> Actor for RaftServer<SM> {
             snapshot: Bytes::new(),
         });
         self.reset_election_timer(o);
-        let replica = decode(&saved.snapshot).expect("the saved snapshot decodes");
-        let state = RaftState {
+        let mut replica: Replica<SM> = decode(&saved.snapshot).expect("the saved snapshot decodes");
+        if saved.snapshot.is_empty() {
+            replica.config = self.initial_members(id);
+        }
+        let mut state = RaftState {
             term: saved.term,
             voted_for: saved.voted_for,
             commit: saved.log.snapshot_index(),
             log: saved.log,
             snapshot: saved.snapshot,
             role: Role::Follower { leader: None },
+            config: Membership::of(id, &replica.config, 0),
             replica,
         };
+        state.config = state.latest_config(id);
         debug_started(self, &state);
         state
     }
@@ -892,6 +961,7 @@ impl<SM: StateMachine> Actor for RaftServer<SM> {
         o: &mut Out<Self>,
     ) {
         checked(self, state, |state| match timer {
+            RaftTimer::Election if !state.config.member => {}
             RaftTimer::Election if !state.is_leader() && self.pre_vote => {
                 self.start_pre_vote(id, state.to_mut(), o);
             }

@@ -69,6 +69,7 @@ impl<SM: StateMachine> RaftServer<SM> {
         };
         let term = state.term_at(applied);
         state.log.compact(applied, term);
+        state.config_compacted();
         self.save(state, o);
     }
 
@@ -114,6 +115,7 @@ impl<SM: StateMachine> RaftServer<SM> {
             state.snapshot = data;
             state.replica = replica;
             state.commit = index;
+            state.config = state.latest_config(id);
             self.save(state, o);
         }
         let reply = Msg::Appended {

@@ -26,10 +26,14 @@ impl<SM: StateMachine> RaftState<SM> {
     ///   leader uses replies, and a follower never leads its current term.
     /// - A pre-vote reply of the current term is never used: a grant counts only at a
     ///   server one term behind it, and a refusal of a term already reached says nothing.
-    /// - Client replies and redirects are not for servers.
+    /// - Client and administrator replies and redirects are not for servers.
     pub fn ignores_forever(&self, src: Id, msg: &Msg<SM::Op, SM::Ret>) -> bool {
         let Some(term) = msg.term() else {
-            return matches!(msg, Msg::Client(client) if !client.is_request());
+            return match msg {
+                Msg::Client(client) => !client.is_request(),
+                Msg::Admin(admin) => !admin.is_request(),
+                _ => false,
+            };
         };
         match self.term_order(term) {
             TermOrder::Newer => false,
@@ -42,7 +46,8 @@ impl<SM: StateMachine> RaftState<SM> {
                 | Msg::PreVote { .. }
                 | Msg::Append { .. }
                 | Msg::Snapshot { .. }
-                | Msg::Client(_) => false,
+                | Msg::Client(_)
+                | Msg::Admin(_) => false,
             },
         }
     }

@@ -42,6 +42,14 @@ fn server() -> Server {
     Server::new(vec![p1(), p2()], timeout())
 }
 
+/// The replica a server of {ME, P1, P2} starts with: nothing applied, that configuration.
+fn fresh_replica() -> Replica<KvStore> {
+    Replica {
+        config: [me(), p1(), p2()].into(),
+        ..Replica::default()
+    }
+}
+
 fn buggy(bug: RaftBug) -> Server {
     server().with_bug(Some(bug))
 }
@@ -64,7 +72,7 @@ fn entry(term: Term, seq: u64, op: KvOp) -> Entry<KvOp> {
         term,
         client: client(),
         seq,
-        op,
+        op: Payload::Op(op),
     }
 }
 
@@ -1155,7 +1163,7 @@ fn a_leader_answers_the_entries_of_its_term_and_not_those_of_earlier_terms() {
             term: 2,
             client: other_client(),
             seq: 1,
-            op: put("x", "b"),
+            op: Payload::Op(put("x", "b")),
         },
     ];
     let leader = elect(&s, &follower_with(&s, 2, log));
@@ -1507,7 +1515,7 @@ fn a_restarted_server_recovers_term_vote_and_log_as_a_follower() {
     assert_eq!(state.log, entries(&[1, 3, 7]));
     assert_eq!(state.role, Role::Follower { leader: None });
     assert_eq!(state.commit, 0, "the commit index is relearned");
-    assert_eq!(state.replica, Replica::default());
+    assert_eq!(state.replica, fresh_replica());
     assert!(sets_timer(&cmds, RaftTimer::Election));
 
     // The recovered vote holds: P1 cannot get a second vote in term 7 (silently refused).
@@ -1739,7 +1747,10 @@ fn a_leader_that_forgot_a_peer_is_caught() {
     let state = leading(&fresh_leader(&s), |l| {
         l.next.remove(&p2());
     });
-    assert_eq!(broken_in(&s, &state), "a leader tracks every peer");
+    assert_eq!(
+        broken_in(&s, &state),
+        "a leader tracks every peer of its configuration, and only those"
+    );
 }
 
 #[test]
@@ -1915,5 +1926,6 @@ fn a_broken_invariant_panics_naming_it_and_the_state() {
     crate::invariants::assert_kept(&s, None, &state);
 }
 
+mod membership;
 mod prevote;
 mod snapshot;

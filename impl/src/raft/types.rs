@@ -6,20 +6,68 @@ use crate::client::{ClientMsg, Wire};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
+use std::collections::BTreeSet;
 
 /// A Raft term; 0 before any election.
 pub type Term = u64;
 /// A 1-based position in the log; 0 means "before the first entry".
 pub type Index = u64;
 
-/// One log entry: a client's operation, tagged with the term in which a leader received it
-/// and with the client's (id, sequence) so that a retried request applies once.
+/// One log entry: a client's operation (or a configuration, or a leader's no-op), tagged
+/// with the term in which a leader received it and with the client's (id, sequence) so
+/// that a retried request applies once.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Entry<Op> {
     pub term: Term,
     pub client: Id,
     pub seq: u64,
-    pub op: Op,
+    pub op: Payload<Op>,
+}
+
+/// The servers of a configuration (Raft dissertation §4.1): those whose votes elect a
+/// leader and whose copies commit an entry.
+pub type Members = BTreeSet<Id>;
+
+/// What a log entry carries.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Payload<Op> {
+    /// A client's operation on the state machine.
+    Op(Op),
+    /// The configuration from this entry on (§4.1): a server uses the latest one in its
+    /// log, committed or not.
+    Config(Members),
+    /// A new leader's first entry, so that it commits an entry of its own term before it
+    /// changes the configuration (the rule that fixes the single-server change bug).
+    Noop,
+}
+
+impl<Op> Payload<Op> {
+    /// The client's operation, if the entry carries one.
+    pub fn as_op(&self) -> Option<&Op> {
+        match self {
+            Payload::Op(op) => Some(op),
+            Payload::Config(_) | Payload::Noop => None,
+        }
+    }
+}
+
+/// A change of the configuration by one server (§4.1), as an administrator asks for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Change {
+    Add(Id),
+    Remove(Id),
+}
+
+impl Change {
+    /// The configuration `members` with this change made.
+    pub fn applied_to(self, members: &Members) -> Members {
+        let mut next = members.clone();
+        match self {
+            Change::Add(id) => next.insert(id),
+            Change::Remove(id) => next.remove(&id),
+        };
+        next
+    }
 }
 
 /// What a server must have on stable storage before it answers an RPC (figure 2,
@@ -92,6 +140,10 @@ pub enum Msg<Op, Ret> {
         data: Bytes,
         round: u64,
     },
+    /// An administrator's traffic (§4.1): a request to change the configuration by one
+    /// server, answered by the leader with the configuration once the change is committed,
+    /// or by a redirect.
+    Admin(ClientMsg<Change, Members>),
 }
 
 impl<Op, Ret> Msg<Op, Ret> {
@@ -107,7 +159,7 @@ impl<Op, Ret> Msg<Op, Ret> {
             | Msg::Append { term, .. }
             | Msg::Appended { term, .. }
             | Msg::Snapshot { term, .. } => Some(*term),
-            Msg::Client(_) => None,
+            Msg::Client(_) | Msg::Admin(_) => None,
         }
     }
 }

@@ -147,5 +147,6 @@ impl ZkServer {
 /// by an earlier leader counts for nothing: it commits only with an entry of this term.)
 fn closing(raft: &RaftState<ZnodeTree>, session: SessionId) -> bool {
     let expire = TxnKind::Expire { session };
-    (raft.log.from(raft.replica.applied + 1)).any(|e| e.term == raft.term && e.op.kind == expire)
+    (raft.log.from(raft.replica.applied + 1))
+        .any(|e| e.term == raft.term && e.op.as_op().is_some_and(|t| t.kind == expire))
 }

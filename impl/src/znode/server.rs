@@ -30,6 +30,7 @@ use super::txn::{Outcome, Txn, TxnKind};
 use super::watch::{self, fire, Watches};
 use super::{Change, ZkBug, ZnodeTree};
 use crate::invariants::checked;
+use crate::raft::embed::{self, Stepped};
 use crate::raft::{Msg, RaftServer, RaftState, RaftStorage, RaftTimer};
 use coord_specs::znode::{Millis, SessionId, ZkOp, ZkRet};
 use serde::{Deserialize, Serialize};
@@ -208,13 +209,7 @@ impl ZkServer {
         o: &mut Out<Self>,
         f: impl FnOnce(&ZkRaft, &mut Cow<RaftState<ZnodeTree>>, &mut Out<ZkRaft>) -> R,
     ) -> R {
-        let mut raft = Cow::Borrowed(&state.raft);
-        let mut out = Out::new();
-        let result = f(&self.raft, &mut raft, &mut out);
-        let next = match raft {
-            Cow::Owned(next) => Some(next),
-            Cow::Borrowed(_) => None,
-        };
+        let Stepped { result, out, next } = embed::step(&self.raft, &state.raft, f);
         lift(out, o);
         let Some(next) = next else {
             return result;
@@ -440,7 +435,7 @@ impl ZkServer {
 
 /// The time of the last entry of `raft`'s log (0 for an empty log).
 fn last_time(raft: &RaftState<ZnodeTree>) -> Millis {
-    (raft.log.get(raft.last_index())).map_or(0, |e| e.op.time)
+    (raft.log.get(raft.last_index())).map_or(0, |e| e.op.as_op().map_or(0, |t| t.time))
 }
 
 /// The session a transaction closed, if it did: an expiry, or a client's `closeSession`.
@@ -462,7 +457,9 @@ fn closed_session(txn: &Txn, outcome: Option<&Outcome>) -> Option<SessionId> {
 /// does (applying is deterministic), and says what it did.
 fn apply_next(raft: &mut RaftState<ZnodeTree>) -> Applied {
     let entry = (raft.log.get(raft.replica.applied + 1)).expect("a committed entry");
-    let txn = entry.op.clone();
+    let txn = (entry.op.as_op())
+        .expect("a znode log holds transactions only")
+        .clone();
     let applied = (raft.replica).apply_with(entry, true, |tree, txn| tree.apply_txn(txn));
     let (outcome, changes) = applied.map_or((None, Vec::new()), |(r, c)| (Some(r), c));
     Applied {

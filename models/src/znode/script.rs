@@ -12,9 +12,10 @@ use crate::run::{
     Search,
     Verdict::{Holds, Violated},
 };
+use coord::raft::Entry;
 use coord::znode::client::{Call, Script, ZkClientState};
 use coord::znode::conn::Call as Ask;
-use coord::znode::txn::TxnKind;
+use coord::znode::txn::{Txn, TxnKind};
 use coord::znode::watch::AddWatchMode;
 use coord::znode::{ZkBug, ZkMsg, ZkTimer};
 use coord_specs::znode::build::{create, exists, get, set};
@@ -115,8 +116,11 @@ fn closed_after_failover(_: &ZnodeModel<Script>, state: &State<Script>) -> bool 
             && created(&c.program).any(|path| {
                 live_servers(state).any(|(_, s)| {
                     let applied = || s.raft.log.upto(s.raft.replica.applied);
-                    let created_in = applied().find(|e| mine(&e.op.kind)).map(|e| e.term);
-                    let closed_in = applied().find(|e| e.op.kind == close).map(|e| e.term);
+                    let is = |e: &&Entry<Txn>, f: &dyn Fn(&TxnKind) -> bool| {
+                        e.op.as_op().is_some_and(|t| f(&t.kind))
+                    };
+                    let created_in = applied().find(|e| is(e, &mine)).map(|e| e.term);
+                    let closed_in = applied().find(|e| is(e, &|k| *k == close)).map(|e| e.term);
                     let later = matches!((created_in, closed_in), (Some(a), Some(b)) if a < b);
                     later && s.tree().stat(path).is_none()
                 })

@@ -24,7 +24,7 @@ fn snapshot_msg(term: Term, index: Index, last_term: Term, replica: &Replica<KvS
 /// The replica after client C's puts `x = v1`, ..., `x = vN` (seq 1 to N), as entries
 /// [`entries`] makes them.
 fn replica_after(n: u64) -> Replica<KvStore> {
-    let mut replica = Replica::<KvStore>::default();
+    let mut replica = fresh_replica();
     for e in entries(&vec![1; n as usize]) {
         replica.apply(&e, true);
     }
@@ -92,7 +92,7 @@ fn a_restart_loads_the_snapshot_and_a_retried_request_is_still_a_duplicate() {
 
 /// The replica after C's put `x = a` (seq 1).
 fn replica_after_put_a() -> Replica<KvStore> {
-    let mut replica = Replica::<KvStore>::default();
+    let mut replica = fresh_replica();
     replica.apply(&entry(1, 1, put("x", "a")), true);
     replica
 }

@@ -179,7 +179,7 @@ fn lost_forwards_are_sent_again_and_appended_once_in_order() {
     let creates = (1..=sim.states[0].raft.last_index())
         .filter(|&i| {
             matches!(
-                &log.get(i).unwrap().op.kind,
+                &log.get(i).unwrap().op.as_op().unwrap().kind,
                 TxnKind::Request {
                     op: ZkOp::Create { .. },
                     ..

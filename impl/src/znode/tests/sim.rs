@@ -2,7 +2,7 @@
 //! queue that a test runs, holds or edits; what servers send to connections is collected
 //! per connection. Timers fire only when a test fires them.
 
-use crate::raft::{Entry, Msg, RaftServer, RaftTimer};
+use crate::raft::{Entry, Msg, Payload, RaftServer, RaftTimer};
 use crate::znode::conn::{Call, Connect, Connected, Passwd, Request};
 use crate::znode::server::SessionRules;
 use crate::znode::txn::Txn;
@@ -210,7 +210,7 @@ pub fn append(term: u64, prev: u64, txns: Vec<Txn>) -> ZkMsg {
             term,
             client: Id::from(0),
             seq: prev + 1 + k as u64,
-            op,
+            op: Payload::Op(op),
         })
         .collect();
     ZkMsg::Peer(Msg::Append {
