@@ -95,6 +95,16 @@ impl<SM: StateMachine> RaftState<SM> {
         Membership::of(me, members, index)
     }
 
+    /// The servers this one exchanges messages with, beside those it started with: the
+    /// other members of the configuration it uses and of the one it has applied (a new
+    /// member from the moment its entry is in the log, a removed one until its removal is
+    /// applied). A real node takes messages from them and knows where they are
+    /// (`net::admit::PeerTable`); the models' network needs no such table.
+    pub fn servers(&self, me: Id) -> BTreeSet<Id> {
+        let applied = self.replica.config.iter().filter(|&&m| m != me);
+        self.config.peers.iter().chain(applied).copied().collect()
+    }
+
     /// Whether the configuration in use is the latest, as far as it can be told without
     /// the server's id: the same index, and the same members but perhaps the server.
     pub(super) fn config_is_latest(&self) -> bool {

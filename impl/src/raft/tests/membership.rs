@@ -221,3 +221,29 @@ fn without_membership_changes_an_administrator_is_ignored() {
     assert!(!step.changed);
     assert_sends_nothing(&step.cmds);
 }
+
+#[test]
+fn a_server_talks_with_the_members_of_the_configuration_it_uses_and_of_the_one_applied() {
+    let s = reconfigurable();
+    let leader = leader_with_committed_noop(&s);
+    assert_eq!(leader.servers(me()), [p1(), p2()].into());
+
+    // An added server from the moment its entry is in the log.
+    let added = deliver(&s, &leader, admin(), change(1, Change::Add(p3()))).state;
+    assert_eq!(added.servers(me()), [p1(), p2(), p3()].into());
+    let added = deliver(&s, &added, p1(), appended(1, 2, 0)).state;
+    let added = deliver(&s, &added, p3(), appended(1, 2, 0)).state;
+    assert_eq!(added.replica.config, [me(), p1(), p2(), p3()].into());
+
+    // A removed one until its removal is applied.
+    let removing = deliver(&s, &added, admin(), change(2, Change::Remove(p2()))).state;
+    assert_eq!(removing.servers(me()), [p1(), p2(), p3()].into());
+    let removing = deliver(&s, &removing, p1(), appended(1, 3, 0)).state;
+    let removed = deliver(&s, &removing, p3(), appended(1, 3, 0)).state;
+    assert_eq!(removed.commit, 3);
+    assert_eq!(removed.servers(me()), [p1(), p3()].into());
+
+    // A joining server knows nobody until a configuration names servers.
+    let (new, _) = start(&reconfigurable().joining(true), None);
+    assert!(new.servers(me()).is_empty());
+}
