@@ -135,6 +135,9 @@ pub fn stop_member(cluster: &ClusterConfig, config: &Path, i: usize) -> Option<u
         return None;
     }
     for signal in [libc::SIGTERM, libc::SIGKILL] {
+        if !runs_member(pid, config, i) {
+            break;
+        }
         // SAFETY: kill(2) on a pid that runs our node has no memory effects.
         unsafe { libc::kill(pid as libc::pid_t, signal) };
         let deadline = Instant::now() + GRACE;
