@@ -103,6 +103,9 @@ struct Added {
 
 impl Drop for Added {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            print_logs(self.pid_file.parent().unwrap());
+        }
         let written = std::fs::read_to_string(&self.pid_file).ok();
         let pids = self
             .printed
@@ -112,6 +115,18 @@ impl Drop for Added {
             // SAFETY: kill(2) on the pid of a node this test started has no memory effects.
             unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
         }
+    }
+}
+
+/// The end of every node's log in `dir`, to tell why a run failed.
+fn print_logs(dir: &Path) {
+    for i in 0..4 {
+        let log = std::fs::read_to_string(dir.join(format!("node-{i}.log"))).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        eprintln!(
+            "node-{i}.log:\n{}",
+            lines[lines.len().saturating_sub(20)..].join("\n")
+        );
     }
 }
 
