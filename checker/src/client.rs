@@ -10,18 +10,23 @@ use coord::net::config::ClusterConfig;
 use coord::net::frame::ClusterKey;
 use coord::net::runtime::{client_id, Describe};
 use coord::net::{Endpoint, Outcome, Runtime};
+use coord::raft::{Admin, Change, RaftClient};
 use coord::znode::client::{Program, ZkClient, ZkClientState};
 use coord_models::chain::ChainClient;
 use coord_models::raft::KvClient;
-use coord_specs::kv::KvOp;
+use coord_specs::kv::{KvOp, KvRet};
 use serde::{de::DeserializeOwned, Serialize};
 use stateright::actor::{Actor, Id};
+use std::cell::RefCell;
 use std::io::ErrorKind;
 use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
+
+/// A kv cluster's administrator, as one client actor type with its users.
+pub type KvAdmin = RaftClient<KvOp, KvRet>;
 
 /// How long a client waits for an answer before it retries at another server.
 const RETRY: Range<Duration> = Duration::from_millis(300)..Duration::from_millis(600);
@@ -66,22 +71,23 @@ impl Target {
         }
     }
 
+    /// The cluster that the cluster file `config` describes, clients giving up after
+    /// `timeout`.
+    pub fn of_config(config: PathBuf, cluster_key: Option<String>, timeout: Duration) -> Self {
+        Target {
+            cluster: Vec::new(),
+            config: Some(config),
+            managers: DEFAULT_MANAGERS,
+            cluster_key,
+            timeout: timeout.as_secs_f64(),
+        }
+    }
+
     /// The cluster of `system` this target names: its config file (which must run
     /// `system`), or the given or default addresses with the default timeouts.
     pub fn resolve(&self, system: System) -> Result<Cluster, String> {
         let config = match &self.config {
-            Some(path) => {
-                let config = ClusterConfig::load(path)?;
-                if config.system != system.name() {
-                    return Err(format!(
-                        "{} describes a {} cluster, not {}",
-                        path.display(),
-                        config.system,
-                        system.name()
-                    ));
-                }
-                config
-            }
+            Some(path) => system.load(path)?.without_removed(),
             None => {
                 let members = match self.cluster.is_empty() {
                     true => local_members(
@@ -140,6 +146,15 @@ impl Cluster {
     pub fn kv_client(&self, script: Vec<KvOp>) -> Result<Runtime<KvClient>, String> {
         self.start(
             |_, servers, first| KvClient::new(servers, first, script.clone(), RETRY),
+            describe_kv,
+        )
+    }
+
+    /// An administrator of a kv cluster (Raft dissertation §4.1) that asks for `change`,
+    /// answered with the configuration once the change is committed.
+    pub fn kv_admin(&self, change: Change) -> Result<Runtime<KvAdmin>, String> {
+        self.start(
+            |_, servers, first| RaftClient::Admin(Admin::new(servers, first, vec![change], RETRY)),
             describe_kv,
         )
     }
@@ -251,6 +266,32 @@ where
         .run(stop, deadline, done, observe)
         .map_err(|e| e.to_string())?;
     Ok(outcome == Outcome::Done)
+}
+
+/// Runs `client` until `pick` finds its answer in a message it receives, or until the
+/// cluster's timeout passes (`None`).
+pub fn first_answer<A, T>(
+    cluster: &Cluster,
+    client: &mut Runtime<A>,
+    pick: impl Fn(&A::Msg) -> Option<T>,
+) -> Result<Option<T>, String>
+where
+    A: Actor<Storage = ()>,
+    A::Msg: Admit + Serialize + DeserializeOwned,
+{
+    let answer = RefCell::new(None);
+    run_until(
+        client,
+        &AtomicBool::new(false),
+        Some(cluster.deadline()),
+        |_| answer.borrow().is_some(),
+        |_, msg| {
+            if let Some(found) = pick(msg) {
+                *answer.borrow_mut() = Some(found);
+            }
+        },
+    )?;
+    Ok(answer.into_inner())
 }
 
 /// A free local address from which `server` is reachable: the client binds it and its id

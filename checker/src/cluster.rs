@@ -1,7 +1,10 @@
 //! `coord cluster up`: a local cluster of real `coord node` processes on 127.0.0.1, in the
-//! foreground until Ctrl-C, when every node is stopped.
+//! foreground until Ctrl-C, when every member is stopped (those added meanwhile too);
+//! `cluster add` and `cluster remove` change a running kv cluster's members (see
+//! `reconfigure`).
 
-use crate::nodes::Nodes;
+use crate::nodes::{stop_member, Nodes};
+use crate::reconfigure::{self, AddArgs, RemoveArgs};
 use crate::system::{System, DEFAULT_MANAGERS};
 use coord::net::config::{ClusterConfig, DEFAULT_COMPACT_AFTER};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
@@ -17,6 +20,11 @@ pub const DEFAULT_NODES: u16 = 3;
 pub enum ClusterCommand {
     /// Start a cluster and stay in the foreground; Ctrl-C stops it.
     Up(UpArgs),
+    /// Add a member to a running kv cluster: start it, and wait until the cluster has
+    /// committed the change.
+    Add(AddArgs),
+    /// Remove a member from a running kv cluster, and stop it.
+    Remove(RemoveArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -31,7 +39,8 @@ pub struct UpArgs {
     #[arg(long, default_value_t = DEFAULT_MANAGERS, value_parser = clap::value_parser!(u16).range(1..=7))]
     managers: u16,
     /// Data directory (default: a new directory under the system's temp dir). A cluster
-    /// started again on the same directory recovers its data and serves again.
+    /// started again on the same directory recovers its data and serves again, with the
+    /// members its cluster file names.
     #[arg(long)]
     data: Option<PathBuf>,
     /// Node i listens on 127.0.0.1:(base-port + i).
@@ -57,21 +66,25 @@ pub struct UpArgs {
 pub const DEFAULT_CLIENT_PORT: u16 = 2181;
 
 pub fn run(command: &ClusterCommand) -> Result<bool, String> {
-    let ClusterCommand::Up(args) = command;
-    let data = data_dir(args.data.as_deref(), "cluster")?;
-    let members = local_members(
-        args.base_port,
-        args.system.members(args.nodes, args.managers),
-    )?;
-    let mut config = ClusterConfig::new(args.system.name(), members.clone(), data.clone());
-    config.managers = usize::from(args.managers);
-    config.compact_after = args.compact_after;
-    if args.system.has_client_port() {
-        config.client_ports = ports(args.client_port_base, members.len())?;
-        config.max_client_cnxns = args.max_client_cnxns;
+    match command {
+        ClusterCommand::Up(args) => up(args),
+        ClusterCommand::Add(args) => reconfigure::add(args),
+        ClusterCommand::Remove(args) => reconfigure::remove(args),
     }
+}
+
+fn up(args: &UpArgs) -> Result<bool, String> {
+    let data = data_dir(args.data.as_deref(), "cluster")?;
     let config_path = data.join("cluster.json");
-    config.save(&config_path)?;
+    let config = match earlier_members(&config_path, args.system)? {
+        Some(config) => config,
+        None => {
+            let config = new_cluster(args, data.clone())?;
+            config.save(&config_path)?;
+            config
+        }
+    };
+    let members = config.members.clone();
 
     let (tx, rx) = mpsc::channel();
     ctrlc::set_handler(move || {
@@ -79,7 +92,8 @@ pub fn run(command: &ClusterCommand) -> Result<bool, String> {
     })
     .map_err(|e| format!("cannot handle signals: {e}"))?;
     let mut nodes = Nodes::new(&config_path, members.len(), args.cluster_key.clone(), None)?;
-    for (i, addr) in members.iter().enumerate() {
+    for i in config.current() {
+        let addr = members[i];
         let pid = nodes.start(i)?;
         let role = args.system.role(i, members.len(), config.managers);
         println!("{role} {i}: {addr} (pid {pid})");
@@ -112,7 +126,46 @@ pub fn run(command: &ClusterCommand) -> Result<bool, String> {
     }
     println!("stopping the cluster");
     drop(nodes);
+    // The members `cluster add` started meanwhile, as the file now names them.
+    let config = ClusterConfig::load(&config_path)?;
+    for i in config.current() {
+        if let Some(pid) = stop_member(&config, &config_path, i) {
+            println!("member {i} stopped (pid {pid})");
+        }
+    }
     Ok(true)
+}
+
+/// The cluster file a cluster of `system` left at `path` when it ran there before, with
+/// the members it had then; `None` if there is none.
+fn earlier_members(path: &Path, system: System) -> Result<Option<ClusterConfig>, String> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let config = system.load(path)?;
+    println!(
+        "members: as {} names them ({} of {})",
+        path.display(),
+        config.current().len(),
+        config.members.len()
+    );
+    Ok(Some(config))
+}
+
+/// The cluster file of a new cluster that `args` describe, its data in `data`.
+fn new_cluster(args: &UpArgs, data: PathBuf) -> Result<ClusterConfig, String> {
+    let members = local_members(
+        args.base_port,
+        args.system.members(args.nodes, args.managers),
+    )?;
+    let mut config = ClusterConfig::new(args.system.name(), members.clone(), data);
+    config.managers = usize::from(args.managers);
+    config.compact_after = args.compact_after;
+    if args.system.has_client_port() {
+        config.client_ports = ports(args.client_port_base, members.len())?;
+        config.max_client_cnxns = args.max_client_cnxns;
+    }
+    Ok(config)
 }
 
 /// The addresses of `nodes` nodes on 127.0.0.1 from port `base` up.

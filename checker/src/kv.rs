@@ -1,7 +1,7 @@
 //! `coord kv put|get` (and the same operations for `coord chain`): one operation by the
 //! very client actor the models check.
 
-use crate::client::{run_until, Cluster, Target};
+use crate::client::{first_answer, Cluster, Target};
 use crate::logging;
 use crate::system::System;
 use coord::client::{ClientMsg, Wire};
@@ -10,8 +10,6 @@ use coord::net::Runtime;
 use coord_specs::kv::{KvOp, KvRet};
 use serde::{de::DeserializeOwned, Serialize};
 use stateright::actor::Actor;
-use std::cell::RefCell;
-use std::sync::atomic::AtomicBool;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum KvCommand {
@@ -112,19 +110,9 @@ where
     A: Actor<Storage = ()>,
     A::Msg: Admit + Serialize + DeserializeOwned + Wire<KvOp, KvRet>,
 {
-    let answer = RefCell::new(None);
-    run_until(
-        &mut client,
-        &AtomicBool::new(false),
-        Some(cluster.deadline()),
-        |_| answer.borrow().is_some(),
-        |_, msg| {
-            if let Some(ClientMsg::Reply { seq: 1, ret }) = msg.as_client() {
-                *answer.borrow_mut() = Some(ret.clone());
-            }
-        },
-    )?;
-    answer
-        .into_inner()
-        .ok_or_else(|| cluster.unreachable(server))
+    let answer = first_answer(cluster, &mut client, |msg| match msg.as_client() {
+        Some(ClientMsg::Reply { seq: 1, ret }) => Some(ret.clone()),
+        _ => None,
+    })?;
+    answer.ok_or_else(|| cluster.unreachable(server))
 }

@@ -19,6 +19,7 @@ mod lock;
 mod logging;
 mod node;
 mod nodes;
+mod reconfigure;
 mod simulate;
 mod stats;
 mod suite;

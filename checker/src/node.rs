@@ -4,7 +4,7 @@
 
 use crate::logging;
 use crate::system::System;
-use coord::net::admit::Admit;
+use coord::net::admit::{Admit, ServersOf};
 use coord::net::config::ClusterConfig;
 use coord::net::door::{Door, NoDoor};
 use coord::net::durable::Durable;
@@ -43,6 +43,13 @@ pub fn run(args: &NodeArgs) -> Result<bool, String> {
             args.config.display()
         ));
     };
+    if config.removed.contains(&args.id) {
+        return Err(format!(
+            "member {} was removed from the cluster of {}",
+            args.id,
+            args.config.display()
+        ));
+    }
     let member = Member::new(&config, args.id, addr, args.cluster_key.as_deref());
     system.serve(&config, member)
 }
@@ -54,14 +61,16 @@ pub struct Member {
     endpoint: Endpoint,
     /// The cluster key's text, if the cluster has one.
     secret: Option<String>,
+    /// Where the process writes its pid while it runs.
+    pid_file: PathBuf,
 }
 
 impl Member {
     fn new(config: &ClusterConfig, index: usize, addr: SocketAddrV4, key: Option<&str>) -> Self {
         let me = Id::from(addr);
-        let peers = (config.ids().into_iter().zip(&config.members))
+        let peers = (config.without_removed().members.into_iter())
+            .map(|a| (Id::from(a), SocketAddr::from(a)))
             .filter(|&(id, _)| id != me)
-            .map(|(id, &a)| (id, SocketAddr::from(a)))
             .collect();
         let endpoint = Endpoint {
             id: me,
@@ -75,6 +84,7 @@ impl Member {
             addr,
             endpoint,
             secret: key.map(str::to_string),
+            pid_file: config.pid_file(index),
         }
     }
 
@@ -95,7 +105,7 @@ impl Member {
         self.index
     }
 
-    /// The other members' actor ids.
+    /// The other members' actor ids (those the cluster file names, removed ones left out).
     pub fn peer_ids(&self) -> Vec<Id> {
         self.endpoint.peers.iter().map(|p| p.0).collect()
     }
@@ -107,15 +117,18 @@ impl Member {
         A::Msg: Admit + Serialize + DeserializeOwned,
         A::Storage: Durable,
     {
-        self.serve_with_door(server, describe, NoDoor)
+        self.serve_with_door(server, describe, NoDoor, None)
     }
 
-    /// [`Member::serve`] with a front door on the same event loop.
+    /// [`Member::serve`] with a front door on the same event loop, and with the servers
+    /// the actor names as its peers too, if `servers_of` is given (see
+    /// [`coord::net::admit::PeerTable`]).
     pub fn serve_with_door<A, D>(
         self,
         server: A,
         describe: Describe<A>,
         door: D,
+        servers_of: Option<ServersOf<A>>,
     ) -> Result<bool, String>
     where
         A: Actor,
@@ -130,7 +143,14 @@ impl Member {
             .map_err(|e| format!("cannot handle signals: {e}"))?;
         let mut runtime = Runtime::with_door(server, self.endpoint, describe, door)
             .map_err(|e| format!("node {addr}: {e}"))?;
+        if let Some(servers_of) = servers_of {
+            runtime = runtime.with_servers(servers_of);
+        }
+        let pid = std::process::id().to_string();
+        std::fs::write(&self.pid_file, pid + "\n")
+            .map_err(|e| format!("{}: {e}", self.pid_file.display()))?;
         let outcome = runtime.run(&stop, None, |_| false, |_, _| {});
+        let _ = std::fs::remove_file(&self.pid_file);
         // One write, so that nodes stopping together do not interleave their lines.
         let report = format!(
             "node {index} ({addr}) stopping: {}\n{}",

@@ -1,7 +1,9 @@
 //! The node processes of a local cluster: `coord node --config FILE --id I` started as
 //! children of this process, each killed or started again on demand, and all of them
-//! stopped when the set is dropped (on success, error, panic or Ctrl-C alike).
+//! stopped when the set is dropped (on success, error, panic or Ctrl-C alike); and any
+//! member's process stopped by the pid it wrote, whoever started it.
 
+use coord::net::config::ClusterConfig;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -64,6 +66,12 @@ impl Nodes {
         Ok(pid)
     }
 
+    /// Lets node `i` run on after this set is dropped (a member added to a cluster that
+    /// another process runs); false if it was not running.
+    pub fn release(&mut self, i: usize) -> bool {
+        self.children[i].take().is_some()
+    }
+
     /// `kill -9` node `i` and reap it; false if it was not running.
     pub fn kill(&mut self, i: usize) -> bool {
         let Some(mut child) = self.children[i].take() else {
@@ -111,6 +119,57 @@ impl Nodes {
         }
         exited
     }
+}
+
+/// Stops member `i` of the cluster whose file is `config` (read as `cluster`), whoever
+/// started it, by the pid its process wrote ([`ClusterConfig::pid_file`]): SIGTERM, then
+/// SIGKILL after a grace time. The pid it stopped; `None` if no process of that member ran.
+pub fn stop_member(cluster: &ClusterConfig, config: &Path, i: usize) -> Option<u32> {
+    let pid_file = cluster.pid_file(i);
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    if !runs_member(pid, config, i) {
+        return None;
+    }
+    for signal in [libc::SIGTERM, libc::SIGKILL] {
+        if !runs_member(pid, config, i) {
+            break;
+        }
+        // SAFETY: kill(2) on a pid that runs our node has no memory effects.
+        unsafe { libc::kill(pid as libc::pid_t, signal) };
+        let deadline = Instant::now() + GRACE;
+        while runs_member(pid, config, i) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let _ = std::fs::remove_file(&pid_file);
+    Some(pid)
+}
+
+/// Whether process `pid` is alive and runs `coord node --config CONFIG --id I` (a pid
+/// file may outlive its process, and the pid be taken by another; a zombie's command
+/// line is empty).
+fn runs_member(pid: u32, config: &Path, i: usize) -> bool {
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    let Ok(cmdline) = std::fs::read(proc.join("cmdline")) else {
+        return false;
+    };
+    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    let after = |flag: &str| {
+        (args.windows(2))
+            .find(|w| w[0] == flag.as_bytes())
+            .map(|w| String::from_utf8_lossy(w[1]).to_string())
+    };
+    let same_file = |given: String| {
+        let given = proc.join("cwd").join(given);
+        given.canonicalize().ok() == config.canonicalize().ok()
+    };
+    args.get(1) == Some(&b"node".as_slice())
+        && after("--id") == Some(i.to_string())
+        && after("--config").is_some_and(same_file)
 }
 
 fn append(path: &Path) -> Result<File, String> {

@@ -11,6 +11,7 @@ use coord::chain::{
 };
 use coord::kv::KvStore;
 use coord::net::config::ClusterConfig;
+use coord::net::door::NoDoor;
 use coord::net::frame::encoded_len;
 use coord::net::zk::door::{DoorConfig, ZkDoor};
 use coord::raft::{Entry, RaftBug, RaftServer, RaftState, Role, StateMachine};
@@ -19,6 +20,7 @@ use coord::znode::txn::Txn;
 use coord::znode::{ZkBug, ZkServer, ZkServerState};
 use coord_models::raft::KvServer;
 use std::net::SocketAddr;
+use std::path::Path;
 
 /// The most log entries in one KV AppendEntries: a batch of small puts well under a datagram.
 const KV_BATCH: usize = 128;
@@ -101,6 +103,20 @@ impl System {
             .map_err(|_| format!("unknown system {name:?} (known: kv, zk, chain)"))
     }
 
+    /// The cluster file at `path`, which must describe a cluster of this system.
+    pub fn load(self, path: &Path) -> Result<ClusterConfig, String> {
+        let config = ClusterConfig::load(path)?;
+        if config.system != self.name() {
+            return Err(format!(
+                "{} describes a {} cluster, not {}",
+                path.display(),
+                config.system,
+                self.name()
+            ));
+        }
+        Ok(config)
+    }
+
     /// Runs `member` of the cluster until SIGINT or SIGTERM.
     pub fn serve(self, config: &ClusterConfig, member: Member) -> Result<bool, String> {
         match self {
@@ -108,8 +124,10 @@ impl System {
                 let compact_after = (config.compact_after > 0).then_some(config.compact_after);
                 let server: KvServer = (raft(config, &member).with_max_batch(KV_BATCH))
                     .with_compaction(compact_after)
+                    .with_membership(true)
+                    .joining(config.added.contains(&member.index()))
                     .with_bug(bug(config, RaftBug::named)?);
-                member.serve(server, kv_status)
+                member.serve_with_door(server, kv_status, NoDoor, Some(|me, s| s.servers(me)))
             }
             System::Zk => {
                 let sessions = SessionRules {
@@ -128,7 +146,9 @@ impl System {
                     .with_sessions(sessions)
                     .with_bug(bug(config, ZkBug::named)?);
                 match client_port(config, member.index()) {
-                    Some(door) => member.serve_with_door(server, zk_status, ZkDoor::new(door)),
+                    Some(door) => {
+                        member.serve_with_door(server, zk_status, ZkDoor::new(door), None)
+                    }
                     None => member.serve(server, zk_status),
                 }
             }
@@ -257,10 +277,21 @@ fn raft_status<SM: StateMachine>(state: &RaftState<SM>) -> String {
     )
 }
 
-/// A kv server's status: Raft's, then the last index its snapshot covers (0 for none).
+/// A kv server's status: Raft's, then the last index its snapshot covers (0 for none),
+/// the number of members of the configuration it uses, and whether that configuration's
+/// entry is committed (`config=committed`) or not yet (`config=pending`: a change is in
+/// progress).
 fn kv_status(state: &RaftState<KvStore>) -> String {
     let snapshot = state.log.snapshot_index();
-    format!("{} snapshot={snapshot}", raft_status(state))
+    let members = state.config.peers.len() + usize::from(state.config.member);
+    let config = match state.config.index <= state.commit {
+        true => "committed",
+        false => "pending",
+    };
+    format!(
+        "{} snapshot={snapshot} members={members} config={config}",
+        raft_status(state)
+    )
 }
 
 /// A znode server's status: Raft's, then the tree's zxid, the sessions the leader tracks,

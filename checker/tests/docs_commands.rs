@@ -10,7 +10,8 @@
 //! (`cargo run --release -- ARGS` is that binary with ARGS). A command's exit status must
 //! be 0, or the `N` of an `(exit N)` that ends its comment. A `cluster up` line starts that
 //! cluster on free ports for the client commands after it on the same page, and their
-//! documented addresses are mapped to those ports. A client command's comment is its
+//! documented addresses are mapped to those ports, and a cluster file they name
+//! (`--config FILE`) to that cluster's. A client command's comment is its
 //! output, `...` standing for any text and `<word>` for any one word. A file a page's
 //! command writes (after `>` or `--html`) is written to a scratch directory instead of the
 //! repository, and the page's later commands read it there. No test asserts a time: every
@@ -118,6 +119,8 @@ const RULES: &[(&str, Plan)] = &[
         "/usr/share/zookeeper/bin/zkCli.sh",
         Plan::Skip("an interactive shell of Debian's zookeeper package"),
     ),
+    ("coord cluster add", Plan::Client),
+    ("coord cluster remove", Plan::Client),
     ("coord kv", Plan::Client),
     ("coord chain", Plan::Client),
     ("coord counter", Plan::Client),
@@ -570,7 +573,7 @@ impl Drop for Running {
 /// A cluster a page starts: where the docs put it, and where it runs here.
 struct PageCluster {
     up: ClusterUp,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     /// The port the docs give member 0, and how many members there are.
     doc_base: u16,
     base: u16,
@@ -603,7 +606,7 @@ impl PageCluster {
         );
         let cluster = PageCluster {
             up,
-            _dir: dir,
+            dir,
             doc_base,
             base,
             members,
@@ -630,6 +633,11 @@ impl PageCluster {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The cluster file here, for `--config`.
+    fn config(&self) -> String {
+        self.dir.path().join("cluster.json").display().to_string()
     }
 
     /// The members' addresses here, for `--cluster`.
@@ -840,7 +848,13 @@ impl PageRun {
         let (path, _) = subcommand(&s.words(), &mut self.helps).expect("flags are checked");
         let help = &self.helps[&path];
         let cluster = self.cluster.as_ref().unwrap();
-        let mut args: Vec<String> = s.words()[1..].iter().map(|w| cluster.map(w)).collect();
+        let words = s.words();
+        let mut args: Vec<String> = (1..words.len())
+            .map(|i| match words[i - 1] {
+                "--config" => cluster.config(),
+                _ => cluster.map(words[i]),
+            })
+            .collect();
         let gives = |flag: &str| s.words().contains(&flag);
         let names_cluster = gives("--cluster") || gives("--config");
         if help.flags.contains("--cluster") && !names_cluster {

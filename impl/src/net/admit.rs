@@ -1,20 +1,144 @@
-//! Which messages a node accepts from anyone: client requests. Everything else must come
-//! from a configured peer (and, with a cluster key, be signed).
+//! Who may send a node what: client requests come from anyone, an administrator's
+//! requests from the operator on this machine, and everything else from a peer (and, with
+//! a cluster key, signed). The peers are those of the cluster file and, with membership
+//! changes, the servers of the configurations the node's actor knows ([`PeerTable`]).
 
+use super::partition::{self, Refusal};
 use crate::chain;
 use crate::client::ClientMsg;
 use crate::raft::Msg;
 use crate::znode::ZkMsg;
+use stateright::actor::{Actor, Id};
+use std::collections::{BTreeSet, HashMap};
+use std::net::{SocketAddr, SocketAddrV4};
 
 /// A message type that knows which of its messages a stranger may send.
 pub trait Admit {
     fn open_to_anyone(&self) -> bool;
+
+    /// Whether a stranger may send it as the cluster's operator: from this machine and,
+    /// with a cluster key, signed, as an admin command ([`partition::admit`]).
+    fn open_to_operator(&self) -> bool {
+        false
+    }
 }
 
-/// A client request is open; Raft's RPCs and answers to clients are peer-only.
+/// A client request is open; an administrator's request for a membership change is the
+/// operator's; Raft's RPCs and answers to clients are peer-only.
 impl<Op, Ret> Admit for Msg<Op, Ret> {
     fn open_to_anyone(&self) -> bool {
         matches!(self, Msg::Client(ClientMsg::Request { .. }))
+    }
+
+    fn open_to_operator(&self) -> bool {
+        matches!(self, Msg::Admin(ClientMsg::Request { .. }))
+    }
+}
+
+/// The servers an actor exchanges peer messages with now, by its id and state, beside
+/// those of its cluster file: for a Raft server with membership changes, the members of
+/// the configurations it knows ([`crate::raft::RaftState::servers`]).
+pub type ServersOf<A> = fn(Id, &<A as Actor>::State) -> BTreeSet<Id>;
+
+/// Where a frame came from, and how it was sent.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin {
+    /// The id the frame names as its sender.
+    pub sender: Id,
+    /// The address it came from.
+    pub src: SocketAddr,
+    /// Whether it came over a peer link, which was admitted as a peer's already.
+    pub link: bool,
+    /// Whether the cluster has a key, and whether the frame is signed with it.
+    pub keyed: bool,
+    pub signed: bool,
+}
+
+/// Who sent an accepted message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sender {
+    Peer,
+    /// A client or the operator: its address is where answers go.
+    Stranger,
+}
+
+/// Why a message was dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dropped {
+    /// A peer message from someone who is not a peer, or not at the peer's address.
+    NotPeer,
+    /// A peer's message without the cluster key's tag.
+    Unsigned,
+    /// An operator's message from elsewhere, or unsigned.
+    NotOperator(Refusal),
+}
+
+/// A node's peers and their addresses.
+///
+/// Rule: the peers are those of the cluster file the node started with, and the servers
+/// its actor names ([`ServersOf`]). With membership changes (Raft dissertation §4.1) a
+/// server added after the node started is a peer from the moment its configuration is in
+/// the node's log, and a joining server, which knows no configuration yet, hears the
+/// leader as a peer of its cluster file. A server that only the actor names is at the
+/// address its id is derived from.
+#[derive(Clone, Debug, Default)]
+pub struct PeerTable {
+    configured: HashMap<Id, SocketAddr>,
+    peers: HashMap<Id, SocketAddr>,
+}
+
+impl PeerTable {
+    /// The peers of the cluster file.
+    pub fn new(configured: impl IntoIterator<Item = (Id, SocketAddr)>) -> Self {
+        let configured: HashMap<Id, SocketAddr> = configured.into_iter().collect();
+        PeerTable {
+            peers: configured.clone(),
+            configured,
+        }
+    }
+
+    /// The configured peers and `servers` (the actor's, without the node itself); true if
+    /// that changed the table.
+    pub fn set_servers(&mut self, servers: &BTreeSet<Id>) -> bool {
+        let named = servers.iter().filter(|s| !self.configured.contains_key(s));
+        let same = named.clone().count() + self.configured.len() == self.peers.len()
+            && servers.iter().all(|s| self.peers.contains_key(s));
+        if same {
+            return false;
+        }
+        let addressed = named.map(|&s| (s, SocketAddr::from(SocketAddrV4::from(s))));
+        self.peers = self
+            .configured
+            .clone()
+            .into_iter()
+            .chain(addressed)
+            .collect();
+        true
+    }
+
+    /// Peer `id`'s address, if it is a peer.
+    pub fn address(&self, id: Id) -> Option<SocketAddr> {
+        self.peers.get(&id).copied()
+    }
+
+    pub fn addresses(&self) -> &HashMap<Id, SocketAddr> {
+        &self.peers
+    }
+
+    /// Rules: a peer's message is accepted from the peer's address (or over a link) and,
+    /// with a cluster key, only signed; a stranger may send what is open to anyone, and
+    /// what is open to the operator from this machine (signed, with a key).
+    pub fn admit<M: Admit>(&self, msg: &M, from: &Origin) -> Result<Sender, Dropped> {
+        match self.address(from.sender) {
+            Some(addr) if !from.link && addr != from.src => Err(Dropped::NotPeer),
+            Some(_) if from.keyed && !from.signed => Err(Dropped::Unsigned),
+            Some(_) => Ok(Sender::Peer),
+            None if msg.open_to_anyone() => Ok(Sender::Stranger),
+            None if msg.open_to_operator() => partition::admit(from.src, from.keyed, from.signed)
+                .map(|()| Sender::Stranger)
+                .map_err(Dropped::NotOperator),
+            None => Err(Dropped::NotPeer),
+        }
     }
 }
 
@@ -47,6 +171,99 @@ mod tests {
     use crate::znode::Change;
     use coord_specs::znode::build::get;
     use coord_specs::znode::ZkRet;
+    use std::net::Ipv4Addr;
+
+    type KvMsg = Msg<u8, u8>;
+
+    fn server(port: u16) -> (Id, SocketAddr) {
+        let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
+        (Id::from(addr), SocketAddr::from(addr))
+    }
+
+    fn origin(sender: Id, src: SocketAddr) -> Origin {
+        Origin {
+            sender,
+            src,
+            link: false,
+            keyed: false,
+            signed: false,
+        }
+    }
+
+    fn vote() -> KvMsg {
+        Msg::Vote {
+            term: 1,
+            granted: true,
+        }
+    }
+
+    #[test]
+    fn a_server_of_the_actors_configuration_is_a_peer_at_the_address_of_its_id() {
+        let (a, b, c) = (server(7100), server(7101), server(7102));
+        let mut table = PeerTable::new([a]);
+        let from_c = origin(c.0, c.1);
+        assert_eq!(table.admit(&vote(), &from_c), Err(Dropped::NotPeer));
+        assert!(table.set_servers(&BTreeSet::from([a.0, c.0])));
+        assert!(!table.set_servers(&BTreeSet::from([a.0, c.0])));
+        assert_eq!(table.address(c.0), Some(c.1));
+        assert_eq!(table.admit(&vote(), &from_c), Ok(Sender::Peer));
+        // From another address, or unsigned in a cluster with a key: not the peer's.
+        assert_eq!(
+            table.admit(&vote(), &origin(c.0, b.1)),
+            Err(Dropped::NotPeer)
+        );
+        let unsigned = Origin {
+            keyed: true,
+            ..from_c
+        };
+        assert_eq!(table.admit(&vote(), &unsigned), Err(Dropped::Unsigned));
+        // A server the configuration no longer names is no peer; one of the cluster file
+        // stays one.
+        assert!(table.set_servers(&BTreeSet::from([b.0])));
+        assert_eq!(table.admit(&vote(), &from_c), Err(Dropped::NotPeer));
+        assert_eq!(table.address(a.0), Some(a.1));
+        assert_eq!(table.address(b.0), Some(b.1));
+    }
+
+    #[test]
+    fn an_administrators_request_is_the_operators_and_a_clients_anyones() {
+        let table = PeerTable::new([server(7100)]);
+        let (stranger, local) = server(9000);
+        let remote = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 7), 9000));
+        let change: KvMsg = Msg::Admin(ClientMsg::Request {
+            seq: 1,
+            op: crate::raft::Change::Add(stranger),
+        });
+        let put: KvMsg = Msg::Client(ClientMsg::Request { seq: 1, op: 0 });
+        assert_eq!(
+            table.admit(&change, &origin(stranger, local)),
+            Ok(Sender::Stranger)
+        );
+        assert_eq!(
+            table.admit(&change, &origin(stranger, remote)),
+            Err(Dropped::NotOperator(Refusal::NotLoopback))
+        );
+        let unsigned = Origin {
+            keyed: true,
+            ..origin(stranger, local)
+        };
+        assert_eq!(
+            table.admit(&change, &unsigned),
+            Err(Dropped::NotOperator(Refusal::Unsigned))
+        );
+        assert_eq!(
+            table.admit(&put, &origin(stranger, remote)),
+            Ok(Sender::Stranger)
+        );
+        let answer: KvMsg = Msg::Admin(ClientMsg::Reply {
+            seq: 1,
+            ret: BTreeSet::new(),
+        });
+        assert_eq!(
+            table.admit(&answer, &origin(stranger, local)),
+            Err(Dropped::NotPeer)
+        );
+    }
 
     #[test]
     fn strangers_may_only_connect_call_ping_and_leave_a_znode_server() {

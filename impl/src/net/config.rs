@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// A cluster: which system it runs and who its members are. Member `i` has id `i` on the
-/// command line; its actor id is derived from its address, as stateright's are.
+/// command line; its actor id is derived from its address, as stateright's are. A member
+/// added to a running cluster comes after the others; a removed one keeps its place (and
+/// its data directory) but is a member no more.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterConfig {
     pub system: String,
@@ -57,6 +59,13 @@ pub struct ClusterConfig {
     /// never.
     #[serde(default = "default_compact_after")]
     pub compact_after: u64,
+    /// The members added to the running cluster (`coord cluster add`), by index: each
+    /// starts outside the configuration and learns it from the leader (kv only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<usize>,
+    /// The members removed from the cluster (`coord cluster remove`), by index.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<usize>,
 }
 
 /// etcd's snapshot count before version 3.2: a snapshot every 10,000 entries keeps a
@@ -109,6 +118,8 @@ impl ClusterConfig {
             managers: one(),
             pre_vote: true,
             compact_after: DEFAULT_COMPACT_AFTER,
+            added: Vec::new(),
+            removed: Vec::new(),
         }
     }
 
@@ -123,14 +134,48 @@ impl ClusterConfig {
         Ok(config)
     }
 
+    /// Writes the file whole, through a temporary file renamed over it, so that a node or
+    /// client reading it meanwhile (a running cluster's members change) reads the old
+    /// file or the new one.
     pub fn save(&self, path: &Path) -> Result<(), String> {
         let text = serde_json::to_string_pretty(self).expect("a config serializes");
-        fs::write(path, text + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))
+        let partial = path.with_extension("json.partial");
+        (fs::write(&partial, text + "\n").and_then(|()| fs::rename(&partial, path)))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 
     /// The actor ids of all members, in order.
     pub fn ids(&self) -> Vec<Id> {
         self.members.iter().map(|&a| Id::from(a)).collect()
+    }
+
+    /// The indexes of the members that were not removed, in order.
+    pub fn current(&self) -> Vec<usize> {
+        (0..self.members.len())
+            .filter(|i| !self.removed.contains(i))
+            .collect()
+    }
+
+    /// The cluster as its clients see it: the members that were not removed, in order
+    /// (their indexes are not those of the cluster file).
+    pub fn without_removed(&self) -> ClusterConfig {
+        let mut current = self.clone();
+        current.members = self.current().iter().map(|&i| self.members[i]).collect();
+        if self.client_ports.len() == self.members.len() {
+            current.client_ports = self
+                .current()
+                .iter()
+                .map(|&i| self.client_ports[i])
+                .collect();
+        }
+        current.added.clear();
+        current.removed.clear();
+        current
+    }
+
+    /// Where member `i`'s process, while it runs, writes its pid.
+    pub fn pid_file(&self, member: usize) -> PathBuf {
+        self.data.join(format!("node-{member}.pid"))
     }
 
     /// Member `i`'s client port address, if it has one.

@@ -67,6 +67,7 @@ pub enum Sent {
 
 /// The links of one node.
 pub struct Links {
+    bind: SocketAddr,
     listener: Option<TcpListener>,
     peers: HashMap<Id, SocketAddr>,
     links: BTreeMap<Token, Link>,
@@ -84,22 +85,43 @@ impl Links {
         peers: &HashMap<Id, SocketAddr>,
         frame_limit: usize,
     ) -> io::Result<Links> {
-        let listener = match peers.is_empty() {
-            true => None,
-            false => {
-                let mut listener = TcpListener::bind(bind)?;
-                registry.register(&mut listener, LISTENER, Interest::READABLE)?;
-                Some(listener)
-            }
-        };
-        Ok(Links {
-            listener,
-            peers: peers.clone(),
+        let mut links = Links {
+            bind,
+            listener: None,
+            peers: HashMap::new(),
             links: BTreeMap::new(),
             outgoing: HashMap::new(),
             next: FIRST_TOKEN,
             frame_limit,
-        })
+        };
+        links.listen(registry, peers)?;
+        Ok(links)
+    }
+
+    /// Takes `peers` as the node's peers, listening from now on if it has any.
+    fn listen(&mut self, registry: &Registry, peers: &HashMap<Id, SocketAddr>) -> io::Result<()> {
+        self.peers = peers.clone();
+        if self.listener.is_none() && !peers.is_empty() {
+            let mut listener = TcpListener::bind(self.bind)?;
+            registry.register(&mut listener, LISTENER, Interest::READABLE)?;
+            self.listener = Some(listener);
+        }
+        Ok(())
+    }
+
+    /// The node's peers changed (a membership change): links go to the new ones, and the
+    /// link to a peer that is one no more is closed.
+    pub fn set_peers(&mut self, registry: &Registry, peers: &HashMap<Id, SocketAddr>) {
+        let gone: Vec<Token> = (self.outgoing.iter())
+            .filter(|(peer, _)| !peers.contains_key(peer))
+            .map(|(_, &token)| token)
+            .collect();
+        for token in gone {
+            self.close(registry, token);
+        }
+        if let Err(e) = self.listen(registry, peers) {
+            tracing::warn!(error = %e, "cannot listen for links");
+        }
     }
 
     /// True for the listener's and the links' tokens.

@@ -11,7 +11,7 @@
 //! with a real random number generator once the handler's commands are done, and delivered
 //! to `on_random` as the checker would deliver any one of its choices.
 
-use super::admit::Admit;
+use super::admit::{Admit, Dropped, Origin, PeerTable, Sender, ServersOf};
 use super::door::{Door, NoDoor, NodeView};
 use super::durable::Durable;
 use super::frame::{
@@ -103,7 +103,9 @@ where
     udp_waiting: bool,
     links: Links,
     door: D,
-    peers: HashMap<Id, SocketAddr>,
+    peers: PeerTable,
+    /// The servers the actor names as peers, if it names any (see [`PeerTable`]).
+    servers_of: Option<ServersOf<A>>,
     key: Option<ClusterKey>,
     journal: Option<Journal<A::Storage>>,
     /// Always `Some`, except while a handler runs: see [`Runtime::step`].
@@ -156,9 +158,9 @@ where
         }
         poll.registry()
             .register(&mut socket, UDP, Interest::READABLE)?;
-        let peers: HashMap<Id, SocketAddr> = endpoint.peers.into_iter().collect();
+        let peers = PeerTable::new(endpoint.peers);
         let bound = socket.local_addr()?;
-        let links = Links::new(poll.registry(), bound, &peers, MAX_LINK_FRAME)?;
+        let links = Links::new(poll.registry(), bound, peers.addresses(), MAX_LINK_FRAME)?;
         door.register(poll.registry())?;
         let (journal, storage) = match &endpoint.data {
             Some(dir) => {
@@ -186,6 +188,7 @@ where
             links,
             door,
             peers,
+            servers_of: None,
             key: endpoint.key,
             journal,
             state: Some(state),
@@ -203,6 +206,26 @@ where
         runtime.resolve_randoms();
         runtime.flush()?;
         Ok(runtime)
+    }
+
+    /// Takes the servers that `servers_of` names in the actor's state as peers too, from
+    /// now on and after every step (see [`PeerTable`]).
+    pub fn with_servers(mut self, servers_of: ServersOf<A>) -> Self {
+        self.servers_of = Some(servers_of);
+        self.refresh_peers();
+        self
+    }
+
+    /// Brings the peer table, and the links', up to the servers the actor names now.
+    fn refresh_peers(&mut self) {
+        let Some(servers_of) = self.servers_of else {
+            return;
+        };
+        let servers = servers_of(self.id, self.state());
+        if self.peers.set_servers(&servers) {
+            tracing::info!(?servers, "peers changed");
+            (self.links).set_peers(self.poll.registry(), self.peers.addresses());
+        }
     }
 
     pub fn state(&self) -> &A::State {
@@ -367,7 +390,7 @@ where
         }
         for (dst, msg) in std::mem::take(&mut self.outbox) {
             let partitioned = self.partition.cuts(dst);
-            let msg = match partitioned || self.peers.contains_key(&dst) {
+            let msg = match partitioned || self.peers.address(dst).is_some() {
                 true => Some(msg),
                 false => self.door.deliver(dst, msg, &mut self.stats),
             };
@@ -470,26 +493,36 @@ where
             }
         };
         let sender = frame.sender;
-        let peer_addr = self.peers.get(&sender).copied();
-        let from_peer = match via {
-            Via::Udp => peer_addr.is_some_and(|a| a == src),
-            Via::Link(_) => true,
+        let origin = Origin {
+            sender,
+            src,
+            link: matches!(via, Via::Link(_)),
+            keyed: self.key.is_some(),
+            signed: frame.authenticated,
         };
-        if (peer_addr.is_some() && !from_peer) || (peer_addr.is_none() && !msg.open_to_anyone()) {
-            self.stats.dropped_non_peer += 1;
-            tracing::warn!(%src, %sender, "dropped a peer message from a non-peer");
-            return;
-        }
-        if peer_addr.is_some() && self.key.is_some() && !frame.authenticated {
-            self.stats.dropped_unauthenticated += 1;
-            tracing::warn!(%src, %sender, "dropped a peer message without a valid tag");
-            return;
-        }
-        if peer_addr.is_none() {
-            if self.routes.len() >= MAX_ROUTES {
-                self.routes.clear();
+        match self.peers.admit(&msg, &origin) {
+            Ok(Sender::Peer) => {}
+            Ok(Sender::Stranger) => {
+                if self.routes.len() >= MAX_ROUTES {
+                    self.routes.clear();
+                }
+                self.routes.insert(sender, src);
             }
-            self.routes.insert(sender, src);
+            Err(Dropped::NotPeer) => {
+                self.stats.dropped_non_peer += 1;
+                tracing::warn!(%src, %sender, "dropped a peer message from a non-peer");
+                return;
+            }
+            Err(Dropped::Unsigned) => {
+                self.stats.dropped_unauthenticated += 1;
+                tracing::warn!(%src, %sender, "dropped a peer message without a valid tag");
+                return;
+            }
+            Err(Dropped::NotOperator(refusal)) => {
+                self.stats.dropped_admin += 1;
+                tracing::warn!(%src, %sender, %refusal, "dropped an operator's message");
+                return;
+            }
         }
         self.stats.msgs_in += 1;
         tracing::debug!(%sender, ?msg, "received");
@@ -502,7 +535,7 @@ where
     /// Rule: a link carries only peer messages, from a configured peer's machine (its
     /// port is the connection's own) and, with a cluster key, signed.
     fn admit_link(&mut self, frame: &Frame, src: SocketAddr) -> bool {
-        let peer = self.peers.get(&frame.sender);
+        let peer = self.peers.address(frame.sender);
         let admitted = frame.kind == Kind::Msg
             && peer.is_some_and(|p| p.ip() == src.ip())
             && (self.key.is_none() || frame.authenticated);
@@ -569,6 +602,7 @@ where
         handle(&self.actor, &mut state, &mut out);
         self.state = Some(state.into_owned());
         self.execute(out);
+        self.refresh_peers();
     }
 
     /// Executes commands in order; saves and sends wait for the next flush.
@@ -614,7 +648,7 @@ where
             tracing::trace!(%dst, "not sent: partitioned");
             return;
         }
-        let peer = self.peers.get(&dst).copied();
+        let peer = self.peers.address(dst);
         let route = peer.or(self.routes.get(&dst).copied());
         let Some(to) = route.or_else(|| client_address(dst)) else {
             self.stats.unroutable += 1;

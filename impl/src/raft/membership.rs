@@ -17,7 +17,12 @@
 //! - A leader removed from the configuration keeps leading until that configuration is
 //!   committed, then steps down.
 //! - A new server starts with no configuration and no vote of its own; it learns the
-//!   configuration from the leader's entries or snapshot.
+//!   configuration from the leader's entries or snapshot. With pre-vote, a server outside
+//!   the configuration whose election timer fires no longer believes in the leader it
+//!   heard last (as etcd's election ticks run on for a server that may not campaign), so
+//!   that it grants pre-votes once the leader is gone: a leader that added it and stepped
+//!   down before it learnt the change needs its vote to be elected again.
+//! - With check-quorum, a leader counts a server it has just added as in touch.
 //!
 //! [`RaftBug::ChangeBeforeCommit`]: super::server::RaftBug::ChangeBeforeCommit
 
@@ -93,6 +98,16 @@ impl<SM: StateMachine> RaftState<SM> {
     pub(super) fn latest_config(&self, me: Id) -> Membership {
         let (index, members) = self.latest_members();
         Membership::of(me, members, index)
+    }
+
+    /// The servers this one exchanges messages with, beside those it started with: the
+    /// other members of the configuration it uses and of the one it has applied (a new
+    /// member from the moment its entry is in the log, a removed one until its removal is
+    /// applied). A real node takes messages from them and knows where they are
+    /// (`net::admit::PeerTable`); the models' network needs no such table.
+    pub fn servers(&self, me: Id) -> BTreeSet<Id> {
+        let applied = self.replica.config.iter().filter(|&&m| m != me);
+        self.config.peers.iter().chain(applied).copied().collect()
     }
 
     /// Whether the configuration in use is the latest, as far as it can be told without
@@ -200,6 +215,12 @@ impl<SM: StateMachine> RaftServer<SM> {
         leader.acked.retain(|p, _| peers.contains(p));
         leader.active.retain(|p| peers.contains(p));
         for peer in peers {
+            // With check-quorum, a server just added counts as in touch (as etcd marks it
+            // recently active): the next check must not depose the leader before the new
+            // server had a chance to answer.
+            if self.check_quorum && !leader.next.contains_key(&peer) {
+                leader.active.insert(peer);
+            }
             leader.next.entry(peer).or_insert(next);
             leader.matched.entry(peer).or_insert(0);
         }

@@ -83,6 +83,15 @@ impl<SM: StateMachine> RaftServer<SM> {
         }
     }
 
+    /// The election timer fired at a server outside the configuration, which does not
+    /// campaign: with pre-vote, it has not heard from a leader for a timeout, so it no
+    /// longer holds a leader's lease and grants pre-votes (see `membership`).
+    pub(super) fn lease_over(&self, state: &mut Cow<RaftState<SM>>) {
+        if self.pre_vote && state.in_lease() && !state.is_leader() {
+            state.to_mut().role = Role::Follower { leader: None };
+        }
+    }
+
     /// The check-quorum timer fired at the leader: if a majority (the leader and the
     /// followers that answered since the last check) is still in touch, start counting
     /// again; otherwise step down, keeping the term, so that a server the leader cannot

@@ -961,7 +961,7 @@ impl<SM: StateMachine> Actor for RaftServer<SM> {
         o: &mut Out<Self>,
     ) {
         checked(self, state, |state| match timer {
-            RaftTimer::Election if !state.config.member => {}
+            RaftTimer::Election if !state.config.member => self.lease_over(state),
             RaftTimer::Election if !state.is_leader() && self.pre_vote => {
                 self.start_pre_vote(id, state.to_mut(), o);
             }

@@ -221,3 +221,80 @@ fn without_membership_changes_an_administrator_is_ignored() {
     assert!(!step.changed);
     assert_sends_nothing(&step.cmds);
 }
+
+#[test]
+fn a_server_talks_with_the_members_of_the_configuration_it_uses_and_of_the_one_applied() {
+    let s = reconfigurable();
+    let leader = leader_with_committed_noop(&s);
+    assert_eq!(leader.servers(me()), [p1(), p2()].into());
+
+    // An added server from the moment its entry is in the log.
+    let added = deliver(&s, &leader, admin(), change(1, Change::Add(p3()))).state;
+    assert_eq!(added.servers(me()), [p1(), p2(), p3()].into());
+    let added = deliver(&s, &added, p1(), appended(1, 2, 0)).state;
+    let added = deliver(&s, &added, p3(), appended(1, 2, 0)).state;
+    assert_eq!(added.replica.config, [me(), p1(), p2(), p3()].into());
+
+    // A removed one until its removal is applied.
+    let removing = deliver(&s, &added, admin(), change(2, Change::Remove(p2()))).state;
+    assert_eq!(removing.servers(me()), [p1(), p2(), p3()].into());
+    let removing = deliver(&s, &removing, p1(), appended(1, 3, 0)).state;
+    let removed = deliver(&s, &removing, p3(), appended(1, 3, 0)).state;
+    assert_eq!(removed.commit, 3);
+    assert_eq!(removed.servers(me()), [p1(), p3()].into());
+
+    // A joining server knows nobody until a configuration names servers.
+    let (new, _) = start(&reconfigurable().joining(true), None);
+    assert!(new.servers(me()).is_empty());
+}
+
+/// A leader of term 1 with pre-vote and check-quorum, elected by P1, its no-op committed.
+fn checked_leader(s: &Server) -> State {
+    let pre = fire(s, &start(s, None).0, RaftTimer::Election).state;
+    let granted = Msg::PreVoted {
+        term: 1,
+        granted: true,
+    };
+    let candidate = deliver(s, &pre, p1(), granted).state;
+    let leader = deliver(s, &candidate, p1(), vote(1, true)).state;
+    let step = deliver(s, &leader, p1(), appended(1, 1, 0));
+    assert_eq!(step.state.commit, 1);
+    step.state
+}
+
+#[test]
+fn with_check_quorum_a_leader_counts_a_server_it_has_just_added_as_in_touch() {
+    let s = reconfigurable().with_pre_vote(true);
+    let leader = fire(&s, &checked_leader(&s), RaftTimer::CheckQuorum).state;
+    let added = deliver(&s, &leader, admin(), change(1, Change::Add(p3()))).state;
+    assert_eq!(leader_state(&added).active, [p3()].into());
+
+    // P1 answers, P3 has not yet: with the leader, three of four are in touch.
+    let added = deliver(&s, &added, p1(), appended(1, 1, 0)).state;
+    let step = fire(&s, &added, RaftTimer::CheckQuorum);
+    assert!(step.state.is_leader());
+}
+
+#[test]
+fn with_pre_vote_a_server_outside_the_configuration_grants_once_its_timer_fired() {
+    let s = reconfigurable().with_pre_vote(true).joining(true);
+    let new = deliver(&s, &start(&s, None).0, p1(), append(1, 0, 0, vec![])).state;
+    let asked = Msg::PreVote {
+        term: 2,
+        last_index: 0,
+        last_term: 0,
+    };
+    let in_lease = deliver(&s, &new, p2(), asked.clone());
+    assert_sends_nothing(&in_lease.cmds);
+
+    // A timeout without the leader: it does not campaign, but the lease is over.
+    let timed_out = fire(&s, &new, RaftTimer::Election);
+    assert_eq!(timed_out.state.role, Role::Follower { leader: None });
+    assert_sends_nothing(&timed_out.cmds);
+    let grant = deliver(&s, &timed_out.state, p2(), asked);
+    let granted = Msg::PreVoted {
+        term: 2,
+        granted: true,
+    };
+    assert_eq!(the_only_send(&grant.cmds), (p2(), granted));
+}
