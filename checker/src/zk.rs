@@ -320,13 +320,16 @@ pub fn explain(error: ZkError, op: &ZkOp) -> String {
     }
 }
 
-/// A stat, one `name value` per line (the owner's session id in hex, as ZooKeeper shows it).
+/// A stat, one `name value` per line (times in milliseconds since the Unix epoch, the
+/// owner's session id in hex, as ZooKeeper shows it).
 fn stat_lines(stat: &Stat) -> String {
     format!(
-        "czxid {}\nmzxid {}\npzxid {}\nversion {}\ncversion {}\nephemeral_owner {:#x}\n\
-         data_length {}\nnum_children {}\n",
+        "czxid {}\nmzxid {}\nctime {}\nmtime {}\npzxid {}\nversion {}\ncversion {}\n\
+         ephemeral_owner {:#x}\ndata_length {}\nnum_children {}\n",
         stat.czxid,
         stat.mzxid,
+        stat.ctime,
+        stat.mtime,
         stat.pzxid,
         stat.version,
         stat.cversion,

@@ -7,6 +7,7 @@
 mod common;
 
 use common::{expect_ok, Background, Cluster, WAIT};
+use coord::net::admit::unix_millis;
 use coord::net::frame::{encode, Kind};
 use coord::znode::txn::{Origin, Seat, Txn, TxnKind};
 use coord::znode::ZkMsg;
@@ -85,8 +86,17 @@ fn wait_gone(cluster: &Cluster, path: &str) {
 fn znodes_survive_the_leaders_kill_and_a_restarted_node_catches_up() {
     let mut cluster = start();
 
-    // Calls and their errors.
+    // Calls and their errors. A write's times are the receiving server's clock.
+    let before = unix_millis();
     assert_eq!(zk(&cluster, &["create", "/a", "hello"]), "created /a\n");
+    let stat = zk(&cluster, &["stat", "/a", "--sync"]);
+    let ctime = (stat.lines())
+        .find_map(|l| l.strip_prefix("ctime "))
+        .and_then(|t| t.parse::<u64>().ok());
+    assert!(
+        ctime.is_some_and(|t| (before..=unix_millis()).contains(&t)),
+        "{stat}"
+    );
     assert_eq!(zk(&cluster, &["get", "/a", "--sync"]), "hello\n");
     let exists = zk_fails(&cluster, &["create", "/a", "again"]);
     assert!(exists.contains("error: node /a already exists"), "{exists}");

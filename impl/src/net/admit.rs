@@ -11,6 +11,7 @@ use crate::znode::ZkMsg;
 use stateright::actor::{Actor, Id};
 use std::collections::{BTreeSet, HashMap};
 use std::net::{SocketAddr, SocketAddrV4};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A message type that knows which of its messages a stranger may send.
 pub trait Admit {
@@ -21,6 +22,18 @@ pub trait Admit {
     fn open_to_operator(&self) -> bool {
         false
     }
+
+    /// Takes the receiving server's clock, `now_ms` milliseconds since the Unix epoch,
+    /// where the message carries the time of a client's request: as ZooKeeper's servers
+    /// stamp a write with their own clock, and coord's client port stamps a request when
+    /// it reads its frame. The leader then keeps times from going back in log order.
+    fn stamp(&mut self, _now_ms: u64) {}
+}
+
+/// Milliseconds since the Unix epoch by this machine's clock (0 before it).
+pub fn unix_millis() -> u64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH);
+    since.map_or(0, |d| d.as_millis() as u64)
 }
 
 /// A client request is open; an administrator's request for a membership change is the
@@ -151,6 +164,14 @@ impl Admit for ZkMsg {
             self,
             ZkMsg::Connect(_) | ZkMsg::Request(_) | ZkMsg::Ping | ZkMsg::Disconnect
         )
+    }
+
+    /// A request over UDP carries its client's own count as its time (what the models
+    /// use); a real write's ctime and mtime are the receiving server's clock instead.
+    fn stamp(&mut self, now_ms: u64) {
+        if let ZkMsg::Request(request) = self {
+            request.time = now_ms as i64;
+        }
     }
 }
 
@@ -312,5 +333,37 @@ mod tests {
         ];
         assert!(open.iter().all(Admit::open_to_anyone));
         assert!(!closed.iter().any(Admit::open_to_anyone));
+    }
+
+    #[test]
+    fn a_znode_request_takes_the_receiving_servers_clock_and_nothing_else_changes() {
+        let request = || {
+            ZkMsg::Request(Request {
+                xid: 3,
+                call: Call::Op(get("/")),
+                watch: false,
+                time: 3,
+                once: None,
+            })
+        };
+        let mut stamped = request();
+        stamped.stamp(1_700_000_000_000);
+        let ZkMsg::Request(r) = &stamped else {
+            unreachable!()
+        };
+        assert_eq!(r.time, 1_700_000_000_000);
+        let mut forwarded = ZkMsg::Forward(Txn {
+            kind: TxnKind::Expire { session: 7 },
+            time: 5,
+        });
+        forwarded.stamp(1_700_000_000_000);
+        assert_eq!(
+            forwarded,
+            ZkMsg::Forward(Txn {
+                kind: TxnKind::Expire { session: 7 },
+                time: 5,
+            })
+        );
+        assert!(unix_millis() > 1_700_000_000_000);
     }
 }

@@ -11,7 +11,7 @@
 //! with a real random number generator once the handler's commands are done, and delivered
 //! to `on_random` as the checker would deliver any one of its choices.
 
-use super::admit::{Admit, Dropped, Origin, PeerTable, Sender, ServersOf};
+use super::admit::{unix_millis, Admit, Dropped, Origin, PeerTable, Sender, ServersOf};
 use super::door::{Door, NoDoor, NodeView};
 use super::durable::Durable;
 use super::frame::{
@@ -485,7 +485,7 @@ where
             tracing::trace!(sender = %frame.sender, "dropped: partitioned");
             return;
         }
-        let msg: A::Msg = match decode_body(frame.body) {
+        let mut msg: A::Msg = match decode_body(frame.body) {
             Ok(msg) => msg,
             Err(e) => {
                 self.count_bad(&e, src);
@@ -503,6 +503,7 @@ where
         match self.peers.admit(&msg, &origin) {
             Ok(Sender::Peer) => {}
             Ok(Sender::Stranger) => {
+                msg.stamp(unix_millis());
                 if self.routes.len() >= MAX_ROUTES {
                     self.routes.clear();
                 }

@@ -23,6 +23,7 @@ use super::jute::MAX_BUFFER;
 use super::records::{ConnectRequest, ConnectResponse, Record};
 use super::reply::Reply;
 use super::request::{Op, Request, RequestError};
+use crate::net::admit::unix_millis;
 use crate::net::door::{Door, NodeView};
 use crate::net::link::DOOR_TOKENS;
 use crate::net::stats::Stats;
@@ -33,7 +34,7 @@ use stateright::actor::{Actor, Id};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{self, ErrorKind};
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// The largest frame a client may send: a request carrying ZooKeeper's largest data
 /// (`jute.maxbuffer`, 0xfffff bytes) with room for its path and headers. The actor, not
@@ -342,10 +343,6 @@ fn take_frame<A: Speaker>(
     frame: &[u8],
     inbox: &mut Vec<(Id, A::Msg)>,
 ) -> Result<(), String> {
-    let now_ms = || {
-        let since = SystemTime::now().duration_since(UNIX_EPOCH);
-        since.map_or(0, |d| d.as_millis() as u64)
-    };
     match conn.phase {
         Phase::Fresh => {
             let request = ConnectRequest::from_bytes(frame).map_err(|e| e.to_string())?;
@@ -359,7 +356,7 @@ fn take_frame<A: Speaker>(
                 if request.op != Op::Ping {
                     conn.asked.push_back(asked(&request));
                 }
-                inbox.push((conn.id, A::request(request, now_ms())));
+                inbox.push((conn.id, A::request(request, unix_millis())));
             }
             Err(RequestError::UnknownOpcode { xid, opcode }) => {
                 conn.asked.push_back(Asked {
@@ -368,7 +365,7 @@ fn take_frame<A: Speaker>(
                     steps: Vec::new(),
                     at: Instant::now(),
                 });
-                inbox.push((conn.id, A::unknown(xid, opcode, now_ms())));
+                inbox.push((conn.id, A::unknown(xid, opcode, unix_millis())));
             }
             Err(e) => return Err(e.to_string()),
         },
