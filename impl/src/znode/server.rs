@@ -6,8 +6,10 @@
 //!   server has applied it (possibly stale, never ahead of what is committed); writes go
 //!   to the leader, which stamps their time and appends them in the connection's order
 //!   ([`super::owner`]); the connection's server answers a write when it applies it.
-//!   Replies go out in request order, and a read waits behind the writes its connection
-//!   sent before it (ZooKeeper's `CommitProcessor`). Rule: a server applies the entries
+//!   A `sync` writes nothing: the connection's server answers it once it has applied a
+//!   read index the leader confirmed ([`super::sync`]).
+//!   Replies go out in request order, and a read waits behind the writes and syncs its
+//!   connection sent before it (ZooKeeper's `CommitProcessor`). Rule: a server applies the entries
 //!   of one step one at a time and answers after each, so a read queued between two
 //!   writes of its connection sees the first and not the second, however many entries
 //!   one step commits.
@@ -26,6 +28,7 @@ use super::conn::{CloseReason, Connected};
 use super::connection::Conn;
 use super::msg::ZkMsg;
 use super::owner::Owner;
+use super::sync::{Confirming, Ripening};
 use super::txn::{Outcome, Txn, TxnKind};
 use super::watch::{self, fire, Watches};
 use super::{Change, ZkBug, ZnodeTree};
@@ -127,6 +130,13 @@ pub struct ZkServerState {
     /// elected (ZooKeeper's session owner), and how far its writes are appended (see
     /// [`super::owner`]).
     pub owners: BTreeMap<SessionId, Owner>,
+    /// How many syncs this server has asked a leader about (it numbers them; see
+    /// [`super::sync`]).
+    pub asks: u64,
+    /// At the leader: the syncs whose read index waits for its round to be confirmed.
+    pub confirming: Vec<Confirming>,
+    /// The syncs of connections here whose read index this server has not applied yet.
+    pub ripening: BTreeSet<Ripening>,
 }
 
 impl ZkServerState {
@@ -154,6 +164,8 @@ impl ZkServerState {
             | ZkMsg::Closed(_)
             | ZkMsg::Resource(_) => true,
             ZkMsg::Forward(_)
+            | ZkMsg::SyncAsk { .. }
+            | ZkMsg::SyncIndex { .. }
             | ZkMsg::Touch(_)
             | ZkMsg::Own { .. }
             | ZkMsg::Refuse { .. }
@@ -202,7 +214,7 @@ impl ZkServer {
     /// If the step changed the leader this server knows, it closes its connections (or,
     /// on learning its first leader, sends what waited for one); a newly elected leader
     /// tracks every open session.
-    fn raft_step<R>(
+    pub(super) fn raft_step<R>(
         &self,
         id: Id,
         state: &mut Cow<ZkServerState>,
@@ -225,19 +237,23 @@ impl ZkServer {
         inner.raft.replica = applied_before;
         if elected || deposed {
             inner.owners.clear();
+            inner.confirming.clear();
         }
         if before.is_some() && before != after {
             self.close_all(state, o);
         }
         while state.raft.replica.applied < upto {
+            self.syncs_before_write(id, state, o);
             let applied = apply_next(&mut state.to_mut().raft);
             self.on_applied(id, state, applied, o);
+            self.ripen(state, o);
         }
         #[cfg(debug_assertions)]
         debug_assert_eq!(state.raft.replica, replica, "applied as Raft did");
         if elected {
             self.adopt_sessions(state, o);
         }
+        self.answer_confirmed(id, state, o);
         self.send_waiting(id, state, o);
         result
     }
@@ -252,6 +268,7 @@ impl ZkServer {
             watch::drop_conn(&mut inner.watches, conn);
         }
         inner.touched.clear();
+        inner.ripening.clear();
     }
 
     /// An entry applied here: its changes fire this server's watches (first, so that a
@@ -508,6 +525,9 @@ impl Actor for ZkServer {
             sessions: BTreeSet::new(),
             touched: BTreeSet::new(),
             owners: BTreeMap::new(),
+            asks: 0,
+            confirming: Vec::new(),
+            ripening: BTreeSet::new(),
         }
     }
 
@@ -531,6 +551,13 @@ impl Actor for ZkServer {
                 }
             }
             ZkMsg::Forward(txn) => self.propose(id, state, txn, o),
+            ZkMsg::SyncAsk { from, n } => self.on_sync_ask(id, state, from, n, o),
+            ZkMsg::SyncIndex {
+                from,
+                n,
+                term,
+                index,
+            } => self.on_sync_index(id, state, src, from, n, term, index, o),
             ZkMsg::Touch(sessions) => self.on_touch(id, state, sessions, o),
             ZkMsg::Own { session, from } => self.on_own(id, state, session, from, o),
             ZkMsg::Refuse { from, seat, reason } => {
