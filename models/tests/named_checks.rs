@@ -110,7 +110,7 @@ named_checks! {
     znode_counter => "znode-counter", 30_136 states,
     znode_stale_read => "znode-stale-read", 4_299 states with counterexamples [24],
     znode_sync_read => "znode-sync-read", 9_086 states,
-    znode_sync_failover => "znode-sync-failover", 1_267_187 states,
+    znode_sync_failover => "znode-sync-failover", 1_375_815 states,
     znode_bug_sync_unconfirmed => "znode-bug-sync-unconfirmed", 72_888 states with counterexamples [31],
     znode_ephemeral => "znode-ephemeral", 20_677 states,
     znode_watch => "znode-watch", 6_042 states,

@@ -850,14 +850,18 @@ impl<SM: StateMachine> RaftServer<SM> {
     /// A hook for services built on this server that answer reads at any server
     /// (ReadIndex, dissertation §6.4): at the leader, a read index for a read that arrived
     /// now, with the heartbeat round, started here, that confirms it; `None` at any other
-    /// server. The index is the commit index once an entry of the leader's term is
-    /// committed; before that, its last index (every committed entry is in its log, the
-    /// Leader Completeness property), which it commits with its first entry of the term.
-    /// The read may be answered once [`RaftState::confirms`] the round and the index is
-    /// committed: no other leader can have committed anything newer when a majority
-    /// still answered this one after the read arrived.
+    /// server. The index is the commit index if an entry of the leader's term is
+    /// committed, or if its whole log is (every committed entry is in its log, the Leader
+    /// Completeness property). Otherwise it is the last index, which only an entry of the
+    /// term can commit: the leader appends a no-op if its log has none yet (the
+    /// dissertation's blank entry at the start of a term, here only when a read needs it),
+    /// so that a read never waits for a client's write. The read may be answered once
+    /// [`RaftState::confirms`] the round and the index is committed: no other leader can
+    /// have committed anything newer when a majority still answered this one after the
+    /// read arrived.
     pub fn read_index(
         &self,
+        id: Id,
         state: &mut Cow<RaftState<SM>>,
         o: &mut Out<Self>,
     ) -> Option<(u64, Index)> {
@@ -865,11 +869,21 @@ impl<SM: StateMachine> RaftServer<SM> {
             return None;
         }
         let state = state.to_mut();
-        let index = match state.term_at(state.commit) == state.term {
-            true => state.commit,
-            false => state.last_index(),
-        };
-        Some((self.start_round(state, o), index))
+        let settled = state.last_index() == state.commit;
+        if !settled && state.term_at(state.commit) != state.term {
+            if state.term_at(state.last_index()) != state.term {
+                let noop = Entry {
+                    term: state.term,
+                    client: id,
+                    seq: 0,
+                    op: Payload::Noop,
+                };
+                state.push_entry(id, noop);
+                self.replicate_new_entry(state, o);
+            }
+            return Some((self.start_round(state, o), state.last_index()));
+        }
+        Some((self.start_round(state, o), state.commit))
     }
 
     /// At the leader: a new heartbeat round, sent to every follower at once; its number.

@@ -34,7 +34,7 @@ use super::watch::{self, fire, Watches};
 use super::{Change, ZkBug, ZnodeTree};
 use crate::invariants::checked;
 use crate::raft::embed::{self, Stepped};
-use crate::raft::{Msg, RaftServer, RaftState, RaftStorage, RaftTimer};
+use crate::raft::{Msg, Payload, RaftServer, RaftState, RaftStorage, RaftTimer};
 use coord_specs::znode::{Millis, SessionId, ZkOp, ZkRet};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Command, Id, Out};
@@ -244,8 +244,9 @@ impl ZkServer {
         }
         while state.raft.replica.applied < upto {
             self.syncs_before_write(id, state, o);
-            let applied = apply_next(&mut state.to_mut().raft);
-            self.on_applied(id, state, applied, o);
+            if let Some(applied) = apply_next(&mut state.to_mut().raft) {
+                self.on_applied(id, state, applied, o);
+            }
             self.ripen(state, o);
         }
         #[cfg(debug_assertions)]
@@ -450,9 +451,20 @@ impl ZkServer {
     }
 }
 
-/// The time of the last entry of `raft`'s log (0 for an empty log).
+/// The time of the last transaction of `raft`'s log, past any no-op after it (0 for
+/// none).
 fn last_time(raft: &RaftState<ZnodeTree>) -> Millis {
-    (raft.log.get(raft.last_index())).map_or(0, |e| e.op.as_op().map_or(0, |t| t.time))
+    let first = raft.log.snapshot_index() + 1;
+    (first..=raft.last_index())
+        .rev()
+        .find_map(|i| {
+            let entry = raft.log.get(i)?;
+            match &entry.op {
+                Payload::Noop => None,
+                op => Some(op.as_op().map_or(0, |t| t.time)),
+            }
+        })
+        .unwrap_or(0)
 }
 
 /// The session a transaction closed, if it did: an expiry, or a client's `closeSession`.
@@ -471,19 +483,18 @@ fn closed_session(txn: &Txn, outcome: Option<&Outcome>) -> Option<SessionId> {
 }
 
 /// Applies the next committed entry of `raft`'s log to its replica, as Raft's own apply
-/// does (applying is deterministic), and says what it did.
-fn apply_next(raft: &mut RaftState<ZnodeTree>) -> Applied {
+/// does (applying is deterministic), and says what it did: nothing for a leader's no-op
+/// (see `RaftServer::read_index`); the log holds transactions otherwise.
+fn apply_next(raft: &mut RaftState<ZnodeTree>) -> Option<Applied> {
     let entry = (raft.log.get(raft.replica.applied + 1)).expect("a committed entry");
-    let txn = (entry.op.as_op())
-        .expect("a znode log holds transactions only")
-        .clone();
+    let txn = entry.op.as_op().cloned();
     let applied = (raft.replica).apply_with(entry, true, |tree, txn| tree.apply_txn(txn));
     let (outcome, changes) = applied.map_or((None, Vec::new()), |(r, c)| (Some(r), c));
-    Applied {
-        txn,
+    Some(Applied {
+        txn: txn?,
         outcome,
         changes,
-    }
+    })
 }
 
 /// Re-tags the Raft server's commands as this server's. Raft's own answers to clients are

@@ -5,7 +5,9 @@
 //! Rules:
 //! - A connection's sync asks the leader for a read index (`SyncAsk`, under a number its
 //!   server gives it) as soon as its server knows a leader. The leader records an index
-//!   and starts a heartbeat round ([`RaftServer::read_index`]), and answers (`SyncIndex`,
+//!   and starts a heartbeat round ([`RaftServer::read_index`]; a new leader whose log
+//!   holds uncommitted entries of earlier terms and none of its own appends a no-op, so
+//!   that the sync does not wait for a client's write), and answers (`SyncIndex`,
 //!   with its term) once a majority has acknowledged that round and the index is
 //!   committed ([`RaftState::confirms`]): no newer leader can have committed anything
 //!   before the sync arrived. With [`ZkBug::SyncUnconfirmed`] it answers its commit index
@@ -149,7 +151,7 @@ impl ZkServer {
             let (term, index) = (state.raft.term, state.raft.commit);
             return self.send_index(id, state, from, n, term, index, o);
         }
-        let asked = self.raft_step(id, state, o, |raft, st, out| raft.read_index(st, out));
+        let asked = self.raft_step(id, state, o, |raft, st, out| raft.read_index(id, st, out));
         let (round, index) = asked.expect("a leader gives a read index");
         let confirming = Confirming {
             from,

@@ -1,13 +1,15 @@
 //! `sync` by a read index the leader confirms: no log entry, no answer before a majority
 //! acknowledges the leader's round, a read after it that sees every committed write, an
-//! answer before its connection's later writes apply, and a lost ask asked again.
+//! answer before its connection's later writes apply, a lost ask asked again, and a new
+//! leader's no-op rather than a wait for a write.
 
 use super::pipeline::replies;
-use super::sim::{conn, request, Sim};
-use crate::raft::Msg;
+use super::sim::{conn, connect, request, Sim};
+use crate::raft::{Msg, Payload, RaftTimer};
 use crate::znode::conn::{Call, Reply};
 use crate::znode::server::SessionRules;
-use crate::znode::{ZkBug, ZkMsg};
+use crate::znode::txn::password;
+use crate::znode::{ZkBug, ZkMsg, ZkTimer};
 use coord_specs::znode::build::{create, get, set};
 use coord_specs::znode::{CreateMode, ZkOp, ZkRet};
 use stateright::actor::Id;
@@ -136,4 +138,42 @@ fn a_lost_ask_is_asked_again_and_answered_once() {
     assert_eq!(replies(&sim.take(conn(1))), [(1, None)]);
     sim.beat();
     assert!(sim.take(conn(1)).is_empty());
+}
+
+#[test]
+fn a_new_leader_commits_a_no_op_of_its_term_for_a_sync_rather_than_wait_for_a_write() {
+    let rules = SessionRules {
+        genesis: vec![77],
+        ..SessionRules::default()
+    };
+    let mut sim = Sim::elected(3, rules.clone(), None);
+    sim.open(conn(2), 0);
+    let write = Call::Op(create("/x", "1", CreateMode::Persistent, 0));
+    sim.deliver(conn(2), 0, request(1, write, false));
+    let notices = |(src, _, m): &Sent| {
+        usize::from(*src) == 0
+            && matches!(m, ZkMsg::Peer(Msg::Append { entries, .. }) if entries.is_empty())
+    };
+    run_holding(&mut sim, notices);
+    let s1 = &sim.states[1].raft;
+    assert!(
+        s1.commit < s1.last_index(),
+        "server 1 has not learned the last commit"
+    );
+    sim.fire(1, ZkTimer::Raft(RaftTimer::Election));
+    run_holding(&mut sim, |_| false);
+    assert!(sim.states[1].raft.is_leader());
+    let passwd = password(&rules.secret, 77);
+    sim.send(conn(1), 1, connect(77, passwd, 0));
+    sim.take(conn(1));
+    sim.deliver(conn(1), 1, request(1, sync("/x"), false));
+    sim.deliver(conn(1), 1, request(2, Call::Op(get("/x")), false));
+    sim.run();
+    assert_eq!(
+        replies(&sim.take(conn(1))),
+        [(1, None), (2, Some("1".into()))]
+    );
+    let s1 = &sim.states[1].raft;
+    let last = s1.log.get(s1.last_index()).unwrap();
+    assert_eq!((last.term, &last.op), (2, &Payload::Noop));
 }
