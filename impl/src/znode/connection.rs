@@ -338,9 +338,11 @@ impl ZkServer {
     }
 
     /// A heartbeat of the leader came (see [`SessionRules::resend_after`]): a connection
-    /// whose sent writes or asked syncs have waited that many heartbeats without an
-    /// answer sends its writes again, from the first unanswered one, in order, and asks
-    /// again for its syncs' read indexes. The leader appends each write only once.
+    /// whose sent writes have waited that many heartbeats without an answer sends them
+    /// again, from the first unanswered one, in order, and asks again for its syncs' read
+    /// indexes. The leader appends each write only once. A sync alone never counts as
+    /// stalled: every sync starts a round of the leader's AppendEntries, so counting them
+    /// as heartbeats, concurrent syncs would ask again ever faster, each ask a new round.
     ///
     /// [`SessionRules::resend_after`]: super::server::SessionRules::resend_after
     pub(super) fn resend_stalled(&self, id: Id, state: &mut Cow<ZkServerState>, o: &mut Out<Self>) {
@@ -348,7 +350,7 @@ impl ZkServer {
             return;
         };
         let stalled: Vec<Id> = (state.conns.iter())
-            .filter(|(_, c)| c.queue.iter().any(|p| p.awaits(c.sent) || p.asked()))
+            .filter(|(_, c)| c.queue.iter().any(|p| p.awaits(c.sent)))
             .map(|(conn, _)| *conn)
             .collect();
         for conn in stalled {
@@ -357,10 +359,9 @@ impl ZkServer {
             if c.waited >= after {
                 c.waited = 0;
                 let sent = c.sent;
-                if let Some(first) = (c.queue.iter()).find(|p| p.awaits(sent)) {
-                    c.sent = first.n - 1;
-                    self.send_writes(id, state, conn, o);
-                }
+                let first = (c.queue.iter()).find(|p| p.awaits(sent)).expect("stalled");
+                c.sent = first.n - 1;
+                self.send_writes(id, state, conn, o);
                 self.ask_again(id, state, conn, o);
             }
         }
