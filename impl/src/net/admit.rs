@@ -157,7 +157,8 @@ impl PeerTable {
 
 /// What a connection sends is open: its handshake, requests, keepalives and goodbye.
 /// Raft's RPCs, a transaction forwarded to the leader (it names the connection it acts
-/// for), session touches, replies and watch events are peer-only.
+/// for), session touches, a sync's read index asked and given, replies and watch events
+/// are peer-only.
 impl Admit for ZkMsg {
     fn open_to_anyone(&self) -> bool {
         matches!(
@@ -187,7 +188,7 @@ impl<Op, Ret> Admit for chain::Msg<Op, Ret> {
 mod tests {
     use super::*;
     use crate::znode::conn::{Call, Connect, Reply, Request};
-    use crate::znode::txn::{Txn, TxnKind};
+    use crate::znode::txn::{self, Txn, TxnKind};
     use crate::znode::watch::WatchEvent;
     use crate::znode::Change;
     use coord_specs::znode::build::get;
@@ -315,6 +316,10 @@ mod tests {
             kind: TxnKind::Expire { session: 7 },
             time: 0,
         };
+        let from = txn::Origin {
+            server: Id::from(0),
+            conn: Id::from(9),
+        };
         let open = [
             ZkMsg::Connect(connect),
             ZkMsg::Request(request),
@@ -325,6 +330,13 @@ mod tests {
             ZkMsg::Reply(reply),
             ZkMsg::Forward(expire),
             ZkMsg::Touch(vec![7]),
+            ZkMsg::SyncAsk { from, n: 1 },
+            ZkMsg::SyncIndex {
+                from,
+                n: 1,
+                term: 1,
+                index: 0,
+            },
             ZkMsg::Event(event),
             ZkMsg::Peer(Msg::Vote {
                 term: 1,

@@ -232,12 +232,28 @@ impl<SM: StateMachine> RaftState<SM> {
         })
     }
 
+    /// True if this server leads and a majority of its configuration (counting itself)
+    /// has acknowledged its heartbeat round `round`: it was still the leader after that
+    /// round began (ReadIndex's confirmation, dissertation §6.4).
+    pub fn confirms(&self, round: u64) -> bool {
+        match &self.role {
+            Role::Leader(leader) => confirms(&self.config, &leader.acked, round),
+            _ => false,
+        }
+    }
+
     pub(super) fn leader_mut(&mut self) -> Option<&mut LeaderState<SM::Op>> {
         match &mut self.role {
             Role::Leader(l) => Some(l),
             _ => None,
         }
     }
+}
+
+/// True if the followers of `config` that acknowledged heartbeat rounds `acked` make,
+/// with the leader, a majority for round `round`.
+fn confirms(config: &Membership, acked: &BTreeMap<Id, u64>, round: u64) -> bool {
+    config.majority(acked.iter().filter(|(_, &r)| r >= round).map(|(p, _)| p))
 }
 
 impl<SM: StateMachine> RaftServer<SM> {
@@ -521,8 +537,7 @@ impl<SM: StateMachine> RaftServer<SM> {
         };
         let acked = &leader.acked;
         leader.reads.retain(|read| {
-            let confirmed = acked.iter().filter(|(_, &r)| r >= read.round);
-            if !config.majority(confirmed.map(|(p, _)| p)) || applied < read.index {
+            if !confirms(config, acked, read.round) || applied < read.index {
                 return true;
             }
             if let Some(ret) = sm.read(&read.op) {
@@ -767,9 +782,8 @@ impl<SM: StateMachine> RaftServer<SM> {
         let state = state.to_mut();
         if term_committed && state.replica.sm.read(&op).is_some() {
             let index = state.commit;
+            let round = self.start_round(state, o);
             let leader = state.leader_mut().expect("checked above");
-            leader.round += 1;
-            let round = leader.round;
             leader.reads.push(PendingRead {
                 round,
                 index,
@@ -777,7 +791,6 @@ impl<SM: StateMachine> RaftServer<SM> {
                 seq,
                 op,
             });
-            self.broadcast_append(state, o);
             self.answer_confirmed_reads(state, o);
         } else {
             self.append(state, client, seq, op, o);
@@ -832,6 +845,54 @@ impl<SM: StateMachine> RaftServer<SM> {
             self.append(state.to_mut(), client, seq, op, o);
         }
         true
+    }
+
+    /// A hook for services built on this server that answer reads at any server
+    /// (ReadIndex, dissertation §6.4): at the leader, a read index for a read that arrived
+    /// now, with the heartbeat round, started here, that confirms it; `None` at any other
+    /// server. The index is the commit index if an entry of the leader's term is
+    /// committed, or if its whole log is (every committed entry is in its log, the Leader
+    /// Completeness property). Otherwise it is the last index, which only an entry of the
+    /// term can commit: the leader appends a no-op if its log has none yet (the
+    /// dissertation's blank entry at the start of a term, here only when a read needs it),
+    /// so that a read never waits for a client's write. The read may be answered once
+    /// [`RaftState::confirms`] the round and the index is committed: no other leader can
+    /// have committed anything newer when a majority still answered this one after the
+    /// read arrived.
+    pub fn read_index(
+        &self,
+        id: Id,
+        state: &mut Cow<RaftState<SM>>,
+        o: &mut Out<Self>,
+    ) -> Option<(u64, Index)> {
+        if !state.is_leader() {
+            return None;
+        }
+        let state = state.to_mut();
+        let settled = state.last_index() == state.commit;
+        if !settled && state.term_at(state.commit) != state.term {
+            if state.term_at(state.last_index()) != state.term {
+                let noop = Entry {
+                    term: state.term,
+                    client: id,
+                    seq: 0,
+                    op: Payload::Noop,
+                };
+                state.push_entry(id, noop);
+                self.replicate_new_entry(state, o);
+            }
+            return Some((self.start_round(state, o), state.last_index()));
+        }
+        Some((self.start_round(state, o), state.commit))
+    }
+
+    /// At the leader: a new heartbeat round, sent to every follower at once; its number.
+    fn start_round(&self, state: &mut RaftState<SM>, o: &mut Out<Self>) -> u64 {
+        let leader = state.leader_mut().expect("only a leader starts a round");
+        leader.round += 1;
+        let round = leader.round;
+        self.broadcast_append(state, o);
+        round
     }
 
     /// One message: the term rule first, then the handler of its kind.

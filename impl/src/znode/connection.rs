@@ -42,6 +42,8 @@ pub struct Conn {
     pub writes: u64,
     /// Its writes numbered up to this one have gone to a leader.
     pub sent: u64,
+    /// How many of its syncs wait for a leader to ask (see `sync`).
+    pub unasked: u64,
     /// Heartbeats of the leader seen while a write it sent waited for its answer, since it
     /// last had one (see `SessionRules::resend_after`).
     pub waited: u8,
@@ -54,24 +56,38 @@ pub struct Conn {
 /// A request waiting for its answer.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Pending {
-    /// A write: its number among the connection's writes (see [`Seat`]); 0 for a request
-    /// the server answers alone.
+    /// A write: its number among the connection's writes (see [`Seat`]); 0 for any
+    /// other request.
     pub n: u64,
     pub request: Request,
-    /// A write: its result, once applied here.
+    /// A sync: the number under which its server asked the leader for its read index
+    /// (see `sync`), 0 until it has.
+    pub sync: Option<u64>,
+    /// A write or a sync: its result, once applied here (a sync's once its read index is).
     pub done: Option<ZkRet>,
 }
 
 /// True if the server answers `call` alone, from its own state: reads and requests about
-/// the connection. Everything else goes through the log.
+/// the connection. A sync asks the leader (see `sync`); everything else goes through the
+/// log.
 fn is_local(call: &Call) -> bool {
     !matches!(call, Call::Op(op) if !op.is_read())
+}
+
+/// True if `call` is a sync.
+pub(super) fn is_sync(call: &Call) -> bool {
+    matches!(call, Call::Op(ZkOp::Sync { .. }))
 }
 
 impl Pending {
     /// True if this is a write that has gone to a leader and waits for its answer.
     pub fn awaits(&self, sent: u64) -> bool {
         self.n != 0 && self.n <= sent && self.done.is_none()
+    }
+
+    /// True if this is a sync asked of a leader and not answered yet.
+    pub fn asked(&self) -> bool {
+        self.done.is_none() && self.sync.is_some_and(|n| n != 0)
     }
 }
 
@@ -83,6 +99,7 @@ impl Conn {
             timeout_ms,
             writes: 0,
             sent: 0,
+            unasked: 0,
             waited: 0,
             queue: VecDeque::new(),
             ids: vec![("ip".into(), client.clone())],
@@ -175,14 +192,19 @@ impl ZkServer {
         }
         let c = state.to_mut().conns.get_mut(&conn).expect("known");
         let local = is_local(&request.call);
-        let n = if local {
+        let sync = is_sync(&request.call);
+        let n = if local || sync {
             0
         } else {
             c.writes += 1;
             c.writes
         };
+        if sync {
+            c.unasked += 1;
+        }
         let pending = Pending {
             n,
+            sync: sync.then_some(0),
             request,
             done: None,
         };
@@ -192,7 +214,9 @@ impl ZkServer {
             c.queue.push_back(pending);
         }
         self.touch(id, state, session, o);
-        if !local {
+        if sync {
+            self.ask_syncs(id, state, conn, o);
+        } else if !local {
             self.send_writes(id, state, conn, o);
         }
         self.drain(state, conn, o);
@@ -223,6 +247,7 @@ impl ZkServer {
             let inner = state.to_mut();
             inner.conns.remove(&conn);
             watch::drop_conn(&mut inner.watches, conn);
+            inner.ripening.retain(|r| r.conn != conn);
         }
     }
 
@@ -253,6 +278,7 @@ impl ZkServer {
         }
         let conns: Vec<Id> = state.conns.keys().copied().collect();
         for conn in conns {
+            self.ask_syncs(id, state, conn, o);
             self.send_writes(id, state, conn, o);
         }
     }
@@ -313,7 +339,10 @@ impl ZkServer {
 
     /// A heartbeat of the leader came (see [`SessionRules::resend_after`]): a connection
     /// whose sent writes have waited that many heartbeats without an answer sends them
-    /// again, from the first unanswered one, in order. The leader appends each only once.
+    /// again, from the first unanswered one, in order, and asks again for its syncs' read
+    /// indexes. The leader appends each write only once. A sync alone never counts as
+    /// stalled: every sync starts a round of the leader's AppendEntries, so counting them
+    /// as heartbeats, concurrent syncs would ask again ever faster, each ask a new round.
     ///
     /// [`SessionRules::resend_after`]: super::server::SessionRules::resend_after
     pub(super) fn resend_stalled(&self, id: Id, state: &mut Cow<ZkServerState>, o: &mut Out<Self>) {
@@ -333,6 +362,7 @@ impl ZkServer {
                 let first = (c.queue.iter()).find(|p| p.awaits(sent)).expect("stalled");
                 c.sent = first.n - 1;
                 self.send_writes(id, state, conn, o);
+                self.ask_again(id, state, conn, o);
             }
         }
     }

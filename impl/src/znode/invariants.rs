@@ -2,7 +2,8 @@
 //!
 //! A server: everything its Raft server keeps; its connections are not servers; only
 //! writes of a connection go to the log, numbered in arrival order, none answered before
-//! it was sent; no connection of a closed session is left, and no watch of a connection
+//! it was sent; syncs are counted until asked; only a leader confirms syncs, in rounds it
+//! started; no connection of a closed session is left, and no watch of a connection
 //! that is gone (unless the deliberate bug that keeps them is on); the tree's zxid counts
 //! no more writes than were applied, and from one step to the next it never goes down
 //! and rises by at most one per entry applied.
@@ -13,9 +14,11 @@
 
 use super::client::{Program, ZkClient, ZkClientState};
 use super::conn::Call;
+use super::connection::is_sync;
 use super::server::{ZkServer, ZkServerState};
 use super::ZkBug;
 use crate::invariants::{ensure, Broken, Invariants};
+use crate::raft::Role;
 
 impl Invariants for ZkServer {
     fn invariants(&self, s: &ZkServerState) -> Result<(), Broken> {
@@ -27,17 +30,23 @@ impl Invariants for ZkServer {
         )?;
         let numbered = s.conns.values().all(|c| {
             let writes: Vec<u64> = (c.queue.iter()).map(|p| p.n).filter(|&n| n != 0).collect();
+            let sync = |p: &super::connection::Pending| is_sync(&p.request.call);
             let to_log = |p: &super::connection::Pending| {
-                matches!(&p.request.call, Call::Op(op) if !op.is_read())
+                matches!(&p.request.call, Call::Op(op) if !op.is_read()) && !sync(p)
             };
-            c.queue.iter().all(|p| (p.n != 0) == to_log(p))
+            let unasked = (c.queue.iter()).filter(|p| p.sync == Some(0)).count();
+            c.queue
+                .iter()
+                .all(|p| (p.n != 0) == to_log(p) && p.sync.is_some() == sync(p))
+                && unasked as u64 == c.unasked
                 && writes.is_sorted_by(|a, b| a < b)
                 && writes.last().is_none_or(|&n| n <= c.writes)
                 && c.sent <= c.writes
                 && c.queue.iter().all(|p| p.done.is_none() || p.n <= c.sent)
         });
         ensure(
-            "only writes go to the log, numbered in order, answered only once sent",
+            "only writes go to the log, numbered in order, answered only once sent; syncs \
+             are counted until asked",
             numbered,
             || format!("connections {:?}", s.conns),
         )?;
@@ -52,6 +61,16 @@ impl Invariants for ZkServer {
             "every watch belongs to a connection here",
             outlive || s.watches.iter().all(|w| s.conns.contains_key(&w.conn)),
             || format!("watches {:?}", s.watches),
+        )?;
+        let round = match &s.raft.role {
+            Role::Leader(leader) => leader.round,
+            _ => 0,
+        };
+        ensure(
+            "only a leader confirms syncs, each in a round it started, numbered by its server",
+            (s.confirming.iter()).all(|c| c.round >= 1 && c.round <= round)
+                && s.ripening.iter().all(|r| r.n >= 1 && r.n <= s.asks),
+            || format!("confirming {:?}, round {round}", s.confirming),
         )?;
         let applied = s.raft.replica.applied;
         ensure(
@@ -133,12 +152,14 @@ mod tests {
     use crate::znode::client::{Call as ClientCall, InFlight, Script};
     use crate::znode::conn::Request;
     use crate::znode::connection::Pending;
+    use crate::znode::sync::Confirming;
     use crate::znode::tests::sim::{conn, connect, Sim};
+    use crate::znode::txn::Origin;
     use crate::znode::watch::{self, Manager, Mode, WatchEvent};
     use crate::znode::Change;
     use coord_specs::znode::build::{close, get, set};
     use coord_specs::znode::{ZkOp, ZkRet};
-    use stateright::actor::{Actor, Out};
+    use stateright::actor::{Actor, Id, Out};
     use std::time::Duration;
 
     fn timeout() -> std::ops::Range<Duration> {
@@ -167,6 +188,7 @@ mod tests {
         Pending {
             n,
             request,
+            sync: None,
             done: None,
         }
     }
@@ -198,7 +220,8 @@ mod tests {
 
     #[test]
     fn a_numbered_read_or_an_answer_before_sending_is_caught() {
-        let rule = "only writes go to the log, numbered in order, answered only once sent";
+        let rule = "only writes go to the log, numbered in order, answered only once sent; \
+                    syncs are counted until asked";
         let mut sim = connected();
         let c = sim.states[1].conns.get_mut(&conn(1)).unwrap();
         c.writes = 1;
@@ -211,6 +234,30 @@ mod tests {
         write.done = Some(ZkRet::Done);
         c.queue.push_back(write);
         assert_eq!(broken(sim.servers[1].invariants(&sim.states[1])), rule);
+        let mut sim = connected();
+        let c = sim.states[1].conns.get_mut(&conn(1)).unwrap();
+        let mut sync = pending(0, ZkOp::Sync { path: "/".into() });
+        sync.sync = Some(0);
+        c.queue.push_back(sync);
+        assert_eq!(broken(sim.servers[1].invariants(&sim.states[1])), rule);
+    }
+
+    #[test]
+    fn a_sync_confirmed_by_a_follower_is_caught() {
+        let mut sim = connected();
+        sim.states[1].confirming.push(Confirming {
+            from: Origin {
+                server: Id::from(1),
+                conn: conn(1),
+            },
+            n: 1,
+            round: 1,
+            index: 0,
+        });
+        let found = broken(sim.servers[1].invariants(&sim.states[1]));
+        let rule =
+            "only a leader confirms syncs, each in a round it started, numbered by its server";
+        assert_eq!(found, rule);
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! - [`msg`]: every message: Raft and forwards between servers, the client protocol.
 //! - [`watch`]: ZooKeeper's watches (standard, persistent, recursive) and their events.
 //! - [`server`]: [`ZkServer`], the client protocol on top of a Raft server.
+//! - [`sync`]: `sync` by a read index that the leader confirms, with no log entry.
 //! - [`client`]: [`client::ZkClient`], a session running a program of calls.
 
 pub mod client;
@@ -27,6 +28,7 @@ mod node;
 mod owner;
 mod path;
 pub mod server;
+mod sync;
 mod tree;
 pub mod txn;
 pub mod watch;
@@ -113,6 +115,11 @@ pub enum ZkBug {
     /// client's zxid: a client that reconnects misses the changes made while it was
     /// disconnected.
     ReplaySkipsChanges,
+    /// The leader answers a sync with its commit index at once, without a heartbeat round
+    /// that a majority acknowledges: a deposed leader that does not know it yet answers
+    /// with an index older than a write a newer leader has committed, and a read after
+    /// the sync misses that write.
+    SyncUnconfirmed,
 }
 
 impl NamedBug for ZkBug {
@@ -128,6 +135,7 @@ impl NamedBug for ZkBug {
         ("reads-go-back", ZkBug::ReadsGoBack),
         ("read-overtakes-write", ZkBug::ReadOvertakesWrite),
         ("replay-skips-changes", ZkBug::ReplaySkipsChanges),
+        ("sync-unconfirmed", ZkBug::SyncUnconfirmed),
     ];
 }
 

@@ -4,7 +4,7 @@
 use super::conn::{CloseReason, Connect, Connected, Reply, Request};
 use super::txn::{Origin, Outcome, Seat, Txn};
 use super::watch::WatchEvent;
-use crate::raft::Msg;
+use crate::raft::{Index, Msg, Term};
 use coord_specs::znode::{SessionId, Zxid};
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +53,17 @@ pub enum ZkMsg {
     /// Between a client and a resource outside ZooKeeper that its program guards (see
     /// [`ResourceMsg`]). Servers ignore it.
     Resource(ResourceMsg),
+    /// From a server to the leader: sync `n` of connection `from` asks for a read index
+    /// (see [`super::sync`]).
+    SyncAsk { from: Origin, n: u64 },
+    /// From the leader of `term` to a server: sync `n` of connection `from` is answered
+    /// once that server has applied `index`.
+    SyncIndex {
+        from: Origin,
+        n: u64,
+        term: Term,
+        index: Index,
+    },
 }
 
 /// An operation on a resource that a lock protects, and the resource's answer

@@ -6,8 +6,10 @@
 //!   server has applied it (possibly stale, never ahead of what is committed); writes go
 //!   to the leader, which stamps their time and appends them in the connection's order
 //!   ([`super::owner`]); the connection's server answers a write when it applies it.
-//!   Replies go out in request order, and a read waits behind the writes its connection
-//!   sent before it (ZooKeeper's `CommitProcessor`). Rule: a server applies the entries
+//!   A `sync` writes nothing: the connection's server answers it once it has applied a
+//!   read index the leader confirmed ([`super::sync`]).
+//!   Replies go out in request order, and a read waits behind the writes and syncs its
+//!   connection sent before it (ZooKeeper's `CommitProcessor`). Rule: a server applies the entries
 //!   of one step one at a time and answers after each, so a read queued between two
 //!   writes of its connection sees the first and not the second, however many entries
 //!   one step commits.
@@ -26,12 +28,13 @@ use super::conn::{CloseReason, Connected};
 use super::connection::Conn;
 use super::msg::ZkMsg;
 use super::owner::Owner;
+use super::sync::{Confirming, Ripening};
 use super::txn::{Outcome, Txn, TxnKind};
 use super::watch::{self, fire, Watches};
 use super::{Change, ZkBug, ZnodeTree};
 use crate::invariants::checked;
 use crate::raft::embed::{self, Stepped};
-use crate::raft::{Msg, RaftServer, RaftState, RaftStorage, RaftTimer};
+use crate::raft::{Msg, Payload, RaftServer, RaftState, RaftStorage, RaftTimer};
 use coord_specs::znode::{Millis, SessionId, ZkOp, ZkRet};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Command, Id, Out};
@@ -127,6 +130,13 @@ pub struct ZkServerState {
     /// elected (ZooKeeper's session owner), and how far its writes are appended (see
     /// [`super::owner`]).
     pub owners: BTreeMap<SessionId, Owner>,
+    /// How many syncs this server has asked a leader about (it numbers them; see
+    /// [`super::sync`]).
+    pub asks: u64,
+    /// At the leader: the syncs whose read index waits for its round to be confirmed.
+    pub confirming: Vec<Confirming>,
+    /// The syncs of connections here whose read index this server has not applied yet.
+    pub ripening: BTreeSet<Ripening>,
 }
 
 impl ZkServerState {
@@ -154,6 +164,8 @@ impl ZkServerState {
             | ZkMsg::Closed(_)
             | ZkMsg::Resource(_) => true,
             ZkMsg::Forward(_)
+            | ZkMsg::SyncAsk { .. }
+            | ZkMsg::SyncIndex { .. }
             | ZkMsg::Touch(_)
             | ZkMsg::Own { .. }
             | ZkMsg::Refuse { .. }
@@ -202,7 +214,7 @@ impl ZkServer {
     /// If the step changed the leader this server knows, it closes its connections (or,
     /// on learning its first leader, sends what waited for one); a newly elected leader
     /// tracks every open session.
-    fn raft_step<R>(
+    pub(super) fn raft_step<R>(
         &self,
         id: Id,
         state: &mut Cow<ZkServerState>,
@@ -225,19 +237,24 @@ impl ZkServer {
         inner.raft.replica = applied_before;
         if elected || deposed {
             inner.owners.clear();
+            inner.confirming.clear();
         }
         if before.is_some() && before != after {
             self.close_all(state, o);
         }
         while state.raft.replica.applied < upto {
-            let applied = apply_next(&mut state.to_mut().raft);
-            self.on_applied(id, state, applied, o);
+            self.syncs_before_write(id, state, o);
+            if let Some(applied) = apply_next(&mut state.to_mut().raft) {
+                self.on_applied(id, state, applied, o);
+            }
+            self.ripen(state, o);
         }
         #[cfg(debug_assertions)]
         debug_assert_eq!(state.raft.replica, replica, "applied as Raft did");
         if elected {
             self.adopt_sessions(state, o);
         }
+        self.answer_confirmed(id, state, o);
         self.send_waiting(id, state, o);
         result
     }
@@ -252,6 +269,7 @@ impl ZkServer {
             watch::drop_conn(&mut inner.watches, conn);
         }
         inner.touched.clear();
+        inner.ripening.clear();
     }
 
     /// An entry applied here: its changes fire this server's watches (first, so that a
@@ -433,9 +451,20 @@ impl ZkServer {
     }
 }
 
-/// The time of the last entry of `raft`'s log (0 for an empty log).
+/// The time of the last transaction of `raft`'s log, past any no-op after it (0 for
+/// none).
 fn last_time(raft: &RaftState<ZnodeTree>) -> Millis {
-    (raft.log.get(raft.last_index())).map_or(0, |e| e.op.as_op().map_or(0, |t| t.time))
+    let first = raft.log.snapshot_index() + 1;
+    (first..=raft.last_index())
+        .rev()
+        .find_map(|i| {
+            let entry = raft.log.get(i)?;
+            match &entry.op {
+                Payload::Noop => None,
+                op => Some(op.as_op().map_or(0, |t| t.time)),
+            }
+        })
+        .unwrap_or(0)
 }
 
 /// The session a transaction closed, if it did: an expiry, or a client's `closeSession`.
@@ -454,19 +483,18 @@ fn closed_session(txn: &Txn, outcome: Option<&Outcome>) -> Option<SessionId> {
 }
 
 /// Applies the next committed entry of `raft`'s log to its replica, as Raft's own apply
-/// does (applying is deterministic), and says what it did.
-fn apply_next(raft: &mut RaftState<ZnodeTree>) -> Applied {
+/// does (applying is deterministic), and says what it did: nothing for a leader's no-op
+/// (see `RaftServer::read_index`); the log holds transactions otherwise.
+fn apply_next(raft: &mut RaftState<ZnodeTree>) -> Option<Applied> {
     let entry = (raft.log.get(raft.replica.applied + 1)).expect("a committed entry");
-    let txn = (entry.op.as_op())
-        .expect("a znode log holds transactions only")
-        .clone();
+    let txn = entry.op.as_op().cloned();
     let applied = (raft.replica).apply_with(entry, true, |tree, txn| tree.apply_txn(txn));
     let (outcome, changes) = applied.map_or((None, Vec::new()), |(r, c)| (Some(r), c));
-    Applied {
-        txn,
+    Some(Applied {
+        txn: txn?,
         outcome,
         changes,
-    }
+    })
 }
 
 /// Re-tags the Raft server's commands as this server's. Raft's own answers to clients are
@@ -508,6 +536,9 @@ impl Actor for ZkServer {
             sessions: BTreeSet::new(),
             touched: BTreeSet::new(),
             owners: BTreeMap::new(),
+            asks: 0,
+            confirming: Vec::new(),
+            ripening: BTreeSet::new(),
         }
     }
 
@@ -531,6 +562,13 @@ impl Actor for ZkServer {
                 }
             }
             ZkMsg::Forward(txn) => self.propose(id, state, txn, o),
+            ZkMsg::SyncAsk { from, n } => self.on_sync_ask(id, state, from, n, o),
+            ZkMsg::SyncIndex {
+                from,
+                n,
+                term,
+                index,
+            } => self.on_sync_index(id, state, src, from, n, term, index, o),
             ZkMsg::Touch(sessions) => self.on_touch(id, state, sessions, o),
             ZkMsg::Own { session, from } => self.on_own(id, state, session, from, o),
             ZkMsg::Refuse { from, seat, reason } => {

@@ -332,6 +332,21 @@ pub fn sync_read() -> ZnodeCfg<Script> {
     writer_and_reader(Call::plain(get("/x")), Call::synced(get("/x")))
 }
 
+/// `znode-sync-failover`: `znode-sync-read` with the reader at `s0` and the writer at
+/// `s1`, both of which may lead, in terms 1 and 2: the reader's sync may reach a leader
+/// that a newer one has deposed, before it knows, and after the newer one has committed
+/// the write.
+pub fn sync_failover() -> ZnodeCfg<Script> {
+    let mut cfg = ZnodeCfg {
+        max_term: 2,
+        campaigners: 2,
+        sequential: false,
+        ..sync_read()
+    };
+    cfg.clients[1].0 = 0;
+    cfg
+}
+
 /// `znode-moving-read`: `znode-stale-read` where servers may crash (a restarted server's
 /// tree is empty until it relearns the commit index) and the clients may resend once, at
 /// another server, with the leader fixed at `s0`. A reader whose server restarts between
@@ -516,6 +531,14 @@ pub fn checks() -> Vec<Check> {
             build: |b, judged| znode_model(sync_read(), b, judged),
         },
         Check {
+            name: "znode-sync-failover",
+            about: "znode, a synced read at a leader that a newer one may depose: linearizable",
+            search: Search::Dfs,
+            expect: all_hold(&[&["linearizable", "every client finishes"]]),
+            quick: Bounds::NONE,
+            build: |b, judged| znode_model(sync_failover(), b, judged),
+        },
+        Check {
             name: "znode-moving-read",
             about: "znode-stale-read with one resend elsewhere (quick: a server restart instead): a client never reads older data than it has seen",
             search: Search::Dfs,
@@ -598,6 +621,13 @@ pub fn checks() -> Vec<Check> {
             "sequentially consistent",
             TWO_SERVERS,
             |b, judged| znode_bug(ZkBug::ReadsGoBack, read_moving_from_leader(), b, judged),
+        ),
+        bug_check(
+            "znode-bug-sync-unconfirmed",
+            "deliberate bug: the leader answers a sync with its commit index, without a round a majority acknowledges",
+            "linearizable",
+            Bounds::NONE,
+            |b, judged| znode_bug(ZkBug::SyncUnconfirmed, sync_failover(), b, judged),
         ),
         bug_check(
             "znode-bug-early-watch",

@@ -475,13 +475,13 @@ pub enum ZkOp {
     CloseSession {
         session: SessionId,
     },
-    /// ZooKeeper's `sync`: changes nothing, but goes through the leader's log, so that a
-    /// read sent after it on the same connection sees every write committed before it.
+    /// ZooKeeper's `sync`: changes nothing, but asks the leader, so that a read sent
+    /// after it on the same connection sees every write committed before it.
     Sync {
         path: Path,
     },
     /// ZooKeeper's standalone `check` (3.9): succeeds, changing nothing, if `path` exists
-    /// with data version `version` (or any, if `-1`). Goes through the log, as `sync`.
+    /// with data version `version` (or any, if `-1`). Goes through the log.
     Check {
         path: Path,
         version: Version,
@@ -609,7 +609,7 @@ impl ZkRet {
 impl ZkOp {
     /// True for operations that never change the tree and are answered by the server a
     /// client is connected to, from its own tree (`sync` and `check` change nothing either
-    /// but go through the log, so they are not reads).
+    /// but go to the leader, so they are not reads).
     pub fn is_read(&self) -> bool {
         use ZkOp::*;
         matches!(

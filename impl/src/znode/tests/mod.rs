@@ -1,7 +1,7 @@
 //! The znode service's tests. The tree's stories (one per rule: each step an operation and
 //! the result it must return, applied in turn through `StateMachine::apply`) share the
 //! helpers here; `differential` runs random histories against the spec. The server's
-//! rules (`sessions`, `pipeline`, `watches`) run on a small cluster ([`sim`]).
+//! rules (`sessions`, `pipeline`, `sync`, `watches`) run on a small cluster ([`sim`]).
 
 use super::path::{child_path, join, parse};
 use super::*;
@@ -21,6 +21,7 @@ mod paths_and_reads;
 mod pipeline;
 mod sessions;
 pub(super) mod sim;
+mod sync;
 mod watches;
 mod writes;
 

@@ -12,7 +12,7 @@ use coord_specs::znode::{CreateMode, ZkOp, ZkRet, MAX_DATA};
 use stateright::actor::Id;
 
 /// The replies among `msgs`: (xid, data read, if a read).
-fn replies(msgs: &[ZkMsg]) -> Vec<(i32, Option<String>)> {
+pub(super) fn replies(msgs: &[ZkMsg]) -> Vec<(i32, Option<String>)> {
     (msgs.iter())
         .filter_map(|m| match m {
             ZkMsg::Reply(Reply { xid, ret, .. }) => Some((
