@@ -108,7 +108,7 @@ const RULES: &[(&str, Plan)] = &[
     ),
     ("coord cluster up", Plan::Cluster),
     (
-        "python3 -c 'from kazoo.client",
+        "/usr/bin/python3 -c 'from kazoo.client",
         Plan::Skip("needs kazoo and a cluster on the default client ports; checker/tests/zk_protocol.rs speaks the protocol on free ports"),
     ),
     (
