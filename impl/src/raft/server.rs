@@ -411,14 +411,7 @@ impl<SM: StateMachine> RaftServer<SM> {
             o.set_timer(RaftTimer::Heartbeat, interval.clone());
         }
         if self.membership && !self.has_bug(RaftBug::ChangeBeforeCommit) {
-            let noop = Entry {
-                term: state.term,
-                client: id,
-                seq: 0,
-                op: Payload::Noop,
-            };
-            state.push_entry(id, noop);
-            self.replicate_new_entry(state, o);
+            self.append_noop(id, state, o);
         } else if self.heartbeat.is_some() || self.announce {
             self.broadcast_append(state, o);
         }
@@ -872,18 +865,24 @@ impl<SM: StateMachine> RaftServer<SM> {
         let settled = state.last_index() == state.commit;
         if !settled && state.term_at(state.commit) != state.term {
             if state.term_at(state.last_index()) != state.term {
-                let noop = Entry {
-                    term: state.term,
-                    client: id,
-                    seq: 0,
-                    op: Payload::Noop,
-                };
-                state.push_entry(id, noop);
-                self.replicate_new_entry(state, o);
+                self.append_noop(id, state, o);
             }
             return Some((self.start_round(state, o), state.last_index()));
         }
         Some((self.start_round(state, o), state.commit))
+    }
+
+    /// At the leader: appends an entry of its term that changes nothing, and replicates it,
+    /// so that an entry of its term can commit without a client's write.
+    fn append_noop(&self, id: Id, state: &mut RaftState<SM>, o: &mut Out<Self>) {
+        let noop = Entry {
+            term: state.term,
+            client: id,
+            seq: 0,
+            op: Payload::Noop,
+        };
+        state.push_entry(id, noop);
+        self.replicate_new_entry(state, o);
     }
 
     /// At the leader: a new heartbeat round, sent to every follower at once; its number.
