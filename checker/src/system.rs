@@ -30,10 +30,10 @@ pub const ZK_MAX_DATA: usize = 1024;
 /// ...so that this many entries of at most about 1.6 KB each (path, data, a sequential
 /// suffix, ids and tags) fit in one datagram with room to spare.
 const ZK_BATCH: usize = 32;
-/// A znode follower sends a connection's writes to the leader again after this many of
-/// the leader's heartbeats without an answer (a forwarded write travels in a datagram,
-/// which a full socket buffer drops).
-const RESEND_AFTER_HEARTBEATS: u8 = 4;
+/// A znode server looks at its connections every this many heartbeat periods and sends
+/// the leader again the writes and sync asks that were waiting already at its last look
+/// (a forwarded write travels in a datagram, which a full socket buffer drops).
+const RESEND_BEATS: u32 = 4;
 /// A ZooKeeper client's entries may be up to 1 MB each: one AppendEntries carries at most
 /// this many bytes of them (or one entry), over a peer link when it exceeds a datagram.
 const ZK_BATCH_BYTES: usize = 1 << 20;
@@ -137,7 +137,7 @@ impl System {
                     secret: member.session_secret(),
                     expiry: Some(Expiry::Negotiated),
                     relay_touches: true,
-                    resend_after: Some(RESEND_AFTER_HEARTBEATS),
+                    resend_after: Some(config.heartbeats(RESEND_BEATS)),
                     genesis: Vec::new(),
                 };
                 let raft = (raft(config, &member).with_max_batch(ZK_BATCH))
@@ -158,8 +158,7 @@ impl System {
                     return Err("a chain needs a node and a manager".into());
                 }
                 let beat = config.heartbeat();
-                let beats = |n: u32| beat.start * n..beat.end * n;
-                let every = beats(CHAIN_CHECK_BEATS);
+                let every = config.heartbeats(CHAIN_CHECK_BEATS);
                 // The detector removes a member no sooner than `misses - 1` checks after
                 // its last heartbeat arrived; a lease runs half of that from when the
                 // heartbeat left, the other half a margin for clocks that run apart.
@@ -192,7 +191,7 @@ impl System {
                     halt: None,
                     rejoin: None,
                     links: Links::Lossy {
-                        resend: beats(CHAIN_RESEND_BEATS),
+                        resend: config.heartbeats(CHAIN_RESEND_BEATS),
                     },
                     heartbeat: Some(beat),
                     lease: Some(lease..lease),

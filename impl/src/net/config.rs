@@ -203,7 +203,12 @@ impl ClusterConfig {
     }
 
     pub fn heartbeat(&self) -> Range<Duration> {
-        let ms = Duration::from_millis(self.heartbeat_ms);
+        self.heartbeats(1)
+    }
+
+    /// `n` heartbeat periods.
+    pub fn heartbeats(&self, n: u32) -> Range<Duration> {
+        let ms = Duration::from_millis(self.heartbeat_ms) * n;
         ms..ms
     }
 

@@ -17,7 +17,7 @@ use super::conn::{
     Call, CloseReason, Connect, Connected, Passwd, Refused, Reply, Request, SetWatches,
 };
 use super::msg::ZkMsg;
-use super::server::{ZkServer, ZkServerState};
+use super::server::{ZkServer, ZkServerState, ZkTimer};
 use super::txn::{negotiate, password, Origin, Seat, Txn, TxnKind};
 use super::watch::{self, fire, Manager, Mode};
 use super::{Change, ZkBug, ZnodeTree};
@@ -44,8 +44,8 @@ pub struct Conn {
     pub sent: u64,
     /// How many of its syncs wait for a leader to ask (see `sync`).
     pub unasked: u64,
-    /// Heartbeats of the leader seen while a write it sent waited for its answer, since it
-    /// last had one (see `SessionRules::resend_after`).
+    /// Resend periods begun while a write it sent or a sync it asked waited for its
+    /// answer, since it last had one (see `SessionRules::resend_after`).
     pub waited: u8,
     /// Its requests not answered yet, in arrival order.
     pub queue: VecDeque<Pending>,
@@ -337,33 +337,35 @@ impl ZkServer {
         }
     }
 
-    /// A heartbeat of the leader came (see [`SessionRules::resend_after`]): a connection
-    /// whose sent writes have waited that many heartbeats without an answer sends them
-    /// again, from the first unanswered one, in order, and asks again for its syncs' read
-    /// indexes. The leader appends each write only once. A sync alone never counts as
-    /// stalled: every sync starts a round of the leader's AppendEntries, so counting them
-    /// as heartbeats, concurrent syncs would ask again ever faster, each ask a new round.
+    /// The resend period began (see [`SessionRules::resend_after`]): a connection whose
+    /// sent writes or asked syncs have waited since the period before, with no answer in
+    /// between, sends its writes again, from the first unanswered one, in order, and asks
+    /// again for its syncs' read indexes. The leader appends each write only once; a sync
+    /// changes nothing, and any answer to it will do.
     ///
     /// [`SessionRules::resend_after`]: super::server::SessionRules::resend_after
     pub(super) fn resend_stalled(&self, id: Id, state: &mut Cow<ZkServerState>, o: &mut Out<Self>) {
-        let Some(after) = self.sessions.resend_after else {
+        let Some(period) = &self.sessions.resend_after else {
             return;
         };
+        o.set_timer(ZkTimer::Resend, period.clone());
         let stalled: Vec<Id> = (state.conns.iter())
-            .filter(|(_, c)| c.queue.iter().any(|p| p.awaits(c.sent)))
+            .filter(|(_, c)| c.queue.iter().any(|p| p.awaits(c.sent) || p.asked()))
             .map(|(conn, _)| *conn)
             .collect();
         for conn in stalled {
             let c = state.to_mut().conns.get_mut(&conn).expect("listed");
             c.waited = c.waited.saturating_add(1);
-            if c.waited >= after {
-                c.waited = 0;
-                let sent = c.sent;
-                let first = (c.queue.iter()).find(|p| p.awaits(sent)).expect("stalled");
-                c.sent = first.n - 1;
-                self.send_writes(id, state, conn, o);
-                self.ask_again(id, state, conn, o);
+            if c.waited < 2 {
+                continue;
             }
+            c.waited = 0;
+            let sent = c.sent;
+            if let Some(first) = (c.queue.iter()).find(|p| p.awaits(sent)) {
+                c.sent = first.n - 1;
+            }
+            self.send_writes(id, state, conn, o);
+            self.ask_again(id, state, conn, o);
         }
     }
 

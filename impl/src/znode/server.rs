@@ -70,11 +70,13 @@ pub struct SessionRules {
     /// leader's next AppendEntries). The models leave it off: their `allows` rule stands
     /// for a live client's keepalives.
     pub relay_touches: bool,
-    /// A follower sends a connection's unanswered writes to the leader again once it has
-    /// seen this many of the leader's heartbeats without an answer to any (a forward may
-    /// be lost on the way); `None` never does. The models, whose network loses nothing,
-    /// leave it off.
-    pub resend_after: Option<u8>,
+    /// A server looks at its connections this often ([`ZkTimer::Resend`]): one whose
+    /// writes or syncs have waited a whole period without an answer sends them to the
+    /// leader again (a forward may be lost on the way); `None` never does. The models,
+    /// whose network loses nothing, leave it off. (A count of the leader's AppendEntries
+    /// is no clock: under load they come thousands of times a second, and every write
+    /// was sent again dozens of times.)
+    pub resend_after: Option<Range<Duration>>,
     /// Sessions open before the cluster starts, with the shortest timeout (the models:
     /// each client's session was opened before the run, so that a check of something else
     /// spends no log entry on it; a run on real clocks has none).
@@ -112,6 +114,8 @@ pub enum ZkTimer {
     /// At the leader: this session's deadline passed without a word from it, so it
     /// expires (ZooKeeper's session tracker, one deadline per session).
     Expire(SessionId),
+    /// Time to send again what waited too long (see [`SessionRules::resend_after`]).
+    Resend,
 }
 
 /// A znode server's state: the Raft server's, plus what ZooKeeper keeps per server.
@@ -526,6 +530,9 @@ impl Actor for ZkServer {
         let mut out = Out::new();
         let mut raft = self.raft.on_start(id, storage, &mut out);
         lift(out, o);
+        if let Some(period) = &self.sessions.resend_after {
+            o.set_timer(ZkTimer::Resend, period.clone());
+        }
         let shortest = 2 * self.sessions.tick_ms;
         raft.replica.sm =
             ZnodeTree::with_bug(self.bug).with_sessions(&self.sessions.genesis, shortest);
@@ -558,7 +565,6 @@ impl Actor for ZkServer {
                 });
                 if from_leader {
                     self.report_touches(id, state, o);
-                    self.resend_stalled(id, state, o);
                 }
             }
             ZkMsg::Forward(txn) => self.propose(id, state, txn, o),
@@ -593,6 +599,7 @@ impl Actor for ZkServer {
                 raft.on_timeout(id, st, t, out)
             }),
             ZkTimer::Expire(session) => self.on_expire(id, state, *session, o),
+            ZkTimer::Resend => self.resend_stalled(id, state, o),
         });
     }
 }

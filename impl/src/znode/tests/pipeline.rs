@@ -10,6 +10,8 @@ use crate::znode::{ZkBug, ZkMsg};
 use coord_specs::znode::build::{create, get, set};
 use coord_specs::znode::{CreateMode, ZkOp, ZkRet, MAX_DATA};
 use stateright::actor::Id;
+use std::ops::Range;
+use std::time::Duration;
 
 /// The replies among `msgs`: (xid, data read, if a read).
 pub(super) fn replies(msgs: &[ZkMsg]) -> Vec<(i32, Option<String>)> {
@@ -127,11 +129,14 @@ fn times_are_stamped_once_by_the_leader_and_equal_on_every_replica() {
     }
 }
 
+/// Any resend period: the sim fires the timer itself.
+const PERIOD: Range<Duration> = Duration::from_millis(200)..Duration::from_millis(200);
+
 /// A cluster of three whose follower 1 has a connection with two writes (create `/a`,
-/// `/a/b`) whose forwards to the leader were lost; returns the lost forwards.
-fn lost_forwards(resend_after: Option<u8>) -> (Sim, Vec<(Id, Id, ZkMsg)>) {
+/// `/a/b`) whose forwards to the leader were held on the way; returns them.
+fn lost_forwards(resend: bool) -> (Sim, Vec<(Id, Id, ZkMsg)>) {
     let rules = SessionRules {
-        resend_after,
+        resend_after: resend.then_some(PERIOD),
         ..SessionRules::default()
     };
     let mut sim = Sim::elected(3, rules, None);
@@ -145,38 +150,10 @@ fn lost_forwards(resend_after: Option<u8>) -> (Sim, Vec<(Id, Id, ZkMsg)>) {
     (sim, lost)
 }
 
-/// Without resends, a lost forward stalls its connection for good (wire note W5): the
-/// leader's heartbeats keep coming, and no answer ever does.
-#[test]
-fn without_resends_a_lost_forward_stalls_its_connection() {
-    let (mut sim, _lost) = lost_forwards(None);
-    for _ in 0..10 {
-        sim.beat();
-        sim.run();
-    }
-    assert!(sim.take(conn(1)).is_empty(), "no answer comes");
-    assert_eq!(sim.states[0].tree().stat("/a"), None);
-}
-
-/// Forwards lost on the way: the follower sends its connection's writes again after
-/// `resend_after` heartbeats; the leader appends each write once, in order, even when
-/// the first copies arrive late.
-#[test]
-fn lost_forwards_are_sent_again_and_appended_once_in_order() {
-    let (mut sim, lost) = lost_forwards(Some(2));
-    sim.beat();
-    assert!(sim.take(conn(1)).is_empty());
-    sim.beat();
-    // The resends are in flight; the late originals arrive after them, second first.
-    sim.run();
-    for (src, to, msg) in lost.into_iter().rev() {
-        sim.deliver(src, usize::from(to), msg);
-    }
-    sim.run();
-    sim.beat();
-    assert_eq!(replies(&sim.take(conn(1))), [(1, None), (2, None)]);
+/// How many creates the leader's log holds.
+fn creates(sim: &Sim) -> usize {
     let log = &sim.states[0].raft.log;
-    let creates = (1..=sim.states[0].raft.last_index())
+    (1..=sim.states[0].raft.last_index())
         .filter(|&i| {
             matches!(
                 &log.get(i).unwrap().op.as_op().unwrap().kind,
@@ -186,8 +163,56 @@ fn lost_forwards_are_sent_again_and_appended_once_in_order() {
                 }
             )
         })
-        .count();
-    assert_eq!(creates, 2, "each write appended once");
+        .count()
+}
+
+/// Without resends, a lost forward stalls its connection for good (wire note W5): the
+/// leader's heartbeats keep coming, and no answer ever does.
+#[test]
+fn without_resends_a_lost_forward_stalls_its_connection() {
+    let (mut sim, _lost) = lost_forwards(false);
+    for _ in 0..10 {
+        sim.beat();
+        sim.resend(1);
+    }
+    assert!(sim.take(conn(1)).is_empty(), "no answer comes");
+    assert_eq!(sim.states[0].tree().stat("/a"), None);
+}
+
+/// The leader's AppendEntries are no clock: however many come while forwards are slow
+/// on the way, none is sent again (under load every write was once sent dozens of times).
+#[test]
+fn heartbeats_alone_send_nothing_again() {
+    let (mut sim, slow) = lost_forwards(true);
+    for _ in 0..10 {
+        sim.beat();
+        let again = sim.intercept(|(_, _, m)| matches!(m, ZkMsg::Forward(_)));
+        assert!(again.is_empty(), "sent again: {again:?}");
+    }
+    sim.net.extend(slow);
+    sim.run();
+    sim.beat();
+    assert_eq!(replies(&sim.take(conn(1))), [(1, None), (2, None)]);
+}
+
+/// Forwards lost on the way: the follower sends its connection's writes again once they
+/// have waited a whole resend period; the leader appends each write once, in order, even
+/// when the first copies arrive late.
+#[test]
+fn lost_forwards_are_sent_again_and_appended_once_in_order() {
+    let (mut sim, lost) = lost_forwards(true);
+    sim.resend(1);
+    assert!(sim.take(conn(1)).is_empty(), "not a whole period yet");
+    assert_eq!(creates(&sim), 0);
+    // The resends go; the late originals arrive after them, second first.
+    sim.resend(1);
+    for (src, to, msg) in lost.into_iter().rev() {
+        sim.deliver(src, usize::from(to), msg);
+    }
+    sim.run();
+    sim.beat();
+    assert_eq!(replies(&sim.take(conn(1))), [(1, None), (2, None)]);
+    assert_eq!(creates(&sim), 2, "each write appended once");
 }
 
 #[test]

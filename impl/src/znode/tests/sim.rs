@@ -131,6 +131,13 @@ impl Sim {
         self.run();
     }
 
+    /// Server `i`'s resend period begins (see `SessionRules::resend_after`), and everything
+    /// is delivered.
+    pub fn resend(&mut self, i: usize) {
+        self.fire(i, ZkTimer::Resend);
+        self.run();
+    }
+
     /// Takes what connection `c` received so far.
     pub fn take(&mut self, c: Id) -> Vec<ZkMsg> {
         self.inbox.remove(&c).unwrap_or_default()
