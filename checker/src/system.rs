@@ -244,6 +244,7 @@ fn raft<SM: StateMachine>(config: &ClusterConfig, member: &Member) -> RaftServer
     RaftServer::new(member.peer_ids(), config.election_timeout())
         .with_heartbeat(config.heartbeat())
         .with_pre_vote(config.pre_vote)
+        .with_pipeline(true)
 }
 
 /// The deliberate bug the cluster file names, if any, found by `named`.

@@ -134,6 +134,8 @@ pub struct RaftCfg {
     /// `RaftServer::commit_notice`): without heartbeats, the models' followers otherwise
     /// learn it only with the next request.
     pub commit_notice: bool,
+    /// Whether leaders pipeline their AppendEntries (see `RaftServer::pipeline`).
+    pub pipeline: bool,
     /// How many servers, `s0` on, the initial configuration holds; the others start
     /// outside it, to be added (see `RaftServer::joining`). `None` for all.
     pub members: Option<usize>,
@@ -183,6 +185,7 @@ impl RaftCfg {
                 .with_pre_vote(self.pre_vote)
                 .with_compaction(self.compact_after)
                 .with_commit_notice(self.commit_notice)
+                .with_pipeline(self.pipeline)
                 .with_bug(self.bug);
             Node::Server(server)
         });
@@ -616,6 +619,7 @@ pub fn base() -> RaftCfg {
         watch_stable: false,
         compact_after: None,
         commit_notice: false,
+        pipeline: false,
         members: None,
         schedule: None,
         membership: false,
@@ -691,6 +695,18 @@ fn prevote_base(pre_vote: bool) -> RaftCfg {
         clients: 0,
         announce: true,
         pre_vote,
+        ..base()
+    }
+}
+
+/// The model of pipelined replication: two clients put once each, so that a leader has
+/// two entries to send and sends the second before the first is acknowledged; messages
+/// are reordered, so a follower may get the second before the first and reject it, and a
+/// server may crash, losing what was in flight to it.
+fn pipeline_base() -> RaftCfg {
+    RaftCfg {
+        ops: 1,
+        pipeline: true,
         ..base()
     }
 }
@@ -793,6 +809,28 @@ pub fn checks() -> Vec<Check> {
                 ..Bounds::default()
             },
             build: |b, judged| raft_model(prevote_base(false).with(b), judged),
+        },
+        Check {
+            name: "raft-pipeline",
+            about: "raft with pipelined AppendEntries, 2 clients x put, reordered, 1 crash: figure 3 safety and linearizability",
+            search: Search::Dfs,
+            expect: all_hold(&[&RAFT_SAFETY, &RAFT_EXAMPLES]),
+            quick: Bounds::default(),
+            build: |b, judged| raft_model(pipeline_base().with(b), judged),
+        },
+        Check {
+            name: "raft-bug-pipeline-counts-sent",
+            about: "deliberate bug: a pipelining leader counts what it sent a follower as stored there, and commits an entry no follower has",
+            search: Search::Dfs,
+            expect: vec![("leader completeness", Violated)],
+            quick: Bounds::default(),
+            build: |b, judged| {
+                let cfg = RaftCfg {
+                    clients: 1,
+                    ..pipeline_base()
+                };
+                raft_bug(RaftBug::PipelineCountsSent, RaftCfg { max_crashes: 0, ..cfg }, b, judged)
+            },
         },
         Check {
             name: "raft-snapshot",

@@ -45,6 +45,10 @@ pub enum RaftBug {
     /// be in use, and two leaders are elected in one term (the single-server change bug,
     /// raft-dev, 2015).
     ChangeBeforeCommit,
+    /// With pipelining, the leader counts the entries it has sent a follower as stored
+    /// there, without waiting for the acknowledgement: it commits an entry that a crash
+    /// of the leader and a lost message leave on no majority.
+    PipelineCountsSent,
 }
 
 impl NamedBug for RaftBug {
@@ -55,6 +59,7 @@ impl NamedBug for RaftBug {
         ("stale-read", RaftBug::LocalReads),
         ("snapshot-drops-sessions", RaftBug::SnapshotWithoutSessions),
         ("change-before-commit", RaftBug::ChangeBeforeCommit),
+        ("pipeline-counts-sent", RaftBug::PipelineCountsSent),
     ];
 }
 
@@ -117,6 +122,15 @@ pub struct RaftServer<SM: StateMachine> {
     /// the applied index once this many applied entries follow its last snapshot; `None`
     /// for never (the paper's Raft without §7, and the models that check it).
     pub compact_after: Option<u64>,
+    /// Pipelined replication (as etcd's `StateReplicate`): once the leader has sent a
+    /// follower entries up to some index, its next AppendEntries to it starts after them,
+    /// without waiting for the acknowledgement; a rejection moves `next` back to the
+    /// follower's hint, as without it. Off in the paper's Raft, where every AppendEntries
+    /// carries everything from `next` (at most `max_batch`): each new entry then sends
+    /// again every entry still unacknowledged, so a busy leader sends each entry dozens of
+    /// times. `next` is only a guess in either case; `matched` moves only on an
+    /// acknowledgement.
+    pub pipeline: bool,
     _sm: PhantomData<fn() -> SM>,
 }
 
@@ -272,6 +286,7 @@ impl<SM: StateMachine> RaftServer<SM> {
             pre_vote: false,
             check_quorum: false,
             compact_after: None,
+            pipeline: false,
             _sm: PhantomData,
         }
     }
@@ -305,6 +320,12 @@ impl<SM: StateMachine> RaftServer<SM> {
     pub fn with_pre_vote(mut self, on: bool) -> Self {
         self.pre_vote = on;
         self.check_quorum = on;
+        self
+    }
+
+    /// Pipelined replication (see `pipeline`).
+    pub fn with_pipeline(mut self, on: bool) -> Self {
+        self.pipeline = on;
         self
     }
 
@@ -419,8 +440,8 @@ impl<SM: StateMachine> RaftServer<SM> {
 
     /// AppendEntries to one follower: everything from its `next` index on (at most
     /// `max_batch` entries, and `max_batch_bytes` bytes unless the first entry alone is
-    /// larger).
-    fn send_append(&self, state: &RaftState<SM>, peer: Id, o: &mut Out<Self>) {
+    /// larger). With `pipeline`, `next` then moves past what was sent.
+    fn send_append(&self, state: &mut RaftState<SM>, peer: Id, o: &mut Out<Self>) {
         let Role::Leader(leader) = &state.role else {
             return;
         };
@@ -430,17 +451,26 @@ impl<SM: StateMachine> RaftServer<SM> {
             return;
         }
         let prev_index = next - 1;
+        let entries = self.batch(state.log.from(next));
+        let sent = prev_index + entries.len() as Index;
         o.send(
             peer,
             Msg::Append {
                 term: state.term,
                 prev_index,
                 prev_term: state.term_at(prev_index),
-                entries: self.batch(state.log.from(next)),
+                entries,
                 commit: state.commit,
                 round: leader.round,
             },
         );
+        if self.pipeline && sent > prev_index {
+            let leader = state.leader_mut().expect("a leader");
+            leader.next.insert(peer, sent + 1);
+            if self.has_bug(RaftBug::PipelineCountsSent) {
+                leader.matched.insert(peer, sent);
+            }
+        }
     }
 
     /// The first entries of `entries` that one AppendEntries carries.
@@ -462,9 +492,9 @@ impl<SM: StateMachine> RaftServer<SM> {
         batch
     }
 
-    fn broadcast_append(&self, state: &RaftState<SM>, o: &mut Out<Self>) {
-        for peer in &state.config.peers {
-            self.send_append(state, *peer, o);
+    fn broadcast_append(&self, state: &mut RaftState<SM>, o: &mut Out<Self>) {
+        for peer in state.config.peers.clone() {
+            self.send_append(state, peer, o);
         }
     }
 
@@ -723,8 +753,16 @@ impl<SM: StateMachine> RaftServer<SM> {
         }
         if success && progress {
             leader.matched.insert(src, index);
-            leader.next.insert(src, index + 1);
+            let next = leader.next.entry(src).or_default();
+            *next = match self.pipeline {
+                true => (*next).max(index + 1),
+                false => index + 1,
+            };
+            let more = self.pipeline && *next <= state.last_index();
             self.advance_commit(state, o);
+            if more {
+                self.send_append(state, src, o);
+            }
         } else if progress {
             leader.next.insert(src, index);
             self.send_append(state, src, o);
@@ -1030,7 +1068,7 @@ impl<SM: StateMachine> Actor for RaftServer<SM> {
             }
             RaftTimer::CheckQuorum if state.is_leader() => self.check_quorum(state, o),
             RaftTimer::Heartbeat if state.is_leader() => {
-                self.broadcast_append(state, o);
+                self.broadcast_append(state.to_mut(), o);
                 if let Some(interval) = &self.heartbeat {
                     o.set_timer(RaftTimer::Heartbeat, interval.clone());
                 }
