@@ -23,6 +23,24 @@ const WAIT: Duration = Duration::from_secs(30);
 /// How many times a client's connection may be lost in a row (and its session resumed at
 /// another member) before the row fails.
 const MAX_LOST: usize = 5;
+/// The pause before a client tries the next member after one refused it.
+const PAUSE: Duration = Duration::from_millis(100);
+
+/// A new session at `servers[first]`, or, as ZooKeeper's client goes through its connect
+/// string, at the next member when one refuses (a member closes the connections it gets
+/// while it knows no leader); at most `MAX_LOST` tries.
+fn connect_any(servers: &[SocketAddr], first: usize) -> Result<Session, String> {
+    let mut refused = String::new();
+    for attempt in 0..MAX_LOST {
+        let server = servers[(first + attempt) % servers.len()];
+        match Session::connect(server, TIMEOUT_MS, WAIT) {
+            Ok(session) => return Ok(session),
+            Err(e) => refused = format!("cannot connect to {server}: {e}"),
+        }
+        std::thread::sleep(PAUSE);
+    }
+    Err(refused)
+}
 
 /// What a row does in a loop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,8 +134,7 @@ impl WireBench {
     /// The bench's root, `/bench-wire-TAG`, and one node per client under it (holding
     /// 64 bytes, the parent of its sequential creates); what is there already stays.
     pub fn prepare(&self, servers: &[SocketAddr], clients: u16) -> Result<(), String> {
-        let mut session = Session::connect(servers[0], TIMEOUT_MS, WAIT)
-            .map_err(|e| format!("cannot connect to {}: {e}", servers[0]))?;
+        let mut session = connect_any(servers, 0)?;
         let root = format!("/bench-wire-{}", self.tag);
         let nodes = (0..clients).map(|c| format!("{root}/c{c}"));
         for path in std::iter::once(root.clone()).chain(nodes) {
@@ -187,10 +204,9 @@ impl WireBench {
         load: WireLoad,
         barrier: &Barrier,
     ) -> Result<(Vec<Duration>, usize), String> {
-        let server = servers[first];
-        let session = Session::connect(server, TIMEOUT_MS, WAIT);
+        let session = connect_any(servers, first);
         barrier.wait();
-        let mut session = session.map_err(|e| format!("cannot connect to {server}: {e}"))?;
+        let mut session = session?;
         let start = Instant::now();
         let (counted, end) = (start + self.warmup, start + self.warmup + self.duration);
         let mut latencies = Vec::new();
@@ -202,13 +218,20 @@ impl WireBench {
             }
             match load.once(&mut session, node) {
                 Ok(true) => {}
-                Ok(false) => return Err(format!("{} at {server} answered an error", load.name())),
-                // As ZooKeeper's client: the session goes on at the next member.
+                Ok(false) => {
+                    let server = session.server;
+                    return Err(format!("{} at {server} answered an error", load.name()));
+                }
+                // As ZooKeeper's client: the session goes on at the next member (and if
+                // that one refuses, the next call fails and the one after it is tried).
                 Err(e) if lost < MAX_LOST => {
                     lost += 1;
                     let next = servers[(lost + first) % servers.len()];
                     eprintln!("{}: {e}; the session goes on at {next}", session.server);
-                    (session.resume(next)).map_err(|e| format!("cannot resume at {next}: {e}"))?;
+                    if let Err(e) = session.resume(next) {
+                        eprintln!("cannot resume at {next}: {e}");
+                        std::thread::sleep(PAUSE);
+                    }
                     continue;
                 }
                 Err(e) => return Err(e),
