@@ -1927,5 +1927,6 @@ fn a_broken_invariant_panics_naming_it_and_the_state() {
 }
 
 mod membership;
+mod pipeline;
 mod prevote;
 mod snapshot;
