@@ -702,11 +702,13 @@ fn prevote_base(pre_vote: bool) -> RaftCfg {
 /// The model of pipelined replication: two clients put once each, so that a leader has
 /// two entries to send and sends the second before the first is acknowledged; messages
 /// are reordered, so a follower may get the second before the first and reject it, and a
-/// server may crash, losing what was in flight to it.
+/// server may crash, losing what was in flight to it. The leader tells its followers of
+/// each new commit index at once, as it does at run time, from what each acknowledged.
 fn pipeline_base() -> RaftCfg {
     RaftCfg {
         ops: 1,
         pipeline: true,
+        commit_notice: true,
         ..base()
     }
 }
@@ -812,10 +814,16 @@ pub fn checks() -> Vec<Check> {
         },
         Check {
             name: "raft-pipeline",
-            about: "raft with pipelined AppendEntries, 2 clients x put, reordered, 1 crash: figure 3 safety and linearizability",
+            about: "raft with pipelined AppendEntries and commit notices, 2 clients x put, reordered, 1 crash: figure 3 safety and linearizability",
             search: Search::Dfs,
-            expect: all_hold(&[&RAFT_SAFETY, &RAFT_EXAMPLES]),
-            quick: Bounds::default(),
+            expect: all_hold(&[
+                &RAFT_SAFETY,
+                &["a leader is elected", "a write commits", "every client finishes"],
+            ]),
+            quick: Bounds {
+                max_crashes: Some(0),
+                ..Bounds::default()
+            },
             build: |b, judged| raft_model(pipeline_base().with(b), judged),
         },
         Check {

@@ -100,6 +100,9 @@ pub struct RaftServer<SM: StateMachine> {
     /// Whether the leader sends AppendEntries as soon as its commit index advances, so
     /// that followers apply at once rather than with the next entry or heartbeat. A service
     /// that answers clients from followers (ZooKeeper's COMMIT message) turns it on.
+    /// With `pipeline`, the notice to a follower starts at the index it has acknowledged,
+    /// with no entries (as etcd's heartbeat): starting at `next`, past entries still on
+    /// their way, it would be rejected and make the leader send them again.
     pub commit_notice: bool,
     /// A deliberate mistake to switch on, `None` for the correct protocol.
     pub bug: Option<RaftBug>,
@@ -492,6 +495,28 @@ impl<SM: StateMachine> RaftServer<SM> {
         batch
     }
 
+    /// The commit index, to every follower, in an AppendEntries with no entries after the
+    /// last one it acknowledged (see `commit_notice`): it commits up to there.
+    fn notify_commit(&self, state: &RaftState<SM>, o: &mut Out<Self>) {
+        let Role::Leader(leader) = &state.role else {
+            return;
+        };
+        for (&peer, &matched) in &leader.matched {
+            if matched < state.log.snapshot_index() {
+                continue; // a snapshot is on its way to it
+            }
+            let notice = Msg::Append {
+                term: state.term,
+                prev_index: matched,
+                prev_term: state.term_at(matched),
+                entries: Vec::new(),
+                commit: state.commit,
+                round: leader.round,
+            };
+            o.send(peer, notice);
+        }
+    }
+
     fn broadcast_append(&self, state: &mut RaftState<SM>, o: &mut Out<Self>) {
         for peer in state.config.peers.clone() {
             self.send_append(state, peer, o);
@@ -542,8 +567,10 @@ impl<SM: StateMachine> RaftServer<SM> {
         if let Some(n) = new_commit {
             state.commit = n;
             self.apply_committed(state, o);
-            if self.commit_notice {
-                self.broadcast_append(state, o);
+            match (self.commit_notice, self.pipeline) {
+                (true, true) => self.notify_commit(state, o),
+                (true, false) => self.broadcast_append(state, o),
+                (false, _) => {}
             }
             self.step_down_if_removed(state, o);
         }

@@ -88,3 +88,16 @@ fn counting_what_was_sent_as_stored_commits_at_once() {
     let step = deliver(&s, &leader, client(), request(1, put("x", "a")));
     assert_eq!(step.state.commit, 1, "committed with no acknowledgement");
 }
+
+#[test]
+fn a_commit_notice_starts_after_what_each_follower_acknowledged() {
+    let s = pl().with_commit_notice(true);
+    let (state, _) = two_in_flight(&s);
+    let step = deliver(&s, &state, p1(), appended(1, 1, 0));
+    assert_eq!(step.state.commit, 1);
+    // Not at `next` (3): entry 2 is still on its way to both.
+    assert_eq!(
+        appends(&step.cmds),
+        vec![(p1(), heartbeat(1, 1, 1, 1)), (p2(), heartbeat(1, 0, 0, 1))]
+    );
+}
