@@ -239,15 +239,12 @@ fn client_port(config: &ClusterConfig, index: usize) -> Option<DoorConfig> {
 }
 
 /// A Raft server for `member` with the cluster's timeouts, heartbeats on, pipelined
-/// replication, commit notices (a zk follower answers its clients once it has applied a
-/// write; without them it learned the commit only at the next heartbeat), and pre-vote
-/// and check-quorum unless the cluster file turns them off.
+/// replication, and pre-vote and check-quorum unless the cluster file turns them off.
 fn raft<SM: StateMachine>(config: &ClusterConfig, member: &Member) -> RaftServer<SM> {
     RaftServer::new(member.peer_ids(), config.election_timeout())
         .with_heartbeat(config.heartbeat())
         .with_pre_vote(config.pre_vote)
         .with_pipeline(true)
-        .with_commit_notice(true)
 }
 
 /// The deliberate bug the cluster file names, if any, found by `named`.
