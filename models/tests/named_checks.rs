@@ -90,7 +90,7 @@ named_checks! {
     raft_bug_old_term_commit => "raft-bug-old-term-commit", 19_822 states with counterexamples [27],
     raft_bug_no_dedup => "raft-bug-no-dedup", 65_184 states with counterexamples [21],
     raft_bug_stale_read => "raft-bug-stale-read", 67_535 states with counterexamples [24],
-    raft_pipeline => "raft-pipeline", 827_970 states,
+    raft_pipeline => "raft-pipeline", 1_220_106 states,
     raft_bug_pipeline_counts_sent => "raft-bug-pipeline-counts-sent", 39_406 states with counterexamples [8],
     raft_membership => "raft-membership", 8_536 states,
     raft_bug_change_before_commit => "raft-bug-change-before-commit", 806_645 states with counterexamples [22],

@@ -134,6 +134,11 @@ pub struct RaftServer<SM: StateMachine> {
     /// times. `next` is only a guess in either case; `matched` moves only on an
     /// acknowledgement.
     pub pipeline: bool,
+    /// Whether the actor that embeds this server applies committed entries itself, one at
+    /// a time with rules of its own between them (the znode server); the server then only
+    /// advances the commit index. Applying here too would apply each entry twice, once to
+    /// a copy that is thrown away.
+    pub applied_outside: bool,
     _sm: PhantomData<fn() -> SM>,
 }
 
@@ -290,6 +295,7 @@ impl<SM: StateMachine> RaftServer<SM> {
             check_quorum: false,
             compact_after: None,
             pipeline: false,
+            applied_outside: false,
             _sm: PhantomData,
         }
     }
@@ -323,6 +329,12 @@ impl<SM: StateMachine> RaftServer<SM> {
     pub fn with_pre_vote(mut self, on: bool) -> Self {
         self.pre_vote = on;
         self.check_quorum = on;
+        self
+    }
+
+    /// Committed entries applied by the embedding actor (see `applied_outside`).
+    pub fn applied_outside(mut self) -> Self {
+        self.applied_outside = true;
         self
     }
 
@@ -495,26 +507,32 @@ impl<SM: StateMachine> RaftServer<SM> {
         batch
     }
 
-    /// The commit index, to every follower, in an AppendEntries with no entries after the
-    /// last one it acknowledged (see `commit_notice`): it commits up to there.
+    /// The commit index, to every follower (see [`RaftServer::notify_commit_to`]).
     fn notify_commit(&self, state: &RaftState<SM>, o: &mut Out<Self>) {
+        for peer in &state.config.peers {
+            self.notify_commit_to(state, *peer, o);
+        }
+    }
+
+    /// The commit index, to `peer`, in an AppendEntries with no entries after the last
+    /// one it acknowledged (see `commit_notice`): it commits up to there.
+    fn notify_commit_to(&self, state: &RaftState<SM>, peer: Id, o: &mut Out<Self>) {
         let Role::Leader(leader) = &state.role else {
             return;
         };
-        for (&peer, &matched) in &leader.matched {
-            if matched < state.log.snapshot_index() {
-                continue; // a snapshot is on its way to it
-            }
-            let notice = Msg::Append {
-                term: state.term,
-                prev_index: matched,
-                prev_term: state.term_at(matched),
-                entries: Vec::new(),
-                commit: state.commit,
-                round: leader.round,
-            };
-            o.send(peer, notice);
+        let matched = leader.matched[&peer];
+        if matched < state.log.snapshot_index() {
+            return; // a snapshot is on its way to it
         }
+        let notice = Msg::Append {
+            term: state.term,
+            prev_index: matched,
+            prev_term: state.term_at(matched),
+            entries: Vec::new(),
+            commit: state.commit,
+            round: leader.round,
+        };
+        o.send(peer, notice);
     }
 
     fn broadcast_append(&self, state: &mut RaftState<SM>, o: &mut Out<Self>) {
@@ -530,7 +548,7 @@ impl<SM: StateMachine> RaftServer<SM> {
     /// when its client retries, from the session table.
     fn apply_committed(&self, state: &mut RaftState<SM>, o: &mut Out<Self>) {
         let dedup = !self.has_bug(RaftBug::NoDedup);
-        while state.replica.applied < state.commit {
+        while state.replica.applied < state.commit && !self.applied_outside {
             let entry = state
                 .log
                 .get(state.replica.applied + 1)
@@ -786,7 +804,14 @@ impl<SM: StateMachine> RaftServer<SM> {
                 false => index + 1,
             };
             let more = self.pipeline && *next <= state.last_index();
+            let commit = state.commit;
             self.advance_commit(state, o);
+            // A notice that reached this follower before its acknowledgement reached the
+            // leader told it the commit index only up to what it had acknowledged then.
+            let told = state.commit > commit;
+            if self.pipeline && self.commit_notice && !told && commit > matched {
+                self.notify_commit_to(state, src, o);
+            }
             if more {
                 self.send_append(state, src, o);
             }

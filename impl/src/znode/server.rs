@@ -195,7 +195,7 @@ impl ZkServer {
     /// connections when they apply).
     pub fn new(raft: ZkRaft) -> Self {
         ZkServer {
-            raft: raft.with_announce(true).with_commit_notice(true),
+            raft: (raft.with_announce(true).with_commit_notice(true)).applied_outside(),
             sessions: SessionRules::default(),
             bug: None,
         }
@@ -211,10 +211,10 @@ impl ZkServer {
         self
     }
 
-    /// Runs one step `f` of the Raft server on the Raft part of `state`, then does what
-    /// ZooKeeper does for every entry that step applied (see [`ZkServer::on_applied`]),
-    /// one entry at a time: the tree this server answers from is the tree right after
-    /// that entry.
+    /// Runs one step `f` of the Raft server on the Raft part of `state`, then applies
+    /// every entry that step committed and does what ZooKeeper does for each (see
+    /// [`ZkServer::on_applied`]), one entry at a time: the tree this server answers from
+    /// is the tree right after that entry. (The Raft server leaves applying to it.)
     /// If the step changed the leader this server knows, it closes its connections (or,
     /// on learning its first leader, sends what waited for one); a newly elected leader
     /// tracks every open session.
@@ -233,12 +233,9 @@ impl ZkServer {
         let (before, after) = (state.raft.leader_hint(id), next.leader_hint(id));
         let elected = next.is_leader() && !state.raft.is_leader();
         let deposed = state.raft.is_leader() && !next.is_leader();
-        let upto = next.replica.applied;
-        #[cfg(debug_assertions)]
-        let replica = next.replica.clone();
+        let upto = next.commit;
         let inner = state.to_mut();
-        let applied_before = std::mem::replace(&mut inner.raft, next).replica;
-        inner.raft.replica = applied_before;
+        inner.raft = next;
         if elected || deposed {
             inner.owners.clear();
             inner.confirming.clear();
@@ -253,8 +250,6 @@ impl ZkServer {
             }
             self.ripen(state, o);
         }
-        #[cfg(debug_assertions)]
-        debug_assert_eq!(state.raft.replica, replica, "applied as Raft did");
         if elected {
             self.adopt_sessions(state, o);
         }
@@ -487,8 +482,9 @@ fn closed_session(txn: &Txn, outcome: Option<&Outcome>) -> Option<SessionId> {
 }
 
 /// Applies the next committed entry of `raft`'s log to its replica, as Raft's own apply
-/// does (applying is deterministic), and says what it did: nothing for a leader's no-op
-/// (see `RaftServer::read_index`); the log holds transactions otherwise.
+/// would (the server leaves it to this, see `RaftServer::applied_outside`), and says what
+/// it did: nothing for a leader's no-op (see `RaftServer::read_index`); the log holds
+/// transactions otherwise.
 fn apply_next(raft: &mut RaftState<ZnodeTree>) -> Option<Applied> {
     let entry = (raft.log.get(raft.replica.applied + 1)).expect("a committed entry");
     let txn = entry.op.as_op().cloned();

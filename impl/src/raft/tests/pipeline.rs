@@ -101,3 +101,23 @@ fn a_commit_notice_starts_after_what_each_follower_acknowledged() {
         vec![(p1(), heartbeat(1, 1, 1, 1)), (p2(), heartbeat(1, 0, 0, 1))]
     );
 }
+
+#[test]
+fn a_follower_that_acknowledges_after_the_commit_is_told_again() {
+    let s = pl().with_commit_notice(true);
+    let (state, _) = two_in_flight(&s);
+    let committed = deliver(&s, &state, p2(), appended(1, 1, 0)).state;
+    assert_eq!(committed.commit, 1);
+    // P1 was told commit 1 from index 0 (its match then), so it commits nothing; its own
+    // acknowledgement of entry 1 comes after, and it is told again, from there.
+    let step = deliver(&s, &committed, p1(), appended(1, 1, 0));
+    assert_eq!(appends(&step.cmds), vec![(p1(), heartbeat(1, 1, 1, 1))]);
+    // An acknowledgement that brings nothing new to tell brings no notice.
+    let again = deliver(&s, &step.state, p1(), appended(1, 2, 0));
+    assert_eq!(again.state.commit, 2, "entry 2 on P1 and the leader");
+    let to_p1 = appends(&again.cmds)
+        .into_iter()
+        .filter(|(p, _)| *p == p1())
+        .count();
+    assert_eq!(to_p1, 1, "one notice, from the commit");
+}
