@@ -55,7 +55,9 @@ impl<SM: StateMachine> RaftState<SM> {
     /// True if `msg` from `src` is an AppendEntries reply of the current term that this
     /// server, leading that term, has nothing to learn from, now or after any later step,
     /// provided it runs without check-quorum (with it, every answer is news after each
-    /// check clears the active followers): its heartbeat round is acknowledged already,
+    /// check clears the active followers) and without pipelining (with it, sending moves
+    /// the next index up, and a refusal may become news): its heartbeat round is
+    /// acknowledged already,
     /// and a success is matched already, or a refusal names no index strictly between the
     /// follower's match and next index. While it leads, the match and the acknowledged
     /// round only grow, and a next index moves only to one past a match or down to a

@@ -406,7 +406,8 @@ fn drop_orphan_requests<P: Program>(state: &mut State<P>) {
 /// Whether an actor in state `receiver` will never act on `msg` from `src`: see the
 /// servers' and the clients' `ignores_forever`, and, at a leader, an AppendEntries reply
 /// that acknowledges nothing new (`RaftState::acknowledges_nothing_new`: the models' Raft
-/// servers run without check-quorum). The resource acts on every operation.
+/// servers run without check-quorum and without pipelining). The resource acts on every
+/// operation.
 pub fn ignored_forever<P: Program>(
     receiver: &<ZnodeNode<P> as Actor>::State,
     src: Id,
