@@ -2,7 +2,8 @@
 //! every state of small models explored without them.
 //!
 //! - Dropping ignored messages: a message declared ignored forever is not acted on when
-//!   delivered, and stays declared so after every step.
+//!   delivered, and stays declared so after every step; so is a znode request of a
+//!   connection its server does not know, at the front of its channel.
 //! - Tidying znode states (dropping ignored messages, forgetting what a halted client no
 //!   longer needs): the tidied model reaches exactly the tidied states of the untidied
 //!   one, and tidying changes no verdict.
@@ -16,13 +17,14 @@
 
 use coord::recipes::counter::Counter;
 use coord::recipes::scalable_lock::ScalableLock;
+use coord::znode::client::Script;
 use coord_models::cfg::ModelCfg;
 use coord_models::chain::{self, ChainCfg};
 use coord_models::dead_messages::drop_dead_messages;
 use coord_models::raft::Links;
 use coord_models::raft::{self, ignored_forever, RaftCfg, State, PROPERTIES};
 use coord_models::symmetry::{as_key, canonical, rename, server_order, Renaming};
-use coord_models::znode::{self, lock};
+use coord_models::znode::{self, lock, script, ZnodeCfg};
 use coord_models::Bounds;
 use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Id};
 use stateright::{Expectation, Model, RewritePlan};
@@ -211,6 +213,29 @@ fn znode_messages_dropped_as_ignored_are_never_acted_on_and_stay_ignored() {
     let counter = znode::counter::base().into_model(&[]).unwrap();
     let dead = znode::ignored_forever::<Counter>;
     assert_ignored_sound("znode-counter", &counter.actors, dead, 100);
+    // Two servers, leader changes, an expiry: AppendEntries replies that acknowledge
+    // nothing new, and a client that found its session expired. No crash: this unwrapped
+    // model would restart the client too, which the checked one never does.
+    let cfg = ZnodeCfg {
+        max_crashes: 0,
+        ..script::failover_ephemeral(2)
+    };
+    let failover = cfg.into_model(&[]).unwrap();
+    let dead = znode::ignored_forever::<Script>;
+    assert_ignored_sound("znode-failover-ephemeral", &failover.actors, dead, 100);
+}
+
+/// A request, ping or disconnect at the front of its channel, of a connection its server
+/// does not know: the tidy drops it (`ZkServerState::ignores_until_connect`). At the front
+/// of a FIFO channel nothing can overtake it, so no `Connect` can reach the server first.
+#[test]
+fn znode_requests_of_unknown_connections_are_never_acted_on_and_stay_ignored() {
+    let failover = script::failover_ephemeral(2).into_model(&[]).unwrap();
+    let orphan = |receiver: &<znode::ZnodeNode<Script> as Actor>::State, src, msg: &_| {
+        let server = receiver.server().and_then(|s| s.server());
+        server.is_some_and(|s| s.ignores_until_connect(src, msg))
+    };
+    assert_ignored_sound("znode-failover-ephemeral", &failover.actors, orphan, 100);
 }
 
 /// Every state reachable from `init` by `next` (no cap: for small models only).

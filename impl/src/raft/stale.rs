@@ -51,4 +51,42 @@ impl<SM: StateMachine> RaftState<SM> {
             },
         }
     }
+
+    /// True if `msg` from `src` is an AppendEntries reply of the current term that this
+    /// server, leading that term, has nothing to learn from, now or after any later step,
+    /// provided it runs without check-quorum (with it, every answer is news after each
+    /// check clears the active followers) and without pipelining (with it, sending moves
+    /// the next index up, and a refusal may become news): its heartbeat round is
+    /// acknowledged already,
+    /// and a success is matched already, or a refusal names no index strictly between the
+    /// follower's match and next index. While it leads, the match and the acknowledged
+    /// round only grow, and a next index moves only to one past a match or down to a
+    /// refusal's index above the match, so the reply never becomes news; once it no
+    /// longer leads its term, [`RaftState::ignores_forever`] holds.
+    pub fn acknowledges_nothing_new(&self, src: Id, msg: &Msg<SM::Op, SM::Ret>) -> bool {
+        let (
+            Role::Leader(leader),
+            Msg::Appended {
+                term,
+                success,
+                index,
+                round,
+            },
+        ) = (&self.role, msg)
+        else {
+            return false;
+        };
+        let (Some(&matched), Some(&next), Some(&acked)) = (
+            leader.matched.get(&src),
+            leader.next.get(&src),
+            leader.acked.get(&src),
+        ) else {
+            return false;
+        };
+        let moves = match success {
+            true => *index > matched,
+            false => matched < *index && *index < next,
+        };
+        *term == self.term && *round <= acked && !moves
+    }
 }

@@ -308,9 +308,12 @@ pub struct ZkClientState<S> {
 
 impl<S> ZkClientState<S> {
     /// True if the client will never act on `msg`, now or after any later step: a halted
-    /// client acts on nothing. A model may drop such a message from its network.
+    /// client acts on nothing, nor does one that found its session expired (it stays
+    /// expired, and fails every later call itself). A model may drop such a message from
+    /// its network.
     pub fn ignores_forever(&self, msg: &ZkMsg) -> bool {
         self.halted
+            || self.expired
             || matches!(
                 msg,
                 ZkMsg::Connect(_) | ZkMsg::Request(_) | ZkMsg::Ping | ZkMsg::Forward(_)

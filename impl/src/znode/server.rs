@@ -179,6 +179,17 @@ impl ZkServerState {
             | ZkMsg::Disconnect => false,
         }
     }
+
+    /// True if this server ignores `msg` from connection `src` until a `Connect` of `src`
+    /// arrives: a request, ping or disconnect of a connection it does not know (it
+    /// restarted, or closed it) and holds no watch of. Only `on_connect` makes a
+    /// connection known, so on a FIFO channel such a message ahead of every `Connect` of
+    /// its sender is never acted on, and a model may drop it.
+    pub fn ignores_until_connect(&self, src: Id, msg: &ZkMsg) -> bool {
+        matches!(msg, ZkMsg::Request(_) | ZkMsg::Ping | ZkMsg::Disconnect)
+            && !self.conns.contains_key(&src)
+            && !self.watches.iter().any(|w| w.conn == src)
+    }
 }
 
 /// A log entry this server applied, with its outcome and what it changed.

@@ -321,6 +321,7 @@ impl<P: Judged> ModelCfg<ZnodeNode<P>, Seen> for ZnodeCfg<P> {
     /// and halted clients keep only what the properties read ([`Judged::forget_halted`]).
     fn tidy(&self, state: &mut State<P>) {
         drop_dead_messages(state, ignored_forever::<P>);
+        drop_orphan_requests(state);
         forget_halted(state);
     }
 
@@ -381,15 +382,43 @@ fn forget_halted<P: Judged>(state: &mut State<P>) {
     }
 }
 
+/// Drops, from the front of each channel into a znode server, the requests, pings and
+/// disconnects of a connection the server does not know (it restarted, or closed the
+/// connection when its leader changed), up to the sender's next `Connect`: the server
+/// ignores them (see `ZkServerState::ignores_until_connect`), and on a FIFO channel
+/// nothing behind them can reach it first.
+fn drop_orphan_requests<P: Program>(state: &mut State<P>) {
+    let actors = &state.actor_states;
+    let Network::Ordered(flows) = &mut state.network else {
+        unreachable!("znode models run on FIFO channels")
+    };
+    for ((src, dst), flow) in flows.iter_mut() {
+        let Some(server) = actors[usize::from(*dst)].server().and_then(|s| s.server()) else {
+            continue;
+        };
+        while (flow.front()).is_some_and(|m| server.ignores_until_connect(*src, m)) {
+            flow.pop_front();
+        }
+    }
+    flows.retain(|_, flow| !flow.is_empty());
+}
+
 /// Whether an actor in state `receiver` will never act on `msg` from `src`: see the
-/// servers' and the clients' `ignores_forever`. The resource acts on every operation.
+/// servers' and the clients' `ignores_forever`, and, at a leader, an AppendEntries reply
+/// that acknowledges nothing new (`RaftState::acknowledges_nothing_new`: the models' Raft
+/// servers run without check-quorum and without pipelining). The resource acts on every
+/// operation.
 pub fn ignored_forever<P: Program>(
     receiver: &<ZnodeNode<P> as Actor>::State,
     src: Id,
     msg: &ZkMsg,
 ) -> bool {
     match receiver {
-        Node::Server(Node::Server(s)) => s.ignores_forever(src, msg),
+        Node::Server(Node::Server(s)) => {
+            let peer =
+                |m: &ZkMsg| matches!(m, ZkMsg::Peer(m) if s.raft.acknowledges_nothing_new(src, m));
+            s.ignores_forever(src, msg) || peer(msg)
+        }
         Node::Server(Node::Client(_)) => false,
         Node::Client(c) => c.ignores_forever(msg),
     }
