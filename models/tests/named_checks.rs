@@ -150,7 +150,7 @@ fn a_prefix_selects_a_family() {
         .into_iter()
         .map(|c| c.name)
         .collect();
-    assert_eq!(names.len(), 6);
+    assert_eq!(names.len(), 7);
     assert!(names.iter().all(|n| n.starts_with("raft-bug-")));
 }
 

@@ -57,9 +57,8 @@ impl<SM: StateMachine> RaftState<SM> {
     /// provided it runs without check-quorum (with it, every answer is news after each
     /// check clears the active followers) and without pipelining (with it, sending moves
     /// the next index up, and a refusal may become news): its heartbeat round is
-    /// acknowledged already,
-    /// and a success is matched already, or a refusal names no index strictly between the
-    /// follower's match and next index. While it leads, the match and the acknowledged
+    /// acknowledged already, and a success is matched already, or a refusal names no
+    /// index strictly between the follower's match and next index. While it leads, the match and the acknowledged
     /// round only grow, and a next index moves only to one past a match or down to a
     /// refusal's index above the match, so the reply never becomes news; once it no
     /// longer leads its term, [`RaftState::ignores_forever`] holds.
