@@ -798,7 +798,7 @@ impl<SM: StateMachine> RaftServer<SM> {
         }
         if success && progress {
             leader.matched.insert(src, index);
-            let next = leader.next.entry(src).or_default();
+            let next = leader.next.get_mut(&src).expect("a member, checked above");
             *next = match self.pipeline {
                 true => (*next).max(index + 1),
                 false => index + 1,
