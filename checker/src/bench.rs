@@ -380,6 +380,7 @@ struct ReadRates {
 /// the write phase and of the read-only phase. Each read phase prints the share of reads
 /// each node served, and the mixed phases the share of operations that were writes.
 fn chain_phases(bench: &Bench, cluster: &Cluster) -> Result<ReadRates, String> {
+    wait_for_reads(cluster)?;
     let n = bench.clients;
     let nodes = &cluster.chain_nodes();
     let client = |c: u16, writers: u16, craq: bool| {
@@ -419,6 +420,25 @@ fn chain_phases(bench: &Bench, cluster: &Cluster) -> Result<ReadRates, String> {
         tail_mixed,
         craq_mixed,
     })
+}
+
+/// Waits until the chain answers a read, so that no phase times the chain's start: right
+/// after `cluster up` its nodes take writes before the manager's replicas have a leader,
+/// but a node answers reads only under a lease, which only that leader grants.
+fn wait_for_reads(cluster: &Cluster) -> Result<(), String> {
+    let probe = vec![KvOp::Get {
+        key: "bench/ready".into(),
+    }];
+    let mut client = cluster.chain_client(probe, None)?;
+    let stop = AtomicBool::new(false);
+    let deadline = Some(cluster.deadline());
+    match run_until(&mut client, &stop, deadline, |s| s.next == 1, |_, _| {})? {
+        true => Ok(()),
+        false => Err(format!(
+            "the chain answered no read within {:?}: is its manager up?",
+            cluster.timeout
+        )),
+    }
 }
 
 /// The share of the reads of `phase` (its clients from `writers` on) each node served.

@@ -217,8 +217,6 @@ impl ClusterConfig {
         ms..ms
     }
 
-    /// How often a client sends a keepalive: a third of the session timeout, as
-    /// ZooKeeper's client does, so that two lost pings do not expire a live session.
     /// A chain's nodes and its manager replicas, by actor id.
     pub fn chain_roles(&self) -> (Vec<Id>, Vec<Id>) {
         let mut nodes = self.ids();
@@ -226,6 +224,8 @@ impl ClusterConfig {
         (nodes, managers)
     }
 
+    /// How often a client sends a keepalive: a third of the session timeout, as
+    /// ZooKeeper's client does, so that two lost pings do not expire a live session.
     pub fn ping_interval(&self) -> Range<Duration> {
         let ms = Duration::from_millis((self.session_ms / 3).max(1));
         ms..ms
