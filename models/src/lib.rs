@@ -14,6 +14,7 @@ pub mod check;
 pub mod checkable;
 pub mod dead_messages;
 pub mod history;
+pub mod in_flight;
 pub mod monotonic;
 pub mod node;
 pub mod raft;

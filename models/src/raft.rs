@@ -8,6 +8,7 @@ use crate::build::client_model;
 use crate::cfg::{Action, Bounds, ModelCfg, Representative};
 use crate::check::{all_hold, Check};
 use crate::history::{ClientRecord, History};
+use crate::in_flight::any_in_flight;
 use crate::node::Node;
 use crate::restart::Restarting;
 use crate::run::{Runnable, Search, Verdict::Violated};
@@ -272,7 +273,7 @@ impl ModelCfg<RaftNode, Observed> for RaftCfg {
             Msg::PreVoted { .. } => env.dst == *id,
             _ => false,
         };
-        !self.pre_vote || !state.network.iter_all().any(of_round)
+        !self.pre_vote || !any_in_flight(&state.network, of_round)
     }
 
     /// Follows the stable leader, when a check judges whether one is deposed.
@@ -535,7 +536,7 @@ fn compacted(_: &RaftActors, state: &State) -> bool {
 /// An InstallSnapshot of a term that a live server has reached is on its way to it, and
 /// goes past its commit index: delivered, it will be installed.
 fn installs_snapshot(_: &RaftActors, state: &State) -> bool {
-    state.network.iter_all().any(|env| {
+    any_in_flight(&state.network, |env| {
         let Msg::Snapshot { term, index, .. } = env.msg else {
             return false;
         };
@@ -927,6 +928,8 @@ pub fn checks() -> Vec<Check> {
             build: |b, judged| raft_bug(RaftBug::LocalReads, hunt_base(), b, judged),
         },
         membership::check(),
+        membership::crash_check(),
+        membership::prevote_check(),
         membership::bug_check(),
     ]
 }

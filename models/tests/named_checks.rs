@@ -93,6 +93,8 @@ named_checks! {
     raft_pipeline => "raft-pipeline", 1_220_106 states,
     raft_bug_pipeline_counts_sent => "raft-bug-pipeline-counts-sent", 39_406 states with counterexamples [8],
     raft_membership => "raft-membership", 8_536 states,
+    raft_membership_crash => "raft-membership-crash", 38_012 states,
+    raft_membership_prevote => "raft-membership-prevote", 20_049 states,
     raft_bug_change_before_commit => "raft-bug-change-before-commit", 806_645 states with counterexamples [22],
     chain => "chain", 17_473 states,
     craq => "craq", 11_000 states,

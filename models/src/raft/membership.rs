@@ -104,6 +104,63 @@ pub fn check() -> Check {
     }
 }
 
+/// Servers `s0` to `s2` at first, `s3` outside; an administrator adds `s3` while a client
+/// puts once and any server may crash once and restart from its storage. Terms 1 and 2,
+/// logs of up to 3 entries (a no-op, the change and the put).
+fn membership_crash_base() -> RaftCfg {
+    RaftCfg {
+        clients: 1,
+        ops: 1,
+        max_crashes: 1,
+        links: Links::Fifo,
+        admins: vec![admin(0, &[Change::Add(Id::from(3))])],
+        ..membership_base()
+    }
+}
+
+/// The `raft-membership-crash` check.
+pub fn crash_check() -> Check {
+    Check {
+        name: "raft-membership-crash",
+        about: "raft with a membership change, a client and a crash: s3 added to {s0, s1, s2} while a client puts and any server may crash: figure 3 safety and linearizability",
+        search: Search::Dfs,
+        expect: all_hold(&[&RAFT_SAFETY, &[ADDED, "a write commits", "every client finishes"]]),
+        quick: Bounds {
+            max_term: Some(1),
+            ..Bounds::default()
+        },
+        build: |b, judged| raft_model(membership_crash_base().with(b), judged),
+    }
+}
+
+/// `raft-membership` with pre-vote and check-quorum, as kv servers run at run time: a
+/// leader counts a server it has just added as in touch, and a server outside the
+/// configuration drops its leader's lease when its election timer fires (both rules of
+/// `RaftServer` for membership with pre-vote); safety must hold with them.
+fn membership_prevote_base() -> RaftCfg {
+    RaftCfg {
+        pre_vote: true,
+        announce: true,
+        links: Links::Fifo,
+        ..membership_base()
+    }
+}
+
+/// The `raft-membership-prevote` check.
+pub fn prevote_check() -> Check {
+    Check {
+        name: "raft-membership-prevote",
+        about: "raft-membership with pre-vote and check-quorum, as at run time: s3 added to {s0, s1, s2}, then s0 removed: figure 3 safety",
+        search: Search::Dfs,
+        expect: all_hold(&[&RAFT_SAFETY, &[ADDED, REMOVED, "every client finishes"]]),
+        quick: Bounds {
+            max_term: Some(1),
+            ..Bounds::default()
+        },
+        build: |b, judged| raft_model(membership_prevote_base().with(b), judged),
+    }
+}
+
 /// The `raft-bug-change-before-commit` hunt: four members, two administrators, one asking
 /// `s1` to remove `s0`, the other asking `s0` to remove `s3`; no client, no crash.
 pub fn bug_check() -> Check {

@@ -22,6 +22,7 @@
 //! lasts one election timeout and its grants count in it alone.
 
 use super::{live_servers, RaftActors, State};
+use crate::in_flight::any_in_flight;
 use coord::raft::{Msg, Role, Term};
 use stateright::actor::Id;
 
@@ -63,7 +64,7 @@ fn under_way(state: &State, term: Term) -> bool {
     });
     let granted =
         |m: &Msg<_, _>| matches!(*m, Msg::PreVoted { term: t, granted: true } if t > term);
-    past || state.network.iter_all().any(|env| granted(env.msg))
+    past || any_in_flight(&state.network, |env| granted(env.msg))
 }
 
 /// While a leader is stable, no server's term passes its own: a server that reached a
