@@ -55,16 +55,7 @@ const FAMILIES: [(&str, Bounds); 5] = [
 
 /// Checks walked at a size of their own, by exact name: a harm that needs another shape
 /// than the family's, or a default size smaller than the model it walks.
-const OWN: [(&str, Bounds); 4] = [
-    (
-        // Its default size leaves out the crash (see the check); walks keep it.
-        "znode-moving-read",
-        Bounds {
-            servers: Some(5),
-            max_crashes: Some(1),
-            ..Bounds::NONE
-        },
-    ),
+const OWN: [(&str, Bounds); 3] = [
     (
         // Its default size fixes the leader (see the check); walks let three campaign.
         "znode-watch-replay",
