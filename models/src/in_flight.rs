@@ -39,8 +39,8 @@ mod tests {
     fn every_message_of_every_flow_is_looked_at_once_and_the_search_ends() {
         let sent = [envelope(0, 1, 1), envelope(0, 1, 2), envelope(1, 0, 3)];
         for network in [
-            Network::new_ordered(sent.clone()),
-            Network::new_unordered_nonduplicating(sent.clone()),
+            Network::new_ordered(sent),
+            Network::new_unordered_nonduplicating(sent),
         ] {
             let mut seen = Vec::new();
             let found = any_in_flight(&network, |env| {
