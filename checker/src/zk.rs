@@ -284,6 +284,7 @@ pub fn check_path(path: &str) -> Result<(), String> {
 
 /// A clear message for `error`, the answer to `op`.
 pub fn explain(error: ZkError, op: &ZkOp) -> String {
+    let op = op.caller().1;
     let (path, version) = match op {
         ZkOp::Create { path, .. }
         | ZkOp::Exists { path }
@@ -297,7 +298,7 @@ pub fn explain(error: ZkError, op: &ZkOp) -> String {
         | ZkOp::SetData { path, version, .. }
         | ZkOp::Check { path, version }
         | ZkOp::SetAcl { path, version, .. } => (path.as_str(), *version),
-        ZkOp::Multi { .. } | ZkOp::CloseSession { .. } => ("", ANY_VERSION),
+        ZkOp::Multi { .. } | ZkOp::CloseSession { .. } | ZkOp::As { .. } => ("", ANY_VERSION),
     };
     let creating = matches!(op, ZkOp::Create { .. });
     match error {
@@ -313,6 +314,7 @@ pub fn explain(error: ZkError, op: &ZkOp) -> String {
             format!("the parent of {path} is ephemeral, and ephemeral nodes have no children")
         }
         ZkError::BadArguments => format!("bad arguments: {op}"),
+        ZkError::NoAuth => format!("not authorized: the ACL does not allow {op}"),
         ZkError::SessionExpired => "the session has expired".to_string(),
         ZkError::SessionMoved => "the session moved to another server".to_string(),
         ZkError::ConnectionLoss => "the connection was lost".to_string(),

@@ -21,7 +21,8 @@ use super::server::{ZkServer, ZkServerState, ZkTimer};
 use super::txn::{negotiate, password, Origin, Seat, Txn, TxnKind};
 use super::watch::{self, fire, Manager, Mode};
 use super::{Change, ZkBug, ZnodeTree};
-use coord_specs::znode::{Path, SessionId, ZkError, ZkOp, ZkRet, MAX_DATA};
+use coord_specs::znode::acl::{digest_id, user_name};
+use coord_specs::znode::{Identity, Path, SessionId, ZkError, ZkOp, ZkRet, MAX_DATA};
 use serde::Serialize;
 use smol_str::SmolStr;
 use stateright::actor::{Id, Out};
@@ -49,8 +50,9 @@ pub struct Conn {
     pub waited: u8,
     /// Its requests not answered yet, in arrival order.
     pub queue: VecDeque<Pending>,
-    /// Who it is: `ip` from its `Connect`, and every identity `setAuth` added.
-    pub ids: Vec<(SmolStr, SmolStr)>,
+    /// Who it is: `ip` from its `Connect`, and every `digest` identity `setAuth` added
+    /// (see `Conn::identify`).
+    pub ids: Vec<Identity>,
 }
 
 /// A request waiting for its answer.
@@ -76,7 +78,7 @@ fn is_local(call: &Call) -> bool {
 
 /// True if `call` is a sync.
 pub(super) fn is_sync(call: &Call) -> bool {
-    matches!(call, Call::Op(ZkOp::Sync { .. }))
+    matches!(call, Call::Op(op) if matches!(op.caller().1, ZkOp::Sync { .. }))
 }
 
 impl Pending {
@@ -103,6 +105,23 @@ impl Conn {
             waited: 0,
             queue: VecDeque::new(),
             ids: vec![("ip".into(), client.clone())],
+        }
+    }
+
+    /// `call` as it arrived on this connection: an operation done by the connection's
+    /// identities; a `digest` `setAuth` adds the identity of its credentials (see
+    /// `digest_id`; once), any other call as it is.
+    fn identify(&mut self, call: Call) -> Call {
+        match call {
+            Call::Op(op) => Call::Op(op.by(self.ids.clone())),
+            Call::SetAuth { scheme, auth } => {
+                let id = (scheme.clone(), digest_id(&auth));
+                if scheme == "digest" && !self.ids.contains(&id) {
+                    self.ids.push(id);
+                }
+                Call::SetAuth { scheme, auth }
+            }
+            other => other,
         }
     }
 }
@@ -166,7 +185,11 @@ impl ZkServer {
     }
 
     /// A request of connection `conn`: numbered and queued; a write goes to the leader if
-    /// it can; then whatever is answerable is answered. A request of a connection this
+    /// it can; then whatever is answerable is answered. Rule (ZooKeeper's
+    /// `ServerCnxn.authInfo`, copied into each `Request` as it arrives): an operation
+    /// carries the identities its connection has when it arrives (see [`ZkOp::As`];
+    /// whatever the client claimed is replaced), and a `setAuth` adds its identity at
+    /// once, so that the requests after it carry it. A request of a connection this
     /// server does not know (it restarted, or closed it) is ignored, as a socket that is
     /// gone carries nothing: its client finds the connection lost. One carrying more than
     /// `MAX_DATA` bytes closes its connection (`TooLarge`).
@@ -175,7 +198,7 @@ impl ZkServer {
         id: Id,
         state: &mut Cow<ZkServerState>,
         conn: Id,
-        request: Request,
+        mut request: Request,
         o: &mut Out<Self>,
     ) {
         let Some(known) = state.conns.get(&conn) else {
@@ -191,9 +214,12 @@ impl ZkServer {
             self.fire_early(state, &request.call, o);
         }
         let c = state.to_mut().conns.get_mut(&conn).expect("known");
+        request.call = c.identify(request.call);
+        let refused = self.refused_on_arrival(state.tree(), &request.call);
+        let c = state.to_mut().conns.get_mut(&conn).expect("known");
         let local = is_local(&request.call);
         let sync = is_sync(&request.call);
-        let n = if local || sync {
+        let n = if local || sync || refused.is_some() {
             0
         } else {
             c.writes += 1;
@@ -206,7 +232,7 @@ impl ZkServer {
             n,
             sync: sync.then_some(0),
             request,
-            done: None,
+            done: refused,
         };
         if local && self.bug == Some(ZkBug::ReadOvertakesWrite) {
             self.answer_local(state, conn, pending, o);
@@ -461,10 +487,13 @@ impl ZkServer {
                 };
                 (ret, None)
             }
-            Call::SetAuth { scheme, auth } => self.set_auth(state, conn, scheme, &auth),
+            Call::SetAuth { scheme, .. } => set_auth(&scheme),
             Call::WhoAmI => {
-                let ids = state.conns.get(&conn).map_or(Vec::new(), |c| c.ids.clone());
-                (ZkRet::WhoAmI(ids), None)
+                let ids = state.conns.get(&conn).map_or(&[][..], |c| &c.ids);
+                let users = (ids.iter())
+                    .map(|(scheme, id)| (scheme.clone(), user_name(scheme, id)))
+                    .collect();
+                (ZkRet::WhoAmI(users), None)
             }
             Call::Refused(refused) => match refused {
                 Refused::Reconfig => (ZkRet::Err(ZkError::ReconfigDisabled), None),
@@ -485,38 +514,12 @@ impl ZkServer {
         }
     }
 
-    /// ZooKeeper's `setAuth`: the `digest` scheme adds the user (the part of `user:password`
-    /// before the colon; passwords are not checked, as ACLs are not enforced); any other
-    /// scheme fails and closes the connection.
-    fn set_auth(
-        &self,
-        state: &mut Cow<ZkServerState>,
-        conn: Id,
-        scheme: SmolStr,
-        auth: &[u8],
-    ) -> (ZkRet, Option<CloseReason>) {
-        if scheme != "digest" {
-            return (
-                ZkRet::Err(ZkError::AuthFailed),
-                Some(CloseReason::AuthFailed),
-            );
-        }
-        let text = String::from_utf8_lossy(auth);
-        let user = SmolStr::from(text.split(':').next().unwrap_or_default());
-        if let Some(c) = state.to_mut().conns.get_mut(&conn) {
-            if !c.ids.contains(&(scheme.clone(), user.clone())) {
-                c.ids.push((scheme, user));
-            }
-        }
-        (ZkRet::Done, None)
-    }
-
     /// Rule: a read with `watch` leaves a standard watch on its path: `exists` a data
     /// watch whether or not the node exists, `getData` a data watch and `getChildren` a
     /// child watch if the node exists. Other reads leave none.
     fn leave_watch(&self, state: &mut Cow<ZkServerState>, conn: Id, op: &ZkOp, ret: &ZkRet) {
         let failed = matches!(ret, ZkRet::Err(_));
-        let (manager, path) = match op {
+        let (manager, path) = match op.caller().1 {
             ZkOp::Exists { path } if !matches!(ret, ZkRet::Err(ZkError::BadArguments)) => {
                 (Manager::Data, path)
             }
@@ -598,6 +601,18 @@ impl ZkServer {
         }
     }
 
+    /// [`ZkBug::AclCheckedOnArrival`]: the answer to a write that this server's tree
+    /// refuses now for want of permission (the write then goes nowhere); `None` for any
+    /// other request, and without the bug.
+    fn refused_on_arrival(&self, tree: &ZnodeTree, call: &Call) -> Option<ZkRet> {
+        match call {
+            Call::Op(op) if self.bug == Some(ZkBug::AclCheckedOnArrival) && !is_local(call) => {
+                tree.refuses(op)
+            }
+            _ => None,
+        }
+    }
+
     /// [`ZkBug::EarlyWatch`]: fire the watches a write will trigger as soon as it arrives,
     /// from what it would change if it were applied now.
     fn fire_early(&self, state: &mut Cow<ZkServerState>, call: &Call, o: &mut Out<Self>) {
@@ -616,6 +631,18 @@ impl ZkServer {
                 o.send(conn, ZkMsg::Event(event));
             }
         }
+    }
+}
+
+/// ZooKeeper's `setAuth`: the `digest` scheme succeeds (its identity was added as the
+/// request arrived: see `Conn::identify`); any other fails and closes the connection.
+fn set_auth(scheme: &str) -> (ZkRet, Option<CloseReason>) {
+    match scheme {
+        "digest" => (ZkRet::Done, None),
+        _ => (
+            ZkRet::Err(ZkError::AuthFailed),
+            Some(CloseReason::AuthFailed),
+        ),
     }
 }
 

@@ -120,6 +120,11 @@ pub enum ZkBug {
     /// with an index older than a write a newer leader has committed, and a read after
     /// the sync misses that write.
     SyncUnconfirmed,
+    /// A server decides a write's permission against its own tree when the write arrives
+    /// (refusing it there with `NoAuth`, or letting it through unchecked), instead of
+    /// when the write is applied in log order: a write let through by a tree that has not
+    /// applied a `setACL` yet is applied after that `setACL` revoked its permission.
+    AclCheckedOnArrival,
 }
 
 impl NamedBug for ZkBug {
@@ -136,6 +141,7 @@ impl NamedBug for ZkBug {
         ("read-overtakes-write", ZkBug::ReadOvertakesWrite),
         ("replay-skips-changes", ZkBug::ReplaySkipsChanges),
         ("sync-unconfirmed", ZkBug::SyncUnconfirmed),
+        ("acl-checked-on-arrival", ZkBug::AclCheckedOnArrival),
     ];
 }
 

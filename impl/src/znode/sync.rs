@@ -63,7 +63,10 @@ impl Pending {
 
     /// This sync's answer: the path it named (ZooKeeper's reply).
     fn synced(&mut self) {
-        let super::conn::Call::Op(ZkOp::Sync { path }) = &self.request.call else {
+        let super::conn::Call::Op(op) = &self.request.call else {
+            unreachable!("only a sync waits as one");
+        };
+        let ZkOp::Sync { path } = op.caller().1 else {
             unreachable!("only a sync waits as one");
         };
         self.done = Some(ZkRet::Synced(path.clone()));

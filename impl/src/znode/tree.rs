@@ -5,15 +5,36 @@ use super::node::Znode;
 use super::path::{child_path, join, parse, Name};
 use super::txn::{Outcome, SessionEntry, Txn, TxnKind};
 use super::{Change, ZkBug};
+use coord_specs::znode::acl::{check_acl, redact};
 use coord_specs::znode::{
-    fixup_acl, is_special_path, system_acl, Acl, CreateMode, Data, Millis, MultiOp, OpResult, Path,
-    SessionId, Stat, Version, ZkError, ZkOp, ZkRet, Zxid, ANY_VERSION, SYSTEM_PATHS,
+    fixup_acl, is_special_path, perms, system_acl, Acl, CreateMode, Data, Identity, Millis,
+    MultiOp, OpResult, Path, SessionId, Stat, Version, ZkError, ZkOp, ZkRet, Zxid, ANY_VERSION,
+    SYSTEM_PATHS,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use ZkError::{
     BadArguments, BadVersion, NoChildrenForEphemerals, NoNode, NodeExists, NotEmpty, SessionExpired,
 };
+
+/// Who does a write: the identities it carries (see [`ZkOp::As`]), and, with
+/// [`ZkBug::AclCheckedOnArrival`], that its permission was decided when it arrived, so
+/// that applying it checks none.
+#[derive(Clone, Copy)]
+struct Caller<'a> {
+    ids: &'a [Identity],
+    checked: bool,
+}
+
+impl Caller<'_> {
+    /// Rule: a write is applied only if `acl` gives its caller `perm` (see `check_acl`).
+    fn may(&self, acl: &[Acl], perm: i32) -> Result<(), ZkError> {
+        match self.checked {
+            true => Ok(()),
+            false => check_acl(acl, perm, self.ids),
+        }
+    }
+}
 
 /// The znode tree that Raft replicates: the root `/` and the system nodes under
 /// `/zookeeper` (which always exist), the zxid of the last successful write (0 before
@@ -191,33 +212,79 @@ impl ZnodeTree {
         self.root.descendant(&parse(path)?).ok_or(NoNode)
     }
 
+    /// The node at `path` if its ACL gives a caller with `ids` the permission `perm`:
+    /// [`ZnodeTree::node`]'s errors first, then `NoAuth` (see `check_acl`).
+    fn node_for(&self, path: &str, perm: i32, ids: &[Identity]) -> Result<&Znode, ZkError> {
+        let node = self.node(path)?;
+        check_acl(&node.acl, perm, ids)?;
+        Ok(node)
+    }
+
+    /// The answer `op` gets if this tree, checking permissions, refuses it now for want
+    /// of one (`NoAuth`, alone or at a step of a multi); `None` otherwise. Only
+    /// [`ZkBug::AclCheckedOnArrival`] asks this, of a write that has not been ordered.
+    pub fn refuses(&self, op: &ZkOp) -> Option<ZkRet> {
+        let mut preview = ZnodeTree {
+            bug: None,
+            ..self.clone()
+        };
+        let (ret, _) = preview.apply_op(op, 0);
+        let refused = matches!(
+            ret,
+            ZkRet::Err(ZkError::NoAuth)
+                | ZkRet::MultiFailed {
+                    error: ZkError::NoAuth,
+                    ..
+                }
+        );
+        refused.then_some(ret)
+    }
+
+    /// How many nodes the tree holds, the root and the system nodes included (whatever
+    /// their ACLs: the server's own count, as `mntr` shows it).
+    pub fn node_count(&self) -> u64 {
+        u64::from(self.root.descendants()) + 1
+    }
+
     /// The answer to a read (exists, get data, get children); `None` for a write.
     /// Rule: `exists` reports a missing node as `Exists(None)`, the other reads as `NoNode`.
+    /// Rule (ZooKeeper 3.8's `FinalRequestProcessor`): getData, getChildren,
+    /// getAllChildrenNumber and (as from 3.8.4) exists of an existing node need READ on
+    /// it; getACL needs READ or ADMIN, and without ADMIN shows `digest` ids as `user:x`;
+    /// getEphemerals needs nothing.
     pub fn answer_read(&self, op: &ZkOp) -> Option<ZkRet> {
+        let (ids, op) = op.caller();
+        let read = |path: &str| self.node_for(path, perms::READ, ids);
         let ret = match op {
-            ZkOp::Exists { path } => match self.node(path) {
+            ZkOp::Exists { path } => match read(path) {
                 Err(NoNode) => Ok(ZkRet::Exists(None)),
                 found => found.map(|node| ZkRet::Exists(Some(node.stat()))),
             },
-            ZkOp::GetData { path } => self.node(path).map(|node| ZkRet::Data {
+            ZkOp::GetData { path } => read(path).map(|node| ZkRet::Data {
                 data: node.data.clone(),
                 stat: node.stat(),
             }),
-            ZkOp::GetChildren { path } => self.node(path).map(|node| ZkRet::Children {
+            ZkOp::GetChildren { path } => read(path).map(|node| ZkRet::Children {
                 names: node.children.keys().cloned().collect(),
                 stat: node.stat(),
             }),
-            ZkOp::GetAcl { path } => self.node(path).map(|node| ZkRet::Acl {
-                acl: node.acl.clone(),
-                stat: node.stat(),
-            }),
+            ZkOp::GetAcl { path } => {
+                let node = self.node_for(path, perms::READ | perms::ADMIN, ids);
+                node.map(|node| ZkRet::Acl {
+                    acl: match check_acl(&node.acl, perms::ADMIN, ids) {
+                        Ok(()) => node.acl.clone(),
+                        Err(_) => redact(&node.acl),
+                    },
+                    stat: node.stat(),
+                })
+            }
             ZkOp::GetEphemerals { prefix, session } => {
                 let mine = self.ephemerals(*session).into_iter();
                 let under = |p: &Path| prefix == "/" || p.starts_with(prefix.as_str());
                 Ok(ZkRet::Ephemerals(mine.filter(under).collect()))
             }
             ZkOp::GetAllChildrenNumber { path } => {
-                self.node(path).map(|node| ZkRet::Count(node.descendants()))
+                read(path).map(|node| ZkRet::Count(node.descendants()))
             }
             _ => return None,
         };
@@ -295,11 +362,19 @@ impl ZnodeTree {
 
     /// Applies `op` at `time`; returns what the client sees and, for a successful write,
     /// every change in the order it happened (see [`Change`]). Reads and failed writes
-    /// change nothing.
+    /// change nothing. A write's permission is checked here, as it is applied, against
+    /// the tree as of its place in the log, with the identities it carries (see
+    /// [`ZkOp::As`]): ZooKeeper's leader checks it likewise in its `PrepRequestProcessor`,
+    /// in order, against the changes before it.
     pub fn apply_op(&mut self, op: &ZkOp, time: Millis) -> (ZkRet, Vec<Change>) {
         if let Some(ret) = self.answer_read(op) {
             return (ret, Vec::new());
         }
+        let (ids, op) = op.caller();
+        let ids = Caller {
+            ids,
+            checked: self.bug == Some(ZkBug::AclCheckedOnArrival),
+        };
         let zxid = self.zxid + 1;
         let mut changes = Vec::new();
         let out = &mut changes;
@@ -310,29 +385,31 @@ impl ZnodeTree {
                 mode,
                 acl,
                 session,
-            } => (self.create(zxid, time, (path, data, acl), *mode, *session, out)).map(|path| {
-                let stat = self.stat(&path).expect("just created");
-                ZkRet::Created { path, stat }
-            }),
+            } => (self.create(zxid, time, (path, data, acl), *mode, (*session, ids), out)).map(
+                |path| {
+                    let stat = self.stat(&path).expect("just created");
+                    ZkRet::Created { path, stat }
+                },
+            ),
             ZkOp::Delete { path, version } => {
-                (self.delete(zxid, path, *version, out)).map(|()| ZkRet::Deleted)
+                (self.delete(zxid, path, (*version, ids), out)).map(|()| ZkRet::Deleted)
             }
             ZkOp::SetData {
                 path,
                 data,
                 version,
-            } => (self.set_data(zxid, time, path, data, *version, out)).map(ZkRet::Set),
-            ZkOp::Multi { ops, session } => Ok(self.multi(zxid, time, ops, *session, out)),
+            } => (self.set_data(zxid, time, (path, data), (*version, ids), out)).map(ZkRet::Set),
+            ZkOp::Multi { ops, session } => Ok(self.multi(zxid, time, ops, (*session, ids), out)),
             ZkOp::CloseSession { session } => {
                 (self.close_session(zxid, *session, out)).map(|()| ZkRet::SessionClosed)
             }
             ZkOp::SetAcl { path, acl, version } => {
-                self.set_acl(path, acl, *version).map(ZkRet::AclSet)
+                self.set_acl(path, acl, (*version, ids)).map(ZkRet::AclSet)
             }
             ZkOp::Sync { path } => return (ZkRet::Synced(path.clone()), changes),
             ZkOp::Check { path, version } => {
                 return (
-                    self.check(path, *version)
+                    self.check(path, (*version, ids))
                         .map_or_else(ZkRet::Err, ZkRet::Checked),
                     changes,
                 );
@@ -343,6 +420,7 @@ impl ZnodeTree {
             | ZkOp::GetAcl { .. }
             | ZkOp::GetEphemerals { .. }
             | ZkOp::GetAllChildrenNumber { .. } => unreachable!("reads are answered above"),
+            ZkOp::As { .. } => unreachable!("caller() unwraps every As"),
         };
         let ret = ret.unwrap_or_else(ZkRet::Err);
         if !matches!(ret, ZkRet::Err(_) | ZkRet::MultiFailed { .. }) {
@@ -357,8 +435,9 @@ impl ZnodeTree {
     /// Rule (ZooKeeper `create`), checked in this order: a valid path (see
     /// [`create_target`]) that is not the root or a system path, and a real session for an ephemeral node (`BadArguments`); an
     /// open session for an ephemeral node (`SessionExpired`); a valid ACL (`InvalidAcl`,
-    /// see `fixup_acl`); an existing parent
-    /// (`NoNode`) that is not ephemeral (`NoChildrenForEphemerals`); a sequential node gets
+    /// see `fixup_acl`, which expands `auth` to the caller's ids); an existing parent
+    /// (`NoNode`) that gives the caller CREATE (`NoAuth`, ZooKeeper's
+    /// `PrepRequestProcessor`) and is not ephemeral (`NoChildrenForEphemerals`); a sequential node gets
     /// the parent's `cversion` appended as ten digits; the final name must be free
     /// (`NodeExists`). The parent's `cversion` and `pzxid` record the new child.
     fn create(
@@ -367,7 +446,7 @@ impl ZnodeTree {
         time: Millis,
         (path, data, acl): (&str, &Data, &[Acl]),
         mode: CreateMode,
-        session: SessionId,
+        (session, ids): (SessionId, Caller),
         changes: &mut Vec<Change>,
     ) -> Result<Path, ZkError> {
         let (parent_names, name) = create_target(path, mode)?;
@@ -377,8 +456,9 @@ impl ZnodeTree {
         if mode.is_ephemeral() && self.is_closed(session) {
             return Err(SessionExpired);
         }
-        let acl = fixup_acl(acl)?;
+        let acl = fixup_acl(acl, ids.ids)?;
         let parent = self.root.descendant_mut(&parent_names).ok_or(NoNode)?;
+        ids.may(&parent.acl, perms::CREATE)?;
         if parent.is_ephemeral() {
             return Err(NoChildrenForEphemerals);
         }
@@ -400,18 +480,24 @@ impl ZnodeTree {
         Ok(created)
     }
 
-    /// Rule (ZooKeeper `delete`), checked in this order: a valid path (`BadArguments`) to an
-    /// existing node (`NoNode`) that is not the root or a system path (`BadArguments`), the
-    /// expected version
-    /// (`BadVersion`), no children (`NotEmpty`). The parent records the removed child.
+    /// Rule (ZooKeeper `delete`), checked in this order: a valid path (`BadArguments`);
+    /// an existing parent (`NoNode`) that gives the caller DELETE (`NoAuth`; ZooKeeper's
+    /// `PrepRequestProcessor` asks the parent before it looks for the node); an existing
+    /// node (`NoNode`) that is not the root or a system path (`BadArguments`), the
+    /// expected version (`BadVersion`), no children (`NotEmpty`). The parent records the
+    /// removed child.
     fn delete(
         &mut self,
         zxid: Zxid,
         path: &str,
-        version: Version,
+        (version, ids): (Version, Caller),
         changes: &mut Vec<Change>,
     ) -> Result<(), ZkError> {
         let names = parse(path)?;
+        if let Some((_, parent_names)) = names.split_last() {
+            let parent = self.root.descendant(parent_names).ok_or(NoNode)?;
+            ids.may(&parent.acl, perms::DELETE)?;
+        }
         let node = self.root.descendant(&names).ok_or(NoNode)?;
         let (name, parent_names) = names.split_last().ok_or(BadArguments)?;
         if is_special_path(path) {
@@ -443,21 +529,22 @@ impl ZnodeTree {
     }
 
     /// Rule (ZooKeeper `setData`): a valid path (`BadArguments`) to an existing node
-    /// (`NoNode`) with the expected version (`BadVersion`); the data is replaced, the version
+    /// (`NoNode`) that gives the caller WRITE (`NoAuth`) with the expected version
+    /// (`BadVersion`); the data is replaced, the version
     /// goes up by one and `mzxid` becomes `zxid`. Returns the new stat. With
     /// [`ZkBug::IgnoreVersion`] the expected version is not checked.
     fn set_data(
         &mut self,
         zxid: Zxid,
         time: Millis,
-        path: &str,
-        data: &Data,
-        version: Version,
+        (path, data): (&str, &Data),
+        (version, ids): (Version, Caller),
         changes: &mut Vec<Change>,
     ) -> Result<Stat, ZkError> {
         let names = parse(path)?;
         let ignore_version = self.bug == Some(ZkBug::IgnoreVersion);
         let node = self.root.descendant_mut(&names).ok_or(NoNode)?;
+        ids.may(&node.acl, perms::WRITE)?;
         if !ignore_version {
             check_version(node.version, version)?;
         }
@@ -470,22 +557,30 @@ impl ZnodeTree {
         Ok(stat)
     }
 
-    /// Rule (ZooKeeper `check`): a valid path to an existing node with the expected
-    /// version; it changes nothing. Returns the node's stat.
-    fn check(&self, path: &str, version: Version) -> Result<Stat, ZkError> {
+    /// Rule (ZooKeeper `check`): a valid path to an existing node that gives the caller
+    /// READ (`NoAuth`) with the expected version; it changes nothing. Returns the node's
+    /// stat.
+    fn check(&self, path: &str, (version, ids): (Version, Caller)) -> Result<Stat, ZkError> {
         let node = self.node(path)?;
+        ids.may(&node.acl, perms::READ)?;
         check_version(node.version, version)?;
         Ok(node.stat())
     }
 
     /// Rule (ZooKeeper `setACL`), checked in this order: a valid path (`BadArguments`), a
-    /// valid ACL (`InvalidAcl`, see `fixup_acl`), an existing node (`NoNode`) with the
-    /// expected ACL version (`BadVersion`); the ACL is replaced and its version goes up by
-    /// one. Returns the new stat.
-    fn set_acl(&mut self, path: &str, acl: &[Acl], version: Version) -> Result<Stat, ZkError> {
+    /// valid ACL (`InvalidAcl`, see `fixup_acl`), an existing node (`NoNode`) that gives
+    /// the caller ADMIN (`NoAuth`) with the expected ACL version (`BadVersion`); the ACL
+    /// is replaced and its version goes up by one. Returns the new stat.
+    fn set_acl(
+        &mut self,
+        path: &str,
+        acl: &[Acl],
+        (version, ids): (Version, Caller),
+    ) -> Result<Stat, ZkError> {
         let names = parse(path)?;
-        let acl = fixup_acl(acl)?;
+        let acl = fixup_acl(acl, ids.ids)?;
         let node = self.root.descendant_mut(&names).ok_or(NoNode)?;
+        ids.may(&node.acl, perms::ADMIN)?;
         check_version(node.aversion, version)?;
         node.aversion += 1;
         node.acl = acl;
@@ -498,12 +593,12 @@ impl ZnodeTree {
         zxid: Zxid,
         time: Millis,
         op: &MultiOp,
-        session: SessionId,
+        (session, ids): (SessionId, Caller),
         changes: &mut Vec<Change>,
     ) -> Result<OpResult, ZkError> {
         match op {
             MultiOp::Check { path, version } => {
-                self.check(path, *version).map(|_| OpResult::Checked)
+                self.check(path, (*version, ids)).map(|_| OpResult::Checked)
             }
             MultiOp::Create {
                 path,
@@ -512,18 +607,21 @@ impl ZnodeTree {
                 acl,
             } => {
                 let target = (path.as_str(), data, acl.as_slice());
-                let path = self.create(zxid, time, target, *mode, session, changes)?;
+                let path = self.create(zxid, time, target, *mode, (session, ids), changes)?;
                 let stat = self.stat(&path).expect("just created");
                 Ok(OpResult::Created { path, stat })
             }
             MultiOp::Delete { path, version } => {
-                (self.delete(zxid, path, *version, changes)).map(|()| OpResult::Deleted)
+                (self.delete(zxid, path, (*version, ids), changes)).map(|()| OpResult::Deleted)
             }
             MultiOp::SetData {
                 path,
                 data,
                 version,
-            } => (self.set_data(zxid, time, path, data, *version, changes)).map(OpResult::Set),
+            } => {
+                let write = (path.as_str(), data);
+                (self.set_data(zxid, time, write, (*version, ids), changes)).map(OpResult::Set)
+            }
         }
     }
 
@@ -537,14 +635,14 @@ impl ZnodeTree {
         zxid: Zxid,
         time: Millis,
         ops: &[MultiOp],
-        session: SessionId,
+        caller: (SessionId, Caller),
         changes: &mut Vec<Change>,
     ) -> ZkRet {
         let before = self.root.clone();
         let mut done = Vec::new();
         let mut results = Vec::with_capacity(ops.len());
         for (index, op) in ops.iter().enumerate() {
-            match self.step(zxid, time, op, session, &mut done) {
+            match self.step(zxid, time, op, caller, &mut done) {
                 Ok(result) => results.push(result),
                 Err(error) => {
                     self.root = before;

@@ -6,11 +6,13 @@
 //!
 //! - this module: the configuration, the model, the bounds and the properties every znode
 //!   model shares;
+//! - [`acl`]: the checks of ACLs (a write's permission decided in log order);
 //! - [`counter`]: the counter recipe's checks;
 //! - [`lock`]: the checks of the locks and the election;
 //! - [`pipeline`]: the checks of clients that pipeline their calls;
 //! - [`script`]: the checks of clients running scripts (reads, sync, ephemerals, watches).
 
+pub mod acl;
 pub mod counter;
 pub mod lock;
 pub mod pipeline;
@@ -124,7 +126,7 @@ impl ClientRecord<ZkMsg> for Seen {
                 xid,
                 call: Call::Op(op),
                 ..
-            }) if !matches!(op, ZkOp::Sync { .. }) => {
+            }) if !matches!(op.caller().1, ZkOp::Sync { .. }) => {
                 let history = seen.history.as_ref()?.invoke(env.src, *xid as u64, op)?;
                 Some(seen.with(history))
             }
@@ -563,7 +565,8 @@ const FIXED_LEADER: Bounds = Bounds {
 /// then those of the locks and the election.
 pub fn checks() -> Vec<Check> {
     let designs = (counter::checks().into_iter()).chain(script::checks());
-    let mut checks = designs_then_bugs(designs.chain(pipeline::checks()));
+    let designs = designs.chain(pipeline::checks()).chain(acl::checks());
+    let mut checks = designs_then_bugs(designs);
     checks.extend(lock::checks());
     checks
 }

@@ -58,6 +58,7 @@ impl Judged for Script {
             (Sometimes, PERSISTENT_TWICE, persistent_twice),
             (Always, SETTLED_CLEAN, settled_clean),
             (Sometimes, CLOSED_AFTER_FAILOVER, closed_after_failover),
+            (Sometimes, super::acl::REFUSED, super::acl::refused),
         ]
     }
 }
@@ -110,7 +111,8 @@ fn closed_after_failover(_: &ZnodeModel<Script>, state: &State<Script>) -> bool 
         let session = c.session_id();
         let close = TxnKind::Expire { session };
         let mine = |kind: &TxnKind| {
-            matches!(kind, TxnKind::Request { seat, op: ZkOp::Create { .. }, .. } if seat.session == session)
+            matches!(kind, TxnKind::Request { seat, op, .. }
+                if seat.session == session && matches!(op.caller().1, ZkOp::Create { .. }))
         };
         failed(c)
             && created(&c.program).any(|path| {

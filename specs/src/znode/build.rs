@@ -2,9 +2,10 @@
 //! and tools, so that a story of operations reads like ZooKeeper's client calls. Data is
 //! written as text here (the tree stores bytes).
 
+use super::acl::digest_id;
 use super::{
-    Acl, CreateMode, Data, MultiOp, OpResult, Path, SessionId, Stat, Version, ZkError, ZkOp, ZkRet,
-    Zxid,
+    Acl, CreateMode, Data, Identity, MultiOp, OpResult, Path, SessionId, Stat, Version, ZkError,
+    ZkOp, ZkRet, Zxid,
 };
 
 /// `text` as node data.
@@ -83,10 +84,21 @@ pub fn set_acl(path: &str, acl: &[Acl], version: Version) -> ZkOp {
     ZkOp::SetAcl { path, acl, version }
 }
 
-/// A `digest` ACL entry for `user` (any hash: ACLs are not enforced) with `perms`.
+/// A `digest` ACL entry with `perms` for `user` with the password `pw` (see [`as_user`]).
 pub fn digest(user: &str, perms: i32) -> Acl {
-    let (scheme, id) = ("digest".into(), format!("{user}:hash").into());
+    let (scheme, id) = ("digest".into(), digest_id(format!("{user}:pw").as_bytes()));
     Acl { perms, scheme, id }
+}
+
+/// The identities of a caller at 127.0.0.1 who added the credentials `user:pw`.
+pub fn user_ids(user: &str) -> Vec<Identity> {
+    let digest = digest_id(format!("{user}:pw").as_bytes());
+    vec![("ip".into(), "127.0.0.1".into()), ("digest".into(), digest)]
+}
+
+/// `op` done by the caller of [`user_ids`]`(user)`.
+pub fn as_user(op: ZkOp, user: &str) -> ZkOp {
+    op.by(user_ids(user))
 }
 
 /// A get-data result of null data.

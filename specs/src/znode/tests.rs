@@ -452,7 +452,7 @@ fn null_data_reads_back_null_and_empty_data_empty() {
 fn acls_are_kept_versioned_and_checked_for_form() {
     let mut spec = ZnodeSpec::default();
     let (alice, bob) = (digest("alice", Acl::ALL), [digest("bob", Acl::READ)]);
-    let acl_of = |spec: &mut ZnodeSpec, path| match spec.invoke(&get_acl(path)) {
+    let acl_of = |spec: &mut ZnodeSpec, path| match spec.invoke(&as_user(get_acl(path), "alice")) {
         ZkRet::Acl { acl, stat } => (acl, stat.aversion),
         other => panic!("not an ACL: {other}"),
     };
@@ -472,13 +472,16 @@ fn acls_are_kept_versioned_and_checked_for_form() {
         (set_acl("/a", &[], ANY_VERSION), Fail(InvalidAcl)),
         (set_acl("/nope", &bob, ANY_VERSION), Fail(NoNode)),
         (set_acl("/a/", &[], ANY_VERSION), Fail(BadArguments)),
-        (set_acl("/a", &bob, 1), Fail(BadVersion)),
+        (as_user(set_acl("/a", &bob, 1), "alice"), Fail(BadVersion)),
+        (set_acl("/a", &bob, 0), Fail(NoAuth)),
     ]);
     assert_eq!(spec.zxid(), 2, "refused writes take no zxid");
     assert_eq!(acl_of(&mut spec, "/open"), (Acl::open(), 0));
     assert_eq!(acl_of(&mut spec, "/a"), (vec![alice], 0), "repeats dropped");
-    assert!(matches!(spec.invoke(&set_acl("/a", &bob, 0)), ZkRet::AclSet(s) if s.aversion == 1));
-    assert_eq!(acl_of(&mut spec, "/a"), (bob.to_vec(), 1));
+    let by_alice = as_user(set_acl("/a", &bob, 0), "alice");
+    assert!(matches!(spec.invoke(&by_alice), ZkRet::AclSet(s) if s.aversion == 1));
+    let by_bob = as_user(get_acl("/a"), "bob");
+    assert!(matches!(spec.invoke(&by_bob), ZkRet::Acl { acl, .. } if acl == acl::redact(&bob)));
     assert_eq!(
         acl_of(&mut spec, "/zookeeper/config").0,
         vec![Acl::anyone(Acl::READ)]

@@ -119,10 +119,7 @@ impl Speaker for ZkServer {
         };
         let tree = state.tree();
         report.zxid = tree.zxid();
-        let all = ZkOp::GetAllChildrenNumber { path: "/".into() };
-        if let Some(ZkRet::Count(below)) = tree.answer_read(&all) {
-            report.node_count = u64::from(below) + 1;
-        }
+        report.node_count = tree.node_count();
         report.ephemerals_count = (tree.open_sessions())
             .map(|(session, _)| tree.ephemerals(session).len() as u64)
             .sum();

@@ -68,17 +68,29 @@ impl Rng {
         }
     }
 
-    /// An ACL: mostly the open one; else empty, repeated, a digest, or an invalid entry
-    /// (one in eight is invalid, so that multis still succeed often).
+    /// An ACL: mostly the open one; else empty, repeated, a digest, `auth` (the caller's
+    /// digest ids), or an invalid entry (one in eight is invalid, so that multis still
+    /// succeed often).
     fn acl(&mut self) -> Vec<Acl> {
         let (alice, bob) = (digest("alice", Acl::ALL), digest("bob", Acl::READ));
+        let auth = Acl {
+            perms: Acl::ALL,
+            scheme: "auth".into(),
+            id: "".into(),
+        };
         match self.below(16) {
             0 => Vec::new(),
             1 => vec![alice.clone(), alice],
             2 => vec![bob, Acl::anyone(Acl::READ)],
             3 => vec![Acl::anyone(Acl::ALL), digest("carol:x", Acl::ALL)],
+            4 => vec![auth, Acl::anyone(Acl::READ)],
             _ => Acl::open(),
         }
+    }
+
+    /// A caller: nobody but `world:anyone`, alice, or bob (see `as_user`).
+    fn caller(&mut self) -> Option<&'static str> {
+        self.pick(&[None, Some("alice"), Some("bob")])
     }
 
     fn data(&mut self) -> Data {
@@ -108,7 +120,7 @@ fn random_step(rng: &mut Rng) -> MultiOp {
 /// A multi of up to four steps. Random steps mostly make a multi fail, so half the multis
 /// are steered: each step is the first of a few random candidates that the spec accepts
 /// after the steps before it, which still leaves room for a failure half way.
-fn random_multi(rng: &mut Rng, spec: &ZnodeSpec) -> ZkOp {
+fn random_multi(rng: &mut Rng, spec: &ZnodeSpec, who: Option<&str>) -> ZkOp {
     let (steps, session) = (rng.below(5), rng.pick(SESSIONS));
     let steered = rng.below(2) == 0;
     let mut scratch = spec.clone();
@@ -116,27 +128,40 @@ fn random_multi(rng: &mut Rng, spec: &ZnodeSpec) -> ZkOp {
     for _ in 0..steps {
         let mut step = random_step(rng);
         for _ in 0..4 {
-            let alone = ZkOp::Multi {
-                ops: vec![step.clone()],
-                session,
-            };
+            let alone = done_by(
+                ZkOp::Multi {
+                    ops: vec![step.clone()],
+                    session,
+                },
+                who,
+            );
             if !steered || matches!(scratch.clone().invoke(&alone), ZkRet::Multi(_)) {
                 break;
             }
             step = random_step(rng);
         }
-        scratch.invoke(&ZkOp::Multi {
+        let alone = ZkOp::Multi {
             ops: vec![step.clone()],
             session,
-        });
+        };
+        scratch.invoke(&done_by(alone, who));
         ops.push(step);
     }
     ZkOp::Multi { ops, session }
 }
 
+/// `op` done by `who` (see `as_user`), or by nobody but `world:anyone`.
+fn done_by(op: ZkOp, who: Option<&str>) -> ZkOp {
+    match who {
+        Some(user) => as_user(op, user),
+        None => op,
+    }
+}
+
 fn random_op(rng: &mut Rng, spec: &ZnodeSpec) -> ZkOp {
     let (path, version) = (rng.path(), rng.pick(VERSIONS));
-    match rng.below(23) {
+    let who = rng.caller();
+    let op = match rng.below(23) {
         0..=5 => ZkOp::Create {
             path,
             data: rng.data(),
@@ -153,7 +178,7 @@ fn random_op(rng: &mut Rng, spec: &ZnodeSpec) -> ZkOp {
         11 => ZkOp::Exists { path },
         12 => ZkOp::GetData { path },
         13 => ZkOp::GetChildren { path },
-        14..=18 => random_multi(rng, spec),
+        14..=18 => random_multi(rng, spec, who),
         19 => ZkOp::GetAcl { path },
         20 => ZkOp::SetAcl {
             path,
@@ -163,7 +188,8 @@ fn random_op(rng: &mut Rng, spec: &ZnodeSpec) -> ZkOp {
         _ => ZkOp::CloseSession {
             session: rng.pick(SESSIONS),
         },
-    }
+    };
+    done_by(op, who)
 }
 
 /// The changes reported by one op agree with how the spec moved from `before` to `after`:
@@ -219,11 +245,14 @@ fn check_same_nodes(tree: &ZnodeTree, spec: &mut ZnodeSpec) -> Result<(), String
     let mut owned: [Vec<Path>; 3] = Default::default();
     let mut pending = vec![Path::from("/")];
     while let Some(path) = pending.pop() {
+        // alice and bob together may read every node the histories make
+        let both = [user_ids("alice"), user_ids("bob")].concat();
         for read in [
             ZkOp::GetData { path: path.clone() },
             ZkOp::GetChildren { path: path.clone() },
             ZkOp::GetAcl { path: path.clone() },
         ] {
+            let read = read.by(both.clone());
             let expected = spec.invoke(&read);
             if tree.answer_read(&read).as_ref() != Some(&expected) {
                 return Err(format!(
@@ -260,11 +289,13 @@ struct Coverage {
     failed_multis: usize,
     sequential_creates: usize,
     closes_deleting: usize,
+    refused: usize,
 }
 
 impl Coverage {
     fn count(&mut self, op: &ZkOp, ret: &ZkRet, changes: &[Change]) {
-        let counter = match (op, ret) {
+        let counter = match (op.caller().1, ret) {
+            (_, ZkRet::Err(NoAuth) | ZkRet::MultiFailed { error: NoAuth, .. }) => &mut self.refused,
             _ if op.is_read() => &mut self.reads,
             (_, ZkRet::Err(_)) => &mut self.failed_writes,
             (_, ZkRet::MultiFailed { .. }) => &mut self.failed_multis,
@@ -338,10 +369,11 @@ fn the_tree_agrees_with_the_spec_on_random_histories() {
         failed_multis,
         sequential_creates,
         closes_deleting,
+        refused,
     } = coverage;
     println!("{coverage:?}");
     let counts = [reads, writes, failed_writes, multis, failed_multis];
-    let rarer = [sequential_creates, closes_deleting];
+    let rarer = [sequential_creates, closes_deleting, refused];
     assert!(
         counts.iter().all(|&n| n > 2000) && rarer.iter().all(|&n| n > 500),
         "{coverage:?}"

@@ -157,10 +157,7 @@ fn creates(sim: &Sim) -> usize {
         .filter(|&i| {
             matches!(
                 &log.get(i).unwrap().op.as_op().unwrap().kind,
-                TxnKind::Request {
-                    op: ZkOp::Create { .. },
-                    ..
-                }
+                TxnKind::Request { op, .. } if matches!(op.caller().1, ZkOp::Create { .. })
             )
         })
         .count()

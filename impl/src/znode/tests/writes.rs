@@ -68,12 +68,17 @@ fn acls_are_kept_and_replaced_in_their_version_and_an_empty_one_is_invalid() {
                 with_acl(create("/a", "", Persistent, 1), &alice),
                 created("/a"),
             ),
-            (get_acl("/a"), acl(&alice, 0)),
+            (get_acl("/a"), Fail(NoAuth)),
+            (as_user(get_acl("/a"), "alice"), acl(&alice, 0)),
             (set_acl("/a", &[], ANY_VERSION), Fail(InvalidAcl)),
-            (set_acl("/a", &Acl::open(), 1), Fail(BadVersion)),
+            (
+                as_user(set_acl("/a", &Acl::open(), 1), "alice"),
+                Fail(BadVersion),
+            ),
+            (set_acl("/a", &Acl::open(), 0), Fail(NoAuth)),
             (set_acl("/b", &Acl::open(), 0), Fail(NoNode)),
             (
-                set_acl("/a", &Acl::open(), 0),
+                as_user(set_acl("/a", &Acl::open(), 0), "alice"),
                 ZkRet::AclSet(Stat {
                     aversion: 1,
                     ..fresh(1, 0)
