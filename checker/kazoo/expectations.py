@@ -27,20 +27,7 @@ NOT_APPLICABLE = {
         "serving reads",
 }
 
-ACLS_NOT_ENFORCED = (
-    "coord keeps ACLs but does not enforce them: a node made with a digest ACL is open "
-    "to every session, so the expected NoAuthError never comes"
-)
-
 KNOWN_FAILURES = {
     "zookeeper": {},
-    "coord": {
-        "test_client::TestAuthentication::test_auth": ACLS_NOT_ENFORCED,
-        "test_client::TestAuthentication::test_connect_auth": ACLS_NOT_ENFORCED,
-        "test_client::TestAuthentication::test_unicode_auth": ACLS_NOT_ENFORCED,
-        "test_client::TestClient::test_create_makepath_incompatible_acls":
-            "coord knows no authenticated identity of a session, so the 'auth' scheme of "
-            "CREATOR_ALL_ACL is an InvalidACL instead of the creator's digest id "
-            "(ACLs are kept, not enforced)",
-    },
+    "coord": {},
 }
