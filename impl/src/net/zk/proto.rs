@@ -132,15 +132,8 @@ pub mod create_flag {
     pub const PERSISTENT_SEQUENTIAL_WITH_TTL: i32 = 6;
 }
 
-/// ACL permission bits (`ZooDefs.Perms`).
-pub mod perms {
-    pub const READ: i32 = 1;
-    pub const WRITE: i32 = 2;
-    pub const CREATE: i32 = 4;
-    pub const DELETE: i32 = 8;
-    pub const ADMIN: i32 = 16;
-    pub const ALL: i32 = READ | WRITE | CREATE | DELETE | ADMIN;
-}
+/// ACL permission bits (`ZooDefs.Perms`), as the tree checks them.
+pub use coord_specs::znode::perms;
 
 /// The only protocol version there is.
 pub const PROTOCOL_VERSION: i32 = 0;

@@ -52,39 +52,29 @@ fn an_ip_entry_matches_the_masked_ipv4_address() {
 #[test]
 fn check_acl_grants_by_world_ip_or_digest_and_the_permission_bit() {
     let caller = ids(&[("ip", "10.0.0.5"), ("digest", "u:h")]);
-    let grants = |acl: &[Acl], perm| check_acl(acl, perm, &caller).is_ok();
-    assert!(grants(&[], perms::ADMIN), "an empty ACL lets anyone");
-    assert!(grants(
-        &[entry(perms::READ, "world", "anyone")],
-        perms::READ
-    ));
-    assert!(!grants(
-        &[entry(perms::READ, "world", "anyone")],
-        perms::WRITE
-    ));
-    assert!(grants(
-        &[entry(perms::WRITE, "ip", "10.0.0.0/8")],
-        perms::WRITE
-    ));
-    assert!(!grants(
-        &[entry(perms::WRITE, "ip", "11.0.0.0/8")],
-        perms::WRITE
-    ));
-    assert!(grants(&[entry(perms::ALL, "digest", "u:h")], perms::DELETE));
-    assert!(!grants(
-        &[entry(perms::ALL, "digest", "u:other")],
-        perms::DELETE
-    ));
-    assert!(!grants(
-        &[entry(perms::ALL, "digest", "10.0.0.5")],
-        perms::DELETE
-    ));
-    assert!(!grants(&[entry(perms::ALL, "sasl", "u")], perms::READ));
-    let read_or_admin = perms::READ | perms::ADMIN;
-    assert!(grants(
-        &[entry(perms::ADMIN, "digest", "u:h")],
-        read_or_admin
-    ));
+    assert_eq!(
+        check_acl(&[], perms::ADMIN, &caller),
+        Ok(()),
+        "an empty ACL lets anyone"
+    );
+    let (read, write, all) = (perms::READ, perms::WRITE, perms::ALL);
+    let table = [
+        // (entry's perms, scheme, id), the permission asked, granted
+        ((read, "world", "anyone"), read, true),
+        ((read, "world", "anyone"), write, false),
+        ((write, "ip", "10.0.0.0/8"), write, true),
+        ((write, "ip", "11.0.0.0/8"), write, false),
+        ((all, "digest", "u:h"), perms::DELETE, true),
+        ((all, "digest", "u:other"), perms::DELETE, false),
+        ((all, "digest", "10.0.0.5"), perms::DELETE, false),
+        ((all, "sasl", "u"), read, false),
+        ((perms::ADMIN, "digest", "u:h"), read | perms::ADMIN, true),
+    ];
+    for ((bits, scheme, id), perm, granted) in table {
+        let acl = [entry(bits, scheme, id)];
+        let got = check_acl(&acl, perm, &caller);
+        assert_eq!(got.is_ok(), granted, "{scheme}:{id}:{bits} asked {perm}");
+    }
     assert_eq!(check_acl(&[entry(1, "digest", "v:h")], 1, &[]), Err(NoAuth));
 }
 
