@@ -14,6 +14,7 @@ use CreateMode::*;
 use ZkError::*;
 use ZkRet::{Deleted, Err as Fail, SessionClosed};
 
+mod acl;
 mod changes;
 mod differential;
 mod multi;
