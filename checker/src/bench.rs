@@ -7,7 +7,7 @@
 
 use crate::bench_wire::{WireBench, WireLoad};
 use crate::both::{parse_connect, BothArgs};
-use crate::client::{run_until, Cluster, Target};
+use crate::client::{first_answer, run_until, Cluster, Target};
 use crate::cluster::{data_dir, free_members};
 use crate::cpu_budget::CpuBudget;
 use crate::logging;
@@ -430,11 +430,9 @@ fn wait_for_reads(cluster: &Cluster) -> Result<(), String> {
         key: "bench/ready".into(),
     }];
     let mut client = cluster.chain_client(probe, None)?;
-    let stop = AtomicBool::new(false);
-    let deadline = Some(cluster.deadline());
-    match run_until(&mut client, &stop, deadline, |s| s.next == 1, |_, _| {})? {
-        true => Ok(()),
-        false => Err(format!(
+    match first_answer(cluster, &mut client, |msg| msg.answers())? {
+        Some(_) => Ok(()),
+        None => Err(format!(
             "the chain answered no read within {:?}: is its manager up?",
             cluster.timeout
         )),

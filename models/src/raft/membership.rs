@@ -89,6 +89,12 @@ fn membership_base() -> RaftCfg {
     }
 }
 
+/// The quick size of the membership checks: term 1 only.
+const TERM_ONE: Bounds = Bounds {
+    max_term: Some(1),
+    ..Bounds::NONE
+};
+
 /// The `raft-membership` check.
 pub fn check() -> Check {
     Check {
@@ -96,10 +102,7 @@ pub fn check() -> Check {
         about: "raft with membership changes: s3 added to {s0, s1, s2}, then s0 removed, terms 1 and 2, no crash: figure 3 safety",
         search: Search::Dfs,
         expect: all_hold(&[&RAFT_SAFETY, &[ADDED, REMOVED, "every client finishes"]]),
-        quick: Bounds {
-            max_term: Some(1),
-            ..Bounds::default()
-        },
+        quick: TERM_ONE,
         build: |b, judged| raft_model(membership_base().with(b), judged),
     }
 }
@@ -125,10 +128,7 @@ pub fn crash_check() -> Check {
         about: "raft with a membership change, a client and a crash: s3 added to {s0, s1, s2} while a client puts and any server may crash: figure 3 safety and linearizability",
         search: Search::Dfs,
         expect: all_hold(&[&RAFT_SAFETY, &[ADDED, "a write commits", "every client finishes"]]),
-        quick: Bounds {
-            max_term: Some(1),
-            ..Bounds::default()
-        },
+        quick: TERM_ONE,
         build: |b, judged| raft_model(membership_crash_base().with(b), judged),
     }
 }
@@ -153,10 +153,7 @@ pub fn prevote_check() -> Check {
         about: "raft-membership with pre-vote and check-quorum, as at run time: s3 added to {s0, s1, s2}, then s0 removed: figure 3 safety",
         search: Search::Dfs,
         expect: all_hold(&[&RAFT_SAFETY, &[ADDED, REMOVED, "every client finishes"]]),
-        quick: Bounds {
-            max_term: Some(1),
-            ..Bounds::default()
-        },
+        quick: TERM_ONE,
         build: |b, judged| raft_model(membership_prevote_base().with(b), judged),
     }
 }
